@@ -1,0 +1,248 @@
+"""Plain-language meanings of WeChat errcodes, in Chinese and English: data only.
+
+Each entry maps an errcode to ``(zh, en)``: what went wrong and what to do about it, written for the
+operator or merchant reading the portal, not for a developer. `describe()` picks one language and falls
+back to a generic sentence that still shows the code and WeChat's own errmsg. This module imports nothing
+but the standard library and must stay free of logic beyond that lookup (the exception classes live in
+`errors.py`; which class a code raises is decided there, not here).
+"""
+
+from __future__ import annotations
+
+ERRCODES: dict[int, tuple[str, str]] = {
+    -1: ("微信系统繁忙，请稍后重试。", "WeChat is busy. Try again in a moment."),
+    40001: (
+        "接口调用凭证（access_token）无效或已过期，系统会自动刷新；若反复出现，请检查是否有其他服务在刷新同一令牌。",
+        "The access token is invalid or expired. It is refreshed automatically; if this keeps happening, "
+        "check whether another service refreshes the same token.",
+    ),
+    40013: (
+        "AppID 无效，请检查第三方平台或小程序的 AppID 配置。",
+        "The AppID is invalid. Check the platform or mini-program AppID in the settings.",
+    ),
+    40014: (
+        "access_token 格式不正确，系统会自动重新获取。",
+        "The access token is malformed. A new one is fetched automatically.",
+    ),
+    40097: (
+        "请求参数有误，请检查填写的内容（例如小程序码的 scene 或 page）。",
+        "Invalid request parameters. Check the values you entered (for example the QR code's scene or page).",
+    ),
+    40125: (
+        "AppSecret 无效，请在开放平台核对第三方平台的 AppSecret 并更新配置。",
+        "The AppSecret is invalid. Check the platform's AppSecret on the Open Platform and update the settings.",
+    ),
+    40164: (
+        "调用方 IP 不在白名单中，请在微信后台把服务器出口 IP 加入 IP 白名单。",
+        "The calling IP is not whitelisted. Add the server's outgoing IP to the IP whitelist in WeChat.",
+    ),
+    41001: (
+        "缺少 access_token 参数，系统会重新获取凭证；若反复出现，请检查令牌服务。",
+        "The access token is missing. A token is fetched again; if this keeps happening, check the token service.",
+    ),
+    41030: (
+        "页面路径不存在或尚未发布，请填写已发布版本中的页面，或关闭路径校验。",
+        "The page does not exist or is not released yet. Use a page from the released version, "
+        "or turn off the path check.",
+    ),
+    42001: (
+        "access_token 已过期，系统会自动刷新。",
+        "The access token has expired. It is refreshed automatically.",
+    ),
+    44002: ("请求体为空，请补全提交的内容。", "The request body is empty. Fill in the required data."),
+    45009: (
+        "接口调用次数已达今日上限，请明天再试，或使用“清空调用次数”（每月 10 次）。",
+        "The daily call limit for this API is reached. Try tomorrow or use \"clear quota\" (10 times a month).",
+    ),
+    45011: ("接口调用过于频繁，请稍后再试。", "Calls are too frequent. Wait a moment and try again."),
+    47001: (
+        "请求数据格式错误（不是合法的 JSON，或 ext_json 未以字符串提交）。",
+        "The request data is malformed (not valid JSON, or ext_json was not sent as a string).",
+    ),
+    48001: (
+        "第三方平台没有该接口的权限，请让商家在授权时勾选对应的权限集，然后重新授权。",
+        "The platform has no permission for this API. Ask the merchant to grant the needed permission set "
+        "and authorize again.",
+    ),
+    48004: ("该接口已被封禁，请在微信后台查看原因。", "This API is banned for the account. See WeChat's console for why."),
+    48006: (
+        "本月清空调用次数的机会（10 次）已用完，请下月再试。",
+        "The 10 quota resets for this month are used up. Try again next month.",
+    ),
+    61003: (
+        "该账号未授权给本第三方平台，或授权已取消，请让商家重新授权。",
+        "This account has not authorized the platform, or revoked it. Ask the merchant to authorize again.",
+    ),
+    61004: (
+        "服务器 IP 不在第三方平台的白名单中，请在开放平台的“白名单 IP 地址”中添加。",
+        "The server's IP is not in the platform's IP whitelist. Add it on the Open Platform.",
+    ),
+    61005: (
+        "component_verify_ticket 已过期，请等待微信下次推送（每 10 分钟），或重新启动票据推送。",
+        "The component verify ticket expired. Wait for the next push (every 10 minutes) or restart ticket pushes.",
+    ),
+    61006: (
+        "component_verify_ticket 无效，请确认回调地址能正常接收并保存票据。",
+        "The component verify ticket is invalid. Make sure the callback URL receives and stores tickets.",
+    ),
+    61007: (
+        "该接口未授权给第三方平台，请让商家在授权时勾选对应权限集。",
+        "This API is not authorized to the platform. Ask the merchant to grant the needed permission set.",
+    ),
+    61010: (
+        "授权码已过期，请让商家重新扫码授权或更新授权后再试。",
+        "The authorization code expired. Ask the merchant to authorize again (or update the authorization).",
+    ),
+    61023: (
+        "授权刷新令牌失效，系统将从授权列表恢复；若仍失败，请让商家重新授权。",
+        "The authorizer refresh token is invalid. It will be recovered from the authorizer list; if that fails, "
+        "ask the merchant to authorize again.",
+    ),
+    61039: (
+        "代码隐私检测尚未完成，请稍等几分钟后再提交审核（不要重新上传代码）。",
+        "The privacy scan of the uploaded code is not finished. Wait a few minutes before submitting "
+        "(do not upload the code again).",
+    ),
+    61040: (
+        "代码使用的隐私接口（如地理位置）未在 ext.json 的 requiredPrivateInfos 中声明或未获权限，请补充声明或申请权限。",
+        "The code uses a privacy API (such as location) that is not declared in requiredPrivateInfos or not "
+        "permitted. Declare it or apply for the permission.",
+    ),
+    61070: (
+        "法人姓名与法人微信号实名信息不一致，请核对后重新提交。",
+        "The legal representative's name does not match the WeChat ID's real name. Check and submit again.",
+    ),
+    85001: (
+        "微信号不存在或不支持搜索，请确认微信号并在隐私设置中允许通过微信号搜索。",
+        "The WeChat ID does not exist or cannot be searched. Check the ID and allow search by WeChat ID.",
+    ),
+    85002: ("小程序的体验者数量已达上限，请先解绑不需要的体验者。", "The tester limit is reached. Remove unused testers first."),
+    85003: (
+        "该微信号绑定的小程序体验者数量已达上限。",
+        "This WeChat ID is already a tester of too many mini-programs.",
+    ),
+    85004: ("该微信号已经是体验者。", "This WeChat ID is already a tester."),
+    85009: (
+        "已有版本正在审核中，请等待审核结果或撤回后再提交。",
+        "A version is already under review. Wait for the result or withdraw it before submitting again.",
+    ),
+    85012: ("审核单号（auditid）无效。", "The audit ID is invalid."),
+    85013: (
+        "ext_json 中的自定义配置无效，请检查模板配置。",
+        "The custom configuration in ext_json is invalid. Check the template configuration.",
+    ),
+    85014: (
+        "模板不存在，请确认模板 ID 正确（需为数字）且仍在模板库中。",
+        "The template does not exist. Check that the template ID is correct (a number) and still in the library.",
+    ),
+    85015: (
+        "该账号不是小程序，无法使用此接口。",
+        "This account is not a mini-program, so this API cannot be used.",
+    ),
+    85016: ("域名数量超过上限。", "Too many domains."),
+    85017: (
+        "没有可修改的域名：域名未在第三方平台登记，或与现有设置相同。请先在开放平台添加域名。",
+        "No domain left to change: the domain is not registered on the platform, or nothing is new. "
+        "Register it on the Open Platform first.",
+    ),
+    85018: (
+        "域名尚未在第三方平台设置，请先在开放平台添加。",
+        "The domain is not set on the platform yet. Add it on the Open Platform first.",
+    ),
+    85019: ("没有审核通过的版本，无法发布。", "There is no approved version to release."),
+    85020: (
+        "当前状态不允许此操作（例如审核通过后又上传了新代码），请刷新版本状态后再试。",
+        "The current status does not allow this (for example new code was uploaded after approval). "
+        "Refresh the version status and try again.",
+    ),
+    85043: ("模板错误，请检查模板内容。", "The template is faulty. Check the template."),
+    85044: ("代码包超过大小限制。", "The code package is too large."),
+    85045: ("ext_json 中的页面路径不存在。", "A page path in ext_json does not exist."),
+    85046: ("tabBar 中缺少页面路径。", "A tabBar page path is missing."),
+    85047: ("页面列表（pages）为空。", "The page list (pages) is empty."),
+    85048: ("ext.json 解析失败，请检查 JSON 格式。", "ext.json could not be parsed. Check the JSON format."),
+    85052: ("该版本已经发布。", "This version is already released."),
+    85064: ("找不到草稿或模板，请刷新列表后再试。", "The draft or template was not found. Refresh the list and try again."),
+    85065: (
+        "模板库已满（普通模板和标准模板各 200 个），请先删除不用的模板。",
+        "The template library is full (200 normal and 200 standard). Delete unused templates first.",
+    ),
+    85077: (
+        "小程序类目无效或尚未审核通过，请检查提审填写的类目。",
+        "The category is invalid or not approved yet. Check the category used for the review.",
+    ),
+    85085: (
+        "本月提交审核的次数已用完，请下月再试（可在“查询配额”查看剩余次数）。",
+        "This month's review submissions are used up. Try next month (see the remaining quota).",
+    ),
+    85086: ("请先上传代码再提交审核。", "Upload code before submitting it for review."),
+    85087: (
+        "代码使用了 navigateToMiniProgram，请在配置中声明要跳转的小程序 AppID。",
+        "The code uses navigateToMiniProgram. Declare the target mini-program AppIDs in the configuration.",
+    ),
+    85301: (
+        "没有可修改的域名，或域名不符合规则，请检查域名格式并先在第三方平台登记。",
+        "No domain left to change, or the domain breaks the rules. Check its format and register it on the "
+        "platform first.",
+    ),
+    86000: ("该操作只能由第三方平台调用。", "Only the third-party platform can do this."),
+    86001: ("没有由第三方平台提交的代码。", "There is no code submitted by the third-party platform."),
+    86002: (
+        "小程序还没有设置名称、头像和简介，请先在微信后台完善基本信息。",
+        "The mini-program has no name, avatar or description yet. Complete its basic profile first.",
+    ),
+    86004: ("微信号无效，请核对法人微信号。", "The WeChat ID is invalid. Check the legal representative's WeChat ID."),
+    86074: (
+        "线上版本还没有隐私保护指引，请先设置开发版本的隐私指引并发布。",
+        "The live version has no privacy guideline yet. Set the development version's guideline and release it.",
+    ),
+    87013: (
+        "撤回审核的次数已达上限（每天 5 次、每月 10 次）。",
+        "The withdraw limit is reached (5 a day, 10 a month).",
+    ),
+    89019: ("业务域名没有变化。", "The business (web-view) domains did not change."),
+    89020: ("尚未设置业务域名。", "No business (web-view) domain is set yet."),
+    89021: (
+        "该域名不是第三方平台的业务域名或其子域名，请先在开放平台登记。",
+        "The domain is not one of the platform's business domains or their subdomains. Register it first.",
+    ),
+    89029: ("业务域名数量超过上限。", "Too many business (web-view) domains."),
+    89231: ("个人小程序不支持设置业务域名。", "Personal mini-programs cannot set business (web-view) domains."),
+    89248: ("企业代码类型无效，请选择正确的证件类型。", "The company code type is invalid. Choose the right document type."),
+    89249: (
+        "该主体已有任务执行中，请在 24 小时后再试。",
+        "A registration task for this company is already running. Try again after 24 hours.",
+    ),
+    89250: ("找不到该注册任务。", "The registration task was not found."),
+    89251: ("等待法人完成人脸核验。", "Waiting for the legal representative's face verification."),
+    89252: ("法人及企业信息正在核验中。", "The legal representative and company details are being checked."),
+    89253: ("缺少必填参数，请补全后再提交。", "Required details are missing. Complete them and submit again."),
+    89254: (
+        "第三方平台缺少所需权限集，请在开放平台申请。",
+        "The platform lacks the required permission sets. Apply for them on the Open Platform.",
+    ),
+}
+
+GENERIC: tuple[str, str] = (
+    "微信返回错误 {code}：{errmsg}",
+    "WeChat returned error {code}: {errmsg}",
+)
+TRANSPORT: tuple[str, str] = (
+    "无法连接微信服务器，请稍后重试。",
+    "Could not reach WeChat. Try again later.",
+)
+
+
+def describe(errcode: int | None, lang: str = "zh", errmsg: str | None = None) -> str:
+    """Return the plain-language meaning of ``errcode`` in ``lang`` ("zh" or "en"; others fall back to "en").
+
+    Unknown codes get a generic sentence that shows the code and WeChat's errmsg; ``None`` (no answer from
+    WeChat at all) gets the transport sentence.
+    """
+    index = 0 if str(lang).lower().startswith("zh") else 1
+    if errcode is None:
+        return TRANSPORT[index]
+    known = ERRCODES.get(errcode)
+    if known is not None:
+        return known[index]
+    return GENERIC[index].format(code=errcode, errmsg=errmsg or "-")
