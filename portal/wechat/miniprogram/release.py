@@ -1,0 +1,75 @@
+"""Release, roll back, gray release and visit status of a mini-program.
+
+``/wxa/release`` needs the literal body ``{}``. Standard library and this package only; no Flask or ``portal.*``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import FamilyAPI, compact
+
+
+class ReleaseAPI(FamilyAPI):
+    """``client.miniprogram(appid).release``."""
+
+    def release(self) -> None:
+        """Publish the approved version (/wxa/release, body ``{}``).
+
+        :raise ReviewError: 85019 nothing approved, 85020 status not allowed, 85052 already released.
+        :raise TokenError, TransportError, APIError.
+        """
+        self._post("/wxa/release", "release", {})
+
+    def revert_code_release(self, app_version: int | None = None) -> None:
+        """Roll back to the previous (or the given) released version (/wxa/revertcoderelease).
+
+        :raise TokenError, TransportError, APIError.
+        """
+        params = {"app_version": int(app_version)} if app_version is not None else None
+        self._get("/wxa/revertcoderelease", "revertcoderelease", params)
+
+    def get_history_versions(self) -> list[dict[str, Any]]:
+        """Versions available for rollback (/wxa/revertcoderelease?action=get_history_version).
+
+        :raise TokenError, TransportError, APIError.
+        """
+        data = self._get("/wxa/revertcoderelease", "revertcoderelease_history",
+                         {"action": "get_history_version"})
+        return list(data.get("version_list") or ())
+
+    def gray_release(self, gray_percentage: int, *, support_debuger_first: bool | None = None,
+                     support_experiencer_first: bool | None = None) -> None:
+        """Release to a percentage of users first (/wxa/grayrelease).
+
+        :raise TokenError, TransportError, APIError.
+        """
+        if not 1 <= int(gray_percentage) <= 100:
+            raise ValueError("gray_percentage must be 1..100")
+        body = compact(gray_percentage=int(gray_percentage), support_debuger_first=support_debuger_first,
+                       support_experiencer_first=support_experiencer_first)
+        self._post("/wxa/grayrelease", "grayrelease", body)
+
+    def get_gray_release_plan(self) -> dict[str, Any]:
+        """The current ``gray_release_plan`` (/wxa/getgrayreleaseplan); status 0-4.
+
+        :raise TokenError, TransportError, APIError.
+        """
+        return dict(self._get("/wxa/getgrayreleaseplan", "getgrayreleaseplan").get("gray_release_plan") or {})
+
+    def revert_gray_release(self) -> None:
+        """Cancel the gray release (/wxa/revertgrayrelease). :raise TokenError, TransportError, APIError."""
+        self._get("/wxa/revertgrayrelease", "revertgrayrelease")
+
+    def change_visit_status(self, action: str) -> None:
+        """Open or close the online version to visitors (/wxa/change_visitstatus, action ``open``/``close``).
+
+        :raise TokenError, TransportError, APIError.
+        """
+        if action not in ("open", "close"):
+            raise ValueError("action must be 'open' or 'close'")
+        self._post("/wxa/change_visitstatus", "change_visitstatus", {"action": action})
+
+    def get_visit_status(self) -> int:
+        """Current visit status (/wxa/getvisitstatus). :raise TokenError, TransportError, APIError."""
+        return int(self._post("/wxa/getvisitstatus", "getvisitstatus", {}).get("status") or 0)
