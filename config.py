@@ -1,0 +1,88 @@
+"""Configuration of the portal, read from the environment.
+
+One `Config` class with safe development defaults: an SQLite file under `instance/`, no Redis (jobs run
+in process), and WeChat's real hosts as base URLs (`make run` points them at the sandbox). Nothing is
+computed at import time except reading the environment; `Config.check_production()` refuses to start a
+production deployment that still uses a development secret.
+"""
+
+import os
+
+DEV_SECRET_KEY = "dev-secret-key-change-me"
+DEV_DATA_KEY = "dev-data-key-change-me"
+_BASE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _env(name, default=None):
+    value = os.environ.get(name)
+    return default if value is None or value == "" else value
+
+
+def _env_int(name, default):
+    value = _env(name)
+    return int(value) if value is not None else default
+
+
+class Config:
+    """Settings for one portal process; tests pass overrides to `create_app` instead of subclassing."""
+
+    PORTAL_ENV = _env("PORTAL_ENV", _env("FLASK_ENV", "development"))
+    SECRET_KEY = _env("SECRET_KEY", DEV_SECRET_KEY)
+    # Key for encrypting secrets at rest (refresh tokens, access tokens). DATA_KEY_PREVIOUS holds
+    # comma-separated older keys that can still decrypt while rows are re-encrypted.
+    DATA_KEY = _env("DATA_KEY", DEV_DATA_KEY)
+    DATA_KEY_PREVIOUS = _env("DATA_KEY_PREVIOUS", "")
+
+    SQLALCHEMY_DATABASE_URI = _env(
+        "DATABASE_URL", "sqlite:///" + os.path.join(_BASE_DIR, "instance", "portal.sqlite3")
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL = _env("REDIS_URL")  # unset: embedded mode, jobs run in a thread of the portal process
+
+    PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    WECHAT_COMPONENT_APPID = _env("WECHAT_COMPONENT_APPID", "")
+    WECHAT_COMPONENT_APPSECRET = _env("WECHAT_COMPONENT_APPSECRET", "")
+    WECHAT_COMPONENT_TOKEN = _env("WECHAT_COMPONENT_TOKEN", "")
+    WECHAT_COMPONENT_AES_KEY = _env("WECHAT_COMPONENT_AES_KEY", "")
+    WECHAT_API_BASE = _env("WECHAT_API_BASE", "https://api.weixin.qq.com")
+    WECHAT_MP_BASE = _env("WECHAT_MP_BASE", "https://mp.weixin.qq.com")
+    WECHAT_OPEN_BASE = _env("WECHAT_OPEN_BASE", "https://open.weixin.qq.com")
+    # "platform" uses modify_domain (domains registered on the platform first); "direct" uses
+    # modify_domain_directly. WeChat asks platforms to pick one and never mix them.
+    WECHAT_DOMAIN_STRATEGY = _env("WECHAT_DOMAIN_STRATEGY", "platform")
+
+    MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
+    CALLBACK_MAX_BYTES = _env_int("CALLBACK_MAX_BYTES", 64 * 1024)
+    LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")
+    RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI")  # defaults to REDIS_URL or memory
+    RATELIMIT_HEADERS_ENABLED = True
+    BABEL_DEFAULT_LOCALE = "zh"
+    LANGUAGES = ("zh", "en")
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = 8 * 3600
+    INVITATION_TTL_HOURS = _env_int("INVITATION_TTL_HOURS", 72)
+    PAGE_SIZE = _env_int("PAGE_SIZE", 50)
+
+    @classmethod
+    def is_production(cls, settings):
+        return str(settings.get("PORTAL_ENV", "")).lower() == "production"
+
+    @classmethod
+    def check_production(cls, settings):
+        """Raise RuntimeError with a clear message if a production app still uses development secrets."""
+        if not cls.is_production(settings):
+            return
+        problems = []
+        if settings.get("SECRET_KEY") in (None, "", DEV_SECRET_KEY):
+            problems.append("SECRET_KEY is unset or the development default")
+        if settings.get("DATA_KEY") in (None, "", DEV_DATA_KEY):
+            problems.append("DATA_KEY is unset or the development default")
+        if problems:
+            raise RuntimeError(
+                "Refusing to start in production: " + "; ".join(problems)
+                + ". Set them to long random values (e.g. `python -c 'import secrets;"
+                " print(secrets.token_urlsafe(48))'`)."
+            )

@@ -1,0 +1,86 @@
+"""The portal's application factory: `create_app` reads like a table of contents and holds no logic."""
+
+import logging
+import os
+
+from flask import Flask
+
+from config import Config
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def create_app(overrides=None):
+    """Build a portal app; `overrides` (a dict) wins over the environment, as tests do."""
+    app = Flask(__name__, static_folder=os.path.join(_ROOT, "static"), instance_path=os.path.join(_ROOT, "instance"))
+    app.config.from_object(Config)
+    app.config.update(overrides or {})
+    Config.check_production(app.config)
+    configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_cli(app)
+    return app
+
+
+def configure_logging(app):
+    from portal.logging_setup import setup_logging
+
+    setup_logging(app)
+
+
+def register_extensions(app):
+    from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from portal.i18n import select_locale
+    from portal.services.accounts import load_user
+    from portal.services.connections import init_connections
+
+    os.makedirs(app.instance_path, exist_ok=True)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(_ROOT, "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories=os.path.join(app.root_path, "translations"))
+    app.config.setdefault("RATELIMIT_STORAGE_URI", None)
+    if not app.config.get("RATELIMIT_STORAGE_URI"):
+        app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.session_protection = "basic"
+    login_manager.login_message = None
+    login_manager.user_loader(load_user)
+    init_connections(app)
+
+
+def register_blueprints(app):
+    from portal.accounts import bp as accounts_bp
+    from portal.dashboard import bp as dashboard_bp
+    from portal.tenants import bp as tenants_bp
+
+    app.register_blueprint(dashboard_bp)
+    app.register_blueprint(accounts_bp, url_prefix="/account")
+    app.register_blueprint(tenants_bp, url_prefix="/staff/tenants")
+
+
+def register_errorhandlers(app):
+    from portal.error_pages import register
+
+    register(app)
+
+
+def register_template_helpers(app):
+    from portal.templating import register
+
+    register(app)
+
+
+def register_cli(app):
+    from portal.cli import register
+
+    register(app)
+
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -1,0 +1,93 @@
+"""`flask` commands for operators: staff accounts, demo data, configuration checks.
+
+Passwords never come from command-line arguments (they would land in shell history and `ps`): they come
+from a prompt or an environment variable.
+"""
+
+import json
+import os
+import secrets
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from portal.errors import PortalError
+from portal.extensions import db
+from portal.models import Tenant, User
+from portal.services import accounts as accounts_service
+from portal.services import tenants as tenants_service
+
+
+@click.command("create-staff")
+@click.option("--email", required=True, help="Login email of the staff user.")
+@click.option("--name", default=None, help="Display name.")
+@with_appcontext
+def create_staff(email, name):
+    """Create a platform staff user. Password: $PORTAL_STAFF_PASSWORD, else asked at a prompt."""
+    password = os.environ.get("PORTAL_STAFF_PASSWORD") or click.prompt(
+        "Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = accounts_service.create_staff_user(email, password, name=name)
+    except PortalError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"Staff user {user.email} created.")
+
+
+DEMO_TENANTS = (("示例餐饮有限公司", "merchant-a@example.com"), ("Demo Retail Ltd.", "merchant-b@example.com"))
+DEMO_STAFF = "staff@example.com"
+
+
+def _demo_passwords(path):
+    """Random demo passwords, generated once and kept in instance/ so repeated runs print the same."""
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    logins = {email: secrets.token_urlsafe(9) for email in [DEMO_STAFF] + [m for _, m in DEMO_TENANTS]}
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as fh:
+        json.dump(logins, fh)
+    return logins
+
+
+@click.command("demo-data")
+@with_appcontext
+def demo_data():
+    """Load demo data (one staff user, two tenants, a merchant user each) and print the logins."""
+    logins = _demo_passwords(os.path.join(current_app.instance_path, "demo-logins.json"))
+    staff = User.query.filter_by(email=DEMO_STAFF).one_or_none()
+    if staff is None:
+        staff = accounts_service.create_staff_user(DEMO_STAFF, logins[DEMO_STAFF], name="Demo Staff")
+    for tenant_name, merchant_email in DEMO_TENANTS:
+        tenant = Tenant.query.filter_by(name=tenant_name).one_or_none()
+        if tenant is None:
+            tenant = tenants_service.create_tenant(staff, name=tenant_name, contact_email=merchant_email)
+        if User.query.filter_by(email=merchant_email).one_or_none() is None:
+            accounts_service.create_merchant_user(tenant, merchant_email, staff, name=tenant_name,
+                                                  password=logins[merchant_email])
+    db.session.commit()
+    click.echo("Demo logins:")
+    for email, password in logins.items():
+        click.echo(f"  {email:28} {password}")
+
+
+@click.command("check-config")
+@with_appcontext
+def check_config():
+    """Print the effective configuration (secrets masked) and what is missing for WeChat."""
+    cfg = current_app.config
+    secret = {"SECRET_KEY", "DATA_KEY", "DATA_KEY_PREVIOUS", "WECHAT_COMPONENT_APPSECRET",
+              "WECHAT_COMPONENT_TOKEN", "WECHAT_COMPONENT_AES_KEY"}
+    names = ["PORTAL_ENV", "DATABASE_URL", "REDIS_URL", "PUBLIC_BASE_URL", "WECHAT_COMPONENT_APPID",
+             "WECHAT_API_BASE", "WECHAT_MP_BASE", "WECHAT_OPEN_BASE", *sorted(secret)]
+    for name in names:
+        key = "SQLALCHEMY_DATABASE_URI" if name == "DATABASE_URL" else name
+        value = cfg.get(key)
+        shown = ("set" if value else "unset") if name in secret else (value or "unset")
+        click.echo(f"{name:28} {shown}")
+    if len(cfg.get("WECHAT_COMPONENT_AES_KEY") or "") not in (0, 43):
+        raise click.ClickException("WECHAT_COMPONENT_AES_KEY must be the 43-character EncodingAESKey.")
+
+
+def register(app):
+    for command in (create_staff, demo_data, check_config):
+        app.cli.add_command(command)

@@ -1,0 +1,25 @@
+"""Views of the dashboard blueprint."""
+
+from flask import redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from portal.dashboard import bp
+from portal.services import overview
+
+
+@bp.route("/")
+def home():
+    if not current_user.is_authenticated:
+        return redirect(url_for("accounts.login"))
+    if current_user.is_staff:
+        return render_template("dashboard/staff.html", stats=overview.platform_stats())
+    return redirect(url_for("dashboard.merchant"))
+
+
+@bp.route("/dashboard")
+@login_required
+def merchant():
+    if current_user.is_staff:
+        return redirect(url_for("dashboard.home"))
+    programs = overview.tenant_miniprograms(current_user.tenant_id)
+    return render_template("dashboard/merchant.html", programs=programs, tenant=current_user.tenant)

@@ -1,0 +1,81 @@
+"""Queue names with their timeouts, and the one helper that enqueues (or, in embedded mode, runs).
+
+With `REDIS_URL` set, jobs go to RQ and `python worker.py` runs them. Without it (embedded mode, as
+`make run` uses), the same job functions run in a background thread of the portal process, so the demo
+needs no Redis. Deterministic job ids make a double click enqueue once.
+"""
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from flask import current_app
+from rq import Queue, Retry
+from rq.exceptions import DuplicateJobError
+
+log = logging.getLogger("portal.jobs")
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    name: str
+    job_timeout: int  # seconds a job may run
+    result_ttl: int  # seconds a finished job's result is kept
+
+
+QUEUES = {
+    "wechat": QueueSpec("wechat", job_timeout=300, result_ttl=7 * 86400),  # commit, audit, release
+    "fleet": QueueSpec("fleet", job_timeout=600, result_ttl=7 * 86400),  # fleet-release steps
+    "maintenance": QueueSpec("maintenance", job_timeout=900, result_ttl=86400),  # token refresh, polls
+}
+QUEUE_ORDER = ("wechat", "fleet", "maintenance")
+
+
+def get_queue(name, connection):
+    spec = QUEUES[name]
+    return Queue(spec.name, connection=connection, default_timeout=spec.job_timeout)
+
+
+def enqueue(func, *args, queue="wechat", job_id=None, retry=None, **kwargs):
+    """Enqueue `func(*args)` once per `job_id`; returns the job id, or None if it was already queued.
+
+    Embedded mode runs it in a thread of this process, with an app context.
+    """
+    redis = current_app.extensions.get("redis")
+    if redis is None:
+        return _run_in_thread(func, args, kwargs, job_id)
+    spec = QUEUES[queue]
+    try:
+        job = get_queue(queue, redis).enqueue(
+            func, *args, job_id=job_id, unique=bool(job_id), result_ttl=spec.result_ttl,
+            retry=retry or Retry(max=3, interval=[10, 60, 300]), **kwargs)
+    except DuplicateJobError:
+        log.info("job %s is already queued", job_id)
+        return None
+    return job.id
+
+
+_embedded_running = set()
+_embedded_lock = threading.Lock()
+
+
+def _run_in_thread(func, args, kwargs, job_id):
+    with _embedded_lock:
+        if job_id and job_id in _embedded_running:
+            return None
+        if job_id:
+            _embedded_running.add(job_id)
+    app = current_app._get_current_object()
+
+    def target():
+        try:
+            with app.app_context():
+                func(*args, **kwargs)
+        except Exception:  # noqa: BLE001 - the job records its own failures; this is the last resort
+            log.exception("embedded job %s failed", job_id or func.__name__)
+        finally:
+            with _embedded_lock:
+                _embedded_running.discard(job_id)
+
+    threading.Thread(target=target, name=f"job-{job_id or func.__name__}", daemon=True).start()
+    return job_id

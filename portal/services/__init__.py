@@ -1,0 +1,1 @@
+"""Use cases shared by views, jobs and the CLI. Services own the transaction (they commit or roll back)."""

@@ -1,0 +1,35 @@
+"""RQ worker: `python worker.py [queue …]` runs jobs (commit, audit, release, token refresh) with the
+scheduler, so retries with intervals and scheduled jobs run. Several workers may run on several machines.
+
+The app is created once and `portal.jobs` imported before work starts; the database engine is disposed
+so no pooled connection crosses the fork of a job.
+"""
+
+import sys
+
+from rq import Worker
+
+from portal import create_app
+from portal.jobs.queues import QUEUE_ORDER, get_queue
+
+
+def main(argv):
+    app = create_app()
+    redis = app.extensions.get("redis")
+    if redis is None:
+        sys.exit("REDIS_URL is not set: without Redis, jobs run inside the portal process (embedded mode).")
+    names = argv or list(QUEUE_ORDER)
+    unknown = [n for n in names if n not in QUEUE_ORDER]
+    if unknown:
+        sys.exit(f"unknown queue(s): {', '.join(unknown)}; known: {', '.join(QUEUE_ORDER)}")
+    with app.app_context():
+        import portal.jobs  # noqa: F401 - load job modules before forking
+        from portal.extensions import db
+
+        db.engine.dispose()
+        worker = Worker([get_queue(n, redis) for n in names], connection=redis)
+        worker.work(with_scheduler=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
