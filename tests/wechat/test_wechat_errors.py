@@ -1,0 +1,111 @@
+"""The errcode table, human texts, and the package's import boundary."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+from portal.wechat import errcodes, errors
+from portal.wechat.errors import (
+    APIError,
+    AuthorizationLost,
+    InvalidRequest,
+    RateLimited,
+    ReviewError,
+    SystemBusy,
+    TokenError,
+    TransportError,
+    WeChatError,
+    error_for_errcode,
+)
+
+# Every errcode named in the spec (wechat-api.md sections A, B and D).
+SPEC_CODES = [
+    -1, 40001, 40013, 40014, 40097, 40125, 40164, 41001, 41030, 42001, 45009, 47001, 48001, 48006, 61003, 61004,
+    61005, 61006, 61010, 61023, 61039, 61040, 61070, 85001, 85002, 85003, 85004, 85009, 85012, 85013, 85014,
+    85015, 85016, 85017, 85018, 85019, 85020, 85043, 85044, 85045, 85046, 85047, 85048, 85052, 85064, 85065,
+    85077, 85085, 85086, 85087, 85301, 86000, 86001, 86002, 86004, 86074, 87013, 89019, 89020, 89021, 89029,
+    89231, 89248, 89249, 89250, 89251, 89252, 89253, 89254,
+]
+
+
+@pytest.mark.parametrize("code", SPEC_CODES)
+def test_every_spec_code_has_text_and_a_class(code):
+    zh, en = errcodes.ERRCODES[code]
+    assert zh.strip() and en.strip() and zh != en
+    assert code in errors.ERRCODE_CLASSES
+
+
+def test_every_mapped_code_has_text():
+    assert set(errors.ERRCODE_CLASSES) <= set(errcodes.ERRCODES)
+
+
+def test_85009_text():
+    assert errcodes.describe(85009, "zh") == "已有版本正在审核中，请等待审核结果或撤回后再提交。"
+    assert errcodes.describe(85009, "en").startswith("A version is already under review.")
+
+
+def test_describe_fallbacks():
+    assert "123456" in errcodes.describe(123456, "en", "weird") and "weird" in errcodes.describe(123456, "en", "weird")
+    assert "123456" in errcodes.describe(123456, "zh")
+    assert errcodes.describe(None, "en") == errcodes.TRANSPORT[1]
+    assert errcodes.describe(85009, "zh-CN") == errcodes.ERRCODES[85009][0]
+    assert errcodes.describe(85009, "fr") == errcodes.ERRCODES[85009][1]
+
+
+@pytest.mark.parametrize("code,cls,retryable", [
+    (40001, TokenError, False), (42001, TokenError, False), (41001, TokenError, False),
+    (45009, RateLimited, True), (-1, SystemBusy, True), (61003, AuthorizationLost, False),
+    (61023, AuthorizationLost, False), (40097, InvalidRequest, False), (85009, ReviewError, False),
+    (61040, ReviewError, False), (87013, ReviewError, False), (99999, APIError, False),
+])
+def test_error_for_errcode(code, cls, retryable):
+    exc = error_for_errcode(code, "msg", "some_api", {"errcode": code})
+    assert type(exc) is cls and isinstance(exc, APIError) and isinstance(exc, WeChatError)
+    assert (exc.errcode, exc.errmsg, exc.api, exc.retryable) == (code, "msg", "some_api", retryable)
+    assert exc.response == {"errcode": code}
+    assert exc.human("en") and exc.human("zh")
+    if retryable:
+        assert exc.retry_after and exc.retry_after > 0
+
+
+def test_transport_error_is_retryable_and_has_human_text():
+    exc = TransportError("boom", api="x", http_status=502)
+    assert exc.retryable and exc.errcode is None and exc.http_status == 502
+    assert exc.human("en") == errcodes.TRANSPORT[1]
+
+
+def test_nothing_else_switches_on_raw_errcodes():
+    """Only errors.py/errcodes.py hold errcode numbers; other modules go through the table."""
+    package = Path(errors.__file__).parent
+    for path in package.rglob("*.py"):
+        if path.name in ("errors.py", "errcodes.py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.Compare):
+                for const in ast.walk(node):
+                    if isinstance(const, ast.Constant) and isinstance(const.value, int):
+                        assert not 40000 <= abs(const.value) < 100000, f"{path.name} compares to {const.value}"
+
+
+ALLOWED_THIRD_PARTY = {"requests", "urllib3", "Crypto", "defusedxml"}
+
+
+def test_package_imports_only_stdlib_requests_crypto_defusedxml():
+    package = Path(errors.__file__).parent
+    for path in package.rglob("*.py"):
+        tree = ast.parse(path.read_text("utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                assert top in sys.stdlib_module_names or top in ALLOWED_THIRD_PARTY or top == "__future__", (
+                    f"{path.relative_to(package)} imports {name}")
