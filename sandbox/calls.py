@@ -1,0 +1,105 @@
+"""Records every API call and enforces the per-endpoint daily call quotas.
+
+``CallRecorder`` keeps exact counters keyed by (endpoint, appid, errcode) for the whole run plus the
+last N calls in detail, so tests can prove "exactly one token refresh". ``QuotaBook`` counts successful
+token checks per (endpoint, appid, sandbox day) and raises 45009 past the limit; ``clear_quota`` resets
+one appid. Imports ``errors`` and the standard library only.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+
+from .errors import ApiError
+
+
+class CallRecorder:
+    def __init__(self, history: int = 5000):
+        self._lock = threading.Lock()
+        self._history = history
+        self.reset()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counts: collections.Counter = collections.Counter()
+            self._recent: collections.deque = collections.deque(maxlen=self._history)
+            self._seq = 0
+
+    def record(self, endpoint: str, appid: str | None, errcode: int, http_status: int,
+               sandbox_time: float, duration_ms: float, fault: str | None = None) -> None:
+        with self._lock:
+            self._seq += 1
+            self._counts[(endpoint, appid or "", errcode)] += 1
+            self._recent.append({"seq": self._seq, "endpoint": endpoint, "appid": appid or "",
+                                 "errcode": errcode, "http_status": http_status, "time": time.time(),
+                                 "sandbox_time": sandbox_time, "duration_ms": round(duration_ms, 2),
+                                 "fault": fault})
+
+    def query(self, endpoint: str | None = None, appid: str | None = None,
+              errcode: int | None = None, limit: int = 50) -> dict:
+        def keep(ep, app, code):
+            return ((endpoint is None or ep == endpoint) and (appid is None or app == appid)
+                    and (errcode is None or code == errcode))
+
+        with self._lock:
+            counts: collections.Counter = collections.Counter()
+            errcodes: collections.Counter = collections.Counter()
+            for (ep, app, code), n in self._counts.items():
+                if keep(ep, app, code):
+                    counts[ep] += n
+                    errcodes[str(code)] += n
+            recent = [c for c in self._recent if keep(c["endpoint"], c["appid"], c["errcode"])]
+        return {"total": sum(counts.values()), "counts": dict(sorted(counts.items())),
+                "errcodes": dict(errcodes), "calls": recent[-limit:] if limit else []}
+
+
+class QuotaBook:
+    """Daily call quotas per (endpoint, appid); limits come from the component or the defaults."""
+
+    def __init__(self, default_limit: int):
+        self._lock = threading.Lock()
+        self.default_limit = default_limit
+        self.reset()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._used: collections.Counter = collections.Counter()
+            self._limits: dict[tuple[str, str], int] = {}
+            self._clears: collections.Counter = collections.Counter()
+
+    def set_limit(self, endpoint: str, limit: int, appid: str = "*") -> None:
+        with self._lock:
+            self._limits[(endpoint, appid or "*")] = int(limit)
+
+    def limit_for(self, endpoint: str, appid: str, overrides: dict | None = None) -> int:
+        for key in ((endpoint, appid), (endpoint, "*"), ("*", appid), ("*", "*")):
+            if key in self._limits:
+                return self._limits[key]
+        if overrides and endpoint in overrides:
+            return int(overrides[endpoint])
+        return self.default_limit
+
+    def consume(self, endpoint: str, appid: str, now: float, overrides: dict | None = None) -> None:
+        day = int(now // 86400)
+        with self._lock:
+            key = (endpoint, appid or "", day)
+            if self._used[key] >= self.limit_for(endpoint, appid or "", overrides):
+                raise ApiError(45009)
+            self._used[key] += 1
+
+    def clear(self, appid: str, now: float, monthly_limit: int = 10) -> None:
+        """clear_quota: reset one account's counters; 10 resets per month (48006 after that)."""
+        month = int(now // (86400 * 30))
+        with self._lock:
+            if self._clears[(appid, month)] >= monthly_limit:
+                raise ApiError(48006)
+            self._clears[(appid, month)] += 1
+            for key in [k for k in self._used if k[1] == appid]:
+                del self._used[key]
+
+    def usage(self, appid: str | None = None) -> list[dict]:
+        with self._lock:
+            return [{"endpoint": ep, "appid": app, "day": day, "used": n}
+                    for (ep, app, day), n in self._used.items() if appid in (None, app)]

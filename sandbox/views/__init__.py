@@ -1,0 +1,16 @@
+"""HTTP views of the sandbox, one module per WeChat API family plus the control API and pages.
+
+``register_views`` attaches every blueprint to the app; all paths live on one app so the API host
+(``api.weixin.qq.com``), the authorization pages (``mp``/``open.weixin.qq.com``) and the control API can
+share one server. Views are thin: they parse input and call the service modules.
+"""
+
+from __future__ import annotations
+
+
+def register_views(app) -> None:
+    from . import audit, authpage, code, component, control, dashboard, domains, privacy, release, templates
+
+    for module in (component, authpage, domains, code, audit, release, privacy, templates, control,
+                   dashboard):
+        app.register_blueprint(module.bp)

@@ -1,0 +1,153 @@
+"""The machinery every emulated WeChat endpoint goes through.
+
+``api_route`` registers a handler under its WeChat path and endpoint name. ``dispatch`` then, for every
+call: identifies the caller (token owner or ``component_appid`` in the body), applies injected faults,
+validates the token (41001/40014/40001/42001), charges the daily quota (45009), runs the handler, turns
+``ApiError`` into WeChat's JSON error body, and records the call with its errcode — also when it failed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from flask import Response, request
+
+from .. import tokens
+from ..errors import ApiError
+from ..runtime import current_sandbox
+
+COMPONENT, AUTHORIZER, ANY_TOKEN = "component", "authorizer", "any"
+# These answers carry no errcode/errmsg on success, like WeChat's.
+BARE_SUCCESS = {"api_component_token", "api_create_preauthcode", "api_query_auth", "api_authorizer_token",
+                "api_get_authorizer_info", "api_get_authorizer_list"}
+
+
+class ApiCall:
+    """One incoming call: its parsed body, its token record and whose call it is."""
+
+    def __init__(self, sb, name: str, token_kind: str | None):
+        self.sb, self.name, self.token_kind = sb, name, token_kind
+        self.token: tokens.TokenRecord | None = None
+        self._body = None
+
+    @property
+    def body(self) -> dict:
+        """The JSON body; 47001 when it is not a JSON object (an empty body counts as {})."""
+        if self._body is None:
+            raw = request.get_data(cache=True)
+            try:
+                self._body = json.loads(raw) if raw.strip() else {}
+            except ValueError:
+                raise ApiError(47001) from None
+            if not isinstance(self._body, dict):
+                raise ApiError(47001)
+        return self._body
+
+    def raw_token(self) -> str | None:
+        if self.token_kind == COMPONENT:
+            # WeChat's legacy doc pages use component_access_token=, the newer ones access_token=;
+            # which name each path accepts is unverified, so every component path accepts both.
+            return request.args.get("component_access_token") or request.args.get("access_token")
+        return request.args.get("access_token")
+
+    def identify(self) -> str:
+        if self.token_kind:
+            record = tokens.peek(self.sb, self.raw_token())
+            if record is not None:
+                return record.appid
+            return ""
+        try:
+            value = self.body.get("component_appid") or self.body.get("appid") or ""
+        except ApiError:
+            return ""
+        return value if isinstance(value, str) else ""
+
+    def authenticate(self) -> None:
+        if not self.token_kind:
+            return
+        raw = self.raw_token()
+        if self.token_kind == ANY_TOKEN:
+            record = tokens.peek(self.sb, raw)
+            kind = record.kind if record else tokens.AUTHORIZER
+            self.token = tokens.check_access_token(self.sb, kind, raw)
+        else:
+            self.token = tokens.check_access_token(self.sb, self.token_kind, raw)
+
+    @property
+    def component_appid(self) -> str:
+        return self.token.component_appid
+
+    @property
+    def appid(self) -> str:
+        return self.token.appid
+
+
+def api_route(bp, rule: str, name: str, token: str | None = None, methods=("POST",)):
+    def decorator(handler):
+        def view():
+            return dispatch(name, token, handler)
+
+        view.__name__ = f"api_{name}"
+        bp.add_url_rule(rule, endpoint=name, view_func=view, methods=list(methods))
+        return handler
+
+    return decorator
+
+
+def json_response(payload: dict, status: int = 200) -> Response:
+    return Response(json.dumps(payload, ensure_ascii=False), status=status,
+                    mimetype="application/json", content_type="application/json; charset=utf-8")
+
+
+def _apply_fault(effect) -> Response | None:
+    if effect.latency:
+        time.sleep(effect.latency)
+    if effect.hang:
+        time.sleep(effect.hang)
+        return Response("gateway timeout (injected)", status=504, mimetype="text/plain")
+    if effect.http_status:
+        return Response(f"injected HTTP {effect.http_status}", status=effect.http_status, mimetype="text/plain")
+    if effect.errcode is not None:
+        raise ApiError(effect.errcode, effect.errmsg)
+    return None
+
+
+def dispatch(name: str, token_kind: str | None, handler) -> Response:
+    sb = current_sandbox()
+    started = time.monotonic()
+    call = ApiCall(sb, name, token_kind)
+    appid = call.identify()
+    fault_label = None
+    try:
+        effect = sb.faults.effect_for(name, appid, sb.now())
+        response = None
+        if effect is not None:
+            fault_label = effect.label
+            response = _apply_fault(effect)
+        if response is None:
+            call.authenticate()
+            overrides = _quota_overrides(sb, call)
+            sb.quotas.consume(name, appid, sb.now(), overrides)
+            response = _to_response(name, handler(call))
+        errcode = 0 if response.status_code == 200 else -1
+    except ApiError as exc:
+        response, errcode = json_response(exc.as_dict(), exc.http_status), exc.errcode
+    sb.calls.record(name, appid, errcode, response.status_code, sb.now(),
+                    (time.monotonic() - started) * 1000, fault_label)
+    return response
+
+
+def _quota_overrides(sb, call: ApiCall) -> dict | None:
+    component_appid = call.token.component_appid if call.token else call.identify()
+    component = sb.state.components.get(component_appid)
+    return component.daily_quotas if component else None
+
+
+def _to_response(name: str, result) -> Response:
+    if isinstance(result, Response):
+        return result
+    payload = dict(result or {})
+    if name not in BARE_SUCCESS and "errcode" not in payload:
+        payload = {"errcode": 0, "errmsg": "ok", **payload}
+    return json_response(payload)

@@ -1,0 +1,43 @@
+"""Template library endpoints (component token): gettemplatedraftlist, addtotemplate,
+gettemplatelist (GET; the older POST form is accepted too) and deletetemplate.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, request
+
+from .. import templates
+from ..errors import ApiError
+from .api import COMPONENT, api_route
+
+bp = Blueprint("templates", __name__)
+
+
+@api_route(bp, "/wxa/gettemplatedraftlist", "gettemplatedraftlist", COMPONENT, methods=("GET", "POST"))
+def gettemplatedraftlist(call):
+    return {"draft_list": templates.draft_list(call.sb, call.component_appid)}
+
+
+@api_route(bp, "/wxa/addtotemplate", "addtotemplate", COMPONENT)
+def addtotemplate(call):
+    body = call.body
+    templates.add_to_template(call.sb, call.component_appid, body.get("draft_id"), body.get("template_type", 0))
+    return {}
+
+
+@api_route(bp, "/wxa/gettemplatelist", "gettemplatelist", COMPONENT, methods=("GET", "POST"))
+def gettemplatelist(call):
+    raw = request.args.get("template_type")
+    if raw is None and request.method == "POST":
+        raw = call.body.get("template_type")
+    try:
+        template_type = int(raw) if raw not in (None, "") else None
+    except (TypeError, ValueError):
+        raise ApiError(40097) from None
+    return {"template_list": templates.template_list(call.sb, call.component_appid, template_type)}
+
+
+@api_route(bp, "/wxa/deletetemplate", "deletetemplate", COMPONENT)
+def deletetemplate(call):
+    templates.delete_template(call.sb, call.component_appid, call.body.get("template_id"))
+    return {}
