@@ -190,6 +190,8 @@ class WeChatHTTP:
             error = retry.error
             raise
         finally:
+            if error is not None and status is None:
+                status = getattr(error, "http_status", None)
             elapsed = (time.monotonic() - started) * 1000
             self._record(req, shown, errcode, status, elapsed, attempt, error)
 
