@@ -57,6 +57,7 @@ ERRMSG: dict[int, str] = {
     85086: "must commit code before submit audit",
     86001: "no code submitted by the third party",
     86074: "no live privacy setting exists",
+    87011: "gray release in progress, can not revert",
     87012: "this version can not be reverted",
     87013: "undo code audit reach limit",
     89019: "webview domain not changed",

@@ -84,9 +84,14 @@ class ApiCall:
 
 
 def api_route(bp, rule: str, name: str, token: str | None = None, methods=("POST",)):
+    """Register ``handler(call)`` at ``rule``; it runs holding the state lock (handlers never block)."""
     def decorator(handler):
+        def locked(call):
+            with call.sb.state.lock:
+                return handler(call)
+
         def view():
-            return dispatch(name, token, handler)
+            return dispatch(name, token, locked)
 
         view.__name__ = f"api_{name}"
         bp.add_url_rule(rule, endpoint=name, view_func=view, methods=list(methods))

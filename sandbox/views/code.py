@@ -1,20 +1,76 @@
 """Mini-program code endpoints (authorizer token): commit, get_page, get_category, get_qrcode,
-security/get_code_privacy_info and getwxacodeunlimit. The rules live in ``sandbox.code``.
+security/get_code_privacy_info and getwxacodeunlimit. The rules live in ``sandbox.commits``.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint
+import io
+from urllib.parse import urlencode
 
+import segno
+from flask import Blueprint, Response, request
+
+from .. import commits
+from ..errors import ApiError
 from .api import AUTHORIZER, api_route
 
 bp = Blueprint("code", __name__)
 
 
+def qr_png(content: str) -> Response:
+    buffer = io.BytesIO()
+    segno.make(content, error="m").save(buffer, kind="png", scale=5, border=2)
+    return Response(buffer.getvalue(), mimetype="image/png")
+
+
+@api_route(bp, "/wxa/commit", "commit", AUTHORIZER)
+def commit(call):
+    account = commits.require_miniprogram(call.sb, call)
+    commits.commit(call.sb, account, call.component_appid, call.body)
+    return {}
+
+
+@api_route(bp, "/wxa/get_page", "get_page", AUTHORIZER, methods=("GET", "POST"))
+def get_page(call):
+    account = commits.require_miniprogram(call.sb, call)
+    return {"page_list": list(commits.require_dev(account, 86001)["pages"])}
+
+
 @api_route(bp, "/wxa/get_category", "get_category", AUTHORIZER, methods=("GET",))
 def get_category(call):
-    account = call.sb.state.accounts[call.appid]
+    account = commits.require_miniprogram(call.sb, call)
     return {"category_list": [{"first_class": c.get("first_class", ""), "second_class": c.get("second_class", ""),
                                "third_class": c.get("third_class", ""), "first_id": c.get("first_id", 0),
                                "second_id": c.get("second_id", 0), "third_id": c.get("third_id", 0)}
                               for c in account.categories]}
+
+
+@api_route(bp, "/wxa/get_qrcode", "get_qrcode", AUTHORIZER, methods=("GET",))
+def get_qrcode(call):
+    """The trial version's QR code: a real PNG encoding appid, version and path."""
+    account = commits.require_miniprogram(call.sb, call)
+    dev = commits.require_dev(account, 86001)
+    query = urlencode({"version": dev["user_version"], "env": "trial", "path": request.args.get("path", "")})
+    return qr_png(f"https://sandbox.weixin.qq.com/a/{account.appid}?{query}")
+
+
+@api_route(bp, "/wxa/security/get_code_privacy_info", "get_code_privacy_info", AUTHORIZER,
+           methods=("GET", "POST"))
+def get_code_privacy_info(call):
+    account = commits.require_miniprogram(call.sb, call)
+    return commits.code_privacy_info(call.sb, account)
+
+
+@api_route(bp, "/wxa/getwxacodeunlimit", "getwxacodeunlimit", AUTHORIZER)
+def getwxacodeunlimit(call):
+    account = commits.require_miniprogram(call.sb, call)
+    body = call.body
+    scene, page = body.get("scene"), body.get("page", "")
+    env = body.get("env_version", "release")
+    if not isinstance(scene, str) or not 0 < len(scene) <= 32 or env not in ("release", "trial", "develop"):
+        raise ApiError(40097)
+    version = account.release if env == "release" else account.dev
+    if body.get("check_path", True) and page and (not version or page not in version["pages"]):
+        raise ApiError(41030)
+    query = urlencode({"env": env, "page": page, "scene": scene})
+    return qr_png(f"https://sandbox.weixin.qq.com/wxacode/{account.appid}?{query}")

@@ -1,7 +1,170 @@
-"""Mini-program domains endpoints (authorizer token)."""
+"""Domain and tester endpoints (authorizer token): modify_domain, modify_domain_directly,
+get_effective_domain, setwebviewdomain, bind_tester, unbind_tester and memberauth.
+
+``modify_domain`` only accepts domains on the platform's registered server domains (others are filtered
+into ``invalid_*``; 85017 when nothing is left), ``modify_domain_directly`` skips that check, as WeChat's
+two strategies do. Web-view domains must be platform business domains (89021).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
+import re
+from urllib.parse import urlsplit
+
 from flask import Blueprint
 
+from .. import commits
+from ..errors import ApiError
+from ..model import DOMAIN_KINDS
+from .api import AUTHORIZER, api_route
+
 bp = Blueprint("domains", __name__)
+SCHEMES = {"requestdomain": "https", "wsrequestdomain": "wss", "uploaddomain": "https",
+           "downloaddomain": "https", "udpdomain": "udp", "tcpdomain": "tcp"}
+FORBIDDEN_HOSTS = {"api.weixin.qq.com"}
+WECHAT_ID = re.compile(r"^[a-zA-Z][-_a-zA-Z0-9]{5,19}$")
+MAX_PER_KIND, MAX_TESTERS = 200, 15
+
+
+def _host_on(host: str, domains: list) -> bool:
+    return any(host == d or host.endswith("." + d) for d in (x.lower() for x in domains))
+
+
+def _is_valid(kind: str, value, platform_domains: list | None) -> bool:
+    if not isinstance(value, str):
+        return False
+    parts = urlsplit(value)
+    host = (parts.hostname or "").lower()
+    if parts.scheme != SCHEMES[kind] or not host or host in FORBIDDEN_HOSTS:
+        return False
+    try:
+        ipaddress.ip_address(host)
+        return False  # WeChat refuses IP addresses
+    except ValueError:
+        pass
+    return platform_domains is None or _host_on(host, platform_domains)
+
+
+def _change_domains(call, source: str, platform_domains: list | None) -> dict:
+    account = commits.require_miniprogram(call.sb, call)
+    body, action = call.body, call.body.get("action", "get")
+    current = account.domains.setdefault(source, {kind: [] for kind in DOMAIN_KINDS})
+    if action == "get":
+        return {kind: list(current.get(kind, [])) for kind in DOMAIN_KINDS}
+    if action not in ("add", "delete", "set"):
+        raise ApiError(40097)
+    given = {kind: body.get(kind) or [] for kind in DOMAIN_KINDS}
+    if not all(isinstance(v, list) for v in given.values()):
+        raise ApiError(47001)
+    valid = {k: [v for v in vs if _is_valid(k, v, platform_domains)] for k, vs in given.items()}
+    invalid = {f"invalid_{k}": [v for v in vs if v not in valid[k]] for k, vs in given.items()}
+    if action in ("add", "set") and any(given.values()) and not any(valid.values()):
+        raise ApiError(85017)
+    for kind in DOMAIN_KINDS:
+        old = current.get(kind, [])
+        if action == "add":
+            new = old + [v for v in valid[kind] if v not in old]
+        elif action == "delete":
+            new = [v for v in old if v not in given[kind]]
+        else:
+            new = list(dict.fromkeys(valid[kind]))
+        if len(new) > MAX_PER_KIND:
+            raise ApiError(85016)
+        current[kind] = new
+    call.sb.state.dirty = True
+    result = {kind: list(current[kind]) for kind in DOMAIN_KINDS}
+    result.update({k: v for k, v in invalid.items() if v})
+    return result
+
+
+@api_route(bp, "/wxa/modify_domain", "modify_domain", AUTHORIZER)
+def modify_domain(call):
+    component = call.sb.state.components[call.component_appid]
+    return _change_domains(call, "third", component.server_domains)
+
+
+@api_route(bp, "/wxa/modify_domain_directly", "modify_domain_directly", AUTHORIZER)
+def modify_domain_directly(call):
+    return _change_domains(call, "direct", None)
+
+
+@api_route(bp, "/wxa/get_effective_domain", "get_effective_domain", AUTHORIZER)
+def get_effective_domain(call):
+    account = commits.require_miniprogram(call.sb, call)
+
+    def lists(source):
+        stored = account.domains.get(source, {})
+        return {kind: list(stored.get(kind, [])) for kind in DOMAIN_KINDS}
+
+    return {"mp_domain": lists("mp"), "third_domain": lists("third"), "direct_domain": lists("direct"),
+            "effective_domain": account.effective_domains()}
+
+
+@api_route(bp, "/wxa/setwebviewdomain", "setwebviewdomain", AUTHORIZER)
+def setwebviewdomain(call):
+    account = commits.require_miniprogram(call.sb, call)
+    body, action = call.body, call.body.get("action", "get")
+    current = account.webview_domains.setdefault("third", [])
+    if action == "get":
+        return {"webviewdomain": list(current)}
+    given = body.get("webviewdomain") or []
+    if action not in ("add", "delete", "set") or not isinstance(given, list):
+        raise ApiError(40097)
+    platform = call.sb.state.components[call.component_appid].webview_domains
+    if action != "delete" and not all(_is_valid("requestdomain", v, platform) for v in given):
+        raise ApiError(89021)
+    if action == "add":
+        new = current + [v for v in given if v not in current]
+    elif action == "delete":
+        new = [v for v in current if v not in given]
+    else:
+        new = list(dict.fromkeys(given))
+    if action == "add" and new == current:
+        raise ApiError(89019)
+    account.webview_domains["third"] = new
+    call.sb.state.dirty = True
+    return {"webviewdomain": list(new)}
+
+
+def userstr_for(appid: str, wechatid: str) -> str:
+    return hashlib.sha256(f"{appid}:{wechatid}".encode()).hexdigest()[:32]
+
+
+@api_route(bp, "/wxa/bind_tester", "bind_tester", AUTHORIZER)
+def bind_tester(call):
+    account = commits.require_miniprogram(call.sb, call)
+    wechatid = call.body.get("wechatid")
+    # Shape check stands in for "WeChat ID not found"; ids starting with "unknown" never exist.
+    if not isinstance(wechatid, str) or not WECHAT_ID.match(wechatid) or wechatid.startswith("unknown"):
+        raise ApiError(85001)
+    userstr = userstr_for(account.appid, wechatid)
+    if userstr in account.testers:
+        raise ApiError(85004)
+    if len(account.testers) >= MAX_TESTERS:
+        raise ApiError(85002)
+    account.testers[userstr] = wechatid
+    call.sb.state.dirty = True
+    return {"userstr": userstr}
+
+
+@api_route(bp, "/wxa/unbind_tester", "unbind_tester", AUTHORIZER)
+def unbind_tester(call):
+    account = commits.require_miniprogram(call.sb, call)
+    body = call.body
+    userstr = body.get("userstr") or (userstr_for(account.appid, body["wechatid"])
+                                      if isinstance(body.get("wechatid"), str) else None)
+    if not userstr:
+        raise ApiError(40097)
+    account.testers.pop(userstr, None)
+    call.sb.state.dirty = True
+    return {}
+
+
+@api_route(bp, "/wxa/memberauth", "memberauth", AUTHORIZER)
+def memberauth(call):
+    account = commits.require_miniprogram(call.sb, call)
+    if call.body.get("action") != "get_experiencer":
+        raise ApiError(40097)
+    return {"members": [{"userstr": u} for u in account.testers]}

@@ -44,14 +44,14 @@ class Api:
         self.base = base
         self.session = requests.Session()
 
-    def post(self, path, json=None, **params):
-        return self.session.post(self.base + path, json=json, params=params or None, timeout=10)
+    def post(self, endpoint, json=None, **params):
+        return self.session.post(self.base + endpoint, json=json, params=params or None, timeout=10)
 
-    def get(self, path, **params):
-        return self.session.get(self.base + path, params=params or None, timeout=10)
+    def get(self, endpoint, **params):
+        return self.session.get(self.base + endpoint, params=params or None, timeout=10)
 
-    def call(self, path, json=None, method="POST", **params):
-        resp = self.post(path, json, **params) if method == "POST" else self.get(path, **params)
+    def call(self, endpoint, json=None, method="POST", **params):
+        resp = self.post(endpoint, json, **params) if method == "POST" else self.get(endpoint, **params)
         assert resp.status_code == 200, resp.text
         return resp.json()
 

@@ -1,0 +1,177 @@
+"""Submitting for audit and releasing: the version state machine dev → audit → approved → released.
+
+``submit_audit`` checks in WeChat's order: 85086 nothing committed, 85009 already in review, 61039 privacy
+scan unfinished, 61040 privacy/location declarations missing (unless ``privacy_api_not_use``), 85085
+platform's monthly quota spent. ``release`` answers 85019 with no approved version, 85020 when a newer
+commit or audit came after the approval, 85052 when it was already released. Also rollback, gray release
+and visit status.
+"""
+
+from __future__ import annotations
+
+import time
+
+from . import audits, commits
+from .errors import ApiError
+from .model import AUDIT_APPROVED, AUDIT_WITHDRAWN
+
+UNDO_PER_DAY, UNDO_PER_MONTH = 5, 10
+
+
+def _roll_quota_month(sb, component) -> None:
+    month = time.strftime("%Y-%m", time.gmtime(sb.now()))
+    if component.quota_month != month:
+        component.quota_month, component.submit_used, component.speedup_used = month, 0, 0
+
+
+def quota(sb, component) -> dict:
+    _roll_quota_month(sb, component)
+    return {"rest": max(0, component.submit_quota - component.submit_used), "limit": component.submit_quota,
+            "speedup_rest": max(0, component.speedup_quota - component.speedup_used),
+            "speedup_limit": component.speedup_quota}
+
+
+def submit_audit(sb, account, component_appid: str, body: dict) -> int:
+    dev = commits.require_dev(account)
+    latest = sb.state.latest_audit(account)
+    if latest is not None and latest.is_pending:
+        raise ApiError(85009)
+    if sb.now() < dev["scan_done_at"]:
+        raise ApiError(61039)
+    if commits.missing_location_declarations(account):
+        raise ApiError(61040)
+    if commits.undeclared_privacy_keys(account) and not body.get("privacy_api_not_use"):
+        raise ApiError(61040, "privacy setting is missing keys used by the code: "
+                              + ",".join(commits.undeclared_privacy_keys(account)))
+    component = sb.state.components[component_appid]
+    _roll_quota_month(sb, component)
+    if component.submit_used >= component.submit_quota:
+        raise ApiError(85085)
+    component.submit_used += 1
+    return audits.create_audit(sb, account, component_appid, body).auditid
+
+
+def undo_audit(sb, account) -> None:
+    audit = sb.state.latest_audit(account)
+    if audit is None or not audit.is_pending:
+        return  # WeChat historically answered 0 when nothing was under audit
+    now = sb.now()
+    recent_day = [t for t in account.undo_log if t > now - 86400]
+    recent_month = [t for t in account.undo_log if t > now - 30 * 86400]
+    if len(recent_day) >= UNDO_PER_DAY or len(recent_month) >= UNDO_PER_MONTH:
+        raise ApiError(87013)
+    account.undo_log = recent_month + [now]
+    audit.status, audit.finished_at = AUDIT_WITHDRAWN, now
+    sb.state.dirty = True
+
+
+def speedup(sb, account, component_appid: str, auditid) -> None:
+    audit = sb.state.audits.get(auditid) if isinstance(auditid, int) else None
+    if audit is None or audit.appid != account.appid or not audit.is_pending:
+        raise ApiError(85012)
+    component = sb.state.components[component_appid]
+    _roll_quota_month(sb, component)
+    if component.speedup_used >= component.speedup_quota:
+        raise ApiError(85083)  # errcode for a spent speed-up quota is unverified
+    component.speedup_used += 1
+    now = sb.now()
+    audit.decide_at = now + max(0.0, (audit.decide_at - now) / 2)
+
+
+def approved_audit(sb, account):
+    """The newest approved audit, or None."""
+    for audit in reversed(sb.state.audits_of(account)):
+        if audit.status == AUDIT_APPROVED:
+            return audit
+    return None
+
+
+def _releasable(sb, account):
+    audit = approved_audit(sb, account)
+    if audit is None:
+        raise ApiError(85019)
+    if audit.released:
+        raise ApiError(85052)
+    latest = sb.state.latest_audit(account)
+    newer_commit = account.dev and account.dev["commit_id"] != audit.code.get("commit_id")
+    if latest is not audit or newer_commit:
+        raise ApiError(85020)
+    return audit
+
+
+def release(sb, account) -> None:
+    audit = _releasable(sb, account)
+    _publish(sb, account, audit)
+    if account.gray_plan and account.gray_plan["status"] in (1, 2):
+        account.gray_plan["status"] = 3
+
+
+def _publish(sb, account, audit) -> None:
+    audit.released = True
+    if account.release:
+        account.release_history.append(account.release)
+    account.release = {**audit.code, "auditid": audit.auditid, "release_time": sb.now(),
+                       "app_version": account.next_app_version}
+    account.next_app_version += 1
+    privacy = account.privacy or {}
+    if privacy.get("dev"):
+        privacy["live"] = dict(privacy["dev"])
+    sb.state.dirty = True
+
+
+def gray_release(sb, account, body: dict) -> None:
+    percentage = body.get("gray_percentage")
+    if not isinstance(percentage, int) or not 1 <= percentage <= 100:
+        raise ApiError(40097)
+    audit = _releasable(sb, account)
+    account.gray_plan = {"status": 1, "create_timestamp": int(sb.now()), "gray_percentage": percentage,
+                         "support_debuger_first": bool(body.get("support_debuger_first")),
+                         "support_experiencer_first": bool(body.get("support_experiencer_first")),
+                         "auditid": audit.auditid}
+    sb.state.dirty = True
+
+
+def revert_gray_release(sb, account) -> None:
+    if not account.gray_plan or account.gray_plan["status"] not in (1, 2):
+        raise ApiError(85020)
+    account.gray_plan["status"] = 4
+    sb.state.dirty = True
+
+
+def revert_release(sb, account, app_version=None) -> None:
+    """revertcoderelease: back to the previous (or the given) released version; 87012 when impossible
+    (no earlier release, or the live version is itself the result of a rollback)."""
+    if account.gray_plan and account.gray_plan["status"] == 1:
+        raise ApiError(87011)
+    history = account.release_history
+    if not account.release or not history or account.release.get("is_reverted"):
+        raise ApiError(87012)
+    index = len(history) - 1
+    if app_version not in (None, ""):
+        indexes = [i for i, v in enumerate(history) if str(v["app_version"]) == str(app_version)]
+        if not indexes:
+            raise ApiError(87012)
+        index = indexes[-1]
+    target = history[index]
+    del history[index:]
+    account.release = {**target, "release_time": sb.now(), "is_reverted": True}
+    sb.state.dirty = True
+
+
+def history_versions(account) -> list[dict]:
+    versions = account.release_history + ([account.release] if account.release else [])
+    return [{"app_version": v["app_version"], "user_version": v["user_version"], "user_desc": v["user_desc"],
+             "commit_time": int(v["commit_time"])} for v in reversed(versions)]
+
+
+def version_info(account) -> dict:
+    info = {}
+    if account.dev:
+        info["exp_info"] = {"exp_time": int(account.dev["commit_time"]), "exp_version": account.dev["user_version"],
+                            "exp_desc": account.dev["user_desc"]}
+    if account.release:
+        info["release_info"] = {"release_time": int(account.release["release_time"]),
+                                "release_version": account.release["user_version"],
+                                "release_desc": account.release["user_desc"]}
+    return info
+
