@@ -38,15 +38,15 @@ class Event:
 class TicketEvent(Event):
     """InfoType ``component_verify_ticket`` (every 10 minutes, valid 12 h); ``appid`` is the component appid."""
 
-    ticket: str = ""
+    ticket: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
 class _AuthorizationChange(Event):
     component_appid: str = ""
-    authorization_code: str = ""
+    authorization_code: str = field(default="", repr=False)  # a short-lived credential: keep out of logs
     authorization_code_expired_time: int = 0
-    pre_auth_code: str = ""
+    pre_auth_code: str = field(default="", repr=False)
 
     @property
     def authorizer_appid(self) -> str:
@@ -84,7 +84,7 @@ class FastRegisterEvent(Event):
 
     component_appid: str = ""
     status: int = -1
-    auth_code: str = ""
+    auth_code: str = field(default="", repr=False)
     msg: str = ""
     info: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 

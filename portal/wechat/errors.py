@@ -29,11 +29,21 @@ class WeChatError(Exception):
         self.errmsg = message
         self.api = api
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Custom constructors break default exception pickling; keep errors picklable for job queues.
+        return (_rebuild, (self.__class__, str(self)), self.__dict__)
+
     def human(self, lang: str = "zh") -> str:
         """Plain-language explanation for the operator, in ``lang`` ("zh" or "en")."""
         if self._human is not None and self.errcode is None:
             return self._human[0 if str(lang).lower().startswith("zh") else 1]
         return errcodes.describe(self.errcode, lang, self.errmsg)
+
+
+def _rebuild(cls: type[WeChatError], message: str) -> WeChatError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    return error
 
 
 # --- transport -------------------------------------------------------------------------------------------

@@ -5,8 +5,9 @@ written with ``ensure_ascii=False`` (some WeChat APIs store ``\\uXXXX`` escapes 
 with bounded exponential backoff and jitter for connection failures and 5xx only, binary (image) bodies
 returned as bytes, ``errcode != 0`` turned into the typed exception from `errors.ERRCODE_CLASSES`, and one
 token refresh + retry on 40001/40014/42001 through compare-and-invalidate. Tokens never reach logs,
-exception messages or the metrics observer. Imports requests and the standard library only (no Flask or
-``portal.*`` outside this package).
+exception messages or the metrics observer. Imports requests (plus its transport urllib3, to tell "never
+sent" from "sent then dropped" and to redact urllib3's DEBUG lines) and the standard library only; no Flask
+or ``portal.*`` outside this package.
 """
 
 from __future__ import annotations
@@ -218,7 +219,8 @@ class WeChatHTTP:
     def _decode(self, req: _Request, response: requests.Response, shown: str) -> Any:
         content = response.content
         ctype = response.headers.get("Content-Type", "").lower()
-        if req.binary and "json" not in ctype and not content.lstrip().startswith(b"{"):
+        if req.binary and "json" not in ctype and (ctype.startswith("image/")
+                                                   or not content.lstrip().startswith(b"{")):
             return content
         try:
             data = jsonlib.loads(content.decode("utf-8"), strict=False)
@@ -248,8 +250,10 @@ class WeChatHTTP:
         if error is None:
             log.debug("wechat %s %s %s -> ok in %.0f ms", req.api, req.method, shown, elapsed)
         else:
-            log.warning("wechat %s %s %s -> %s (errcode=%s, http=%s) in %.0f ms", req.api, req.method, shown,
-                        type(error).__name__, errcode, status, elapsed)
+            # WeChat's own refusals are routine (e.g. polling 61039); transport failures deserve a warning.
+            level = logging.INFO if errcode is not None else logging.WARNING
+            log.log(level, "wechat %s %s %s -> %s (errcode=%s, http=%s) in %.0f ms", req.api, req.method, shown,
+                    type(error).__name__, errcode, status, elapsed)
         if self.observer is None:
             return
         record = CallRecord(api=req.api, method=req.method, path=req.path, appid=req.appid, errcode=errcode,

@@ -109,3 +109,25 @@ def test_package_imports_only_stdlib_requests_crypto_defusedxml():
                 top = name.split(".")[0]
                 assert top in sys.stdlib_module_names or top in ALLOWED_THIRD_PARTY or top == "__future__", (
                     f"{path.relative_to(package)} imports {name}")
+
+
+def test_errors_survive_pickling():
+    import pickle
+
+    api = pickle.loads(pickle.dumps(error_for_errcode(85009, "busy", "submit_audit", {"errcode": 85009})))
+    assert type(api) is ReviewError and (api.errcode, api.errmsg, api.api) == (85009, "busy", "submit_audit")
+    assert api.response == {"errcode": 85009} and "85009" in str(api)
+    transport = pickle.loads(pickle.dumps(TransportError("down", api="x", http_status=503)))
+    assert transport.http_status == 503 and transport.retryable and str(transport) == "down"
+
+
+def test_callback_credentials_stay_out_of_reprs():
+    from portal.wechat.callbacks import parse_event
+
+    event = parse_event("<xml><AppId>wxc</AppId><CreateTime>1</CreateTime><InfoType>authorized</InfoType>"
+                        "<AuthorizerAppid>wxa</AuthorizerAppid><AuthorizationCode>code-secret</AuthorizationCode>"
+                        "</xml>")
+    ticket = parse_event("<xml><AppId>wxc</AppId><CreateTime>1</CreateTime>"
+                         "<InfoType>component_verify_ticket</InfoType>"
+                         "<ComponentVerifyTicket>ticket-secret</ComponentVerifyTicket></xml>")
+    assert "secret" not in repr(event) + repr(ticket)
