@@ -44,14 +44,14 @@ class Api:
         self.base = base
         self.session = requests.Session()
 
-    def post(self, endpoint, json=None, **params):
-        return self.session.post(self.base + endpoint, json=json, params=params or None, timeout=10)
+    def post(self, url_path, json=None, **params):
+        return self.session.post(self.base + url_path, json=json, params=params or None, timeout=10)
 
-    def get(self, endpoint, **params):
-        return self.session.get(self.base + endpoint, params=params or None, timeout=10)
+    def get(self, url_path, **params):
+        return self.session.get(self.base + url_path, params=params or None, timeout=10)
 
-    def call(self, endpoint, json=None, method="POST", **params):
-        resp = self.post(endpoint, json, **params) if method == "POST" else self.get(endpoint, **params)
+    def call(self, url_path, json=None, method="POST", **params):
+        resp = self.post(url_path, json, **params) if method == "POST" else self.get(url_path, **params)
         assert resp.status_code == 200, resp.text
         return resp.json()
 
