@@ -40,7 +40,7 @@ class WeChatClient:
             observer=observer, sleep=sleep,
         )
         self.component = ComponentAPI(self.http, config, tokens)
-        self.templates = TemplateAPI(self.http, self.component)
+        self.templates: TemplateAPI = self.component.templates
 
     @property
     def tokens(self) -> TokenStore | None:

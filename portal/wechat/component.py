@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 from .http import TokenBinding, WeChatHTTP
 from .settings import WeChatConfig
+from .templates import TemplateAPI
 from .tokens import TokenStore
 
 MAX_AUTHORIZER_PAGE = 500
@@ -102,6 +103,7 @@ class ComponentAPI:
         self.http = http
         self.config = config
         self.tokens = tokens
+        self.templates = TemplateAPI(http, self)  # the template library also uses the component token
 
     def _token(self, param: str = "component_access_token") -> TokenBinding:
         if self.tokens is None:
