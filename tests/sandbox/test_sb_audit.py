@@ -1,0 +1,191 @@
+"""Audits decide themselves (rules, delays, pushes) and drive the dev → audit → approved → released states."""
+
+from helpers import PRIVACY, add_template, commit, committed_and_scanned, submit
+
+GET = "GET"
+
+
+def latest(api, access):
+    return api.call("/wxa/get_latest_auditstatus", method=GET, access_token=access)
+
+
+def test_submit_audit_preconditions(api, platform, mp):
+    _, access = mp
+    assert submit(api, access)["errcode"] == 85086
+    tid = add_template(api, platform, privacy_keys=["UserInfo"], location_apis=["getLocation"])
+    commit(api, access, tid)
+    assert submit(api, access)["errcode"] == 61039
+    api.advance(31)
+    assert submit(api, access)["errcode"] == 61040  # getLocation not in requiredPrivateInfos
+    commit(api, access, tid, ext={"requiredPrivateInfos": ["getLocation"]})
+    api.advance(31)
+    assert submit(api, access)["errcode"] == 61040  # UserInfo not declared in the privacy setting
+    assert api.call("/cgi-bin/component/setprivacysetting", PRIVACY, access_token=access)["errcode"] == 0
+    first = submit(api, access)
+    assert first["errcode"] == 0 and first["auditid"] > 0
+    assert submit(api, access)["errcode"] == 85009
+
+
+def test_privacy_api_not_use_skips_undeclared_keys(api, platform, mp):
+    _, access = mp
+    committed_and_scanned(api, platform, access, privacy_keys=["Album"])
+    assert submit(api, access)["errcode"] == 61040
+    assert submit(api, access, privacy_api_not_use=True)["errcode"] == 0
+
+
+def test_default_rule_approves_after_delay_and_pushes(api, platform, mp, receiver):
+    appid, access = mp
+    committed_and_scanned(api, platform, access)
+    auditid = submit(api, access)["auditid"]
+    status = api.call("/wxa/get_auditstatus", {"auditid": auditid}, access_token=access)
+    assert status["status"] == 2
+    assert api.call("/wxa/get_auditstatus", {"auditid": 1}, access_token=access)["errcode"] == 85012
+    api.advance(61)
+    push = receiver.wait_for("weapp_audit_success")[0]
+    assert push["MsgType"] == "event" and push["ToUserName"].startswith("gh_") and int(push["SuccTime"]) > 0
+    raw = [r for r in receiver.requests if r["xml"] and r["xml"].get("Event") == "weapp_audit_success"][0]
+    assert raw["path"] == f"/wechat/msg/{appid}"
+    assert "openid" in raw["query"] and raw["body"].startswith("<xml><ToUserName>")
+    assert latest(api, access)["status"] == 0
+
+
+def test_reject_rule_reason_and_screenshot_cases(api, platform, mp, receiver):
+    appid, access = mp
+    api.call("/sandbox/audits/decide", {"appid": appid, "rule": {"outcome": "reject", "delay": 10}})
+    committed_and_scanned(api, platform, access)
+    auditid = submit(api, access)["auditid"]
+    api.advance(11)
+    push = receiver.wait_for("weapp_audit_fail")[0]
+    assert "<br>" in push["Reason"] and "小程序" in push["Reason"]
+    assert push["ScreenShot"] and int(push["FailTime"]) > 0
+    by_id = api.call("/wxa/get_auditstatus", {"auditid": auditid}, access_token=access)
+    assert by_id["status"] == 1 and by_id["screenshot"] == push["ScreenShot"] and "ScreenShot" not in by_id
+    newest = latest(api, access)
+    assert newest["ScreenShot"] == push["ScreenShot"] and "screenshot" not in newest
+    assert newest["auditid"] == auditid and newest["user_version"] == "1.0.0"
+    assert api.call("/wxa/release", {}, access_token=access)["errcode"] == 85019
+
+
+def test_delay_then_fail(api, platform, mp, receiver):
+    appid, access = mp
+    api.call("/sandbox/audits/decide", {"appid": appid, "rule": {"outcome": "delay", "delay": 5,
+                                                                  "then": "reject", "then_delay": 100}})
+    committed_and_scanned(api, platform, access)
+    submit(api, access)
+    api.advance(6)
+    delay = receiver.wait_for("weapp_audit_delay")[0]
+    assert delay["Reason"] and int(delay["DelayTime"]) > 0
+    assert latest(api, access)["status"] == 4
+    assert submit(api, access)["errcode"] == 85009
+    api.advance(101)
+    receiver.wait_for("weapp_audit_fail")
+    assert latest(api, access)["status"] == 1
+
+
+def test_decide_now_through_control_api(api, platform, mp, receiver):
+    appid, access = mp
+    committed_and_scanned(api, platform, access)
+    auditid = submit(api, access)["auditid"]
+    reason = "页面存在问题<br>请修改"
+    decided = api.call("/sandbox/audits/decide", {"auditid": auditid, "outcome": "reject", "reason": reason,
+                                                  "screenshot": "m1|m2", "wait": True})
+    assert decided["audit"]["status"] == 1
+    push = receiver.events("weapp_audit_fail")[0]
+    assert push["Reason"] == reason and push["ScreenShot"] == "m1|m2"
+    resp = api.post("/sandbox/audits/decide", {"appid": appid, "outcome": "approve"})
+    assert resp.status_code == 400  # nothing in review any more
+    api.advance(1000)
+    assert len(receiver.events("weapp_audit_success")) == 0
+
+
+def test_undo_limits(api, platform, mp):
+    _, access = mp
+    committed_and_scanned(api, platform, access)
+    assert api.call("/wxa/undocodeaudit", method=GET, access_token=access)["errcode"] == 0  # nothing in review
+    for _ in range(5):
+        assert submit(api, access)["errcode"] == 0
+        assert api.call("/wxa/undocodeaudit", method=GET, access_token=access)["errcode"] == 0
+        assert latest(api, access)["status"] == 3
+    submit(api, access)
+    assert api.call("/wxa/undocodeaudit", method=GET, access_token=access)["errcode"] == 87013
+
+
+def test_submit_quota_and_speedup(make_platform, api):
+    platform = make_platform(submit_quota=1, speedup_quota=1)
+    _, info = platform.authorized_miniprogram()
+    access = info["authorizer_access_token"]
+    quota = api.call("/wxa/queryquota", method=GET, access_token=access)
+    assert (quota["rest"], quota["limit"], quota["speedup_rest"], quota["speedup_limit"]) == (1, 1, 1, 1)
+    committed_and_scanned(api, platform, access)
+    auditid = submit(api, access)["auditid"]
+    assert api.call("/wxa/speedupaudit", {"auditid": 123}, access_token=access)["errcode"] == 85012
+    assert api.call("/wxa/speedupaudit", {"auditid": auditid}, access_token=access)["errcode"] == 0
+    assert api.call("/wxa/speedupaudit", {"auditid": auditid}, access_token=access)["errcode"] == 85083
+    api.advance(31)  # speed-up halved the remaining 60 s
+    assert latest(api, access)["status"] == 0
+    assert api.call("/wxa/queryquota", method=GET, access_token=access)["rest"] == 0
+    assert submit(api, access)["errcode"] == 85085
+
+
+def approved_release(api, platform, access, version="1.0.0"):
+    tid = add_template(api, platform)
+    assert commit(api, access, tid, version=version)["errcode"] == 0
+    api.advance(31)
+    submit(api, access)
+    api.advance(61)
+    assert latest(api, access)["status"] == 0
+    return tid
+
+
+def test_release_state_machine(api, platform, mp):
+    _, access = mp
+    assert api.call("/wxa/release", {}, access_token=access)["errcode"] == 85019
+    approved_release(api, platform, access)
+    resp = api.session.post(api.base + "/wxa/release", params={"access_token": access})
+    assert resp.json()["errcode"] == 47001  # body must be {}
+    assert api.call("/wxa/release", {}, access_token=access)["errcode"] == 0
+    assert api.call("/wxa/release", {}, access_token=access)["errcode"] == 85052
+    info = api.call("/wxa/getversioninfo", {}, access_token=access)
+    assert info["release_info"]["release_version"] == "1.0.0" and info["exp_info"]["exp_version"] == "1.0.0"
+    # approved but a newer commit followed: 85020
+    tid = approved_release(api, platform, access, "1.1.0")
+    commit(api, access, tid, version="1.2.0")
+    assert api.call("/wxa/release", {}, access_token=access)["errcode"] == 85020
+
+
+def test_revert_and_history(api, platform, mp):
+    _, access = mp
+    assert api.call("/wxa/revertcoderelease", method=GET, access_token=access)["errcode"] == 87012
+    for version in ("1.0.0", "2.0.0"):
+        approved_release(api, platform, access, version)
+        assert api.call("/wxa/release", {}, access_token=access)["errcode"] == 0
+    history = api.call("/wxa/revertcoderelease", method=GET, access_token=access, action="get_history_version")
+    assert [v["user_version"] for v in history["version_list"]] == ["2.0.0", "1.0.0"]
+    assert api.call("/wxa/revertcoderelease", method=GET, access_token=access)["errcode"] == 0
+    info = api.call("/wxa/getversioninfo", {}, access_token=access)
+    assert info["release_info"]["release_version"] == "1.0.0"
+    assert api.call("/wxa/revertcoderelease", method=GET, access_token=access)["errcode"] == 87012
+
+
+def test_gray_release(api, platform, mp):
+    _, access = mp
+    plan = api.call("/wxa/getgrayreleaseplan", method=GET, access_token=access)["gray_release_plan"]
+    assert plan["status"] == 0
+    approved_release(api, platform, access)
+    assert api.call("/wxa/grayrelease", {"gray_percentage": 0}, access_token=access)["errcode"] == 40097
+    assert api.call("/wxa/grayrelease", {"gray_percentage": 10}, access_token=access)["errcode"] == 0
+    plan = api.call("/wxa/getgrayreleaseplan", method=GET, access_token=access)["gray_release_plan"]
+    assert plan["status"] == 1 and plan["gray_percentage"] == 10
+    assert api.call("/wxa/revertgrayrelease", method=GET, access_token=access)["errcode"] == 0
+    plan = api.call("/wxa/getgrayreleaseplan", method=GET, access_token=access)["gray_release_plan"]
+    assert plan["status"] == 4
+    assert api.call("/wxa/revertgrayrelease", method=GET, access_token=access)["errcode"] == 85020
+
+
+def test_visit_status(api, mp):
+    _, access = mp
+    assert api.call("/wxa/change_visitstatus", {"action": "bogus"}, access_token=access)["errcode"] == 40097
+    assert api.call("/wxa/change_visitstatus", {"action": "close"}, access_token=access)["errcode"] == 0
+    assert api.call("/wxa/getvisitstatus", {}, access_token=access)["status"] == 1
+    api.call("/wxa/change_visitstatus", {"action": "open"}, access_token=access)
+    assert api.call("/wxa/getvisitstatus", {}, access_token=access)["status"] == 0
