@@ -149,3 +149,21 @@ def test_python_dash_m_sandbox_serves(tmp_path):
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=10)
+
+
+def test_fast_clock_expires_tokens_in_real_time():
+    handle = start_background(clock_speed=7200)
+    try:
+        spec = {"component_appid": "wxfastclock0001", "component_appsecret": "s" * 32, "token": "tok",
+                "encoding_aes_key": "C" * 43, "ticket_interval": 0}
+        ticket = requests.post(handle.url + "/sandbox/components", json=spec, timeout=5).json()["ticket"]
+        body = {"component_appid": spec["component_appid"], "component_appsecret": spec["component_appsecret"],
+                "component_verify_ticket": ticket}
+        token = requests.post(handle.url + "/cgi-bin/component/api_component_token", json=body,
+                              timeout=5).json()["component_access_token"]
+        time.sleep(1.2)  # > 7200 sandbox seconds
+        answer = requests.post(handle.url + "/cgi-bin/component/api_create_preauthcode", json={},
+                               params={"component_access_token": token}, timeout=5).json()
+        assert answer["errcode"] == 42001
+    finally:
+        handle.stop()

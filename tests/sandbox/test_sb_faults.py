@@ -89,3 +89,17 @@ def test_dropped_pushes_are_recorded_not_delivered(api, platform, receiver):
     assert [e["AuthorizerAppid"] for e in receiver.wait_for("authorized")] == [second]
     pushes = api.call("/sandbox/pushes", method="GET", type="authorized")["pushes"]
     assert [(p["appid"], p["state"]) for p in pushes] == [(first, "dropped"), (second, "success")]
+
+
+def test_slow_calls_overlap_on_the_threaded_server(api, platform):
+    import concurrent.futures
+
+    token = platform.component_token()
+    add_fault(api, endpoint="api_create_preauthcode", latency_ms=400)
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(10) as pool:
+        results = list(pool.map(lambda _: requests.post(api.base + PREAUTH, json={}, timeout=5,
+                                                        params={"component_access_token": token}).json(),
+                                range(10)))
+    assert all("pre_auth_code" in r for r in results)
+    assert time.monotonic() - started < 2.0  # ten 0.4 s calls in parallel, not 4 s in a row
