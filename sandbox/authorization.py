@@ -61,7 +61,8 @@ def authorize(sb, component_appid: str, authorizer_appid: str, preauth_code: str
         if component is None or account is None:
             raise LookupError("unknown component or account")
         if preauth_code:
-            sb.state.codes[preauth_code].used = True
+            # re-checked under the lock: two confirms racing with one code must not both succeed
+            check_preauth_code(sb, component_appid, preauth_code).used = True
         auth = sb.state.authorization(component_appid, authorizer_appid)
         event = "updateauthorized" if auth is not None and auth.is_authorized else "authorized"
         if auth is None:

@@ -91,7 +91,11 @@ def auth_page():
     chosen = request.form.get("authorizer_appid", "")
     if chosen not in {a.appid for a in accounts}:
         return _error(sb, name, params, "pick an account to authorize / 请选择要授权的帐号", started)
-    result = authorization.authorize(sb, component.component_appid, chosen, preauth_code=params["pre_auth_code"])
+    try:
+        result = authorization.authorize(sb, component.component_appid, chosen,
+                                         preauth_code=params["pre_auth_code"])
+    except ValueError as exc:
+        return _error(sb, name, params, str(exc), started)
     _record(sb, f"{name}:confirm", chosen, 302, started)
     joiner = "&" if "?" in params["redirect_uri"] else "?"
     query = urlencode({"auth_code": result["auth_code"], "expires_in": result["expires_in"]})

@@ -248,6 +248,14 @@ def show_pushes():
               pending=sb.pushes.pending())
 
 
+@bp.post("/demo")
+def install_demo():
+    """Install the demo accounts (and a demo component when the body carries its credentials)."""
+    from ..demo import install_demo as install
+
+    return ok(**install(current_sandbox(), _body()))
+
+
 @bp.post("/reset")
 def reset():
     current_sandbox().reset()

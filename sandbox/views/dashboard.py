@@ -1,9 +1,13 @@
-"""The sandbox's own pages: the overview at ``/sandbox/`` and the generated avatars."""
+"""The sandbox's own pages: the overview at ``/sandbox/``, its buttons (revoke an authorization, push a
+ticket, decide an audit now) and the generated avatars. The buttons are plain HTML forms posting to
+``/sandbox/ui/…`` that redirect back, so a demo user can click through everything without curl.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template
+from flask import Blueprint, Response, redirect, render_template, request
 
+from .. import audits, authorization, registry
 from ..avatars import avatar_png
 from ..runtime import current_sandbox
 
@@ -22,9 +26,29 @@ def overview():
     with sb.state.lock:
         components = list(sb.state.components.values())
         accounts = list(sb.state.accounts.values())
-        audits = {a.appid: sb.state.latest_audit(a) for a in accounts}
+        latest_audits = {a.appid: sb.state.latest_audit(a) for a in accounts}
         authorizations = list(sb.state.authorizations.values())
         return render_template("sandbox/overview.html", components=components, accounts=accounts,
-                               audits=audits, authorizations=authorizations,
+                               audits=latest_audits, authorizations=authorizations,
                                calls=sb.calls.query(limit=30), pushes=sb.pushes.records(limit=30),
                                clock=sb.clock.describe())
+
+
+@bp.post("/sandbox/ui/unauthorize")
+def ui_unauthorize():
+    """The administrator revokes the authorization in WeChat: pushes ``unauthorized``."""
+    authorization.unauthorize(current_sandbox(), request.form["component_appid"], request.form["authorizer_appid"])
+    return redirect("/sandbox/", code=303)
+
+
+@bp.post("/sandbox/ui/push-ticket")
+def ui_push_ticket():
+    registry.push_ticket(current_sandbox(), request.form["component_appid"])
+    return redirect("/sandbox/", code=303)
+
+
+@bp.post("/sandbox/ui/decide")
+def ui_decide():
+    sb = current_sandbox()
+    audits.apply_outcome(sb, int(request.form["auditid"]), request.form.get("outcome", "approve"))
+    return redirect("/sandbox/", code=303)

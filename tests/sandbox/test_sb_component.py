@@ -222,3 +222,12 @@ def test_token_endpoint_daily_quota(api, platform):
 def test_ip_whitelist(api, make_platform):
     platform = make_platform(ip_whitelist=["10.1.2.3"])
     assert api.call(TOKEN, token_body(platform))["errcode"] == 61004
+
+
+def test_authorizer_token_expiry_and_overlap(api, platform, mp):
+    appid, access = mp
+    assert api.call("/wxa/getvisitstatus", {}, access_token=access)["errcode"] == 0
+    api.advance(7201)
+    assert api.call("/wxa/getvisitstatus", {}, access_token=access)["errcode"] == 42001
+    assert api.call("/wxa/getvisitstatus", {}, access_token="bad token")["errcode"] == 40014
+    assert api.call("/wxa/getvisitstatus", {})["errcode"] == 41001

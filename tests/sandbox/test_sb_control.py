@@ -167,3 +167,33 @@ def test_fast_clock_expires_tokens_in_real_time():
         assert answer["errcode"] == 42001
     finally:
         handle.stop()
+
+
+def test_overview_buttons_revoke_decide_and_push(api, platform, mp, receiver):
+    from helpers import committed_and_scanned, submit
+
+    appid, access = mp
+    page = api.get("/sandbox/").text
+    assert f'id="revoke-{appid}"' in page and f'id="push-ticket-{platform.appid}"' in page
+    committed_and_scanned(api, platform, access)
+    auditid = submit(api, access)["auditid"]
+    assert f'id="approve-{auditid}"' in api.get("/sandbox/").text
+    resp = api.session.post(api.base + "/sandbox/ui/decide", data={"auditid": auditid, "outcome": "approve"},
+                            allow_redirects=False)
+    assert resp.status_code == 303
+    receiver.wait_for("weapp_audit_success")
+    api.session.post(api.base + "/sandbox/ui/push-ticket", data={"component_appid": platform.appid})
+    receiver.wait_for("component_verify_ticket", 2)
+    api.session.post(api.base + "/sandbox/ui/unauthorize",
+                     data={"component_appid": platform.appid, "authorizer_appid": appid})
+    assert receiver.wait_for("unauthorized")[0]["AuthorizerAppid"] == appid
+
+
+def test_demo_through_the_control_api(api, receiver):
+    from conftest import random_key
+
+    spec = {"component_appid": "wx" + secrets.token_hex(8), "component_appsecret": secrets.token_hex(16),
+            "token": random_key(10), "encoding_aes_key": random_key(), "auth_event_url": receiver.url + "/a"}
+    result = api.call("/sandbox/demo", spec)
+    assert result["component_appid"] == spec["component_appid"] and len(result["accounts"]) == 6
+    assert len(api.call("/sandbox/miniprograms", method="GET")["miniprograms"]) == 6
