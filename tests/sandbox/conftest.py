@@ -6,7 +6,6 @@ implementation), and a ``platform`` helper that registers a component pointing a
 from __future__ import annotations
 
 import secrets
-import string
 import sys
 import threading
 import time
@@ -25,6 +24,7 @@ from werkzeug.serving import make_server  # noqa: E402
 from werkzeug.wrappers import Request, Response  # noqa: E402
 
 from sandbox.server import start_background  # noqa: E402
+from tests.sandbox.helpers import random_key  # noqa: E402
 
 SANDBOX_OPTIONS = {"ticket_interval": 600, "push_timeout": 0.5, "push_retries": 3, "push_retry_delay": 0.02,
                    "audit_delay": 60, "privacy_scan_seconds": 30, "tick_interval": 0.05}
@@ -142,10 +142,6 @@ def _receiver():
 def receiver(_receiver):
     _receiver.clear()
     return _receiver
-
-
-def random_key(n=43):
-    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(n))
 
 
 class Platform:

@@ -1,6 +1,8 @@
 """Shared helpers for the sandbox tests (imported by test modules; fixtures live in conftest)."""
 
 import json
+import secrets
+import string
 
 PRIVACY = {"privacy_ver": 2,
            "owner_setting": {"contact_email": "dev@example.com", "notice_method": "弹窗"},
@@ -28,3 +30,7 @@ def committed_and_scanned(api, platform, access, **template_fields) -> int:
 
 def submit(api, access, **body):
     return api.call("/wxa/submit_audit", {"item_list": [], **body}, access_token=access)
+
+
+def random_key(n=43) -> str:
+    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(n))

@@ -1,6 +1,6 @@
 """Audits decide themselves (rules, delays, pushes) and drive the dev → audit → approved → released states."""
 
-from helpers import PRIVACY, add_template, commit, committed_and_scanned, submit
+from tests.sandbox.helpers import PRIVACY, add_template, commit, committed_and_scanned, submit
 
 GET = "GET"
 

@@ -2,7 +2,7 @@
 
 import json
 
-from helpers import PRIVACY, add_template, commit
+from tests.sandbox.helpers import PRIVACY, add_template, commit
 
 GET = "GET"
 

@@ -170,7 +170,7 @@ def test_fast_clock_expires_tokens_in_real_time():
 
 
 def test_overview_buttons_revoke_decide_and_push(api, platform, mp, receiver):
-    from helpers import committed_and_scanned, submit
+    from tests.sandbox.helpers import committed_and_scanned, submit
 
     appid, access = mp
     page = api.get("/sandbox/").text
@@ -190,7 +190,7 @@ def test_overview_buttons_revoke_decide_and_push(api, platform, mp, receiver):
 
 
 def test_demo_through_the_control_api(api, receiver):
-    from conftest import random_key
+    from tests.sandbox.helpers import random_key
 
     spec = {"component_appid": "wx" + secrets.token_hex(8), "component_appsecret": secrets.token_hex(16),
             "token": random_key(10), "encoding_aes_key": random_key(), "auth_event_url": receiver.url + "/a"}

@@ -1,0 +1,1 @@
+"""Tests of the WeChat sandbox (sandbox/), over real HTTP."""
