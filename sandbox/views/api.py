@@ -9,6 +9,7 @@ validates the token (41001/40014/40001/42001), charges the daily quota (45009), 
 from __future__ import annotations
 
 import json
+import logging
 import time
 
 from flask import Response, request
@@ -17,6 +18,7 @@ from .. import tokens
 from ..errors import ApiError
 from ..runtime import current_sandbox
 
+log = logging.getLogger(__name__)
 COMPONENT, AUTHORIZER, ANY_TOKEN = "component", "authorizer", "any"
 # These answers carry no errcode/errmsg on success, like WeChat's.
 BARE_SUCCESS = {"api_component_token", "api_create_preauthcode", "api_query_auth", "api_authorizer_token",
@@ -138,6 +140,9 @@ def dispatch(name: str, token_kind: str | None, handler) -> Response:
         errcode = 0 if response.status_code == 200 else -1
     except ApiError as exc:
         response, errcode = json_response(exc.as_dict(), exc.http_status), exc.errcode
+    except Exception:  # a sandbox bug answers like WeChat's "system error", but loudly in the log
+        log.exception("sandbox handler %s failed", name)
+        response, errcode = json_response(ApiError(-1).as_dict()), -1
     sb.calls.record(name, appid, errcode, response.status_code, sb.now(),
                     (time.monotonic() - started) * 1000, fault_label)
     return response
