@@ -52,7 +52,7 @@ def is_allowed_redirect(component, redirect_uri: str) -> bool:
 
 
 def authorize(sb, component_appid: str, authorizer_appid: str, preauth_code: str | None = None,
-              func_info: list | None = None, wait: bool = False) -> dict:
+              func_info: list | None = None, wait: bool = False, push: bool = True) -> dict:
     """Authorize (or re-authorize) an account; push authorized/updateauthorized; return the auth code."""
     now = sb.now()
     with sb.state.lock:
@@ -84,8 +84,10 @@ def authorize(sb, component_appid: str, authorizer_appid: str, preauth_code: str
                  "AuthorizationCodeExpiredTime": wall + sb.options.auth_code_ttl,
                  "PreAuthCode": preauth_code or ""}
         target = push_target(component, "auth")
-    push = sb.pushes.send(target, event, "auth", authorizer_appid, inner, now, wait=wait)
-    return {"auth_code": code.code, "expires_in": sb.options.auth_code_ttl, "event": event, "push_id": push.id}
+    if not push:
+        return {"auth_code": code.code, "expires_in": sb.options.auth_code_ttl, "event": event, "push_id": None}
+    record = sb.pushes.send(target, event, "auth", authorizer_appid, inner, now, wait=wait)
+    return {"auth_code": code.code, "expires_in": sb.options.auth_code_ttl, "event": event, "push_id": record.id}
 
 
 def unauthorize(sb, component_appid: str, authorizer_appid: str, wait: bool = False) -> dict:

@@ -16,6 +16,7 @@ ERRMSG: dict[int, str] = {
     40097: "invalid args",
     40125: "invalid appsecret",
     41001: "access_token missing",
+    41005: "media data missing",
     41030: "invalid page rid",
     42001: "access_token expired",
     45009: "reach max api daily quota limit",
@@ -60,8 +61,14 @@ ERRMSG: dict[int, str] = {
     87011: "gray release in progress, can not revert",
     87012: "this version can not be reverted",
     87013: "undo code audit reach limit",
+    86004: "invalid wechat id",
     89019: "webview domain not changed",
     89021: "the domain is not a business domain of the third party platform",
+    89248: "invalid code type",
+    89249: "task running",
+    89250: "task not found",
+    89251: "waiting for the legal person to confirm",
+    89253: "lack of some params",
 }
 
 

@@ -54,6 +54,8 @@ class Push:
 
 
 def xml_element(name: str, value) -> str:
+    if isinstance(value, dict):
+        return f"<{name}>" + "".join(xml_element(k, v) for k, v in value.items()) + f"</{name}>"
     if isinstance(value, int | float) and not isinstance(value, bool):
         return f"<{name}>{int(value)}</{name}>"
     text = str(value).replace("]]>", "]]]]><![CDATA[>")

@@ -18,7 +18,7 @@ import threading
 from .model import MODEL_TYPES, Account, Audit, Authorization, Code, Component, Draft, Template, TokenRecord
 
 _COLLECTIONS = ("components", "accounts", "authorizations", "tokens", "codes", "drafts", "templates",
-                "audits", "refresh_tokens", "latest_tokens")
+                "audits", "refresh_tokens", "latest_tokens", "fast_registrations")
 
 
 class SandboxState:
@@ -42,6 +42,8 @@ class SandboxState:
             self.refresh_tokens: dict[str, str] = {}
             # "kind|component|appid" -> newest access token of that owner
             self.latest_tokens: dict[str, str] = {}
+            # fast-registration tasks keyed "component_appid|name"
+            self.fast_registrations: dict[str, dict] = {}
             self.default_audit_rule: dict = {}
             self.counters: dict[str, int] = {"draft": 0, "template": 0, "audit": 410000000}
             self.dirty = True

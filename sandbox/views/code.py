@@ -1,10 +1,11 @@
 """Mini-program code endpoints (authorizer token): commit, get_page, get_category, get_qrcode,
-security/get_code_privacy_info and getwxacodeunlimit. The rules live in ``sandbox.commits``.
+security/get_code_privacy_info, getwxacodeunlimit and uploadmedia. The rules live in ``sandbox.commits``.
 """
 
 from __future__ import annotations
 
 import io
+import secrets
 from urllib.parse import urlencode
 
 import segno
@@ -74,3 +75,13 @@ def getwxacodeunlimit(call):
         raise ApiError(41030)
     query = urlencode({"env": env, "page": page, "scene": scene})
     return qr_png(f"https://sandbox.weixin.qq.com/wxacode/{account.appid}?{query}")
+
+
+@api_route(bp, "/wxa/uploadmedia", "uploadmedia", AUTHORIZER)
+def uploadmedia(call):
+    """提审素材: a multipart ``media`` file; answers the ``mediaid`` to use in submit_audit preview_info."""
+    commits.require_miniprogram(call.sb, call)
+    media = request.files.get("media")
+    if media is None or not media.read(1):
+        raise ApiError(41005)
+    return {"mediaid": "sandbox_media_" + secrets.token_hex(12), "type": "image"}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
-from .. import authorization, registry, tokens
+from .. import authorization, fastregister, registry, tokens
 from ..errors import ApiError
 from .api import ANY_TOKEN, COMPONENT, api_route
 
@@ -98,4 +98,16 @@ def clear_quota_v2(call):
         if auth is None or not auth.is_authorized:
             raise ApiError(61003)
     call.sb.quotas.clear(target, call.sb.now())
+    return {}
+
+
+@api_route(bp, f"{PREFIX}/fastregisterweapp", "fastregisterweapp", COMPONENT)
+def fastregisterweapp(call):
+    action = request.args.get("action")
+    if action == "create":
+        fastregister.create_task(call.sb, call.component_appid, call.body)
+    elif action == "search":
+        fastregister.search_task(call.sb, call.component_appid, call.body)
+    else:
+        raise ApiError(40097)
     return {}

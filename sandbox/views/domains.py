@@ -1,5 +1,6 @@
 """Domain and tester endpoints (authorizer token): modify_domain, modify_domain_directly,
-get_effective_domain, setwebviewdomain, bind_tester, unbind_tester and memberauth.
+get_effective_domain, setwebviewdomain(_directly), get_webviewdomain_confirmfile,
+get_effective_webviewdomain, bind_tester, unbind_tester and memberauth.
 
 ``modify_domain`` only accepts domains on the platform's registered server domains (others are filtered
 into ``invalid_*``; 85017 when nothing is left), ``modify_domain_directly`` skips that check, as WeChat's
@@ -102,18 +103,16 @@ def get_effective_domain(call):
             "effective_domain": account.effective_domains()}
 
 
-@api_route(bp, "/wxa/setwebviewdomain", "setwebviewdomain", AUTHORIZER)
-def setwebviewdomain(call):
+def _change_webview(call, source: str, platform_domains: list | None) -> dict:
     account = commits.require_miniprogram(call.sb, call)
     body, action = call.body, call.body.get("action", "get")
-    current = account.webview_domains.setdefault("third", [])
+    current = account.webview_domains.setdefault(source, [])
     if action == "get":
         return {"webviewdomain": list(current)}
     given = body.get("webviewdomain") or []
     if action not in ("add", "delete", "set") or not isinstance(given, list):
         raise ApiError(40097)
-    platform = call.sb.state.components[call.component_appid].webview_domains
-    if action != "delete" and not all(_is_valid("requestdomain", v, platform) for v in given):
+    if action != "delete" and not all(_is_valid("requestdomain", v, platform_domains) for v in given):
         raise ApiError(89021)
     if action == "add":
         new = current + [v for v in given if v not in current]
@@ -123,9 +122,37 @@ def setwebviewdomain(call):
         new = list(dict.fromkeys(given))
     if action == "add" and new == current:
         raise ApiError(89019)
-    account.webview_domains["third"] = new
+    account.webview_domains[source] = new
     call.sb.state.dirty = True
     return {"webviewdomain": list(new)}
+
+
+@api_route(bp, "/wxa/setwebviewdomain", "setwebviewdomain", AUTHORIZER)
+def setwebviewdomain(call):
+    return _change_webview(call, "third", call.sb.state.components[call.component_appid].webview_domains)
+
+
+@api_route(bp, "/wxa/setwebviewdomain_directly", "setwebviewdomain_directly", AUTHORIZER)
+def setwebviewdomain_directly(call):
+    # WeChat checks that the confirm file is served at each domain's root; the sandbox cannot reach the
+    # domains, so it trusts the caller here.
+    return _change_webview(call, "direct", None)
+
+
+@api_route(bp, "/wxa/get_webviewdomain_confirmfile", "get_webviewdomain_confirmfile", AUTHORIZER)
+def get_webviewdomain_confirmfile(call):
+    account = commits.require_miniprogram(call.sb, call)
+    digest = hashlib.sha256(f"confirm:{account.appid}".encode()).hexdigest()
+    return {"file_name": f"{digest[:10]}.txt", "file_content": digest[10:42]}
+
+
+@api_route(bp, "/wxa/get_effective_webviewdomain", "get_effective_webviewdomain", AUTHORIZER)
+def get_effective_webviewdomain(call):
+    account = commits.require_miniprogram(call.sb, call)
+    stored = account.webview_domains
+    return {"mp_webviewdomain": list(stored.get("mp", [])), "third_webviewdomain": list(stored.get("third", [])),
+            "direct_webviewdomain": list(stored.get("direct", [])),
+            "effective_webviewdomain": account.effective_webview_domains()}
 
 
 def userstr_for(appid: str, wechatid: str) -> str:

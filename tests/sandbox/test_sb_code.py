@@ -113,3 +113,12 @@ def test_wxacode_unlimit(api, platform, mp):
     commit(api, access, tid)
     trial = api.post(url, {"scene": "a=1", "page": "pages/shop/shop", "env_version": "trial"}, access_token=access)
     assert trial.headers["Content-Type"] == "image/png"
+
+
+def test_uploadmedia(api, mp):
+    _, access = mp
+    url = api.base + "/wxa/uploadmedia"
+    resp = api.session.post(url, params={"access_token": access},
+                            files={"media": ("shot.png", b"\x89PNG fake", "image/png")}).json()
+    assert resp["errcode"] == 0 and resp["mediaid"].startswith("sandbox_media_")
+    assert api.session.post(url, params={"access_token": access}).json()["errcode"] == 41005

@@ -73,3 +73,19 @@ def test_testers(api, mp):
     assert api.call("/wxa/bind_tester", {"wechatid": "one_too_many"}, access_token=access)["errcode"] == 85002
     assert api.call("/wxa/unbind_tester", {"wechatid": "tester000"}, access_token=access)["errcode"] == 0
     assert len(api.call("/wxa/memberauth", {"action": "get_experiencer"}, access_token=access)["members"]) == 14
+
+
+def test_direct_webview_domains_confirm_file_and_effective_view(api, mp):
+    _, access = mp
+    direct = api.call("/wxa/setwebviewdomain_directly", {"action": "add", "webviewdomain": ["https://h5.any.com"]},
+                      access_token=access)
+    assert direct["webviewdomain"] == ["https://h5.any.com"]
+    api.call("/wxa/setwebviewdomain", {"action": "set", "webviewdomain": ["https://portal.example.com"]},
+             access_token=access)
+    effective = api.call("/wxa/get_effective_webviewdomain", {}, access_token=access)
+    assert effective["direct_webviewdomain"] == ["https://h5.any.com"]
+    assert effective["third_webviewdomain"] == ["https://portal.example.com"]
+    assert set(effective["effective_webviewdomain"]) == {"https://h5.any.com", "https://portal.example.com"}
+    confirm = api.call("/wxa/get_webviewdomain_confirmfile", {}, access_token=access)
+    assert confirm["file_name"].endswith(".txt") and len(confirm["file_content"]) == 32
+    assert api.call("/wxa/get_webviewdomain_confirmfile", {}, access_token=access) == confirm
