@@ -24,6 +24,7 @@ def create_preauth_code(sb, component_appid: str) -> Code:
                 component_appid=component_appid, expires_at=sb.now() + sb.options.preauth_code_ttl)
     with sb.state.lock:
         sb.state.codes[code.code] = code
+        tokens.prune_if_large(sb, sb.now())
     return code
 
 

@@ -46,6 +46,7 @@ class SandboxState:
             self.fast_registrations: dict[str, dict] = {}
             self.default_audit_rule: dict = {}
             self.counters: dict[str, int] = {"draft": 0, "template": 0, "audit": 410000000}
+            self.prune_threshold = 20000
             self.dirty = True
 
     # ---- ids -------------------------------------------------------------------------------

@@ -11,23 +11,20 @@ from __future__ import annotations
 
 import re
 import secrets
-import string
 
 from .errors import ApiError
 from .model import Authorization, TokenRecord
 
 TOKEN_SHAPE = re.compile(r"^\d{2}_[A-Za-z0-9_-]{40,200}$")
-_TOKEN_ALPHABET = string.ascii_letters + string.digits + "-_"
 COMPONENT, AUTHORIZER = "component", "authorizer"
 
 
 def _new_token() -> str:
-    body = "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(110))
-    return f"{secrets.randbelow(90) + 10}_{body}"
+    return f"{secrets.randbelow(90) + 10}_{secrets.token_urlsafe(82)}"  # 110 URL-safe characters
 
 
 def new_refresh_token() -> str:
-    return "refreshtoken@@@" + "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(43))
+    return "refreshtoken@@@" + secrets.token_urlsafe(32)
 
 
 def issue_access_token(sb, kind: str, component_appid: str, appid: str) -> TokenRecord:
@@ -43,16 +40,27 @@ def issue_access_token(sb, kind: str, component_appid: str, appid: str) -> Token
                              issued_at=now, expires_at=now + sb.options.token_ttl)
         state.tokens[record.token] = record
         state.latest_tokens[owner] = record.token
-        if len(state.tokens) > 20000:
-            _prune(sb, now)
+        prune_if_large(sb, now)
         state.dirty = True
         return record
 
 
-def _prune(sb, now: float) -> None:
-    dead = [t for t, r in sb.state.tokens.items() if r.expires_at < now - 86400]
-    for token in dead:
-        del sb.state.tokens[token]
+def prune_if_large(sb, now: float) -> None:
+    """Forget dead tokens and codes once the tables grow; amortised O(1) per issued token or code.
+
+    A token is dead when expired or superseded past its overlap; it then answers 40001 instead of
+    42001, which WeChat also does for long-gone tokens. Caller holds the lock.
+    """
+    state = sb.state
+    if len(state.tokens) + len(state.codes) <= state.prune_threshold:
+        return
+    overlap = sb.options.token_overlap
+    for token in [t for t, r in state.tokens.items()
+                  if r.expires_at < now or (r.superseded_at and r.superseded_at + overlap < now)]:
+        del state.tokens[token]
+    for code in [c for c, r in state.codes.items() if r.expires_at < now]:
+        del state.codes[code]
+    state.prune_threshold = max(20000, 2 * (len(state.tokens) + len(state.codes)))
 
 
 def peek(sb, raw: str | None) -> TokenRecord | None:
