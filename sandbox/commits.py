@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from . import templates
+from . import library
 from .errors import ApiError
 
 STANDARD_TEMPLATE_KEYS = {"extAppid", "ext", "window", "extEnable", "directCommit"}
@@ -66,7 +66,7 @@ def committed_pages(ext: dict, template) -> list[str]:
 
 
 def commit(sb, account, component_appid: str, body: dict) -> dict:
-    template = templates.find_template(sb, component_appid, body.get("template_id"))
+    template = library.find_template(sb, component_appid, body.get("template_id"))
     if template is None:
         raise ApiError(85014)
     ext = parse_ext_json(body.get("ext_json"), template, account.appid)

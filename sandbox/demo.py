@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from . import registry, templates
+from . import library, registry
 from .model import OFFICIAL_ACCOUNT
 
 ENV_NAMES = {  # option -> environment variables tried in order
@@ -59,10 +59,10 @@ def install_demo(sb, component_spec: dict | None = None) -> dict:
         component = registry.register_component(sb, spec)
         registry.push_ticket(sb, component.component_appid)
         for version, desc in (("1.0.0", "首个版本 first version"), ("1.1.0", "新增会员页 member page")):
-            templates.add_template_directly(sb, {"component_appid": component.component_appid,
+            library.add_template_directly(sb, {"component_appid": component.component_appid,
                                                  "user_version": version, "user_desc": desc,
                                                  "pages": DEMO_PAGES, "privacy_keys": ["UserInfo"]})
-        templates.add_draft(sb, {"component_appid": component.component_appid, "user_version": "1.2.0",
+        library.add_draft(sb, {"component_appid": component.component_appid, "user_version": "1.2.0",
                                  "user_desc": "草稿 draft from the IDE", "pages": DEMO_PAGES})
         result["component_appid"] = component.component_appid
     return result

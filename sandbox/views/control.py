@@ -12,7 +12,7 @@ import dataclasses
 
 from flask import Blueprint, request
 
-from .. import audits, authorization, registry, templates
+from .. import audits, authorization, library, registry
 from ..runtime import current_sandbox
 from .api import json_response
 
@@ -132,7 +132,7 @@ def push_ticket():
 @bp.post("/drafts")
 def add_draft():
     sb, body = current_sandbox(), _body()
-    draft = templates.add_draft(sb, body)
+    draft = library.add_draft(sb, body)
     return ok(draft_id=draft.draft_id, draft=dataclasses.asdict(draft))
 
 
@@ -140,7 +140,7 @@ def add_draft():
 def add_template():
     """Shortcut: a draft plus its template in one call (body as for /drafts, plus template_type)."""
     sb, body = current_sandbox(), _body()
-    template = templates.add_template_directly(sb, body)
+    template = library.add_template_directly(sb, body)
     return ok(template_id=template.template_id, template=dataclasses.asdict(template))
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
-from .. import templates
+from .. import library
 from ..errors import ApiError
 from .api import COMPONENT, api_route
 
@@ -15,13 +15,13 @@ bp = Blueprint("templates", __name__)
 
 @api_route(bp, "/wxa/gettemplatedraftlist", "gettemplatedraftlist", COMPONENT, methods=("GET", "POST"))
 def gettemplatedraftlist(call):
-    return {"draft_list": templates.draft_list(call.sb, call.component_appid)}
+    return {"draft_list": library.draft_list(call.sb, call.component_appid)}
 
 
 @api_route(bp, "/wxa/addtotemplate", "addtotemplate", COMPONENT)
 def addtotemplate(call):
     body = call.body
-    templates.add_to_template(call.sb, call.component_appid, body.get("draft_id"), body.get("template_type", 0))
+    library.add_to_template(call.sb, call.component_appid, body.get("draft_id"), body.get("template_type", 0))
     return {}
 
 
@@ -34,10 +34,10 @@ def gettemplatelist(call):
         template_type = int(raw) if raw not in (None, "") else None
     except (TypeError, ValueError):
         raise ApiError(40097) from None
-    return {"template_list": templates.template_list(call.sb, call.component_appid, template_type)}
+    return {"template_list": library.template_list(call.sb, call.component_appid, template_type)}
 
 
 @api_route(bp, "/wxa/deletetemplate", "deletetemplate", COMPONENT)
 def deletetemplate(call):
-    templates.delete_template(call.sb, call.component_appid, call.body.get("template_id"))
+    library.delete_template(call.sb, call.component_appid, call.body.get("template_id"))
     return {}
