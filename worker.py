@@ -27,6 +27,9 @@ def main(argv):
         from portal.extensions import db
 
         db.engine.dispose()
+        from portal.jobs.schedule import PeriodicEnqueuer
+
+        PeriodicEnqueuer(app).start()
         worker = Worker([get_queue(n, redis) for n in names], connection=redis)
         worker.work(with_scheduler=True)
 

@@ -2,3 +2,5 @@
 
 No import-time side effects: `worker.py` imports this package once before forking workers.
 """
+
+from portal.jobs import authorization, tokens  # noqa: E402,F401 - job modules, loaded before forking

@@ -6,6 +6,7 @@ needs no Redis. Deterministic job ids make a double click enqueue once.
 """
 
 import logging
+import re
 import threading
 from dataclasses import dataclass
 
@@ -41,6 +42,7 @@ def enqueue(func, *args, queue="wechat", job_id=None, retry=None, **kwargs):
 
     Embedded mode runs it in a thread of this process, with an app context.
     """
+    job_id = safe_job_id(job_id) if job_id else None
     redis = current_app.extensions.get("redis")
     if redis is None:
         return _run_in_thread(func, args, kwargs, job_id)
@@ -53,6 +55,11 @@ def enqueue(func, *args, queue="wechat", job_id=None, retry=None, **kwargs):
         log.info("job %s is already queued", job_id)
         return None
     return job.id
+
+
+def safe_job_id(text):
+    """RQ accepts only letters, digits, '_' and '-' in job ids: `release:12:v1.0` -> `release-12-v1_0`."""
+    return re.sub(r"[^A-Za-z0-9_-]", lambda m: "-" if m.group(0) == ":" else "_", text)[:200]
 
 
 _embedded_running = set()
@@ -79,3 +86,16 @@ def _run_in_thread(func, args, kwargs, job_id):
 
     threading.Thread(target=target, name=f"job-{job_id or func.__name__}", daemon=True).start()
     return job_id
+
+
+def wait_embedded_idle(timeout=30.0):
+    """Wait until no embedded job runs (tests and the demo's shutdown use it). Returns True if idle."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with _embedded_lock:
+            if not _embedded_running and not any(t.name.startswith("job-") for t in threading.enumerate()):
+                return True
+        time.sleep(0.02)
+    return False

@@ -1,0 +1,62 @@
+"""Periodic jobs and the two ways they run.
+
+Worker mode: every `python worker.py` runs `PeriodicEnqueuer`, which enqueues each periodic job once per
+interval with a job id made of the name and the time slot, so several workers enqueue it once.
+Embedded mode (`make run`, no Redis): `start_embedded_scheduler` calls the same functions from a thread.
+"""
+
+import logging
+import threading
+import time
+
+from portal.jobs import tokens
+
+log = logging.getLogger("portal.jobs.schedule")
+
+# (name, function, interval in seconds, queue)
+PERIODIC = [
+    ("refresh-tokens", tokens.refresh_expiring_tokens, 300, "maintenance"),
+]
+
+
+class PeriodicEnqueuer(threading.Thread):
+    """Enqueues the periodic jobs of an app; stops when `stop` is set."""
+
+    def __init__(self, app, tick=5.0):
+        super().__init__(name="periodic-enqueuer", daemon=True)
+        self.app, self.tick, self.stop = app, tick, threading.Event()
+
+    def run(self):
+        from portal.jobs.queues import enqueue
+
+        while not self.stop.is_set():
+            now = time.time()
+            for name, func, interval, queue in PERIODIC:
+                slot = int(now // interval)
+                with self.app.app_context():
+                    try:
+                        enqueue(func, queue=queue, job_id=f"periodic:{name}:{slot}")
+                    except Exception:  # noqa: BLE001 - Redis down: try again next tick
+                        log.exception("could not enqueue %s", name)
+            self.stop.wait(self.tick)
+
+
+def start_embedded_scheduler(app):
+    """Run the periodic jobs in a thread of this process (no Redis)."""
+    stop = threading.Event()
+
+    def loop():
+        last = {}
+        while not stop.is_set():
+            for name, func, interval, _queue in PERIODIC:
+                if time.time() - last.get(name, 0) >= interval:
+                    last[name] = time.time()
+                    with app.app_context():
+                        try:
+                            log.info("%s: %s", name, func())
+                        except Exception:  # noqa: BLE001 - logged; the next run tries again
+                            log.exception("%s failed", name)
+            stop.wait(5.0)
+
+    threading.Thread(target=loop, name="embedded-scheduler", daemon=True).start()
+    return stop

@@ -1,0 +1,359 @@
+"""The portal's `TokenStore`: component and authorizer access tokens that never die, refresh tokens that
+are never lost.
+
+- The database is the authoritative copy (ciphertext): the component token on `weixin_account`, each
+  authorizer's access and refresh token on `wxminiprograms`, written together in one transaction.
+- Redis (when configured) caches access tokens and holds the single-flight refresh lock (`SET NX PX`,
+  released by compare-and-delete), so many workers on many machines refresh a token once. Without Redis
+  (embedded mode, one process) a per-key thread lock does the same.
+- Tokens are refreshed `REFRESH_MARGIN` seconds before they expire; after taking the lock the cache is
+  read again, so waiters reuse the token the winner fetched.
+- On 40001/40014/42001 the client calls `invalidate_*` with the token that failed; the cache is dropped
+  only if it still holds that token (WxJava #1300).
+- On 61023 the refresh token is re-read from `api_get_authorizer_list`; if WeChat no longer lists the app
+  it is marked "needs re-authorization".
+The store uses its own database session so it never commits a caller's unfinished work.
+"""
+
+import hashlib
+import json
+import logging
+import time
+from contextlib import contextmanager
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.extensions import db
+from portal.models import ComponentAccount, MiniProgram
+from portal.models.miniprogram import AUTH_AUTHORIZED, AUTH_NEEDS_REAUTH
+from portal.services.locks import LockBusy, named_lock
+from portal.timeutil import utcnow
+from portal.wechat.errors import AuthorizationLost, WeChatError
+
+log = logging.getLogger("portal.tokens")
+
+REFRESH_MARGIN = 600  # seconds before expiry when a token counts as stale
+TICKET_MAX_AGE = 12 * 3600  # WeChat's ticket validity
+LOCK_TTL_MS = 20_000  # longer than a refresh can take (timeouts included); a crashed holder frees it then
+LOCK_WAIT_SECONDS = 25.0
+
+
+class TokenUnavailable(WeChatError):
+    """No token could be obtained now (no ticket yet, lock held too long); retry later."""
+
+    retryable = True
+    retry_after = 10.0
+    _human = ("暂时无法获取接口调用凭据，请稍后重试。", "WeChat credentials are not available right now; try again shortly.")
+
+
+class NotAuthorized(AuthorizationLost):
+    """The mini-program is not (or no longer) authorized to the platform."""
+
+    def __init__(self, appid):
+        super().__init__(61003, "mini-program is not authorized to this platform", "token", None)
+        self.appid = appid
+
+
+def fingerprint(token):
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()[:16]
+
+
+class PortalTokenStore:
+    """Implements `portal.wechat.tokens.TokenStore` for one app (see the module docstring)."""
+
+    def __init__(self, app, client):
+        self.app = app
+        self.client = client
+
+    # --- protocol ---
+
+    def get_component_token(self):
+        return self._get("component", self._read_component, self._refresh_component)
+
+    def get_authorizer_token(self, appid):
+        return self._get(f"authorizer:{appid}", lambda: self._read_authorizer(appid),
+                         lambda: self._refresh_authorizer(appid))
+
+    def invalidate_component_token(self, failed_token):
+        self._invalidate("component", failed_token, lambda: self._expire_component(failed_token))
+
+    def invalidate_authorizer_token(self, appid, failed_token):
+        self._invalidate(f"authorizer:{appid}", failed_token, lambda: self._expire_authorizer(appid, failed_token))
+
+    # --- operations used by jobs and the token page ---
+
+    def force_refresh_authorizer(self, appid):
+        """Refresh now, whatever the expiry (single-flight); returns the new access token."""
+        with self._lock(f"authorizer:{appid}"):
+            return self._refresh_authorizer(appid)
+
+    def force_refresh_component(self):
+        with self._lock("component"):
+            return self._refresh_component()
+
+    def refresh_if_expiring(self, appid, within):
+        """Refresh the authorizer token if it expires within `within` seconds (the proactive refresher).
+
+        Re-checked under the lock, so several schedulers running at once still refresh once.
+        """
+        key = f"authorizer:{appid}"
+        with self._lock(key):
+            cached = self._cache_read(key) or self._read_authorizer(appid)
+            if cached and cached[1] - within > time.time():
+                return False
+            self._refresh_authorizer(appid)
+            return True
+
+    def refresh_component_if_expiring(self, within):
+        with self._lock("component"):
+            cached = self._cache_read("component") or self._read_component()
+            if cached and cached[1] - within > time.time():
+                return False
+            self._refresh_component()
+            return True
+
+    # --- the single-flight skeleton ---
+
+    def _get(self, key, read, refresh):
+        cached = self._cache_read(key) or self._remember(key, read())
+        if cached and cached[1] - REFRESH_MARGIN > time.time():
+            return cached[0]
+        with self._lock(key):
+            cached = self._cache_read(key) or self._remember(key, read())
+            if cached and cached[1] - REFRESH_MARGIN > time.time():
+                return cached[0]
+            return refresh()
+
+    def _invalidate(self, key, failed_token, expire_in_db):
+        with self._lock(key):
+            cached = self._cache_read(key)
+            if cached and cached[0] != failed_token:
+                return  # someone already refreshed: keep the new token
+            self._cache_drop(key)
+            expire_in_db()
+
+    # --- cache (Redis when configured; values are ciphertext) ---
+
+    @property
+    def _redis(self):
+        return self.app.extensions.get("redis")
+
+    def _cache_key(self, key):
+        return f"wxtok:{self.client.config.component_appid}:{key}"
+
+    def _cache_read(self, key):
+        if self._redis is None:
+            return None
+        raw = self._redis.get(self._cache_key(key))
+        if raw is None:
+            return None
+        data = json.loads(raw)
+        return self.app.extensions["secretbox"].decrypt(data["t"]), data["e"]
+
+    def _remember(self, key, value):
+        """Put a (token, expires_at) read from the database into the cache; returns it."""
+        if value and self._redis is not None and value[1] > time.time():
+            payload = json.dumps({"t": self.app.extensions["secretbox"].encrypt(value[0]), "e": value[1]})
+            self._redis.set(self._cache_key(key), payload, ex=max(1, int(value[1] - time.time())))
+        return value
+
+    def _cache_drop(self, key):
+        if self._redis is not None:
+            self._redis.delete(self._cache_key(key))
+
+    # --- locks ---
+
+    @contextmanager
+    def _lock(self, key):
+        try:
+            with named_lock(self._cache_key(key), redis=self._redis,
+                            ttl_ms=int(self.app.config.get("TOKEN_LOCK_TTL_MS", LOCK_TTL_MS)),
+                            wait_seconds=LOCK_WAIT_SECONDS):
+                yield
+        except LockBusy as exc:
+            raise TokenUnavailable("token refresh lock busy") from exc
+
+    @contextmanager
+    def _session(self):
+        session = Session(db.engine, expire_on_commit=False)
+        try:
+            yield session
+        except Exception:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    # --- component token ---
+
+    def _account(self, session):
+        appid = self.client.config.component_appid
+        row = session.scalar(select(ComponentAccount).where(ComponentAccount.component_appid == appid))
+        if row is None:
+            row = ComponentAccount(component_appid=appid)
+            session.add(row)
+        return row
+
+    def _read_component(self):
+        with self._session() as s:
+            row = self._account(s)
+            if row.component_access_token and row.token_expires:
+                return row.component_access_token, row.token_expires
+        return None
+
+    def _refresh_component(self):
+        with self._session() as s:
+            row = self._account(s)
+            ticket, ticket_time = row.component_verify_ticket, row.ticket_time
+            s.commit()
+        if not ticket or (utcnow() - ticket_time).total_seconds() > TICKET_MAX_AGE:
+            self._restart_ticket_push()
+            raise TokenUnavailable("no fresh component_verify_ticket yet; asked WeChat to push one")
+        result = self.client.component.get_component_token(ticket)
+        expires_at = int(time.time()) + result.expires_in
+        with self._session() as s:
+            row = self._account(s)
+            row.component_access_token, row.token_expires = result.access_token, expires_at
+            s.commit()
+        self._remember("component", (result.access_token, expires_at))
+        log.info("component token refreshed (fp %s)", fingerprint(result.access_token))
+        return result.access_token
+
+    def _restart_ticket_push(self):
+        try:
+            self.client.component.start_push_ticket()
+        except WeChatError as exc:
+            log.warning("api_start_push_ticket failed: %s", exc.errcode or exc.__class__.__name__)
+
+    def _expire_component(self, failed_token):
+        with self._session() as s:
+            row = self._account(s)
+            if row.component_access_token == failed_token:
+                row.token_expires = 0
+                s.commit()
+
+    # --- authorizer tokens ---
+
+    def _mini_program(self, session, appid):
+        return session.scalar(select(MiniProgram).where(MiniProgram.authorizer_appid == appid))
+
+    def _read_authorizer(self, appid):
+        with self._session() as s:
+            mp = self._mini_program(s, appid)
+            if mp is None or mp.auth_state != AUTH_AUTHORIZED:
+                raise NotAuthorized(appid)
+            if mp.authorizer_access_token and mp.authorizer_expires:
+                return mp.authorizer_access_token, mp.authorizer_expires
+        return None
+
+    def _refresh_authorizer(self, appid):
+        with self._session() as s:
+            mp = self._mini_program(s, appid)
+            if mp is None or mp.auth_state != AUTH_AUTHORIZED:
+                raise NotAuthorized(appid)
+            refresh_token = mp.authorizer_refresh_token
+        try:
+            result = self._call_refresh(appid, refresh_token)
+        except AuthorizationLost:
+            # 61023 (refresh token invalid) or 61003 (not authorized): WeChat's authorizer list is the
+            # truth. Recover the token from it, or mark the app as needing re-authorization.
+            refresh_token = self.recover_refresh_token(appid)
+            result = self._call_refresh(appid, refresh_token)
+        self.save_authorizer_tokens(appid, result.access_token, result.expires_in, result.refresh_token)
+        return result.access_token
+
+    def _call_refresh(self, appid, refresh_token):
+        if not refresh_token:
+            raise AuthorizationLost(61023, "no refresh token stored", "api_authorizer_token", None)
+        return self.client.component.refresh_authorizer_token(appid, refresh_token)
+
+    def save_authorizer_tokens(self, appid, access_token, expires_in, refresh_token):
+        """Write access and refresh token in ONE transaction, then cache the access token."""
+        expires_at = int(time.time()) + int(expires_in)
+        with self._session() as s:
+            mp = self._mini_program(s, appid)
+            if mp is None:
+                raise NotAuthorized(appid)
+            mp.authorizer_access_token, mp.authorizer_expires = access_token, expires_at
+            if refresh_token and refresh_token != mp.authorizer_refresh_token:
+                mp.authorizer_refresh_token = refresh_token
+                mp.refresh_token_updated_at = utcnow()
+            s.commit()
+        self._remember(f"authorizer:{appid}", (access_token, expires_at))
+        log.info("authorizer token refreshed for %s (fp %s)", appid, fingerprint(access_token))
+
+    def recover_refresh_token(self, appid):
+        """61023 recovery: re-read the refresh token from api_get_authorizer_list and store it.
+
+        :raise AuthorizationLost: WeChat no longer lists the app (marked needs re-authorization).
+        """
+        for item in self.client.component.iter_authorizers():
+            if item.authorizer_appid == appid and item.refresh_token:
+                with self._session() as s:
+                    mp = self._mini_program(s, appid)
+                    mp.authorizer_refresh_token, mp.refresh_token_updated_at = item.refresh_token, utcnow()
+                    s.commit()
+                log.warning("recovered the refresh token of %s from api_get_authorizer_list", appid)
+                return item.refresh_token
+        self.mark_needs_reauth(appid, "refresh token invalid (61023) and the app is not in the authorizer list")
+        raise AuthorizationLost(61023, "authorizer no longer listed by WeChat", "api_get_authorizer_list", None)
+
+    def mark_needs_reauth(self, appid, why):
+        from portal.services import activity
+
+        with self._session() as s:
+            mp = self._mini_program(s, appid)
+            if mp is None:
+                return
+            mp.auth_state = AUTH_NEEDS_REAUTH
+            mp.authorizer_access_token, mp.authorizer_expires = None, None
+            s.commit()
+            tenant_id, mp_id = mp.tenant_id, mp.id
+        self._cache_drop(f"authorizer:{appid}")
+        with self._session() as s:
+            s.add(activity.build("authorization.lost", tenant_id=tenant_id, miniprogram_id=mp_id,
+                                 outcome="failed", detail=why))
+            s.commit()
+        log.warning("%s needs re-authorization: %s", appid, why)
+
+    def _expire_authorizer(self, appid, failed_token):
+        with self._session() as s:
+            mp = self._mini_program(s, appid)
+            if mp is not None and mp.authorizer_access_token == failed_token:
+                mp.authorizer_expires = 0
+                s.commit()
+
+    def cache_authorizer_token(self, appid, access_token, expires_at):
+        """Cache an access token that a caller already stored in the database."""
+        self._remember(f"authorizer:{appid}", (access_token, expires_at))
+
+    def forget_authorizer(self, appid):
+        """Drop the cached access token (used when an app is unauthorized)."""
+        self._cache_drop(f"authorizer:{appid}")
+
+
+def refresh_expiring_tokens(within=3 * REFRESH_MARGIN):
+    """Refresh the component token and every authorized app's token that expires within `within`
+    seconds, so request paths rarely refresh inline. Returns counts for the job log."""
+    from portal.services.wechat import get_client
+
+    store = get_client().tokens
+    counts = {"component": 0, "refreshed": 0, "failed": 0}
+    try:
+        counts["component"] = int(store.refresh_component_if_expiring(within))
+    except WeChatError as exc:
+        log.warning("component token refresh failed: %s", exc.errcode or exc.__class__.__name__)
+        return counts
+    deadline = int(time.time()) + within
+    appids = db.session.scalars(select(MiniProgram.authorizer_appid).where(
+        MiniProgram.auth_state == AUTH_AUTHORIZED,
+        (MiniProgram.authorizer_expires.is_(None)) | (MiniProgram.authorizer_expires < deadline))).all()
+    db.session.commit()
+    for appid in appids:
+        try:
+            counts["refreshed"] += int(store.refresh_if_expiring(appid, within))
+        except WeChatError as exc:
+            counts["failed"] += 1
+            log.warning("token refresh for %s failed: %s", appid, exc.errcode or exc.__class__.__name__)
+    return counts

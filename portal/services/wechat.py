@@ -1,0 +1,49 @@
+"""Builds the WeChat client of an app from its configuration, with the portal's token store attached.
+
+One client per app (kept in `app.extensions`), shared by threads: requests' Session is thread-safe for
+our use and the token store does its own locking. Switching between the sandbox and real WeChat is only
+configuration (`WECHAT_*_BASE` and the component credentials).
+"""
+
+import logging
+
+import requests
+from flask import current_app
+
+from portal.wechat.client import WeChatClient
+from portal.wechat.settings import WeChatConfig
+
+log = logging.getLogger("portal.wechat.calls")
+
+
+def _observer(record):
+    """Log every WeChat call: API, appid, errcode, latency. Never a token (the record holds none)."""
+    log.info("wechat %s appid=%s errcode=%s http=%s %.0fms attempt=%d%s", record.api, record.appid or "-",
+             record.errcode, record.http_status, record.latency_ms, record.attempt,
+             f" error={record.error}" if record.error else "")
+
+
+def build_client(app):
+    from portal.services.tokens import PortalTokenStore
+
+    config = WeChatConfig.from_mapping(app.config)
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=64)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    client = WeChatClient(config, session=session, observer=_observer)
+    client.tokens = PortalTokenStore(app, client)
+    return client
+
+
+def get_client():
+    """The current app's WeChat client (created on first use)."""
+    app = current_app._get_current_object()
+    client = app.extensions.get("wechat_client")
+    if client is None:
+        client = app.extensions["wechat_client"] = build_client(app)
+    return client
+
+
+def component_appid():
+    return current_app.config["WECHAT_COMPONENT_APPID"]
