@@ -57,12 +57,18 @@ def register_extensions(app):
 
 def register_blueprints(app):
     from portal.accounts import bp as accounts_bp
+    from portal.authorization import bp as authorization_bp
+    from portal.callbacks import bp as callbacks_bp
     from portal.dashboard import bp as dashboard_bp
+    from portal.platform import bp as platform_bp
     from portal.tenants import bp as tenants_bp
 
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(accounts_bp, url_prefix="/account")
     app.register_blueprint(tenants_bp, url_prefix="/staff/tenants")
+    app.register_blueprint(platform_bp, url_prefix="/staff/platform")
+    app.register_blueprint(authorization_bp, url_prefix="/authorization")
+    app.register_blueprint(callbacks_bp, url_prefix="/wechat")
 
 
 def register_errorhandlers(app):

@@ -9,7 +9,7 @@ from flask_login import current_user
 def nav_items():
     items = [("dashboard.home", _("Home"))]
     if current_user.is_staff:
-        items += [("tenants.index", _("Tenants"))]
+        items += [("tenants.index", _("Tenants")), ("platform.index", _("Platform"))]
     result = []
     for endpoint, label in items:
         active = request.endpoint == endpoint or (

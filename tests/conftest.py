@@ -251,3 +251,176 @@ def tenant_objects(app):
             return {"miniprogram": mp.id, "audit": audit.id, "appid": appid}
 
     return factory
+
+
+# --- the WeChat sandbox and a live portal it can push to ------------------------------------------------
+
+SANDBOX_TEST_OPTIONS = {"ticket_interval": 600, "push_timeout": 3.0, "push_retries": 3, "push_retry_delay": 0.05,
+                        "audit_delay": 60, "privacy_scan_seconds": 30, "tick_interval": 0.05,
+                        "rotate_refresh_tokens": True}
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    """The WeChat emulator over real HTTP on a loopback port (reset per test by `platform`)."""
+    from sandbox.server import start_background
+
+    handle = start_background(host="127.0.0.1", port=0, **SANDBOX_TEST_OPTIONS)
+    yield handle
+    handle.stop()
+
+
+class LiveServer:
+    """A threaded werkzeug server on a loopback port that serves whichever portal app a test sets."""
+
+    def __init__(self):
+        from werkzeug.serving import make_server
+
+        self.app = None
+        self.server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+
+    def _wsgi(self, environ, start_response):
+        if self.app is None:
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+            return [b"no app"]
+        return self.app(environ, start_response)
+
+
+@pytest.fixture(scope="session")
+def live_server():
+    import threading
+
+    server = LiveServer()
+    thread = threading.Thread(target=server.server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.server.shutdown()
+
+
+class SandboxAPI:
+    """The sandbox's control API, as tests use it."""
+
+    def __init__(self, base, component_appid):
+        import requests
+
+        self.base, self.component_appid = base, component_appid
+        self.http = requests.Session()
+
+    def call(self, path, body=None, method="POST", **params):
+        response = self.http.request(method, self.base + path, json=body, params=params or None, timeout=30)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def create_miniprogram(self, **fields):
+        return self.call("/sandbox/miniprograms", fields)["appid"]
+
+    def authorize(self, appid, wait=True, **extra):
+        body = {"component_appid": self.component_appid, "authorizer_appid": appid, "wait": wait, **extra}
+        return self.call("/sandbox/authorize", body)
+
+    def unauthorize(self, appid, wait=True):
+        return self.call("/sandbox/unauthorize", {"component_appid": self.component_appid,
+                                                  "authorizer_appid": appid, "wait": wait})
+
+    def calls(self, endpoint=None, appid=None, errcode=None, limit=200):
+        params = {k: v for k, v in {"endpoint": endpoint, "appid": appid, "errcode": errcode,
+                                    "limit": limit}.items() if v is not None}
+        return self.call("/sandbox/calls", method="GET", **params)
+
+    def count(self, endpoint, appid=None, errcode=None):
+        """How many calls the sandbox saw (all of them, not only the recent history)."""
+        return self.calls(endpoint, appid, errcode, limit=0).get("counts", {}).get(endpoint, 0)
+
+    def pushes(self, **params):
+        return self.call("/sandbox/pushes", method="GET", wait="1", **params)["pushes"]
+
+    def advance(self, seconds):
+        return self.call("/sandbox/clock", {"advance": seconds, "wait": True})
+
+    def faults(self, **spec):
+        return self.call("/sandbox/faults", spec)
+
+    def clear_faults(self):
+        return self.call("/sandbox/faults", method="DELETE")
+
+
+class Platform:
+    """A portal app wired to the sandbox as one third-party platform, reachable over HTTP for pushes."""
+
+    def __init__(self, app, live_url, api, credentials):
+        self.app, self.url, self.api, self.credentials = app, live_url, api, credentials
+        self.component_appid = credentials["WECHAT_COMPONENT_APPID"]
+
+    def client(self):
+        return self.app.test_client()
+
+    def authorized_app(self, tenant_id=None, **fields):
+        """A sandbox mini-program authorized by push (as an admin's scan would), stored by the portal."""
+        from portal.extensions import db
+        from portal.models import MiniProgram
+
+        appid = self.api.create_miniprogram(**fields)
+        self.api.authorize(appid)
+        drain_jobs(self.app)
+        with self.app.app_context():
+            mp = MiniProgram.query.filter_by(authorizer_appid=appid).one()
+            mp.tenant_id = tenant_id
+            db.session.commit()
+        return appid
+
+
+def component_credentials():
+    import secrets
+    import string
+
+    alphabet = string.ascii_letters + string.digits
+    return {
+        "WECHAT_COMPONENT_APPID": "wx" + secrets.token_hex(8),
+        "WECHAT_COMPONENT_APPSECRET": secrets.token_hex(16),
+        "WECHAT_COMPONENT_TOKEN": secrets.token_hex(8),
+        "WECHAT_COMPONENT_AES_KEY": "".join(secrets.choice(alphabet) for _ in range(43)),
+    }
+
+
+@pytest.fixture
+def platform(make_app, sandbox, live_server):
+    """A portal app + a component registered in a freshly reset sandbox; the first ticket is delivered."""
+    credentials = component_credentials()
+    settings = dict(credentials, WECHAT_API_BASE=sandbox.url, WECHAT_MP_BASE=sandbox.url,
+                    WECHAT_OPEN_BASE=sandbox.url, PUBLIC_BASE_URL=live_server.url,
+                    WECHAT_BACKOFF_BASE=0.01, WECHAT_READ_TIMEOUT=5)
+    app = make_app(**settings)
+    live_server.app = app
+    api = SandboxAPI(sandbox.url, credentials["WECHAT_COMPONENT_APPID"])
+    api.call("/sandbox/reset", {})
+    api.call("/sandbox/components", {
+        "component_appid": credentials["WECHAT_COMPONENT_APPID"],
+        "component_appsecret": credentials["WECHAT_COMPONENT_APPSECRET"],
+        "token": credentials["WECHAT_COMPONENT_TOKEN"],
+        "encoding_aes_key": credentials["WECHAT_COMPONENT_AES_KEY"],
+        "auth_event_url": live_server.url + "/wechat/auth-events",
+        "message_url": live_server.url + "/wechat/events/$APPID$",
+        "authorized_domains": ["127.0.0.1", "localhost"],
+        "rotate_refresh_tokens": True, "wait": True,
+    })
+    yield Platform(app, live_server.url, api, credentials)
+    api.clear_faults()
+    live_server.app = None
+
+
+def drain_jobs(app):
+    """Run every queued job to completion on real Redis (SimpleWorker, burst), as workers would."""
+    from rq import SimpleWorker
+
+    from portal.jobs.queues import QUEUE_ORDER, get_queue
+
+    redis = app.extensions.get("redis")
+    if redis is None:
+        from portal.jobs.queues import wait_embedded_idle
+
+        assert wait_embedded_idle(), "embedded jobs did not finish"
+        return
+    with app.app_context():
+        worker = SimpleWorker([get_queue(n, redis) for n in QUEUE_ORDER], connection=redis)
+        worker.work(burst=True)

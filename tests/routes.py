@@ -11,11 +11,14 @@ PUBLIC = {
 }
 
 # Logged-in merchants; no object id in the URL (the tenant comes from the user).
-MERCHANT = {"dashboard.merchant"}
+MERCHANT = {"dashboard.merchant", "authorization.index", "authorization.callback"}
+
+# WeChat's pushes: signed by WeChat, no login, no CSRF.
+CALLBACKS = {"callbacks.auth_events", "callbacks.message_events"}
 
 # Merchant routes that take the id of a tenant-owned object: (endpoint, method, {url arg: fixture key}).
 # The access test fills the args with tenant B's objects and logs in as tenant A: it must get 404.
 MERCHANT_OBJECT_ROUTES = []
 
 # Staff-only: a merchant gets 403 (every endpoint in these blueprints).
-STAFF_BLUEPRINTS = {"tenants"}
+STAFF_BLUEPRINTS = {"tenants", "platform"}

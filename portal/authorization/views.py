@@ -1,0 +1,45 @@
+"""Views of the authorization blueprint (merchants)."""
+
+import segno
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup
+
+from portal.accounts.access import merchant_required
+from portal.authorization import bp
+from portal.errors import PortalError
+from portal.services import authorization as authorization_service
+
+
+def _redirect_base():
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for("authorization.index") + "callback"
+
+
+@bp.route("/")
+@merchant_required
+def index():
+    """A fresh pre-auth code per view: a button to WeChat's PC page and a QR code of the mobile link."""
+    try:
+        links = authorization_service.start_authorization(current_user, current_user.tenant_id, _redirect_base())
+    except PortalError as exc:
+        return render_template("authorization/index.html", links=None, error=exc.message), 502
+    qr = Markup(segno.make(links["mobile_url"], error="m").svg_inline(scale=4, dark="#1f2933", light="#ffffff"))
+    return render_template("authorization/index.html", links=links, qr=qr, error=None)
+
+
+@bp.route("/callback/<state>")
+@merchant_required
+def callback(state):
+    """WeChat redirects here with `auth_code` after the administrator confirmed."""
+    session = authorization_service.read_state(state, current_user)
+    try:
+        mp, warnings = authorization_service.complete_from_redirect(request.args.get("auth_code"), session,
+                                                                    current_user)
+    except PortalError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("dashboard.merchant"))
+    flash(_("%(name)s is now authorized to the platform.", name=mp.display_name), "success")
+    for warning in warnings:
+        flash(warning, "warning")
+    return redirect(url_for("dashboard.merchant"))

@@ -1,0 +1,54 @@
+"""Views of the platform blueprint (staff only)."""
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import SelectField
+
+from portal.accounts.access import staff_required
+from portal.models.miniprogram import AUTH_STATES
+from portal.platform import bp
+from portal.services import authorization as authorization_service
+from portal.services import callbacks as callbacks_service
+from portal.services import platform as platform_service
+
+
+class TransferForm(FlaskForm):
+    tenant_id = SelectField(coerce=int)
+
+
+@bp.route("/")
+@staff_required
+def index():
+    page = max(1, request.args.get("page", 1, type=int))
+    per_page = min(current_app.config["PAGE_SIZE"], 200)
+    tenant_id = request.args.get("tenant", type=int)
+    state = request.args.get("state") if request.args.get("state") in AUTH_STATES else None
+    search = request.args.get("q", "")[:64]
+    items, total = platform_service.list_miniprograms(page, per_page, tenant_id, state, search)
+    form = TransferForm()
+    form.tenant_id.choices = platform_service.tenant_choices()
+    return render_template("platform/index.html", health=platform_service.component_health(), items=items,
+                           total=total, page=page, pages=max(1, -(-total // per_page)), tenant_id=tenant_id,
+                           state=state, q=search, tenants=form.tenant_id.choices, states=AUTH_STATES, form=form)
+
+
+@bp.route("/miniprograms/<int:mp_id>/transfer", methods=["POST"])
+@staff_required
+def transfer(mp_id):
+    form = TransferForm()
+    form.tenant_id.choices = platform_service.tenant_choices()
+    if form.validate_on_submit():
+        mp = authorization_service.transfer(mp_id, form.tenant_id.data, current_user)
+        flash(_("%(name)s moved to another tenant.", name=mp.display_name), "success")
+    else:
+        flash(_("Choose a tenant."), "error")
+    return redirect(url_for("platform.index"))
+
+
+@bp.route("/pushes")
+@staff_required
+def pushes():
+    kind = request.args.get("kind", "")[:64] or None
+    return render_template("platform/pushes.html", events=callbacks_service.recent_events(200, kind), kind=kind)

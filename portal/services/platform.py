@@ -1,0 +1,44 @@
+"""What staff see of the platform's health: ticket age, token expiry, every mini-program's token state
+(never a token value), and the pushes WeChat sent."""
+
+import time
+
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import ComponentAccount, MiniProgram, Tenant
+from portal.services.wechat import component_appid
+from portal.timeutil import utcnow
+
+
+def component_health():
+    account = db.session.scalar(select(ComponentAccount).where(ComponentAccount.component_appid == component_appid()))
+    now = time.time()
+    ticket_age = (utcnow() - account.ticket_time).total_seconds() if account and account.ticket_time else None
+    token_left = (account.token_expires - now) if account and account.token_expires else None
+    return {"appid": component_appid(), "ticket_age": ticket_age, "token_left": token_left,
+            "ticket_ok": ticket_age is not None and ticket_age < 12 * 3600}
+
+
+def list_miniprograms(page, per_page, tenant_id=None, state=None, search=None):
+    """A page of mini-programs across tenants with their tenant (two queries whatever the size)."""
+    query = select(MiniProgram, Tenant.name).outerjoin(Tenant, Tenant.id == MiniProgram.tenant_id) \
+        .order_by(MiniProgram.id.desc())
+    if tenant_id:
+        query = query.where(MiniProgram.tenant_id == tenant_id)
+    if state:
+        query = query.where(MiniProgram.auth_state == state)
+    if search:
+        term = search.strip()
+        query = query.where(MiniProgram.nick_name.contains(term, autoescape=True)
+                            | MiniProgram.authorizer_appid.contains(term, autoescape=True))
+    total = db.session.scalar(select(db.func.count()).select_from(query.order_by(None).subquery()))
+    rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
+    now = time.time()
+    items = [{"mp": mp, "tenant": name, "token_left": (mp.authorizer_expires - now) if mp.authorizer_expires else None}
+             for mp, name in rows]
+    return items, total
+
+
+def tenant_choices():
+    return [(row.id, row.name) for row in db.session.execute(select(Tenant.id, Tenant.name).order_by(Tenant.name))]

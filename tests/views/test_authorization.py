@@ -1,0 +1,78 @@
+"""Authorizing a mini-program end to end against the sandbox over HTTP: the page, WeChat's page, the
+redirect back, and the push-only path."""
+
+import json
+import re
+from urllib.parse import parse_qs, urlsplit
+
+from tests.conftest import drain_jobs
+from tests.helpers import authorize_in_browser, confirm_on_wechat_page, merchant_client, pc_authorization_url
+
+
+def _mp_row(platform, appid):
+    from portal.models import MiniProgram
+
+    with platform.app.app_context():
+        mp = MiniProgram.query.filter_by(authorizer_appid=appid).one_or_none()
+        return None if mp is None else {c.name: getattr(mp, c.name) for c in mp.__table__.columns}
+
+
+def test_merchant_authorizes_through_wechat_page_and_row_has_every_field(platform, make_tenant, make_user, login_as):
+    appid = platform.api.create_miniprogram(nick_name="拉面小馆", principal_name="杭州拉面有限公司")
+    tenant_id, client = merchant_client(platform, make_tenant, make_user, login_as)
+    page = client.get("/authorization/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    pc_url = re.search(r'href="([^"]+)" id="authorize-pc"', html).group(1).replace("&amp;", "&")
+    assert "<svg" in html  # the QR code of the mobile link
+    assert "/cgi-bin/componentloginpage?" in pc_url and "auth_type=2" in pc_url
+    back = confirm_on_wechat_page(pc_url, appid)
+    assert back.status_code == 302
+    target = urlsplit(back.headers["Location"])
+    assert "auth_code" in parse_qs(target.query)
+    done = client.get(target.path + "?" + target.query)
+    assert done.status_code == 302 and done.location.endswith("/dashboard")
+    row = _mp_row(platform, appid)
+    assert row["tenant_id"] == tenant_id and row["auth_state"] == "authorized"
+    for column in ("nick_name", "head_img", "user_name", "principal_name", "func_info", "miniprograminfo",
+                   "business_info", "authorizer_refresh_token", "authorizer_access_token", "authorizer_expires"):
+        assert row[column], column
+    assert row["nick_name"] == "拉面小馆" and row["principal_name"] == "杭州拉面有限公司"
+    assert 18 in [f["funcscope_category"]["id"] for f in json.loads(row["func_info"])]
+    assert "拉面小馆" in client.get("/dashboard").get_data(as_text=True)
+
+
+def test_authorization_completes_from_the_push_alone(platform, make_tenant, make_user, login_as):
+    appid = platform.api.create_miniprogram(nick_name="Push Only")
+    tenant_id, client = merchant_client(platform, make_tenant, make_user, login_as)
+    back = confirm_on_wechat_page(pc_authorization_url(client), appid)
+    assert back.status_code == 302  # ... but the browser never follows the redirect
+    platform.api.pushes(type="authorized")
+    drain_jobs(platform.app)
+    row = _mp_row(platform, appid)
+    assert row is not None and row["tenant_id"] == tenant_id and row["auth_state"] == "authorized"
+    assert row["authorizer_refresh_token"]
+
+
+def test_unauthorized_push_drops_tokens_and_keeps_history(platform, make_tenant, make_user, login_as):
+    appid = platform.api.create_miniprogram(nick_name="Leaving")
+    _tenant_id, client = merchant_client(platform, make_tenant, make_user, login_as)
+    authorize_in_browser(client, appid)
+    platform.api.unauthorize(appid)
+    row = _mp_row(platform, appid)
+    assert row["auth_state"] == "unauthorized"
+    assert row["authorizer_refresh_token"] is None and row["authorizer_access_token"] is None
+    assert row["nick_name"] == "Leaving"
+
+
+def test_state_of_another_user_is_refused(platform, make_tenant, make_user, login_as):
+    platform.api.create_miniprogram(nick_name="X")
+    _tenant, client = merchant_client(platform, make_tenant, make_user, login_as)
+    pc_url = pc_authorization_url(client)
+    redirect_uri = parse_qs(urlsplit(pc_url).query)["redirect_uri"][0]
+    other_tenant = make_tenant("Other")
+    make_user(tenant_id=other_tenant, email="other@example.com")
+    intruder = platform.client()
+    login_as("other@example.com", test_client=intruder)
+    assert intruder.get(urlsplit(redirect_uri).path + "?auth_code=x").status_code == 404
+    assert platform.client().get(urlsplit(redirect_uri).path + "?auth_code=x").status_code == 302  # to login
