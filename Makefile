@@ -24,7 +24,7 @@ $(VENV)/.installed-test: $(VENV)/.installed tests/requirements.txt
 	@touch $@
 
 translations: $(VENV)/.installed
-	@$(PYBABEL) compile --statistics -q -d portal/translations -f
+	@$(PYBABEL) compile -d portal/translations -f 2>&1 | grep -v "^compiling" || true
 
 extract-messages: $(VENV)/.installed
 	$(PYBABEL) extract -F portal/translations/babel.cfg -k _l -o portal/translations/messages.pot portal

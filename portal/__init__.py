@@ -20,6 +20,7 @@ def create_app(overrides=None):
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
+    register_security(app)
     register_template_helpers(app)
     register_cli(app)
     return app
@@ -60,15 +61,23 @@ def register_blueprints(app):
     from portal.authorization import bp as authorization_bp
     from portal.callbacks import bp as callbacks_bp
     from portal.dashboard import bp as dashboard_bp
+    from portal.ops import bp as ops_bp
     from portal.platform import bp as platform_bp
     from portal.tenants import bp as tenants_bp
 
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(ops_bp)
     app.register_blueprint(accounts_bp, url_prefix="/account")
     app.register_blueprint(tenants_bp, url_prefix="/staff/tenants")
     app.register_blueprint(platform_bp, url_prefix="/staff/platform")
     app.register_blueprint(authorization_bp, url_prefix="/authorization")
     app.register_blueprint(callbacks_bp, url_prefix="/wechat")
+
+
+def register_security(app):
+    from portal.security import register
+
+    register(app)
 
 
 def register_errorhandlers(app):

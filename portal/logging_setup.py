@@ -26,6 +26,7 @@ def setup_logging(app):
     if not any(isinstance(f, ContextFilter) for h in root.handlers for f in h.filters):
         root.addHandler(handler)
     root.setLevel(app.config.get("LOG_LEVEL", "INFO"))
+    root.propagate = False  # one line per record, whatever handlers other libraries put on the root logger
 
     @app.before_request
     def assign_request_id():

@@ -90,8 +90,9 @@ def make_app(database_url):
         return app
 
     yield factory
-    if apps:
-        _clean(apps[0])
+    main = [a for a in apps if a.config["SQLALCHEMY_DATABASE_URI"] == database_url]
+    if main:
+        _clean(main[0])
     for app in apps:
         with app.app_context():
             from portal.extensions import db

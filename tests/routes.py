@@ -7,7 +7,7 @@ say who may use it, and the parametrized access tests then check it.
 # Anyone may call these (they check what they need themselves).
 PUBLIC = {
     "static", "dashboard.home", "accounts.login", "accounts.logout", "accounts.accept_invitation",
-    "accounts.set_language",
+    "accounts.set_language", "ops.healthz", "ops.readyz",
 }
 
 # Logged-in merchants; no object id in the URL (the tenant comes from the user).

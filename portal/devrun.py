@@ -1,0 +1,123 @@
+"""`make run`: the portal with the WeChat sandbox beside it, on this machine, with no other service.
+
+Generates demo credentials once (kept in `instance/`, never committed), migrates the SQLite database,
+loads demo data, starts the portal (threaded, jobs in process) and the sandbox (a separate process started
+with `python -m sandbox`: the portal never imports it), registers the demo platform with the sandbox and
+prints where to go. Stop with Ctrl-C.
+"""
+
+import json
+import logging
+import os
+import secrets
+import signal
+import string
+import subprocess
+import sys
+import threading
+import time
+
+import requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+INSTANCE = os.path.join(ROOT, "instance")
+
+
+def demo_credentials():
+    """Random component credentials and keys for this checkout, created on first run."""
+    path = os.path.join(INSTANCE, "demo-credentials.json")
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    alphabet = string.ascii_letters + string.digits
+    creds = {
+        "WECHAT_COMPONENT_APPID": "wx" + secrets.token_hex(8),
+        "WECHAT_COMPONENT_APPSECRET": secrets.token_hex(16),
+        "WECHAT_COMPONENT_TOKEN": secrets.token_urlsafe(12),
+        "WECHAT_COMPONENT_AES_KEY": "".join(secrets.choice(alphabet) for _ in range(43)),
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "DATA_KEY": secrets.token_urlsafe(48),
+    }
+    os.makedirs(INSTANCE, exist_ok=True)
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as fh:
+        json.dump(creds, fh)
+    return creds
+
+
+def _wait_for(url, seconds=20):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=1).status_code < 500:
+                return True
+        except requests.RequestException:
+            time.sleep(0.2)
+    return False
+
+
+def start_sandbox(creds, portal_url, port):
+    command = [sys.executable, "-m", "sandbox", "--host", "127.0.0.1", "--port", str(port), "--demo",
+               "--component-appid", creds["WECHAT_COMPONENT_APPID"],
+               "--component-secret", creds["WECHAT_COMPONENT_APPSECRET"],
+               "--component-token", creds["WECHAT_COMPONENT_TOKEN"],
+               "--component-aes-key", creds["WECHAT_COMPONENT_AES_KEY"],
+               "--auth-event-url", portal_url + "/wechat/auth-events",
+               "--message-url", portal_url + "/wechat/events/$APPID$",
+               "--authorized-domain", "127.0.0.1", "--push-interval", "600", "--audit-delay", "30",
+               "--state-file", os.path.join(INSTANCE, "sandbox-state.json")]
+    return subprocess.Popen(command, cwd=ROOT)
+
+
+def main():
+    portal_port = int(os.environ.get("PORTAL_PORT", "5000"))
+    sandbox_port = int(os.environ.get("SANDBOX_PORT", "8700"))
+    portal_url, sandbox_url = f"http://127.0.0.1:{portal_port}", f"http://127.0.0.1:{sandbox_port}"
+    creds = demo_credentials()
+    settings = dict(creds, PUBLIC_BASE_URL=portal_url, WECHAT_API_BASE=sandbox_url, WECHAT_MP_BASE=sandbox_url,
+                    WECHAT_OPEN_BASE=sandbox_url)
+    # The environment wins (an operator may point the demo at MySQL or another port); else the demo values.
+    overrides = {key: os.environ.get(key) or value for key, value in settings.items()}
+
+    from flask_migrate import upgrade
+    from werkzeug.serving import make_server
+
+    from portal import create_app
+    from portal.jobs.schedule import start_embedded_scheduler
+
+    app = create_app(overrides)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # request lines would show auth codes in queries
+    with app.app_context():
+        upgrade()
+    app.test_cli_runner().invoke(args=["demo-data"])
+    server = make_server("127.0.0.1", portal_port, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    sandbox = start_sandbox(creds, portal_url, sandbox_port)
+    if not _wait_for(sandbox_url + "/sandbox/"):
+        sandbox.terminate()
+        sys.exit("The sandbox did not start; see its output above.")
+    requests.post(sandbox_url + "/sandbox/push-ticket", json={"wait": True}, timeout=10)
+    start_embedded_scheduler(app)
+    _announce(app, portal_url, sandbox_url)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        while sandbox.poll() is None:
+            time.sleep(0.5)
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        sandbox.terminate()
+        server.shutdown()
+
+
+def _announce(app, portal_url, sandbox_url):
+    with open(os.path.join(app.instance_path, "demo-logins.json"), encoding="utf-8") as fh:
+        logins = json.load(fh)
+    lines = ["", "  Portal   " + portal_url, "  Sandbox  " + sandbox_url + "/sandbox/  (the WeChat emulator)", "",
+             "  Logins:"]
+    lines += [f"    {email:26} {password}" for email, password in logins.items()]
+    lines += ["", "  Press Ctrl-C to stop.", ""]
+    print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":
+    main()
