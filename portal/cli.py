@@ -88,6 +88,24 @@ def check_config():
         raise click.ClickException("WECHAT_COMPONENT_AES_KEY must be the 43-character EncodingAESKey.")
 
 
+@click.command("refresh-tokens")
+@with_appcontext
+def refresh_tokens():
+    """Refresh the component token and authorizer tokens that expire within 30 minutes."""
+    from portal.services.tokens import refresh_expiring_tokens
+
+    click.echo(json.dumps(refresh_expiring_tokens()))
+
+
+@click.command("sync-authorizers")
+@with_appcontext
+def sync_authorizers():
+    """Re-read refresh tokens from WeChat's authorizer list; flag apps WeChat no longer lists."""
+    from portal.services.tokens import sync_authorizers as sync
+
+    click.echo(json.dumps(sync()))
+
+
 def register(app):
-    for command in (create_staff, demo_data, check_config):
+    for command in (create_staff, demo_data, check_config, refresh_tokens, sync_authorizers):
         app.cli.add_command(command)

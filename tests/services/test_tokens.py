@@ -203,3 +203,23 @@ def test_app_no_longer_listed_is_marked_needs_reauthorization(platform):
         db.session.expire_all()
         assert MiniProgram.query.filter_by(authorizer_appid=appid).one().auth_state == "needs_reauth"
         assert Activity.query.filter_by(action="authorization.lost").count() == 1
+
+
+def test_sync_authorizers_restores_refresh_tokens_and_flags_revoked_apps(platform):
+    from portal.extensions import db
+    from portal.models import MiniProgram
+
+    kept, revoked = platform.authorized_app(), platform.authorized_app()
+    with platform.app.app_context():
+        MiniProgram.query.filter_by(authorizer_appid=kept).one().authorizer_refresh_token = "lost-" + "z" * 30
+        db.session.commit()
+    platform.api.unauthorize(revoked)
+    with platform.app.app_context():  # as if the unauthorized push had been lost
+        MiniProgram.query.filter_by(authorizer_appid=revoked).one().auth_state = "authorized"
+        db.session.commit()
+    result = platform.app.test_cli_runner().invoke(args=["sync-authorizers"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {"listed": 1, "updated": 1, "lost": 1}
+    assert _stored_refresh_token(platform, kept) != "lost-" + "z" * 30
+    with platform.app.app_context():
+        assert MiniProgram.query.filter_by(authorizer_appid=revoked).one().auth_state == "needs_reauth"

@@ -85,3 +85,25 @@ def test_unknown_routes_404_and_large_bodies_413(client, make_app):
     assert client.get("/no/such/page").status_code == 404
     small = make_app(MAX_CONTENT_LENGTH=1024).test_client()
     assert small.post("/account/login", data={"email": "x" * 5000}).status_code == 413
+
+
+def test_unexpected_errors_roll_back_and_show_a_friendly_page(make_app, make_tenant):
+    app = make_app()
+
+    def explode():
+        from portal.extensions import db
+        from portal.models import Tenant
+
+        db.session.add(Tenant(name="half-written"))
+        db.session.flush()
+        raise RuntimeError("boom with a secret detail")
+
+    app.add_url_rule("/explode", "explode", explode)
+    response = app.test_client().get("/explode")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "boom" not in body and "Traceback" not in body and "系统出现错误" in body
+    from portal.models import Tenant
+
+    with app.app_context():
+        assert Tenant.query.filter_by(name="half-written").count() == 0
