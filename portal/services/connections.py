@@ -3,10 +3,23 @@
 They live in `app.extensions`, never in module globals, so each app (and each test) has its own.
 """
 
+import sqlite3
+
 import redis
 from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from portal.secretbox import SecretBox
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_enforces_foreign_keys(dbapi_connection, _record):
+    """SQLite ignores foreign keys unless asked; MySQL enforces them. Behave the same on both."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
 
 
 def init_connections(app):
