@@ -9,7 +9,7 @@ from wechatpy.crypto import WeChatCrypto
 
 from sandbox.crypto import CryptoError, MessageCrypto
 
-VECTORS = json.loads(Path("/work/shared/crypto-vectors.json").read_text())["vectors"]
+VECTORS = json.loads((Path(__file__).resolve().parents[1] / "wechat" / "data" / "crypto-vectors.json").read_text())["vectors"]
 
 
 @pytest.mark.parametrize("vector", [v for v in VECTORS if v["kind"] in ("decrypt", "decrypt_raw")],
