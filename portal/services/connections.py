@@ -26,7 +26,7 @@ def init_connections(app):
     previous = [k.strip() for k in app.config.get("DATA_KEY_PREVIOUS", "").split(",") if k.strip()]
     app.extensions["secretbox"] = SecretBox(app.config["DATA_KEY"], previous)
     url = app.config.get("REDIS_URL")
-    app.extensions["redis"] = redis.Redis.from_url(url) if url else None
+    app.extensions["redis"] = redis.Redis.from_url(url, socket_connect_timeout=2) if url else None
 
 
 def get_redis():

@@ -20,10 +20,11 @@ class LockBusy(Exception):
 
 @contextmanager
 def named_lock(name, redis=None, ttl_ms=20_000, wait_seconds=25.0):
-    """Hold lock `name` for the block. `redis` defaults to the current app's Redis (None = threads)."""
+    """Hold lock `name` for the block. `redis` defaults to the current app's Redis; without one (or with
+    `redis=False`) the lock is a thread lock of this process."""
     if redis is None:
         redis = current_app.extensions.get("redis")
-    if redis is None:
+    if not redis:
         with _guard:
             lock = _thread_locks.setdefault(name, threading.Lock())
         if not lock.acquire(timeout=wait_seconds):

@@ -21,6 +21,7 @@ import logging
 import time
 from contextlib import contextmanager
 
+from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -145,7 +146,11 @@ class PortalTokenStore:
     def _cache_read(self, key):
         if self._redis is None:
             return None
-        raw = self._redis.get(self._cache_key(key))
+        try:
+            raw = self._redis.get(self._cache_key(key))
+        except RedisError as exc:
+            self._redis_down(exc)
+            return None
         if raw is None:
             return None
         data = json.loads(raw)
@@ -155,19 +160,39 @@ class PortalTokenStore:
         """Put a (token, expires_at) read from the database into the cache; returns it."""
         if value and self._redis is not None and value[1] > time.time():
             payload = json.dumps({"t": self.app.extensions["secretbox"].encrypt(value[0]), "e": value[1]})
-            self._redis.set(self._cache_key(key), payload, ex=max(1, int(value[1] - time.time())))
+            try:
+                self._redis.set(self._cache_key(key), payload, ex=max(1, int(value[1] - time.time())))
+            except RedisError as exc:
+                self._redis_down(exc)
         return value
 
     def _cache_drop(self, key):
         if self._redis is not None:
-            self._redis.delete(self._cache_key(key))
+            try:
+                self._redis.delete(self._cache_key(key))
+            except RedisError as exc:
+                self._redis_down(exc)
+
+    @staticmethod
+    def _redis_down(exc):
+        """Redis is a cache and a lock here, never the only copy: carry on with the database. While it is
+        down, refreshes are single-flight per process only; WeChat keeps a replaced token valid for five
+        minutes, so a rare double refresh across processes does no harm."""
+        log.warning("Redis unavailable for tokens (%s); using the database", exc.__class__.__name__)
 
     # --- locks ---
 
     @contextmanager
     def _lock(self, key):
+        redis = self._redis
+        if redis is not None:
+            try:
+                redis.ping()
+            except RedisError as exc:
+                self._redis_down(exc)
+                redis = False  # a thread lock in this process
         try:
-            with named_lock(self._cache_key(key), redis=self._redis,
+            with named_lock(self._cache_key(key), redis=redis,
                             ttl_ms=int(self.app.config.get("TOKEN_LOCK_TTL_MS", LOCK_TTL_MS)),
                             wait_seconds=LOCK_WAIT_SECONDS):
                 yield

@@ -223,3 +223,20 @@ def test_sync_authorizers_restores_refresh_tokens_and_flags_revoked_apps(platfor
     assert _stored_refresh_token(platform, kept) != "lost-" + "z" * 30
     with platform.app.app_context():
         assert MiniProgram.query.filter_by(authorizer_appid=revoked).one().auth_state == "needs_reauth"
+
+
+def test_tokens_keep_working_while_redis_is_down(platform, make_app):
+    """Redis is only a cache and a lock: with it unreachable, tokens come from the database."""
+    import socket
+
+    from portal.services.wechat import get_client
+
+    appid = platform.authorized_app()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead_port = probe.getsockname()[1]
+    settings = {k: v for k, v in platform.app.config.items() if k.startswith("WECHAT_")}
+    broken = make_app(REDIS_URL=f"redis://127.0.0.1:{dead_port}/0", **settings)
+    with broken.app_context():
+        assert get_client().miniprogram(appid).code.get_category() is not None
+        assert get_client().tokens.force_refresh_authorizer(appid)
