@@ -3,12 +3,18 @@
 from portal.models.activity import Activity
 from portal.models.audit import Audit
 from portal.models.callback import CallbackEvent
+from portal.models.code_commit import CodeCommit
 from portal.models.component import ComponentAccount
+from portal.models.job_run import JobRun
 from portal.models.miniprogram import MiniProgram
 from portal.models.preauth import PreAuthSession
 from portal.models.tenant import Tenant
+from portal.models.tenant_settings import TenantSettings
+from portal.models.tester import Tester
 from portal.models.user import User
+from portal.models.wechat_call import WeChatCall
 
 __all__ = [
-    "Activity", "Audit", "CallbackEvent", "ComponentAccount", "MiniProgram", "PreAuthSession", "Tenant", "User",
+    "Activity", "Audit", "CallbackEvent", "CodeCommit", "ComponentAccount", "JobRun", "MiniProgram", "PreAuthSession",
+    "Tenant", "TenantSettings", "Tester", "User", "WeChatCall",
 ]
