@@ -63,6 +63,8 @@ def register_blueprints(app):
     from portal.dashboard import bp as dashboard_bp
     from portal.ops import bp as ops_bp
     from portal.platform import bp as platform_bp
+    from portal.releases import bp as releases_bp
+    from portal.releases import staff_bp as releases_staff_bp
     from portal.tenants import bp as tenants_bp
 
     app.register_blueprint(dashboard_bp)
@@ -72,6 +74,8 @@ def register_blueprints(app):
     app.register_blueprint(platform_bp, url_prefix="/staff/platform")
     app.register_blueprint(authorization_bp, url_prefix="/authorization")
     app.register_blueprint(callbacks_bp, url_prefix="/wechat")
+    app.register_blueprint(releases_bp, url_prefix="/miniprograms")
+    app.register_blueprint(releases_staff_bp, url_prefix="/staff/code")
 
 
 def register_security(app):

@@ -9,7 +9,10 @@ from flask_login import current_user
 def nav_items():
     items = [("dashboard.home", _("Home"))]
     if current_user.is_staff:
-        items += [("tenants.index", _("Tenants")), ("platform.index", _("Platform"))]
+        items += [("tenants.index", _("Tenants")), ("platform.index", _("Platform")),
+                  ("releases_staff.index", _("Code management"))]
+    elif current_user.is_merchant:
+        items += [("releases.settings", _("Settings"))]
     result = []
     for endpoint, label in items:
         active = request.endpoint == endpoint or (

@@ -9,13 +9,15 @@ import logging
 import threading
 import time
 
-from portal.jobs import tokens
+from portal.jobs import audits, releases, tokens
 
 log = logging.getLogger("portal.jobs.schedule")
 
 # (name, function, interval in seconds, queue)
 PERIODIC = [
     ("refresh-tokens", tokens.refresh_expiring_tokens, 300, "maintenance"),
+    ("poll-audits", audits.poll_open_audits, 300, "maintenance"),
+    ("recover-jobs", releases.recover_stranded_jobs, 120, "maintenance"),
 ]
 
 

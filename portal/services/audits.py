@@ -1,16 +1,34 @@
 """Audits: the outcome WeChat pushes (weapp_audit_success/fail/delay) applied to our audit rows.
 
 The push carries no auditid, so it updates the mini-program's latest open audit (in review or delayed).
+Also the rest of code review: submitting (an idempotent job step), refreshing, the periodic poll that
+rescues audits whose push was lost, withdrawing, speeding up and the monthly quota.
 """
 
-from datetime import UTC, datetime
+import logging
+from datetime import UTC, datetime, timedelta
 
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from portal.errors import Conflict, ValidationFailed
 from portal.extensions import db
-from portal.models import Audit, MiniProgram
-from portal.models.audit import AUDIT_APPROVED, AUDIT_DELAYED, AUDIT_REJECTED, OPEN_AUDIT_STATUSES
+from portal.models import Activity, Audit, CodeCommit, MiniProgram
+from portal.models.audit import (
+    AUDIT_APPROVED,
+    AUDIT_DELAYED,
+    AUDIT_IN_REVIEW,
+    AUDIT_REJECTED,
+    AUDIT_WITHDRAWN,
+    OPEN_AUDIT_STATUSES,
+)
 from portal.models.callback import OUTCOME_APPLIED, OUTCOME_IGNORED
-from portal.services import activity
+from portal.services import activity, jobs, miniprograms, privacy
+from portal.timeutil import utcnow
 from portal.wechat import callbacks as events
+from portal.wechat.errors import APIError, ReviewError, WeChatError
+
+log = logging.getLogger("portal.audits")
 
 
 def _when(epoch):
@@ -37,3 +55,229 @@ def apply_audit_event(event):
     mp = db.session.query(MiniProgram).filter_by(authorizer_appid=event.appid).one_or_none()
     activity.record(f"audit.{event.kind.removeprefix('weapp_audit_')}", miniprogram=mp, detail=audit.auditid)
     return OUTCOME_APPLIED, f"audit {audit.auditid} -> {audit.status}"
+
+
+# --- code review: submit (as a job), refresh, poll, undo, speed up, quota --------------------------------
+
+UNDO_PER_DAY, UNDO_PER_MONTH = 5, 10
+
+
+def audits_of(mp, limit=50):
+    return db.session.scalars(select(Audit).where(Audit.miniprogram_id == mp.id)
+                              .order_by(Audit.create_time.desc(), Audit.id.desc()).limit(limit)).all()
+
+
+def open_audit(mp):
+    return latest_open_audit(mp.authorizer_appid)
+
+
+def request_submit(mp, actor, form):
+    """Enqueue a submit_audit job; Conflict while an audit is open (the seed's "有待处理的版本")."""
+    from portal.jobs.audits import submit_audit_job
+
+    pending = open_audit(mp)
+    if pending is not None:
+        raise Conflict(_("Audit %(id)s is still open. Wait for its result or withdraw it before submitting "
+                         "again.", id=pending.auditid), auditid=pending.id)
+    miniprograms.api(mp)
+    latest = next(iter(audits_of(mp, 1)), None)
+    if latest is None or latest.status != AUDIT_REJECTED:
+        form = dict(form, feedback_info=None)  # WeChat honours feedback only after a rejection
+    run, _created = jobs.start("submit_audit", mp, actor, f"submit_audit:{mp.id}", form, submit_audit_job)
+    return run
+
+
+def submit_step(run):
+    """The job's step: adopt an audit a crashed attempt already submitted, wait for the privacy scan, apply
+    the tenant's privacy guideline, then submit once and record the audit row."""
+    mp, form = run.miniprogram, run.get_params()
+    wxa = miniprograms.api(mp)
+    if run.step == "submitting":  # a previous attempt may have reached WeChat: never submit twice
+        adopted = _adopt_latest(mp, run)
+        if adopted is not None:
+            return _("Audit %(id)s was already submitted; following it.", id=adopted.auditid), \
+                {"auditid": adopted.auditid}
+    if privacy.scan_result(mp) is None:
+        raise jobs.RetryLater(ReviewError(privacy.SCAN_PENDING, "privacy scan not finished", "get_code_privacy_info"))
+    missing = _prepare_privacy(mp, run, form)
+    if missing and not form.get("privacy_api_not_use"):
+        raise ValidationFailed(_("The code uses privacy features with no text in the privacy guideline: %(keys)s. "
+                                 "Add a text for each under Settings → Privacy, or declare that they are not used.",
+                                 keys=", ".join(missing)))
+    jobs.set_step(run, "submitting")
+    auditid = wxa.audit.submit_audit(**_submit_args(form))
+    audit = _record_audit(mp, run, auditid)
+    return _("Submitted for audit (id %(id)s). WeChat usually answers within a few days.", id=audit.auditid), \
+        {"auditid": audit.auditid}
+
+
+def _prepare_privacy(mp, run, form):
+    from portal.services.tenant_settings import get_settings
+
+    settings = get_settings(mp.tenant_id)
+    if privacy.guideline(settings)["owner_setting"]:
+        return privacy.apply_guideline(mp, run.actor, settings, log=False)
+    return miniprograms.api(mp).privacy.undeclared_privacy_keys()
+
+
+def _submit_args(form):
+    items = [i for i in form.get("item_list") or [] if i.get("first_id")]
+    return {"item_list": items or None, "version_desc": form.get("version_desc") or None,
+            "feedback_info": form.get("feedback_info") or None, "ugc_declare": form.get("ugc_declare") or None,
+            "privacy_api_not_use": True if form.get("privacy_api_not_use") else None}
+
+
+def _latest_commit(mp):
+    return db.session.scalar(select(CodeCommit).where(CodeCommit.miniprogram_id == mp.id)
+                             .order_by(CodeCommit.id.desc()).limit(1))
+
+
+def _record_audit(mp, run, auditid, status=AUDIT_IN_REVIEW, submitted_at=None):
+    commit = _latest_commit(mp)
+    audit = Audit(appid=mp.authorizer_appid, auditid=str(auditid), status=status, miniprogram_id=mp.id,
+                  submitted_by=run.actor_id if run else None, create_time=submitted_at or utcnow(),
+                  template_id=commit.template_id if commit else None,
+                  user_version=commit.user_version if commit else None,
+                  user_desc=commit.user_desc if commit else None, ext_json=commit.ext_json if commit else None)
+    db.session.add(audit)
+    db.session.flush()
+    return audit
+
+
+def _adopt_latest(mp, run):
+    """The audit WeChat holds as latest, recorded here if it is newer than this run and unknown to us."""
+    try:
+        latest = miniprograms.api(mp).audit.get_latest_audit_status()
+    except APIError as exc:
+        if exc.retryable:
+            raise
+        return None  # 86001: WeChat holds no audit of this app, so none was submitted
+    if latest.auditid is None or latest.submit_audit_time < int(run.created_at.replace(tzinfo=UTC).timestamp()) - 5:
+        return None
+    known = db.session.scalar(select(Audit).where(Audit.appid == mp.authorizer_appid,
+                                                  Audit.auditid == str(latest.auditid)))
+    if known is not None:
+        return known
+    audit = _record_audit(mp, run, latest.auditid, status=latest.status, submitted_at=_when(latest.submit_audit_time))
+    _apply_status(audit, latest)
+    return audit
+
+
+def _apply_status(audit, status):
+    """Copy WeChat's answer (AuditStatus) onto our row; stamps the result time once final."""
+    changed = audit.status != status.status
+    audit.status = status.status
+    audit.reason = status.reason or None
+    if status.screenshots:
+        audit.screenshot = "|".join(status.screenshots)
+    if changed and status.status in (AUDIT_APPROVED, AUDIT_REJECTED) and audit.auditresult_time is None:
+        audit.auditresult_time = utcnow()
+    return changed
+
+
+def refresh_latest(mp, actor=None):
+    """The seed's lastAudit: get_latest_auditstatus -> our row (created if WeChat knows one we do not)."""
+    with miniprograms.wechat_errors("audit.refresh", mp, actor):
+        latest = miniprograms.api(mp).audit.get_latest_audit_status()
+    if latest.auditid is None:
+        return None
+    audit = db.session.scalar(select(Audit).where(Audit.appid == mp.authorizer_appid,
+                                                  Audit.auditid == str(latest.auditid)))
+    if audit is None:
+        audit = _record_audit(mp, None, latest.auditid, status=latest.status,
+                              submitted_at=_when(latest.submit_audit_time))
+    _apply_status(audit, latest)
+    miniprograms.done("audit.refresh", mp, actor, f"{audit.auditid} -> {audit.status}")
+    return audit
+
+
+def refresh_one(mp, audit, actor=None):
+    """The seed's getAudit: get_auditstatus for one of our audits."""
+    with miniprograms.wechat_errors("audit.refresh", mp, actor):
+        status = miniprograms.api(mp).audit.get_audit_status(int(audit.auditid))
+    _apply_status(audit, status)
+    miniprograms.done("audit.refresh", mp, actor, f"{audit.auditid} -> {audit.status}")
+    return audit
+
+
+def poll_open_audits(older_than_minutes=None, limit=200):
+    """Make sure a lost push never strands an audit: ask WeChat about audits open for a while."""
+    from flask import current_app
+
+    minutes = current_app.config.get("AUDIT_POLL_AFTER_MINUTES", 10) if older_than_minutes is None \
+        else older_than_minutes
+    cutoff = utcnow() - timedelta(minutes=minutes)
+    rows = db.session.scalars(select(Audit).where(Audit.status.in_(OPEN_AUDIT_STATUSES), Audit.create_time <= cutoff)
+                              .order_by(Audit.update_time).limit(limit)).all()
+    changed = 0
+    for audit in rows:
+        mp = audit.miniprogram
+        if mp is None or not mp.is_authorized:
+            continue
+        try:
+            status = miniprograms.api(mp).audit.get_audit_status(int(audit.auditid))
+        except WeChatError as exc:
+            db.session.rollback()
+            log.warning("audit poll %s failed: %s", audit.auditid, exc)
+            continue
+        if _apply_status(audit, status):
+            changed += 1
+            activity.record("audit.polled", miniprogram=mp, detail=f"{audit.auditid} -> {audit.status}")
+        audit.update_time = utcnow()
+        db.session.commit()
+    return {"checked": len(rows), "changed": changed}
+
+
+def undo_limits(mp):
+    """Withdrawals left today / this month (WeChat: 5 a day, 10 a month), from our activity log."""
+    now = utcnow()
+
+    def count(since):
+        return db.session.scalar(select(db.func.count()).select_from(Activity).where(
+            Activity.miniprogram_id == mp.id, Activity.action == "audit.undo", Activity.outcome == "ok",
+            Activity.created_at >= since))
+
+    return {"day": max(0, UNDO_PER_DAY - count(now - timedelta(days=1))),
+            "month": max(0, UNDO_PER_MONTH - count(now - timedelta(days=30)))}
+
+
+def undo_audit(mp, actor):
+    """/wxa/undocodeaudit for the open audit. :raise Conflict: none open. :raise WeChatFailed: 87013."""
+    audit = open_audit(mp)
+    if audit is None:
+        raise Conflict(_("No audit is open, so there is nothing to withdraw."))
+    with miniprograms.wechat_errors("audit.undo", mp, actor):
+        miniprograms.api(mp).audit.undo_code_audit()
+    audit.status, audit.auditresult_time = AUDIT_WITHDRAWN, utcnow()
+    miniprograms.done("audit.undo", mp, actor, audit.auditid)
+    return audit
+
+
+def speedup_audit(mp, actor):
+    """/wxa/speedupaudit for the open audit (uses the platform's monthly speed-up quota)."""
+    audit = open_audit(mp)
+    if audit is None:
+        raise Conflict(_("No audit is open, so there is nothing to speed up."))
+    with miniprograms.wechat_errors("audit.speedup", mp, actor):
+        miniprograms.api(mp).audit.speedup_audit(int(audit.auditid))
+    miniprograms.done("audit.speedup", mp, actor, audit.auditid)
+    return audit
+
+
+def quota(mp):
+    """/wxa/queryquota: submissions and speed-ups left this month."""
+    with miniprograms.wechat_errors():
+        return miniprograms.api(mp).audit.query_quota()
+
+
+def submit_defaults(mp):
+    """item_list pre-filled like the seed: the first pages with the first categories (get_page, get_category)."""
+    wxa = miniprograms.api(mp).code
+    with miniprograms.wechat_errors():
+        pages, categories = wxa.get_page(), wxa.get_category()
+    items = []
+    for page, cat in zip(pages[:5], (categories * 5)[:5], strict=False):
+        items.append({"address": page, "title": page.rsplit("/", 1)[-1][:32], "tag": "",
+                      **{k: cat.get(k) for k in ("first_class", "second_class", "third_class", "first_id",
+                                                 "second_id", "third_id") if cat.get(k) not in (None, "")}})
+    return {"pages": pages, "categories": categories, "items": items}

@@ -22,7 +22,7 @@ from portal.models.callback import OUTCOME_APPLIED, OUTCOME_FAILED
 from portal.models.miniprogram import AUTH_AUTHORIZED, CODE_MANAGEMENT_FUNCSCOPE
 from portal.services import activity
 from portal.services.locks import named_lock
-from portal.services.wechat import get_client
+from portal.services.wechat import get_client, human_error  # noqa: F401 - human_error re-exported
 from portal.timeutil import epoch, utcnow
 from portal.wechat import callbacks as events
 from portal.wechat.errors import WeChatError
@@ -37,13 +37,6 @@ def _hash(code):
 
 def _serializer():
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="wechat-authorization")
-
-
-def human_error(exc, lang=None):
-    from flask_babel import get_locale
-
-    locale = lang or (get_locale().language if get_locale() else "zh")
-    return WeChatFailed(exc.human(locale), errcode=getattr(exc, "errcode", None), retryable=exc.retryable)
 
 
 def start_authorization(user, tenant_id, redirect_base):

@@ -17,10 +17,23 @@ log = logging.getLogger("portal.wechat.calls")
 
 
 def _observer(record):
-    """Log every WeChat call: API, appid, errcode, latency. Never a token (the record holds none)."""
+    """Log every WeChat call and store it in the call log: API, appid, errcode, latency. Never a token."""
     log.info("wechat %s appid=%s errcode=%s http=%s %.0fms attempt=%d%s", record.api, record.appid or "-",
              record.errcode, record.http_status, record.latency_ms, record.attempt,
              f" error={record.error}" if record.error else "")
+    from portal.services.calllog import record_call
+
+    record_call(record)
+
+
+def human_error(exc, lang=None):
+    """A `WeChatFailed` carrying the plain-language text of a WeChat error in the user's language."""
+    from flask_babel import get_locale
+
+    from portal.errors import WeChatFailed
+
+    locale = lang or (get_locale().language if get_locale() else "zh")
+    return WeChatFailed(exc.human(locale), errcode=getattr(exc, "errcode", None), retryable=exc.retryable)
 
 
 def build_client(app):

@@ -1,0 +1,22 @@
+"""Code-management jobs: commit (upload code) and release. Each takes a `JobRun` id and runs one service
+step through `services.jobs.run`, which retries transient WeChat failures and records final ones."""
+
+from portal.services import jobs, releases
+
+
+def commit_job(run_id):
+    """Upload code (/wxa/commit) for the run's mini-program."""
+    return jobs.run(run_id, releases.commit_step)
+
+
+def release_job(run_id):
+    """Publish the approved version (/wxa/release), once."""
+    return jobs.run(run_id, releases.release_step)
+
+
+def recover_stranded_jobs():
+    """Enqueue again the runs whose worker died mid-job."""
+    from portal.jobs.audits import submit_audit_job
+
+    return {"recovered": jobs.recover_stranded({"commit": commit_job, "release": release_job,
+                                                "submit_audit": submit_audit_job})}

@@ -1,0 +1,55 @@
+"""Staff pages of code management: every mini-program across tenants (filters, sorting, paging), the
+WeChat call log, and any tenant's code-management settings."""
+
+from flask import current_app, render_template, request
+
+from portal.accounts.access import staff_required
+from portal.models.miniprogram import AUTH_STATES
+from portal.releases import staff_bp
+from portal.releases.views import settings_page
+from portal.services import calllog, releases
+from portal.services.platform import tenant_choices
+
+
+def _page():
+    return max(1, request.args.get("page", 1, type=int))
+
+
+@staff_bp.route("/")
+@staff_required
+def index():
+    per_page = min(current_app.config["PAGE_SIZE"], 200)
+    args = {"tenant": request.args.get("tenant", type=int),
+            "state": request.args.get("state") if request.args.get("state") in AUTH_STATES else None,
+            "audit": request.args.get("audit", type=int) if request.args.get("audit", "") in "01234" else None,
+            "released": request.args.get("released", "")[:64] or None,
+            "sort": request.args.get("sort") if request.args.get("sort") in releases.SORTS else "authorized",
+            "dir": "asc" if request.args.get("dir") == "asc" else "desc"}
+    items, total = releases.list_for_staff(_page(), per_page, args["tenant"], args["state"], args["audit"],
+                                           args["released"], args["sort"], args["dir"] == "desc")
+    return render_template("releases/staff_index.html", items=items, total=total, page=_page(),
+                           pages=max(1, -(-total // per_page)), args=args, tenants=tenant_choices(),
+                           states=AUTH_STATES, versions=releases.released_versions())
+
+
+@staff_bp.route("/calls")
+@staff_required
+def calls():
+    filters = {"appid": request.args.get("appid", "").strip()[:45] or None,
+               "api": request.args.get("api", "").strip()[:64] or None,
+               "errors": request.args.get("errors") == "1"}
+    rows, total = calllog.recent_calls(filters["appid"], filters["api"], filters["errors"], _page(), 100)
+    return render_template("releases/calls.html", rows=rows, total=total, page=_page(),
+                           pages=max(1, -(-total // 100)), filters=filters)
+
+
+@staff_bp.route("/tenants/<int:tenant_id>/settings", methods=["GET", "POST"])
+@staff_required
+def tenant_settings(tenant_id):
+    from portal.errors import NotFound
+    from portal.extensions import db
+    from portal.models import Tenant
+
+    if db.session.get(Tenant, tenant_id) is None:
+        raise NotFound()
+    return settings_page(tenant_id, "releases_staff.tenant_settings", {"tenant_id": tenant_id})

@@ -1,0 +1,242 @@
+"""Views of a mini-program's code management: overview, job status, upload code, experience QR, domains,
+testers, privacy and the merchant's settings. Every lookup goes through the tenant (404 for others)."""
+
+import re
+
+from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from markupsafe import Markup, escape
+
+from portal.accounts.access import current_tenant_id, merchant_required
+from portal.errors import NotFound, PortalError
+from portal.models import MiniProgram
+from portal.releases import bp
+from portal.releases.forms import (
+    ConfirmForm,
+    QRForm,
+    ServerDomainForm,
+    SettingsForm,
+    TesterForm,
+    UnbindForm,
+    UploadForm,
+    WebviewDomainForm,
+)
+from portal.services import activity_feed, domains, jobs, privacy, releases, testers
+from portal.services import tenant_settings as settings_service
+
+
+def load_mp(mp_id):
+    return MiniProgram.get_for_tenant(mp_id, current_tenant_id())
+
+
+def act(mp, fn, success, endpoint, *args):
+    """Run a service action; flash its outcome (the human WeChat text on failure) and go back to the page."""
+    try:
+        fn(mp, current_user, *args)
+    except PortalError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(success, "success")
+    return redirect(url_for(endpoint, mp_id=mp.id))
+
+
+def started(mp, run, endpoint):
+    flash(_("Started: the status below updates by itself.") if run.state == "queued" or run.is_active
+          else _("This job is already running."), "info")
+    return redirect(url_for(endpoint, mp_id=mp.id, run=run.id))
+
+
+@bp.route("/<int:mp_id>/")
+@login_required
+def overview(mp_id):
+    mp = load_mp(mp_id)
+    return render_template("releases/overview.html", mp=mp, versions=releases.version_overview(mp),
+                           runs=jobs.recent_runs(mp.id), timeline=activity_feed.for_miniprogram(mp.id))
+
+
+@bp.route("/<int:mp_id>/jobs/<int:run_id>")
+@login_required
+def job_status(mp_id, run_id):
+    mp = load_mp(mp_id)
+    run = jobs.get_run(mp.id, run_id)
+    if run is None:
+        raise NotFound()
+    return jsonify(jobs.describe(run))
+
+
+@bp.route("/<int:mp_id>/code", methods=["GET", "POST"])
+@login_required
+def code(mp_id):
+    mp = load_mp(mp_id)
+    form = UploadForm()
+    try:
+        form.template_id.choices = [(t.template_id, f"{t.template_id} · {t.user_version} · {t.user_desc}")
+                                    for t in releases.templates()]
+    except PortalError as exc:
+        form.template_id.choices, error = [], exc.message
+    else:
+        error = None
+    if form.validate_on_submit():
+        try:
+            run = releases.request_commit(mp, current_user, form.template_id.data, form.user_version.data,
+                                          form.user_desc.data)
+        except PortalError as exc:
+            flash(exc.message, "error")
+        else:
+            return started(mp, run, "releases.code")
+    return render_template("releases/code.html", mp=mp, form=form, qr_form=QRForm(request.args), error=error,
+                           commit=releases.latest_commit(mp), ext=releases.build_ext_json(mp),
+                           runs=jobs.recent_runs(mp.id, 5)), 400 if form.errors else 200
+
+
+@bp.route("/<int:mp_id>/qrcode")
+@login_required
+def qrcode(mp_id):
+    mp = load_mp(mp_id)
+    try:
+        image = releases.experience_qr(mp, request.args.get("path", "").strip()[:256] or None)
+    except PortalError as exc:
+        return Response(exc.message, status=exc.status_code if exc.status_code != 502 else 502,
+                        mimetype="text/plain")
+    return Response(image, mimetype="image/jpeg", headers={"Cache-Control": "private, max-age=60"})
+
+
+@bp.route("/<int:mp_id>/domains")
+@login_required
+def domains_page(mp_id):
+    mp = load_mp(mp_id)
+    try:
+        current, error = domains.current_domains(mp), None
+    except PortalError as exc:
+        current, error = None, exc.message
+    return render_template("releases/domains.html", mp=mp, current=current, error=error,
+                           server_form=ServerDomainForm(), webview_form=WebviewDomainForm())
+
+
+@bp.route("/<int:mp_id>/domains/server", methods=["POST"])
+@login_required
+def server_domains(mp_id):
+    mp = load_mp(mp_id)
+    form = ServerDomainForm()
+    if not form.validate_on_submit():
+        return render_template("releases/domains.html", mp=mp, current=None, error=None, server_form=form,
+                               webview_form=WebviewDomainForm()), 400
+    try:
+        hosts = {k: domains.parse_hosts(getattr(form, k).data) for k in domains.SERVER_KINDS}
+    except PortalError as exc:
+        form.requestdomain.errors.append(exc.message)
+        return render_template("releases/domains.html", mp=mp, current=None, error=None, server_form=form,
+                               webview_form=WebviewDomainForm()), 400
+    return act(mp, domains.change_server_domains, _("Server domains saved."), "releases.domains_page",
+               form.action.data, hosts)
+
+
+@bp.route("/<int:mp_id>/domains/webview", methods=["POST"])
+@login_required
+def webview_domains(mp_id):
+    mp = load_mp(mp_id)
+    form = WebviewDomainForm()
+    try:
+        hosts = domains.parse_hosts(form.webviewdomain.data) if form.validate_on_submit() else None
+    except PortalError as exc:
+        form.webviewdomain.errors.append(exc.message)
+        hosts = None
+    if hosts is None:
+        return render_template("releases/domains.html", mp=mp, current=None, error=None,
+                               server_form=ServerDomainForm(), webview_form=form), 400
+    return act(mp, domains.change_webview_domains, _("Business domains saved."), "releases.domains_page",
+               form.action.data, hosts)
+
+
+@bp.route("/<int:mp_id>/domains/defaults", methods=["POST"])
+@login_required
+def default_domains(mp_id):
+    mp = load_mp(mp_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    return act(mp, domains.apply_tenant_defaults, _("The tenant's default domains are set."),
+               "releases.domains_page", settings_service.get_settings(mp.tenant_id))
+
+
+@bp.route("/<int:mp_id>/testers")
+@login_required
+def testers_page(mp_id):
+    mp = load_mp(mp_id)
+    try:
+        rows, error = testers.list_testers(mp), None
+    except PortalError as exc:
+        rows, error = [], exc.message
+    return render_template("releases/testers.html", mp=mp, rows=rows, error=error, form=TesterForm(),
+                           unbind_form=UnbindForm())
+
+
+@bp.route("/<int:mp_id>/testers/bind", methods=["POST"])
+@login_required
+def bind_tester(mp_id):
+    mp = load_mp(mp_id)
+    form = TesterForm()
+    if not form.validate_on_submit():
+        return render_template("releases/testers.html", mp=mp, rows=[], error=None, form=form,
+                               unbind_form=UnbindForm()), 400
+    return act(mp, testers.bind_tester, _("Tester bound. They can open the trial version now."),
+               "releases.testers_page", form.wechatid.data)
+
+
+@bp.route("/<int:mp_id>/testers/unbind", methods=["POST"])
+@login_required
+def unbind_tester(mp_id):
+    mp = load_mp(mp_id)
+    form = UnbindForm()
+    if not form.validate_on_submit():
+        abort(400)
+    return act(mp, testers.unbind_tester, _("Tester removed."), "releases.testers_page", form.userstr.data)
+
+
+@bp.route("/<int:mp_id>/privacy")
+@login_required
+def privacy_page(mp_id):
+    mp = load_mp(mp_id)
+    try:
+        status, error = privacy.privacy_status(mp, settings_service.get_settings(mp.tenant_id)), None
+    except PortalError as exc:
+        status, error = None, exc.message
+    return render_template("releases/privacy.html", mp=mp, status=status, error=error, form=ConfirmForm())
+
+
+@bp.route("/<int:mp_id>/privacy/apply", methods=["POST"])
+@login_required
+def apply_privacy(mp_id):
+    mp = load_mp(mp_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    return act(mp, privacy.apply_guideline, _("The privacy guideline was sent to WeChat."), "releases.privacy_page",
+               settings_service.get_settings(mp.tenant_id))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@merchant_required
+def settings():
+    return settings_page(current_user.tenant_id, "releases.settings", {})
+
+
+def settings_page(tenant_id, endpoint, url_args):
+    """The settings form of a tenant (merchants: their own; staff: any, from the staff pages)."""
+    form = SettingsForm(data=settings_service.form_data(tenant_id) if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            settings_service.save_from_form(tenant_id, current_user, form.data)
+        except PortalError as exc:
+            form.ext_params.errors.append(exc.message)
+        else:
+            flash(_("Settings saved. They apply to the next upload, domain change and audit."), "success")
+            return redirect(url_for(endpoint, **url_args))
+    return render_template("releases/settings.html", form=form, action=url_for(endpoint, **url_args)), \
+        400 if form.errors else 200
+
+
+@bp.app_template_filter("audit_reason")
+def audit_reason(text):
+    """WeChat's HTML-ish audit reason, safe: every part escaped, only its <br> kept as line breaks."""
+    parts = re.split(r"<br\s*/?>", text or "", flags=re.IGNORECASE)
+    return Markup("<br>").join(escape(re.sub(r"<[^>]*>", "", part)) for part in parts)

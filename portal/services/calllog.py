@@ -1,0 +1,42 @@
+"""The WeChat call log: every HTTP attempt the client makes (API, appid, errcode, HTTP status, latency),
+written on its own connection so it never joins, commits or waits on a caller's transaction, and read by
+staff with filters. Nothing in a record is secret: the client's `CallRecord` holds no token or body."""
+
+import logging
+
+from flask import current_app, has_app_context
+from sqlalchemy import insert, select
+
+from portal.extensions import db
+from portal.models import WeChatCall
+from portal.timeutil import utcnow
+
+log = logging.getLogger("portal.calllog")
+
+
+def record_call(record):
+    """Store one call record; a failure to log never fails the call itself."""
+    if not has_app_context() or not current_app.config.get("WECHAT_CALL_LOG", True):
+        return
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(insert(WeChatCall).values(
+                created_at=utcnow(), api=(record.api or "?")[:64], appid=(record.appid or None),
+                errcode=record.errcode, http_status=record.http_status, latency_ms=int(record.latency_ms or 0),
+                attempt=record.attempt, error=(record.error or None) and str(record.error)[:255]))
+    except Exception:  # noqa: BLE001 - the log is best effort; the call's own error handling is what matters
+        log.warning("could not store a WeChat call record", exc_info=True)
+
+
+def recent_calls(appid=None, api=None, errors_only=False, page=1, per_page=100):
+    """A page of calls, newest first, with the total count."""
+    query = select(WeChatCall).order_by(WeChatCall.id.desc())
+    if appid:
+        query = query.where(WeChatCall.appid == appid)
+    if api:
+        query = query.where(WeChatCall.api == api)
+    if errors_only:
+        query = query.where((WeChatCall.errcode.is_(None)) | (WeChatCall.errcode != 0))
+    total = db.session.scalar(select(db.func.count()).select_from(query.order_by(None).subquery()))
+    rows = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
+    return rows, total

@@ -1,0 +1,206 @@
+"""Background jobs the UI follows: create a `JobRun` once per deterministic key, enqueue it, run its one
+service step with retries, and recover runs whose worker died.
+
+Enqueue: the run is inserted with `active_key = key`; the unique index turns a double click into the
+existing run. Run: transient WeChat failures (network, 5xx, -1, 45009, and `RetryLater`) are re-raised
+so RQ's `Retry` applies (embedded mode retries in the thread); a final failure is written on the run with
+the human text and the job returns normally. Recovery: a run still "running" after `JOB_STALE_SECONDS`
+lost its worker; it is enqueued again under a new RQ id and its step decides whether a remote call may
+already have happened (see `audits.submit_step`).
+"""
+
+import json
+import logging
+import time
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from rq import Retry, get_current_job
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from portal.errors import PortalError
+from portal.extensions import db
+from portal.models import JobRun
+from portal.models.activity import OUTCOME_FAILED, OUTCOME_OK
+from portal.models.job_run import ACTIVE_STATES, JOB_DONE, JOB_FAILED, JOB_QUEUED, JOB_RETRYING, JOB_RUNNING
+from portal.services import activity
+from portal.timeutil import utcnow
+from portal.wechat.errors import WeChatError
+
+log = logging.getLogger("portal.jobs.runs")
+DEFAULT_RETRY_INTERVALS = (10, 60, 300)
+
+
+class RetryLater(WeChatError):
+    """A step that cannot go on yet (the privacy scan still runs: 61039) and is worth trying again."""
+
+    retryable = True
+
+    def __init__(self, cause):
+        super().__init__(str(cause), api=getattr(cause, "api", ""))
+        self.errcode, self.errmsg = getattr(cause, "errcode", None), getattr(cause, "errmsg", "")
+
+
+def _intervals():
+    return list(current_app.config.get("JOB_RETRY_INTERVALS") or DEFAULT_RETRY_INTERVALS)
+
+
+def start(kind, mp, actor, key, params, job_func):
+    """The active run for `key`, or a new one enqueued now. Returns (run, created)."""
+    run = JobRun(kind=kind, key=key, active_key=key, miniprogram_id=mp.id, tenant_id=mp.tenant_id,
+                 actor_id=getattr(actor, "id", None), on_behalf=bool(actor is not None and actor.is_staff),
+                 state=JOB_QUEUED, params=json.dumps(params, ensure_ascii=False))
+    db.session.add(run)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        existing = db.session.scalar(select(JobRun).where(JobRun.active_key == key))
+        if existing is not None:
+            return existing, False
+        raise
+    _enqueue(run, job_func)
+    return run, True
+
+
+def _enqueue(run, job_func):
+    from portal.jobs.queues import enqueue
+
+    intervals = _intervals()
+    # Deterministic per run and attempt; the creation time keeps ids unique across databases sharing a Redis.
+    rq_id = f"{run.kind}-{run.miniprogram_id}-{run.id}-{run.attempts}-{run.created_at:%Y%m%d%H%M%S%f}"
+    run.rq_job_id = rq_id
+    db.session.commit()
+    enqueue(job_func, run.id, queue="wechat", job_id=rq_id, retry=Retry(max=len(intervals), interval=intervals))
+
+
+def _retries_left():
+    job = get_current_job()
+    return None if job is None else (job.retries_left or 0)
+
+
+def _lang(run):
+    return (run.actor.language if run.actor is not None else None) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def run(run_id, step):
+    """Run `step(run)` for a job: it returns (message, result dict). See the module docstring."""
+    row = db.session.get(JobRun, run_id)
+    if row is None or row.state not in ACTIVE_STATES:
+        return {"run": run_id, "skipped": True}
+    embedded_tries = 0 if get_current_job() else len(_intervals())
+    while True:
+        try:
+            return _attempt(row, step)
+        except WeChatError as exc:
+            left = _retries_left()
+            if left is None and embedded_tries > 0:
+                time.sleep(_intervals()[len(_intervals()) - embedded_tries])
+                embedded_tries -= 1
+                continue
+            if left:
+                raise
+            return _finish(row, JOB_FAILED, exc.human(_lang(row)), errcode=exc.errcode)
+
+
+def _attempt(row, step):
+    row.state, row.attempts, row.started_at = JOB_RUNNING, row.attempts + 1, row.started_at or utcnow()
+    row.heartbeat_at = utcnow()
+    db.session.commit()
+    try:
+        with force_locale(_lang(row)):
+            message, result = step(row)
+    except WeChatError as exc:
+        db.session.rollback()
+        if not exc.retryable:
+            return _finish(row, JOB_FAILED, exc.human(_lang(row)), errcode=exc.errcode)
+        row.state, row.message, row.errcode = JOB_RETRYING, exc.human(_lang(row)), exc.errcode
+        db.session.commit()
+        raise
+    except PortalError as exc:
+        db.session.rollback()
+        return _finish(row, JOB_FAILED, exc.message, errcode=getattr(exc, "errcode", None))
+    except Exception:
+        db.session.rollback()
+        with force_locale(_lang(row)):
+            _finish(row, JOB_FAILED, _("An unexpected error stopped this job. The platform staff were told."))
+        raise
+    return _finish(row, JOB_DONE, message, result=result)
+
+
+def _finish(row, state, message, errcode=None, result=None):
+    row.state, row.message, row.errcode, row.finished_at = state, message, errcode, utcnow()
+    row.active_key = None
+    if result is not None:
+        row.result = json.dumps(result, ensure_ascii=False)
+    activity.record(f"job.{row.kind}", actor=row.actor, miniprogram=row.miniprogram,
+                    outcome=OUTCOME_OK if state == JOB_DONE else OUTCOME_FAILED, detail=message)
+    db.session.commit()
+    log.info("job run %s (%s) %s: %s", row.id, row.kind, state, message)
+    return {"run": row.id, "state": state, "errcode": errcode}
+
+
+def set_step(row, step):
+    """Record where a running job is, committed before the remote call it announces."""
+    row.step, row.heartbeat_at = step, utcnow()
+    db.session.commit()
+
+
+def recover_stranded(job_funcs, older_than=None):
+    """Enqueue again the runs whose worker died: "running" long after their heartbeat, or queued/retrying
+    long after it with no live job behind them (a restarted embedded portal, a flushed Redis)."""
+    seconds = current_app.config.get("JOB_STALE_SECONDS", 360) if older_than is None else older_than
+    cutoff = utcnow() - timedelta(seconds=seconds)
+    rows = db.session.scalars(select(JobRun).where(JobRun.state.in_(ACTIVE_STATES),
+                                                   db.func.coalesce(JobRun.heartbeat_at, JobRun.created_at)
+                                                   <= cutoff)).all()
+    recovered = 0
+    for row in rows:
+        func = job_funcs.get(row.kind)
+        if func is None or (row.state != JOB_RUNNING and _job_alive(row)):
+            continue
+        log.warning("job run %s (%s) lost its worker; enqueueing it again", row.id, row.kind)
+        row.state = JOB_QUEUED
+        _enqueue(row, func)
+        recovered += 1
+    return recovered
+
+
+def _job_alive(row):
+    """Whether RQ (or this process, in embedded mode) still holds a job for the run."""
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    from portal.jobs.queues import _embedded_running, safe_job_id
+
+    redis = current_app.extensions.get("redis")
+    if redis is None:
+        return safe_job_id(row.rq_job_id or "") in _embedded_running
+    try:
+        status = Job.fetch(row.rq_job_id, connection=redis).get_status(refresh=True)
+    except NoSuchJobError:
+        return False
+    return status in ("queued", "scheduled", "started", "deferred")
+
+
+def recent_runs(mp_id, limit=10):
+    return db.session.scalars(select(JobRun).where(JobRun.miniprogram_id == mp_id)
+                              .order_by(JobRun.id.desc()).limit(limit)).all()
+
+
+def get_run(mp_id, run_id):
+    row = db.session.get(JobRun, run_id)
+    return row if row is not None and row.miniprogram_id == mp_id else None
+
+
+def describe(row):
+    """What the status endpoint returns for a run."""
+    return {"id": row.id, "kind": row.kind, "state": row.state, "message": row.message or "",
+            "errcode": row.errcode, "attempts": row.attempts, "active": row.is_active,
+            "finished_at": row.finished_at.isoformat() + "Z" if row.finished_at else None}
+
+
+__all__ = ["JOB_DONE", "JOB_FAILED", "JOB_RETRYING", "RetryLater", "describe", "recover_stranded", "run", "start"]

@@ -1,0 +1,238 @@
+"""Upload code, release, roll back, gray release and visit status of a mini-program; the overview of its
+versions. Commit and release run as jobs (see `portal.services.jobs`); the rest are quick calls.
+
+The ext_json sent with a commit is built from the tenant's parameters (seed 004: "different admins,
+different parameters"): {"extEnable": true, "extAppid": appid, "ext": {...}} plus requiredPrivateInfos
+when configured, and it always goes out as a JSON string (the client enforces it).
+"""
+
+import re
+from datetime import UTC, datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from portal.errors import Conflict, ValidationFailed
+from portal.extensions import db
+from portal.models import Audit, CodeCommit
+from portal.models.audit import AUDIT_APPROVED
+from portal.services import jobs, miniprograms
+from portal.services.audits import audits_of, open_audit
+from portal.services.tenant_settings import get_settings
+from portal.services.wechat import get_client
+from portal.timeutil import utcnow
+from portal.wechat.errors import ReviewError, WeChatError
+
+USER_VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$")
+ALREADY_RELEASED = 85052
+
+
+def _when(epoch):
+    return datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None) if epoch else None
+
+
+def templates():
+    """The platform's template library (gettemplatelist), newest first."""
+    with miniprograms.wechat_errors():
+        return sorted(get_client().templates.get_templates(), key=lambda t: -t.create_time)
+
+
+def build_ext_json(mp):
+    """The ext_json object for this mini-program from its tenant's settings."""
+    settings = get_settings(mp.tenant_id)
+    ext = {"extEnable": True, "extAppid": mp.authorizer_appid, "ext": settings.load("ext_params", {})}
+    required = settings.load("required_private_infos", [])
+    if required:
+        ext["requiredPrivateInfos"] = list(required)
+    return ext
+
+
+def latest_commit(mp):
+    return db.session.scalar(select(CodeCommit).where(CodeCommit.miniprogram_id == mp.id)
+                             .order_by(CodeCommit.id.desc()).limit(1))
+
+
+def request_commit(mp, actor, template_id, user_version, user_desc):
+    """Enqueue the commit job (the seed's uploadCode). :raise ValidationFailed: bad version."""
+    from portal.jobs.releases import commit_job
+
+    if not USER_VERSION.match(user_version or ""):
+        raise ValidationFailed(_("A version has 1-64 letters, digits, “.”, “-” or “_”, e.g. 1.2.0."))
+    miniprograms.api(mp)
+    params = {"template_id": int(template_id), "user_version": user_version, "user_desc": (user_desc or "")[:255]}
+    run, _created = jobs.start("commit", mp, actor, f"commit:{mp.id}", params, commit_job)
+    return run
+
+
+def commit_step(run):
+    """The job's step: /wxa/commit with the tenant's ext_json, then record what the trial version holds."""
+    mp, params = run.miniprogram, run.get_params()
+    ext = build_ext_json(mp)
+    miniprograms.api(mp).code.commit(params["template_id"], ext, params["user_version"], params["user_desc"])
+    db.session.add(CodeCommit(miniprogram_id=mp.id, template_id=params["template_id"],
+                              user_version=params["user_version"], user_desc=params["user_desc"],
+                              ext_json=get_json(ext), created_by=run.actor_id))
+    return _("Version %(v)s uploaded from template %(t)s. WeChat now scans it for privacy features (a few "
+             "minutes) before it can be submitted.", v=params["user_version"], t=params["template_id"]), params
+
+
+def get_json(ext):
+    from portal.wechat.miniprogram import encode_ext_json
+
+    return encode_ext_json(ext)
+
+
+def releasable_audit(mp):
+    """The approved, unreleased audit that /wxa/release would publish; Conflict saying why otherwise."""
+    pending = open_audit(mp)
+    if pending is not None:
+        raise Conflict(_("Audit %(id)s is still open: release once it is approved.", id=pending.auditid))
+    latest = next(iter(audits_of(mp, 1)), None)
+    if latest is None:
+        raise Conflict(_("Nothing was submitted for audit yet: upload code and submit it first."))
+    if latest.status != AUDIT_APPROVED:
+        raise Conflict(_("The latest audit (%(id)s) was not approved, so there is nothing to release.",
+                         id=latest.auditid))
+    if latest.is_release:
+        raise Conflict(_("Version %(v)s is already released.", v=latest.user_version or latest.auditid))
+    return latest
+
+
+def request_release(mp, actor):
+    from portal.jobs.releases import release_job
+
+    audit = releasable_audit(mp)
+    run, _created = jobs.start("release", mp, actor, f"release:{mp.id}:{audit.auditid}",
+                               {"audit_id": audit.id}, release_job)
+    return run
+
+
+def release_step(run):
+    """The job's step: /wxa/release once. A retry first checks getversioninfo so it never double-releases,
+    and 85052 (already released) counts as done."""
+    mp = run.miniprogram
+    audit = db.session.get(Audit, run.get_params()["audit_id"])
+    wxa = miniprograms.api(mp)
+    if run.attempts > 1 and _is_live(wxa, audit):
+        return _mark_released(audit)
+    jobs.set_step(run, "releasing")
+    try:
+        wxa.release.release()
+    except ReviewError as exc:
+        if exc.errcode != ALREADY_RELEASED:
+            raise
+    return _mark_released(audit)
+
+
+def _is_live(wxa, audit):
+    info = wxa.code.get_version_info().get("release_info") or {}
+    return bool(audit.user_version) and info.get("release_version") == audit.user_version \
+        and int(info.get("release_time") or 0) >= int(audit.create_time.replace(tzinfo=UTC).timestamp())
+
+
+def _mark_released(audit):
+    audit.is_release, audit.release_time = True, utcnow()
+    return _("Version %(v)s is live.", v=audit.user_version or audit.auditid), {"auditid": audit.auditid}
+
+
+def version_overview(mp):
+    """Development, trial, in-audit and released versions (getversioninfo + our records)."""
+    result = {"commit": latest_commit(mp), "audits": audits_of(mp, 20), "error": None, "exp": {}, "release": {}}
+    try:
+        info = miniprograms.api(mp).code.get_version_info()
+    except (WeChatError, Conflict) as exc:
+        result["error"] = exc.message if isinstance(exc, Conflict) else miniprograms.human_error(exc).message
+        return result
+    exp, rel = info.get("exp_info") or {}, info.get("release_info") or {}
+    result["exp"] = {"version": exp.get("exp_version"), "desc": exp.get("exp_desc"), "time": _when(exp.get("exp_time"))}
+    result["release"] = {"version": rel.get("release_version"), "desc": rel.get("release_desc"),
+                         "time": _when(rel.get("release_time"))}
+    return result
+
+
+def release_state(mp):
+    """History versions, gray plan and visit status for the release page."""
+    wxa = miniprograms.api(mp).release
+    with miniprograms.wechat_errors():
+        return {"history": wxa.get_history_versions(), "gray": wxa.get_gray_release_plan(),
+                "visit": wxa.get_visit_status()}
+
+
+def revert_release(mp, actor, app_version=None):
+    """/wxa/revertcoderelease to the previous (or given) version. :raise WeChatFailed: 87011/87012."""
+    with miniprograms.wechat_errors("release.revert", mp, actor):
+        miniprograms.api(mp).release.revert_code_release(app_version)
+    miniprograms.done("release.revert", mp, actor, str(app_version or "previous"))
+
+
+def gray_release(mp, actor, percentage, debuger_first=False, experiencer_first=False):
+    """/wxa/grayrelease: the approved version to `percentage` % of users first."""
+    releasable_audit(mp)
+    with miniprograms.wechat_errors("release.gray", mp, actor):
+        miniprograms.api(mp).release.gray_release(percentage, support_debuger_first=debuger_first or None,
+                                                  support_experiencer_first=experiencer_first or None)
+    miniprograms.done("release.gray", mp, actor, f"{percentage}%")
+
+
+def revert_gray_release(mp, actor):
+    with miniprograms.wechat_errors("release.gray_revert", mp, actor):
+        miniprograms.api(mp).release.revert_gray_release()
+    miniprograms.done("release.gray_revert", mp, actor)
+
+
+def change_visit_status(mp, actor, action):
+    """/wxa/change_visitstatus: "open" or "close" the live version to visitors."""
+    if action not in ("open", "close"):
+        raise ValidationFailed(_("Unknown action."))
+    with miniprograms.wechat_errors("release.visit", mp, actor):
+        miniprograms.api(mp).release.change_visit_status(action)
+    miniprograms.done("release.visit", mp, actor, action)
+
+
+def experience_qr(mp, path=None):
+    """The trial version's QR code image bytes (get_qrcode), for an inline <img>."""
+    if path and (len(path) > 256 or path.startswith(("http:", "https:", "//"))):
+        raise ValidationFailed(_("Give a page path of the mini-program, e.g. pages/index/index?id=1."))
+    with miniprograms.wechat_errors():
+        return miniprograms.api(mp).code.get_qrcode(path or None)
+
+
+SORTS = {"name": "nick_name", "appid": "authorizer_appid", "authorized": "create_time", "tenant": "tenant"}
+
+
+def list_for_staff(page, per_page, tenant_id=None, state=None, audit_status=None, released=None, sort="authorized",
+                   descending=True):
+    """Mini-programs across tenants with their latest audit and released version, filtered, sorted, paged."""
+    from portal.models import MiniProgram, Tenant
+
+    latest_id = select(db.func.max(Audit.id).label("id"), Audit.miniprogram_id).group_by(Audit.miniprogram_id) \
+        .subquery()
+    live_id = select(db.func.max(Audit.id).label("id"), Audit.miniprogram_id).where(Audit.is_release.is_(True)) \
+        .group_by(Audit.miniprogram_id).subquery()
+    latest, live = db.aliased(Audit), db.aliased(Audit)
+    query = (select(MiniProgram, Tenant.name, latest, live)
+             .outerjoin(Tenant, Tenant.id == MiniProgram.tenant_id)
+             .outerjoin(latest_id, latest_id.c.miniprogram_id == MiniProgram.id)
+             .outerjoin(latest, latest.id == latest_id.c.id)
+             .outerjoin(live_id, live_id.c.miniprogram_id == MiniProgram.id)
+             .outerjoin(live, live.id == live_id.c.id))
+    if tenant_id:
+        query = query.where(MiniProgram.tenant_id == tenant_id)
+    if state:
+        query = query.where(MiniProgram.auth_state == state)
+    if audit_status is not None:
+        query = query.where(latest.status == audit_status)
+    if released:
+        query = query.where(live.user_version == released)
+    column = Tenant.name if sort == "tenant" else getattr(MiniProgram, SORTS.get(sort, "create_time"))
+    query = query.order_by(column.desc() if descending else column.asc(), MiniProgram.id.desc())
+    total = db.session.scalar(select(db.func.count()).select_from(query.order_by(None).subquery()))
+    rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
+    return [{"mp": mp, "tenant": name, "audit": audit, "live": live_row} for mp, name, audit, live_row in rows], total
+
+
+def released_versions():
+    """Every released user_version, for the staff filter."""
+    return db.session.scalars(select(Audit.user_version).where(Audit.is_release.is_(True),
+                                                               Audit.user_version.is_not(None))
+                              .distinct().order_by(Audit.user_version)).all()
