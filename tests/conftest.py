@@ -248,8 +248,12 @@ def tenant_objects(app):
             db.session.flush()
             audit = Audit(appid=appid, auditid=f"9{counter['n']:08d}", miniprogram_id=mp.id)
             db.session.add(audit)
+            from portal.models import JobRun
+
+            run = JobRun(kind="commit", key=f"commit:{mp.id}", miniprogram_id=mp.id, tenant_id=tenant_id)
+            db.session.add(run)
             db.session.commit()
-            return {"miniprogram": mp.id, "audit": audit.id, "appid": appid}
+            return {"miniprogram": mp.id, "audit": audit.id, "appid": appid, "job_run": run.id}
 
     return factory
 
@@ -425,3 +429,49 @@ def drain_jobs(app):
     with app.app_context():
         worker = SimpleWorker([get_queue(n, redis) for n in QUEUE_ORDER], connection=redis)
         worker.work(burst=True)
+
+
+# --- code management (tests/releases) --------------------------------------------------------------------
+
+class CodeEnv:
+    """A merchant logged in on a portal wired to the sandbox, with one authorized mini-program and a template."""
+
+    def __init__(self, platform, client, tenant_id, appid, mp_id, template_id):
+        self.platform, self.client, self.tenant_id = platform, client, tenant_id
+        self.appid, self.mp_id, self.template_id = appid, mp_id, template_id
+        self.api, self.app = platform.api, platform.app
+
+    def url(self, suffix=""):
+        return f"/miniprograms/{self.mp_id}/{suffix}"
+
+    def post(self, suffix, data=None, client=None, **kwargs):
+        return post_form(client or self.client, self.url(suffix), data, token_from="/dashboard", **kwargs)
+
+    def get(self, suffix="", **kwargs):
+        return self.client.get(self.url(suffix), **kwargs)
+
+    def drain(self):
+        drain_jobs(self.app)
+
+    def template(self, **fields):
+        body = {"component_appid": self.api.component_appid, "user_version": "1.0.0", "user_desc": "shop",
+                "pages": ["pages/index/index", "pages/about/about"], **fields}
+        return self.api.call("/sandbox/templates", body)["template_id"]
+
+
+@pytest.fixture
+def code_env(platform, make_tenant, make_user, login_as):
+    """Jobs retry at once (intervals 0) so tests need no clock; audits are polled without waiting."""
+    from portal.models import MiniProgram
+
+    platform.app.config.update(JOB_RETRY_INTERVALS=[0, 0], AUDIT_POLL_AFTER_MINUTES=0)
+    tenant_id = make_tenant("Noodle Shop")
+    make_user(tenant_id=tenant_id, email="owner@example.com")
+    client = platform.client()
+    assert login_as("owner@example.com", test_client=client).status_code == 302
+    appid = platform.authorized_app(tenant_id, nick_name="面馆小程序")
+    with platform.app.app_context():
+        mp_id = MiniProgram.query.filter_by(authorizer_appid=appid).one().id
+    env = CodeEnv(platform, client, tenant_id, appid, mp_id, None)
+    env.template_id = env.template()
+    return env

@@ -11,14 +11,32 @@ PUBLIC = {
 }
 
 # Logged-in merchants; no object id in the URL (the tenant comes from the user).
-MERCHANT = {"dashboard.merchant", "authorization.index", "authorization.callback"}
+MERCHANT = {"dashboard.merchant", "authorization.index", "authorization.callback", "releases.settings"}
 
 # WeChat's pushes: signed by WeChat, no login, no CSRF.
 CALLBACKS = {"callbacks.auth_events", "callbacks.message_events"}
 
 # Merchant routes that take the id of a tenant-owned object: (endpoint, method, {url arg: fixture key}).
 # The access test fills the args with tenant B's objects and logs in as tenant A: it must get 404.
-MERCHANT_OBJECT_ROUTES = []
+_MP = {"mp_id": "miniprogram"}
+MERCHANT_OBJECT_ROUTES = [
+    ("releases.overview", "GET", _MP),
+    ("releases.job_status", "GET", {"mp_id": "miniprogram", "run_id": "job_run"}),
+    ("releases.code", "GET", _MP), ("releases.code", "POST", _MP),
+    ("releases.qrcode", "GET", _MP),
+    ("releases.domains_page", "GET", _MP), ("releases.server_domains", "POST", _MP),
+    ("releases.webview_domains", "POST", _MP), ("releases.default_domains", "POST", _MP),
+    ("releases.testers_page", "GET", _MP), ("releases.bind_tester", "POST", _MP),
+    ("releases.unbind_tester", "POST", _MP),
+    ("releases.privacy_page", "GET", _MP), ("releases.apply_privacy", "POST", _MP),
+    ("releases.audit", "GET", _MP), ("releases.audit", "POST", _MP),
+    ("releases.refresh_latest_audit", "POST", _MP),
+    ("releases.refresh_audit", "POST", {"mp_id": "miniprogram", "audit_id": "audit"}),
+    ("releases.undo_audit", "POST", _MP), ("releases.speedup_audit", "POST", _MP),
+    ("releases.release", "GET", _MP), ("releases.release", "POST", _MP),
+    ("releases.revert_release", "POST", _MP), ("releases.gray_release", "POST", _MP),
+    ("releases.revert_gray_release", "POST", _MP), ("releases.visit_status", "POST", _MP),
+]
 
 # Staff-only: a merchant gets 403 (every endpoint in these blueprints).
-STAFF_BLUEPRINTS = {"tenants", "platform"}
+STAFF_BLUEPRINTS = {"tenants", "platform", "releases_staff"}

@@ -1,0 +1,176 @@
+"""The seed controller's actions end to end through the portal's pages and jobs, against the sandbox:
+domains, testers, upload code, experience QR, privacy, submit audit, audit status, release."""
+
+import json
+
+from portal.extensions import db
+from portal.models import Activity, Audit, CodeCommit, JobRun
+
+
+def _html(response):
+    return response.get_data(as_text=True)
+
+
+def _settings(env, **fields):
+    data = {"ext_params": "shopId=42\ntheme=red", "requestdomain": "api.localhost", "webviewdomain": "www.localhost",
+            "contact_email": "privacy@example.com", "notice_method": "弹窗", "privacy_texts": "", **fields}
+    response = env.client.post("/miniprograms/settings", data=dict(data, csrf_token=_token(env)))
+    assert response.status_code == 302, _html(response)
+
+
+def _token(env):
+    from tests.conftest import csrf_token
+
+    return csrf_token(env.client, "/dashboard")
+
+
+def upload(env, version="1.0.0", template_id=None):
+    response = env.post("code", {"template_id": template_id or env.template_id, "user_version": version,
+                                 "user_desc": "first"})
+    assert response.status_code == 302, _html(response)
+    env.drain()
+
+
+def submit(env, **fields):
+    data = {"items-0-address": "pages/index/index", "items-0-category": "0", "items-0-title": "首页",
+            "version_desc": "test account: demo / demo", **fields}
+    response = env.post("audit", data)
+    assert response.status_code == 302, _html(response)
+    env.drain()
+    return response
+
+
+def last_run(env):
+    with env.app.app_context():
+        return db.session.query(JobRun).order_by(JobRun.id.desc()).first()
+
+
+def audits(env):
+    with env.app.app_context():
+        return db.session.query(Audit).filter_by(miniprogram_id=env.mp_id).order_by(Audit.id).all()
+
+
+def test_domains_from_tenant_defaults_and_typed(code_env):
+    env = code_env
+    _settings(env)
+    assert env.post("domains/defaults").status_code == 302
+    assert env.api.count("modify_domain", env.appid, errcode=0) == 1
+    assert env.api.count("setwebviewdomain", env.appid, errcode=0) == 1
+    page = _html(env.get("domains"))
+    assert "api.localhost" in page and "www.localhost" in page
+    # typed with a scheme: the scheme is dropped and the right one added; an IP is refused before any call
+    env.post("domains/server", {"action": "add", "wsrequestdomain": "https://ws.localhost"})
+    assert "ws.localhost" in _html(env.get("domains"))
+    bad = env.post("domains/server", {"action": "add", "requestdomain": "10.0.0.1"})
+    assert bad.status_code == 400 and "IP" in _html(bad)
+    bad = env.post("domains/server", {"action": "add", "requestdomain": "api.weixin.qq.com"})
+    assert bad.status_code == 400
+    # not on the platform's list: WeChat's 85017 reaches the user as words
+    page = env.post("domains/server", {"action": "add", "requestdomain": "shop.example.com"}, follow_redirects=True)
+    assert "没有可修改的域名" in _html(page)
+
+
+def test_direct_domain_strategy_never_uses_the_platform_api(code_env):
+    env = code_env
+    env.app.config["WECHAT_DOMAIN_STRATEGY"] = "direct"
+    env.post("domains/server", {"action": "set", "requestdomain": "shop.example.com"})
+    env.post("domains/webview", {"action": "set", "webviewdomain": "h5.example.com"})
+    assert env.api.count("modify_domain_directly", env.appid, errcode=0) == 1
+    assert env.api.count("setwebviewdomain_directly", env.appid, errcode=0) == 1
+    assert env.api.count("modify_domain", env.appid) == 0
+
+
+def test_testers_bind_list_unbind(code_env):
+    env = code_env
+    page = env.post("testers/bind", {"wechatid": "tester_wang"}, follow_redirects=True)
+    assert "tester_wang" in _html(page)
+    assert env.post("testers/bind", {"wechatid": "x"}).status_code == 400
+    from portal.models import Tester
+
+    with env.app.app_context():
+        row = db.session.query(Tester).one()
+        userstr = row.userstr
+    page = env.post("testers/unbind", {"userstr": userstr}, follow_redirects=True)
+    assert "tester_wang" not in _html(page)
+    assert env.api.count("unbind_tester", env.appid, errcode=0) == 1
+
+
+def test_upload_code_sends_tenant_ext_json_as_a_string(code_env):
+    env = code_env
+    _settings(env)
+    upload(env, "1.0.0")
+    run = last_run(env)
+    assert run.state == "done", run.message
+    with env.app.app_context():
+        commit = db.session.query(CodeCommit).one()
+    ext = json.loads(commit.ext_json)
+    assert ext == {"extEnable": True, "extAppid": env.appid, "ext": {"shopId": "42", "theme": "red"}}
+    assert env.api.count("commit", env.appid, errcode=0) == 1
+    status = env.client.get(env.url(f"jobs/{run.id}")).get_json()
+    assert status["state"] == "done" and "1.0.0" in status["message"]
+    overview = _html(env.get())
+    assert "1.0.0" in overview and "job.commit" in overview
+    # invalid version re-renders with a field error, nothing enqueued
+    bad = env.post("code", {"template_id": env.template_id, "user_version": "v 1/2"})
+    assert bad.status_code == 400 and last_run(env).id == run.id
+
+
+def test_experience_qr_inline_image(code_env):
+    env = code_env
+    upload(env)
+    page = _html(env.get("code"))
+    assert 'id="qr-image"' in page
+    image = env.client.get(env.url("qrcode?path=pages/index/index%3Fid%3D1"))
+    assert image.status_code == 200 and image.mimetype.startswith("image/") and len(image.data) > 100
+
+
+def test_full_pipeline_submit_push_release(code_env):
+    env = code_env
+    _settings(env, privacy_texts="UserInfo=展示头像和昵称")
+    env.template_id = env.template(privacy_keys=["UserInfo"])
+    upload(env, "2.0.0")
+    env.api.advance(31)  # the privacy scan finishes
+    page = _html(env.get("privacy"))
+    assert "UserInfo" in page
+    submit(env)
+    run = last_run(env)
+    assert run.state == "done", run.message
+    [audit] = audits(env)
+    assert audit.status == 2 and audit.user_version == "2.0.0" and audit.template_id == env.template_id
+    assert json.loads(audit.ext_json)["extAppid"] == env.appid
+    # a second submit while it is open is refused with the audit id, no call to WeChat
+    page = env.post("audit", {"items-0-address": "pages/index/index"}, follow_redirects=True)
+    assert audit.auditid in _html(page)
+    assert env.api.count("submit_audit", env.appid) == 1
+    # release is refused with a reason while the audit is open
+    assert "still open" in _html(env.get("release")) or "仍" in _html(env.get("release"))
+    env.api.advance(61)  # WeChat approves and pushes weapp_audit_success
+    env.api.pushes(appid=env.appid)
+    assert audits(env)[0].status == 0
+    env.post("release")
+    env.drain()
+    assert last_run(env).state == "done", last_run(env).message
+    assert audits(env)[0].is_release
+    assert env.api.count("release", env.appid, errcode=0) == 1
+    # getAudit / lastAudit: both refresh from WeChat
+    env.post(f"audits/{audit.id}/refresh")
+    env.post("audit/refresh")
+    assert env.api.count("get_auditstatus", env.appid) >= 1
+    assert env.api.count("get_latest_auditstatus", env.appid) >= 1
+    with env.app.app_context():
+        actions = {a.action for a in db.session.query(Activity).filter_by(miniprogram_id=env.mp_id)}
+    assert {"job.commit", "job.submit_audit", "job.release", "audit.success"} <= actions
+
+
+def test_rejection_reason_is_rendered_safely_and_feedback_offered(code_env):
+    env = code_env
+    upload(env)
+    env.api.advance(31)
+    env.api.call("/sandbox/audits/decide", {"appid": env.appid, "rule": {
+        "outcome": "reject", "reason": "图片不清晰<br><script>alert(1)</script>请重新上传"}})
+    submit(env)
+    env.api.advance(61)
+    env.api.pushes(appid=env.appid)
+    page = _html(env.get("audit"))
+    assert "图片不清晰<br>" in page and "<script>alert" not in page
+    assert 'name="feedback_info"' in page
