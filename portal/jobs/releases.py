@@ -1,7 +1,7 @@
 """Code-management jobs: commit (upload code) and release. Each takes a `JobRun` id and runs one service
 step through `services.jobs.run`, which retries transient WeChat failures and records final ones."""
 
-from portal.services import jobs, releases
+from portal.services import calllog, jobs, releases
 
 
 def commit_job(run_id):
@@ -20,3 +20,10 @@ def recover_stranded_jobs():
 
     return {"recovered": jobs.recover_stranded({"commit": commit_job, "release": release_job,
                                                 "submit_audit": submit_audit_job})}
+
+
+def prune_call_log():
+    """Keep the WeChat call log to its last WECHAT_CALL_LOG_DAYS days (30 by default)."""
+    from flask import current_app
+
+    return {"deleted": calllog.prune_calls(current_app.config.get("WECHAT_CALL_LOG_DAYS", 30))}

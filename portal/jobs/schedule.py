@@ -18,6 +18,7 @@ PERIODIC = [
     ("refresh-tokens", tokens.refresh_expiring_tokens, 300, "maintenance"),
     ("poll-audits", audits.poll_open_audits, 300, "maintenance"),
     ("recover-jobs", releases.recover_stranded_jobs, 120, "maintenance"),
+    ("prune-call-log", releases.prune_call_log, 86400, "maintenance"),
 ]
 
 

@@ -40,3 +40,14 @@ def recent_calls(appid=None, api=None, errors_only=False, page=1, per_page=100):
     total = db.session.scalar(select(db.func.count()).select_from(query.order_by(None).subquery()))
     rows = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
     return rows, total
+
+
+def prune_calls(keep_days=30):
+    """Delete call records older than `keep_days` (the log is for recent troubleshooting)."""
+    from datetime import timedelta
+
+    from sqlalchemy import delete
+
+    result = db.session.execute(delete(WeChatCall).where(WeChatCall.created_at < utcnow() - timedelta(days=keep_days)))
+    db.session.commit()
+    return result.rowcount

@@ -27,6 +27,7 @@ from portal.models import JobRun
 from portal.models.activity import OUTCOME_FAILED, OUTCOME_OK
 from portal.models.job_run import ACTIVE_STATES, JOB_DONE, JOB_FAILED, JOB_QUEUED, JOB_RETRYING, JOB_RUNNING
 from portal.services import activity
+from portal.services.wechat import explain
 from portal.timeutil import utcnow
 from portal.wechat.errors import WeChatError
 
@@ -103,7 +104,7 @@ def run(run_id, step):
                 continue
             if left:
                 raise
-            return _finish(row, JOB_FAILED, exc.human(_lang(row)), errcode=exc.errcode)
+            return _finish(row, JOB_FAILED, explain(exc, _lang(row)), errcode=exc.errcode)
 
 
 def _attempt(row, step):
@@ -116,8 +117,8 @@ def _attempt(row, step):
     except WeChatError as exc:
         db.session.rollback()
         if not exc.retryable:
-            return _finish(row, JOB_FAILED, exc.human(_lang(row)), errcode=exc.errcode)
-        row.state, row.message, row.errcode = JOB_RETRYING, exc.human(_lang(row)), exc.errcode
+            return _finish(row, JOB_FAILED, explain(exc, _lang(row)), errcode=exc.errcode)
+        row.state, row.message, row.errcode = JOB_RETRYING, explain(exc, _lang(row)), exc.errcode
         db.session.commit()
         raise
     except PortalError as exc:

@@ -33,7 +33,16 @@ def human_error(exc, lang=None):
     from portal.errors import WeChatFailed
 
     locale = lang or (get_locale().language if get_locale() else "zh")
-    return WeChatFailed(exc.human(locale), errcode=getattr(exc, "errcode", None), retryable=exc.retryable)
+    return WeChatFailed(explain(exc, locale), errcode=getattr(exc, "errcode", None), retryable=exc.retryable)
+
+
+def explain(exc, lang="zh"):
+    """The plain-language text of a WeChat error with its code, so support can look it up: "…（错误码 85009）"."""
+    text = exc.human(lang)
+    code = getattr(exc, "errcode", None)
+    if code is None or str(code) in text:
+        return text
+    return f"{text}（错误码 {code}）" if str(lang).startswith("zh") else f"{text} (error {code})"
 
 
 def build_client(app):

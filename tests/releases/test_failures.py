@@ -24,7 +24,8 @@ def test_submit_refused_by_wechat_is_recorded_once_with_words(code_env, errcode,
     fault(env, "submit_audit", errcode=errcode, count=5)
     submit(env)
     run = last_run(env)
-    assert run.state == "failed" and run.errcode == errcode and words in run.message and f"{errcode}" not in ""
+    assert run.state == "failed" and run.errcode == errcode and words in run.message
+    assert f"（错误码 {errcode}）" in run.message
     assert run.attempts == 1  # permanent: not retried
     assert audits(env) == []
     page = _html(env.get("audit"))
@@ -138,3 +139,40 @@ def test_unauthorized_app_is_refused_with_words(code_env):
     env.api.unauthorize(env.appid)
     page = env.post("code", {"template_id": env.template_id, "user_version": "1.0.1"}, follow_redirects=True)
     assert "no longer authorized" in _html(page) or "授权" in _html(page)
+
+
+def test_a_run_whose_job_was_lost_is_enqueued_again(code_env):
+    import json
+    from datetime import timedelta
+
+    from portal.jobs.releases import recover_stranded_jobs
+    from portal.timeutil import utcnow
+
+    env = code_env
+    with env.app.app_context():
+        params = {"template_id": env.template_id, "user_version": "3.0.0", "user_desc": ""}
+        db.session.add(JobRun(kind="commit", key=f"commit:{env.mp_id}", active_key=f"commit:{env.mp_id}",
+                              miniprogram_id=env.mp_id, tenant_id=env.tenant_id, state="queued",
+                              params=json.dumps(params), rq_job_id="lost", created_at=utcnow() - timedelta(hours=1)))
+        db.session.commit()
+        assert recover_stranded_jobs() == {"recovered": 1}
+    env.drain()
+    assert last_run(env).state == "done" and env.api.count("commit", env.appid, errcode=0) == 1
+
+
+def test_call_log_is_pruned(code_env):
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from portal.jobs.releases import prune_call_log
+    from portal.timeutil import utcnow
+
+    env = code_env
+    env.get("testers")
+    with env.app.app_context():
+        total = db.session.execute(sa.text("SELECT COUNT(*) FROM wechat_calls")).scalar()
+        assert total > 0
+        db.session.execute(sa.text("UPDATE wechat_calls SET created_at = :t"), {"t": utcnow() - timedelta(days=40)})
+        db.session.commit()
+        assert prune_call_log() == {"deleted": total}
