@@ -42,7 +42,7 @@ def act(mp, fn, success, endpoint, *args):
 
 
 def started(mp, run, endpoint):
-    flash(_("Started: the status below updates by itself.") if run.state == "queued" or run.is_active
+    flash(_("Started: the status below updates by itself.") if getattr(run, "created_now", True)
           else _("This job is already running."), "info")
     return redirect(url_for(endpoint, mp_id=mp.id, run=run.id))
 

@@ -123,10 +123,11 @@ def test_dropped_push_is_rescued_by_the_poll(code_env):
 def test_double_click_enqueues_one_job(code_env):
     env = code_env
     ready_to_submit(env)
-    fault(env, "get_code_privacy_info", latency_ms=300, count=1)
+    fault(env, "get_code_privacy_info", latency_ms=1000, count=1)
     data = {"items-0-address": "pages/index/index", "version_desc": "x"}
     env.post("audit", data)
-    env.post("audit", data)
+    again = env.post("audit", data, follow_redirects=True)
+    assert "该任务已在运行中" in _html(again)
     env.drain()
     with env.app.app_context():
         assert db.session.query(JobRun).filter_by(kind="submit_audit").count() == 1
