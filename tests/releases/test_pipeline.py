@@ -174,3 +174,13 @@ def test_rejection_reason_is_rendered_safely_and_feedback_offered(code_env):
     page = _html(env.get("audit"))
     assert "图片不清晰<br>" in page and "<script>alert" not in page
     assert 'name="feedback_info"' in page
+
+
+def test_errors_reach_english_speakers_in_english(code_env, make_user, login_as):
+    env = code_env
+    make_user(tenant_id=env.tenant_id, email="en@example.com", language="en")
+    english = env.app.test_client()
+    login_as("en@example.com", test_client=english)
+    page = env.post("domains/server", {"action": "add", "requestdomain": "shop.example.com"}, client=english,
+                    follow_redirects=True)
+    assert "No domain left to change" in _html(page) and "(error 85017)" in _html(page)
