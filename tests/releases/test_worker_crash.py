@@ -52,8 +52,8 @@ def _run(env):
 
 @needs_redis
 def test_worker_killed_mid_submit_then_restarted_submits_once(code_env):
-    from portal.services import jobs
     from portal.jobs.audits import submit_audit_job
+    from portal.services import jobs
 
     env = code_env
     upload(env)
