@@ -42,8 +42,9 @@ def login():
             return render_template("accounts/login.html", form=form), 401
         lang = session.get("lang")
         session.clear()  # a fresh session on login (no fixation)
-        if lang:
+        if lang:  # a language picked on the login page becomes the user's choice
             session["lang"] = lang
+            accounts_service.set_language(user, lang, current_app.config["LANGUAGES"])
         login_user(user)
         return redirect(_safe_next(form.next.data))
     return render_template("accounts/login.html", form=form), (400 if request.method == "POST" else 200)

@@ -20,6 +20,14 @@ def avatar(appid):
                     headers={"Cache-Control": "public, max-age=86400"})
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask every host for one; answer with a tiny green square instead of a 404."""
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">'
+           '<rect width="16" height="16" rx="3" fill="#07c160"/></svg>')
+    return svg, 200, {"Content-Type": "image/svg+xml", "Cache-Control": "max-age=86400"}
+
+
 @bp.get("/sandbox/")
 def overview():
     sb = current_sandbox()

@@ -98,9 +98,6 @@ def new_page(request, browser, platform, console):
     """Factory for pages in fresh browser contexts (separate cookies: one per user of a journey), with the
     portal as base URL. All are watched by `console` and closed after the test."""
     contexts = []
-    # The WeChat emulator's pages have no icon, so Chromium's automatic /favicon.ico request gets a 404 there;
-    # that is the emulator's, not the portal's. The portal's own pages declare their icon.
-    console.allow_status(404, platform.api.base + "/favicon.ico")
 
     def factory():
         context = browser.new_context(base_url=platform.url, viewport=VIEWPORT)

@@ -52,8 +52,6 @@ def test_language_choice_persists_across_pages_and_logins(page, make_user):
     _expect_language(page, "zh", "租户")
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: a user's saved language (default zh) overrides the language "
-                                      "picked on the login page, so the page switches back to Chinese on login")
 def test_language_picked_before_logging_in_is_kept_after_login(page, make_user):
     make_user(role="staff", email="ops@example.com")
     steps.open_login(page)

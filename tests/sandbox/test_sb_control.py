@@ -151,7 +151,7 @@ def test_python_dash_m_sandbox_serves(tmp_path):
             pytest.fail("the sandbox did not start")
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=10)
+        proc.wait(timeout=60)
 
 
 def test_fast_clock_expires_tokens_in_real_time():
