@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a step needs when they are missing (the machine is fresh, we are root).
 #   build: what compiling mysqlclient needs     test: + MariaDB, Redis, Chromium for the suite
+#   bench: test + wrk (the load generator of `make bench`)
 set -euo pipefail
 want=(pkg-config libmariadb-dev gcc python3-dev python3-venv)
-if [[ "${1:-build}" == "test" ]]; then
+if [[ "${1:-build}" == "test" || "${1:-build}" == "bench" ]]; then
   want+=(mariadb-server mariadb-client redis-server chromium fonts-noto-cjk)
+fi
+if [[ "${1:-build}" == "bench" ]]; then
+  want+=(wrk)
 fi
 missing=()
 for pkg in "${want[@]}"; do

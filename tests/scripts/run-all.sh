@@ -44,6 +44,7 @@ export TEST_MYSQL_URL="mysql+mysqldb://portal:portal-test@127.0.0.1:$MARIADB_POR
 export PLAYWRIGHT_BROWSERS_PATH=0 PYTHONDONTWRITEBYTECODE=1
 
 if [[ "${1:-}" == "--bench" ]]; then
+  bash tests/scripts/ensure-system-packages.sh bench || exit 1
   DATABASE_URL="$TEST_MYSQL_URL" .venv/bin/python -m bench
   exit $?
 fi

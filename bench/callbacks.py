@@ -1,0 +1,239 @@
+"""Callback throughput: encrypted WeChat pushes against the portal under gunicorn, compared with a bare
+Flask route answering "success" under the same gunicorn settings, in the same run.
+
+The portal (`bench.portal_wsgi:app`, i.e. `wsgi.py` with the callback rate limit raised) gets a fresh
+migrated database with 2,000 authorized mini-programs holding 10 audits in review each, Redis, newly
+generated component credentials and a sandbox as its WeChat hosts. Pools of unique pushes are encrypted
+and signed with the sandbox's own message crypto (`sandbox/crypto.py`, shares no code with the portal)
+just before each run, so their timestamps are fresh and their contents distinct (no duplicates unless
+the pool wraps, which is reported):
+
+- `component_verify_ticket` to /wechat/auth-events (each one stores the ticket: one hot row),
+- `weapp_audit_success` to /wechat/events/<appid> (each one closes one audit in review, 10 per app).
+
+Load comes from `wrk` (Debian's package, not the server's code) with `push_pool.lua`, a fixed number of
+connections for a fixed time, one server at a time. Reports pushes/s, p50 and p99 for each, the ratios to
+the bare route, answers that were not 200 "success", and how many pushes the portal stored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from bench.common import (
+    ROOT,
+    Row,
+    component_credentials,
+    database_url,
+    drop_database,
+    flush_redis,
+    free_port,
+    migrated_app,
+    redis_url,
+    verdict,
+    wait_for_port,
+)
+from bench.dataset import appid_for, seed
+
+WORKERS, THREADS = 2, 4
+WRK_THREADS = 2
+APPS, OPEN_AUDITS_PER_APP = 2000, 10
+POOL = APPS * OPEN_AUDITS_PER_APP  # unique pushes of each kind per run
+LUA = Path(__file__).with_name("push_pool.lua")
+
+
+class Gunicorn:
+    """`gunicorn -w 2 --threads 4` serving `target` on a free loopback port; logs to a file."""
+
+    def __init__(self, target: str, env: dict, log_path: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-w", str(WORKERS), "--threads", str(THREADS),
+             "-b", f"127.0.0.1:{self.port}", "--log-level", "warning", "--graceful-timeout", "5", target],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        wait_for_port(self.port, 60, self.proc)
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by the worker processes."""
+        total = 0.0
+        try:
+            children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+            for pid in children:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            return float("nan")
+        return total
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        self.log.close()
+
+
+class PushFactory:
+    """Encrypted, signed pushes as WeChat sends them (query string + outer XML), one line per push."""
+
+    def __init__(self, credentials: dict):
+        from sandbox.crypto import MessageCrypto
+
+        self.component_appid = credentials["WECHAT_COMPONENT_APPID"]
+        self.crypto = MessageCrypto(credentials["WECHAT_COMPONENT_TOKEN"], credentials["WECHAT_COMPONENT_AES_KEY"],
+                                    self.component_appid)
+
+    def _line(self, path: str, inner: str, outer_name: str, outer_value: str, extra: str = "") -> str:
+        from urllib.parse import urlencode
+
+        timestamp = str(int(time.time()))
+        nonce = str(int.from_bytes(os.urandom(4), "big"))
+        sealed = self.crypto.seal(inner, timestamp, nonce)
+        query = urlencode({"signature": sealed["signature"], "timestamp": timestamp, "nonce": nonce}) + extra \
+            + "&" + urlencode({"encrypt_type": "aes", "msg_signature": sealed["msg_signature"]})
+        body = (f"<xml><{outer_name}><![CDATA[{outer_value}]]></{outer_name}>"
+                f"<Encrypt><![CDATA[{sealed['encrypt']}]]></Encrypt></xml>")
+        return f"{path}?{query}\t{body}"
+
+    def ticket(self) -> str:
+        inner = (f"<xml><AppId><![CDATA[{self.component_appid}]]></AppId><CreateTime>{int(time.time())}</CreateTime>"
+                 f"<InfoType><![CDATA[component_verify_ticket]]></InfoType><ComponentVerifyTicket><![CDATA["
+                 f"ticket@@@{secrets.token_urlsafe(60)}]]></ComponentVerifyTicket></xml>")
+        return self._line("/wechat/auth-events", inner, "AppId", self.component_appid)
+
+    def audit_success(self, app_index: int) -> str:
+        appid, user_name, now = appid_for(app_index), f"gh_{app_index:012d}", int(time.time())
+        inner = (f"<xml><ToUserName><![CDATA[{user_name}]]></ToUserName><FromUserName><![CDATA["
+                 f"o{secrets.token_hex(12)}]]></FromUserName><CreateTime>{now}</CreateTime><MsgType><![CDATA["
+                 f"event]]></MsgType><Event><![CDATA[weapp_audit_success]]></Event><SuccTime>{now}</SuccTime></xml>")
+        return self._line(f"/wechat/events/{appid}", inner, "ToUserName", user_name, f"&openid=o{appid[2:]}")
+
+    def write(self, path: Path, lines) -> Path:
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return path
+
+
+def wrk(server: Gunicorn, pool_file: Path, seconds: float, connections: int) -> dict:
+    url, cpu_before = server.url, server.cpu_seconds()
+    out = subprocess.run(["wrk", f"-t{WRK_THREADS}", f"-c{connections}", f"-d{seconds:.0f}s", "--timeout", "10s",
+                          "-s", str(LUA), url, "--", str(pool_file), str(WRK_THREADS)],
+                         capture_output=True, text=True, timeout=seconds + 60)
+    if out.returncode != 0:
+        raise RuntimeError(f"wrk failed: {out.stderr.strip()[-500:]}")
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result["per_second"] = result["requests"] / (result["duration_us"] / 1e6)
+    result["cpu_ms"] = (server.cpu_seconds() - cpu_before) * 1000 / max(1, result["requests"])
+    result["failed"] = result["non_2xx"] + result["not_success"] + result["connect_errors"] \
+        + result["read_errors"] + result["write_errors"] + result["timeouts"]
+    return result
+
+
+def _stored(url: str) -> dict:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        kinds = dict(conn.execute(sa.text("SELECT kind, COUNT(*) FROM callback_events GROUP BY kind")).all())
+        outcomes = dict(conn.execute(sa.text("SELECT outcome, COUNT(*) FROM callback_events GROUP BY outcome")).all())
+        dups = conn.scalar(sa.text("SELECT COALESCE(SUM(duplicates), 0) FROM callback_events"))
+        approved = conn.scalar(sa.text("SELECT COUNT(*) FROM wxminiprogram_audit WHERE status = 0"))
+    engine.dispose()
+    return {"kinds": kinds, "outcomes": outcomes, "duplicates": int(dups), "approved": approved}
+
+
+def _ms(us: float) -> str:
+    return f"{us / 1000:.1f} ms"
+
+
+def run(workdir: Path, seconds: float = 10.0, connections: int = 16, log=print) -> list[Row]:
+    if shutil.which("wrk") is None:
+        return [Row("Callback throughput", "wrk is not installed", verdict="ERROR")]
+    from sandbox.server import start_background
+
+    url, redis = database_url("portal_bench_callbacks"), redis_url()
+    flush_redis(redis)
+    credentials = component_credentials()
+    sandbox = start_background(host="127.0.0.1", port=0, ticket_interval=86400, quiet=True)
+    servers = []
+    try:
+        app = migrated_app(url, redis, **credentials)
+        seed(app, tenants=1, apps=APPS, audits_per_app=OPEN_AUDITS_PER_APP, open_audits=True)
+        with app.app_context():
+            from portal.extensions import db
+
+            db.engine.dispose()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("WECHAT_", "DATABASE_URL", "REDIS_URL"))}
+        env.update(credentials, DATABASE_URL=url, REDIS_URL=redis, SECRET_KEY="bench-secret-key",
+                   DATA_KEY="bench-data-key", WECHAT_API_BASE=sandbox.url, WECHAT_MP_BASE=sandbox.url,
+                   WECHAT_OPEN_BASE=sandbox.url, PUBLIC_BASE_URL="http://127.0.0.1", PYTHONDONTWRITEBYTECODE="1")
+        factory = PushFactory(credentials)
+        log_path = workdir / "gunicorn.log"
+
+        def warm(server):
+            warm_file = factory.write(workdir / "warm.txt", (factory.ticket() for _ in range(3000)))
+            wrk(server, warm_file, 2, connections)
+
+        # Baseline first: the bare route, same server settings, same kind of request bodies.
+        bare = Gunicorn("bench.bare_app:app", env, log_path)
+        servers.append(bare)
+        warm(bare)
+        bare_file = factory.write(workdir / "bare.txt", (factory.audit_success(i % APPS + 1) for i in range(POOL)))
+        base = wrk(bare, bare_file, seconds, connections)
+        bare.stop()
+        log(f"  bare: {base['per_second']:.0f}/s p50 {_ms(base['p50_us'])} p99 {_ms(base['p99_us'])}")
+
+        portal = Gunicorn("bench.portal_wsgi:app", env, log_path)
+        servers.append(portal)
+        warm(portal)
+        before = _stored(url)
+        ticket_file = factory.write(workdir / "tickets.txt", (factory.ticket() for _ in range(POOL)))
+        tickets = wrk(portal, ticket_file, seconds, connections)
+        log(f"  tickets: {tickets['per_second']:.0f}/s p50 {_ms(tickets['p50_us'])} p99 {_ms(tickets['p99_us'])}")
+        middle = _stored(url)
+        audit_file = factory.write(workdir / "audits.txt", (factory.audit_success(i % APPS + 1) for i in range(POOL)))
+        audits = wrk(portal, audit_file, seconds, connections)
+        log(f"  audits: {audits['per_second']:.0f}/s p50 {_ms(audits['p50_us'])} p99 {_ms(audits['p99_us'])}")
+        portal.stop()
+        after = _stored(url)
+    finally:
+        for server in servers:
+            server.stop()
+        sandbox.stop()
+
+    rows = [Row(f"Callbacks: bare Flask route (gunicorn -w {WORKERS} --threads {THREADS}, wrk -c{connections})",
+                f"{base['per_second']:.0f} req/s, p50 {_ms(base['p50_us'])}, p99 {_ms(base['p99_us'])}; "
+                f"workers' CPU {base['cpu_ms']:.2f} ms/request",
+                verdict="baseline" if base["failed"] == 0 else f"{base['failed']} failed")]
+    stored_tickets = middle["kinds"].get("component_verify_ticket", 0) - before["kinds"].get("component_verify_ticket", 0)
+    stored_audits = after["kinds"].get("weapp_audit_success", 0) - middle["kinds"].get("weapp_audit_success", 0)
+    approved = after["approved"] - middle["approved"]
+    for name, result, stored, note in (
+            ("component_verify_ticket", tickets, stored_tickets, ""),
+            ("weapp_audit_success", audits, stored_audits, f", {approved} audits closed")):
+        ratio = result["per_second"] / base["per_second"]
+        p99_ratio = result["p99_us"] / max(1, base["p99_us"])
+        ok = ratio >= 0.7 and p99_ratio <= 2.0 and result["failed"] == 0
+        wrapped = f", pool wrapped {result['wrapped']}x (repeats = duplicates)" if result["wrapped"] else ""
+        rows.append(Row(
+            f"Callbacks: portal, {name} pushes",
+            f"{result['per_second']:.0f} pushes/s, p50 {_ms(result['p50_us'])}, p99 {_ms(result['p99_us'])}; "
+            f"{result['failed']} not 'success', {stored} stored{note}{wrapped}; "
+            f"workers' CPU {result['cpu_ms']:.1f} ms/push",
+            f"{base['per_second']:.0f}/s, p99 {_ms(base['p99_us'])}",
+            f"{ratio:.2f}x throughput, {p99_ratio:.1f}x p99",
+            ">= 0.7x throughput, p99 <= 2x",
+            verdict(ok)))
+    drop_database(url)
+    return rows
