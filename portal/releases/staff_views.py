@@ -23,13 +23,14 @@ def index():
             "state": request.args.get("state") if request.args.get("state") in AUTH_STATES else None,
             "audit": request.args.get("audit", type=int) if request.args.get("audit", "") in "01234" else None,
             "released": request.args.get("released", "")[:64] or None,
+            "template": request.args.get("template", type=int),
             "sort": request.args.get("sort") if request.args.get("sort") in releases.SORTS else "authorized",
             "dir": "asc" if request.args.get("dir") == "asc" else "desc"}
     items, total = releases.list_for_staff(_page(), per_page, args["tenant"], args["state"], args["audit"],
-                                           args["released"], args["sort"], args["dir"] == "desc")
+                                           args["released"], args["sort"], args["dir"] == "desc", args["template"])
     return render_template("releases/staff_index.html", items=items, total=total, page=_page(),
                            pages=max(1, -(-total // per_page)), args=args, tenants=tenant_choices(),
-                           states=AUTH_STATES, versions=releases.released_versions())
+                           states=AUTH_STATES, live=releases.released_versions())
 
 
 @staff_bp.route("/calls")

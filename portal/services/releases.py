@@ -201,7 +201,7 @@ SORTS = {"name": "nick_name", "appid": "authorizer_appid", "authorized": "create
 
 
 def list_for_staff(page, per_page, tenant_id=None, state=None, audit_status=None, released=None, sort="authorized",
-                   descending=True):
+                   descending=True, template_id=None):
     """Mini-programs across tenants with their latest audit and released version, filtered, sorted, paged."""
     from portal.models import MiniProgram, Tenant
 
@@ -224,6 +224,8 @@ def list_for_staff(page, per_page, tenant_id=None, state=None, audit_status=None
         query = query.where(latest.status == audit_status)
     if released:
         query = query.where(live.user_version == released)
+    if template_id:
+        query = query.where(live.template_id == template_id)
     column = Tenant.name if sort == "tenant" else getattr(MiniProgram, SORTS.get(sort, "create_time"))
     query = query.order_by(column.desc() if descending else column.asc(), MiniProgram.id.desc())
     total = db.session.scalar(select(db.func.count()).select_from(query.order_by(None).subquery()))
@@ -232,7 +234,7 @@ def list_for_staff(page, per_page, tenant_id=None, state=None, audit_status=None
 
 
 def released_versions():
-    """Every released user_version, for the staff filter."""
-    return db.session.scalars(select(Audit.user_version).where(Audit.is_release.is_(True),
-                                                               Audit.user_version.is_not(None))
-                              .distinct().order_by(Audit.user_version)).all()
+    """Every released user_version and template id, for the staff filters."""
+    live = select(Audit.user_version, Audit.template_id).where(Audit.is_release.is_(True))
+    rows = db.session.execute(live.distinct()).all()
+    return {"versions": sorted({v for v, _t in rows if v}), "templates": sorted({t for _v, t in rows if t})}

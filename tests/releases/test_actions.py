@@ -104,6 +104,9 @@ def test_staff_acts_on_behalf_and_sees_every_app(code_env, make_user, login_as):
     assert env.appid in listing and "Noodle Shop" in listing
     filtered = _html(staff.get("/staff/code/?audit=0"))
     assert env.appid not in filtered
+    released(env, "1.0.0")
+    assert env.appid in _html(staff.get(f"/staff/code/?released=1.0.0&template={env.template_id}&audit=0"))
+    assert env.appid not in _html(staff.get("/staff/code/?released=9.9.9"))
     response = post_form(staff, env.url("testers/bind"), {"wechatid": "staff_helper"}, token_from="/staff/code/")
     assert response.status_code == 302
     with env.app.app_context():
