@@ -53,6 +53,7 @@ class Config:
 
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
     CALLBACK_MAX_BYTES = _env_int("CALLBACK_MAX_BYTES", 64 * 1024)
+    CALLBACK_RATE_LIMIT = _env("CALLBACK_RATE_LIMIT", "600 per minute")  # per source IP, per callback URL
     LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI")  # defaults to REDIS_URL or memory
     RATELIMIT_HEADERS_ENABLED = True

@@ -50,14 +50,14 @@ def _handle(source, appid=None):
 
 @bp.route("/auth-events", methods=["POST"])
 @csrf.exempt
-@limiter.limit(lambda: current_app.config.get("CALLBACK_RATE_LIMIT", "600 per minute"))
+@limiter.limit(lambda: current_app.config["CALLBACK_RATE_LIMIT"])
 def auth_events():
     return _handle(SOURCE_AUTH)
 
 
 @bp.route("/events/<appid>", methods=["POST"])
 @csrf.exempt
-@limiter.limit(lambda: current_app.config.get("CALLBACK_RATE_LIMIT", "600 per minute"))
+@limiter.limit(lambda: current_app.config["CALLBACK_RATE_LIMIT"])
 def message_events(appid):
     if not APPID_RE.match(appid):
         return _plain("unknown appid", 404)

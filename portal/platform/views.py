@@ -27,24 +27,23 @@ def index():
     state = request.args.get("state") if request.args.get("state") in AUTH_STATES else None
     search = request.args.get("q", "")[:64]
     items, total = platform_service.list_miniprograms(page, per_page, tenant_id, state, search)
-    form = TransferForm()
-    form.tenant_id.choices = platform_service.tenant_choices()
     return render_template("platform/index.html", health=platform_service.component_health(), items=items,
                            total=total, page=page, pages=max(1, -(-total // per_page)), tenant_id=tenant_id,
-                           state=state, q=search, tenants=form.tenant_id.choices, states=AUTH_STATES, form=form)
+                           state=state, q=search, tenants=platform_service.tenant_choices(), states=AUTH_STATES)
 
 
-@bp.route("/miniprograms/<int:mp_id>/transfer", methods=["POST"])
+@bp.route("/miniprograms/<int:mp_id>/transfer", methods=["GET", "POST"])
 @staff_required
 def transfer(mp_id):
-    form = TransferForm()
+    """Move a mini-program to another tenant (one page per app keeps the list light at any fleet size)."""
+    mp = platform_service.get_miniprogram(mp_id)
+    form = TransferForm(tenant_id=mp.tenant_id)
     form.tenant_id.choices = platform_service.tenant_choices()
     if form.validate_on_submit():
         mp = authorization_service.transfer(mp_id, form.tenant_id.data, current_user)
         flash(_("%(name)s moved to another tenant.", name=mp.display_name), "success")
-    else:
-        flash(_("Choose a tenant."), "error")
-    return redirect(url_for("platform.index"))
+        return redirect(url_for("platform.index"))
+    return render_template("platform/transfer.html", mp=mp, form=form), (400 if form.errors else 200)
 
 
 @bp.route("/pushes")

@@ -5,6 +5,7 @@ import time
 
 from sqlalchemy import select
 
+from portal.errors import NotFound
 from portal.extensions import db
 from portal.models import ComponentAccount, MiniProgram, Tenant
 from portal.services.wechat import component_appid
@@ -38,6 +39,13 @@ def list_miniprograms(page, per_page, tenant_id=None, state=None, search=None):
     items = [{"mp": mp, "tenant": name, "token_left": (mp.authorizer_expires - now) if mp.authorizer_expires else None}
              for mp, name in rows]
     return items, total
+
+
+def get_miniprogram(mp_id):
+    mp = db.session.get(MiniProgram, mp_id)
+    if mp is None:
+        raise NotFound()
+    return mp
 
 
 def tenant_choices():
