@@ -4,6 +4,7 @@ testers, privacy and the merchant's settings. Every lookup goes through the tena
 import re
 
 from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
@@ -62,7 +63,7 @@ def job_status(mp_id, run_id):
     run = jobs.get_run(mp.id, run_id)
     if run is None:
         raise NotFound()
-    return jsonify(jobs.describe(run))
+    return jsonify(jobs.describe(run, get_locale().language if get_locale() else "zh"))
 
 
 @bp.route("/<int:mp_id>/code", methods=["GET", "POST"])
@@ -240,3 +241,9 @@ def audit_reason(text):
     """WeChat's HTML-ish audit reason, safe: every part escaped, only its <br> kept as line breaks."""
     parts = re.split(r"<br\s*/?>", text or "", flags=re.IGNORECASE)
     return Markup("<br>").join(escape(re.sub(r"<[^>]*>", "", part)) for part in parts)
+
+
+@bp.app_template_filter("job_message")
+def job_message(run, lang):
+    """A job's message in the reader's language."""
+    return jobs.message_for(run, lang)

@@ -9,6 +9,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal.errors import Conflict, ValidationFailed
@@ -95,19 +96,19 @@ def submit_step(run):
     if run.step == "submitting":  # a previous attempt may have reached WeChat: never submit twice
         adopted = _adopt_latest(mp, run)
         if adopted is not None:
-            return _("Audit %(id)s was already submitted; following it.", id=adopted.auditid), \
+            return _l("Audit %(id)s was already submitted; following it.", id=adopted.auditid), \
                 {"auditid": adopted.auditid}
     if privacy.scan_result(mp) is None:
         raise jobs.RetryLater(ReviewError(privacy.SCAN_PENDING, "privacy scan not finished", "get_code_privacy_info"))
     missing = _prepare_privacy(mp, run, form)
     if missing and not form.get("privacy_api_not_use"):
-        raise ValidationFailed(_("The code uses privacy features with no text in the privacy guideline: %(keys)s. "
+        raise ValidationFailed(_l("The code uses privacy features with no text in the privacy guideline: %(keys)s. "
                                  "Add a text for each under Settings → Privacy, or declare that they are not used.",
                                  keys=", ".join(missing)))
     jobs.set_step(run, "submitting")
     auditid = wxa.audit.submit_audit(**_submit_args(form))
     audit = _record_audit(mp, run, auditid)
-    return _("Submitted for audit (id %(id)s). WeChat usually answers within a few days.", id=audit.auditid), \
+    return _l("Submitted for audit (id %(id)s). WeChat usually answers within a few days.", id=audit.auditid), \
         {"auditid": audit.auditid}
 
 

@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import force_locale
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from rq import Retry, get_current_job
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -106,7 +106,7 @@ def run(run_id, step):
                 continue
             if left:
                 raise
-            return _finish(row, JOB_FAILED, explain(exc, _lang(row)), errcode=exc.errcode)
+            return _finish(row, JOB_FAILED, _wechat_texts(exc), errcode=exc.errcode)
 
 
 def _attempt(row, step):
@@ -119,24 +119,43 @@ def _attempt(row, step):
     except WeChatError as exc:
         db.session.rollback()
         if not exc.retryable:
-            return _finish(row, JOB_FAILED, explain(exc, _lang(row)), errcode=exc.errcode)
-        row.state, row.message, row.errcode = JOB_RETRYING, explain(exc, _lang(row)), exc.errcode
+            return _finish(row, JOB_FAILED, _wechat_texts(exc), errcode=exc.errcode)
+        row.state, row.errcode = JOB_RETRYING, exc.errcode
+        row.message = json.dumps(_wechat_texts(exc), ensure_ascii=False)
         db.session.commit()
         raise
     except PortalError as exc:
         db.session.rollback()
-        return _finish(row, JOB_FAILED, exc.message, errcode=getattr(exc, "errcode", None))
+        return _finish(row, JOB_FAILED, _texts(exc.message), errcode=getattr(exc, "errcode", None))
     except Exception:
         db.session.rollback()
-        with force_locale(_lang(row)):
-            _finish(row, JOB_FAILED, _("An unexpected error stopped this job. The platform staff were told."))
+        _finish(row, JOB_FAILED, _texts(_l("An unexpected error stopped this job. The platform staff were told.")))
         raise
-    return _finish(row, JOB_DONE, message, result=result)
+    return _finish(row, JOB_DONE, _texts(message), result=result)
 
 
-def _finish(row, state, message, errcode=None, result=None):
-    row.state, row.message, row.errcode, row.finished_at = state, message, errcode, utcnow()
-    row.active_key = None
+def _languages():
+    return tuple(current_app.config.get("LANGUAGES") or ("zh", "en"))
+
+
+def _texts(message):
+    """The message in every language: lazy strings are rendered per locale, plain text is kept as is."""
+    texts = {}
+    for lang in _languages():
+        with force_locale(lang):
+            texts[lang] = str(message)
+    return texts
+
+
+def _wechat_texts(exc):
+    return {lang: explain(exc, lang) for lang in _languages()}
+
+
+def _finish(row, state, texts, errcode=None, result=None):
+    """End the run: its message in every language, the activity log in the actor's."""
+    message = texts.get(_lang(row)) or next(iter(texts.values()), "")
+    row.state, row.errcode, row.finished_at = state, errcode, utcnow()
+    row.message, row.active_key = json.dumps(texts, ensure_ascii=False), None
     if result is not None:
         row.result = json.dumps(result, ensure_ascii=False)
     activity.record(f"job.{row.kind}", actor=row.actor, miniprogram=row.miniprogram,
@@ -144,6 +163,17 @@ def _finish(row, state, message, errcode=None, result=None):
     db.session.commit()
     log.info("job run %s (%s) %s: %s", row.id, row.kind, state, message)
     return {"run": row.id, "state": state, "errcode": errcode}
+
+
+def message_for(row, lang):
+    """A run's message in `lang` (runs store it in every language as JSON)."""
+    try:
+        texts = json.loads(row.message or "{}")
+    except ValueError:
+        return row.message or ""
+    if not isinstance(texts, dict):
+        return row.message or ""
+    return texts.get(lang) or next(iter(texts.values()), "")
 
 
 def set_step(row, step):
@@ -199,9 +229,9 @@ def get_run(mp_id, run_id):
     return row if row is not None and row.miniprogram_id == mp_id else None
 
 
-def describe(row):
+def describe(row, lang):
     """What the status endpoint returns for a run."""
-    return {"id": row.id, "kind": row.kind, "state": row.state, "message": row.message or "",
+    return {"id": row.id, "kind": row.kind, "state": row.state, "message": message_for(row, lang),
             "errcode": row.errcode, "attempts": row.attempts, "active": row.is_active,
             "finished_at": row.finished_at.isoformat() + "Z" if row.finished_at else None}
 

@@ -10,6 +10,7 @@ import re
 from datetime import UTC, datetime
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal.errors import Conflict, ValidationFailed
@@ -72,7 +73,7 @@ def commit_step(run):
     db.session.add(CodeCommit(miniprogram_id=mp.id, template_id=params["template_id"],
                               user_version=params["user_version"], user_desc=params["user_desc"],
                               ext_json=get_json(ext), created_by=run.actor_id))
-    return _("Version %(v)s uploaded from template %(t)s. WeChat now scans it for privacy features (a few "
+    return _l("Version %(v)s uploaded from template %(t)s. WeChat now scans it for privacy features (a few "
              "minutes) before it can be submitted.", v=params["user_version"], t=params["template_id"]), params
 
 
@@ -132,7 +133,7 @@ def _is_live(wxa, audit):
 
 def _mark_released(audit):
     audit.is_release, audit.release_time = True, utcnow()
-    return _("Version %(v)s is live.", v=audit.user_version or audit.auditid), {"auditid": audit.auditid}
+    return _l("Version %(v)s is live.", v=audit.user_version or audit.auditid), {"auditid": audit.auditid}
 
 
 def version_overview(mp):

@@ -184,3 +184,11 @@ def test_errors_reach_english_speakers_in_english(code_env, make_user, login_as)
     page = env.post("domains/server", {"action": "add", "requestdomain": "shop.example.com"}, client=english,
                     follow_redirects=True)
     assert "No domain left to change" in _html(page) and "(error 85017)" in _html(page)
+    # a job started by a Chinese-speaking colleague is explained to this reader in English
+    env.api.faults(endpoint="commit", appid=env.appid, errcode=85013, count=1)
+    upload(env)
+    status = english.get(env.url(f"jobs/{last_run(env).id}")).get_json()
+    assert status["state"] == "failed" and "ext_json is invalid" in status["message"] and "(error 85013)" in status[
+        "message"]
+    assert "ext_json is invalid" in _html(english.get(env.url("code")))
+    assert "自定义配置无效" in env.client.get(env.url(f"jobs/{last_run(env).id}")).get_json()["message"]
