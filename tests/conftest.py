@@ -461,10 +461,10 @@ class CodeEnv:
 
 @pytest.fixture
 def code_env(platform, make_tenant, make_user, login_as):
-    """Jobs retry at once (intervals 0) so tests need no clock; audits are polled without waiting."""
+    """Jobs retry at once (intervals 0) so tests need no clock; audits are polled however young they are."""
     from portal.models import MiniProgram
 
-    platform.app.config.update(JOB_RETRY_INTERVALS=[0, 0], AUDIT_POLL_AFTER_MINUTES=0)
+    platform.app.config.update(JOB_RETRY_INTERVALS=[0, 0], AUDIT_POLL_AFTER_MINUTES=-1)
     tenant_id = make_tenant("Noodle Shop")
     make_user(tenant_id=tenant_id, email="owner@example.com")
     client = platform.client()

@@ -177,9 +177,13 @@ def message_for(row, lang):
 
 
 def set_step(row, step):
-    """Record where a running job is, committed before the remote call it announces."""
+    """Record where a running job is, committed before the remote call it announces (and in RQ's job.meta)."""
     row.step, row.heartbeat_at = step, utcnow()
     db.session.commit()
+    job = get_current_job()
+    if job is not None:
+        job.meta["progress"] = step
+        job.save_meta()
 
 
 def recover_stranded(job_funcs, older_than=None):
