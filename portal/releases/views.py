@@ -98,8 +98,7 @@ def qrcode(mp_id):
     try:
         image = releases.experience_qr(mp, request.args.get("path", "").strip()[:256] or None)
     except PortalError as exc:
-        return Response(exc.message, status=exc.status_code if exc.status_code != 502 else 502,
-                        mimetype="text/plain")
+        return Response(exc.message, status=exc.status_code, mimetype="text/plain")
     return Response(image, mimetype="image/jpeg", headers={"Cache-Control": "private, max-age=60"})
 
 

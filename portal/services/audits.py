@@ -134,6 +134,11 @@ def _latest_commit(mp):
 
 
 def _record_audit(mp, run, auditid, status=AUDIT_IN_REVIEW, submitted_at=None):
+    """Our row for an audit WeChat accepted (the existing one if a refresh recorded it first)."""
+    existing = db.session.scalar(select(Audit).where(Audit.appid == mp.authorizer_appid,
+                                                     Audit.auditid == str(auditid)))
+    if existing is not None:
+        return existing
     commit = _latest_commit(mp)
     audit = Audit(appid=mp.authorizer_appid, auditid=str(auditid), status=status, miniprogram_id=mp.id,
                   submitted_by=run.actor_id if run else None, create_time=submitted_at or utcnow(),

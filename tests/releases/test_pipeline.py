@@ -122,6 +122,9 @@ def test_experience_qr_inline_image(code_env):
     assert 'id="qr-image"' in page
     image = env.client.get(env.url("qrcode?path=pages/index/index%3Fid%3D1"))
     assert image.status_code == 200 and image.mimetype.startswith("image/") and len(image.data) > 100
+    env.api.faults(endpoint="get_qrcode", appid=env.appid, errcode=-1, count=5)
+    failed = env.client.get(env.url("qrcode"))
+    assert failed.status_code == 502 and "微信系统繁忙" in failed.get_data(as_text=True)
 
 
 def test_full_pipeline_submit_push_release(code_env):
