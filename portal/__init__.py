@@ -61,6 +61,8 @@ def register_blueprints(app):
     from portal.authorization import bp as authorization_bp
     from portal.callbacks import bp as callbacks_bp
     from portal.dashboard import bp as dashboard_bp
+    from portal.fleet import bp as fleet_bp
+    from portal.library import bp as library_bp
     from portal.ops import bp as ops_bp
     from portal.platform import bp as platform_bp
     from portal.releases import bp as releases_bp
@@ -76,6 +78,8 @@ def register_blueprints(app):
     app.register_blueprint(callbacks_bp, url_prefix="/wechat")
     app.register_blueprint(releases_bp, url_prefix="/miniprograms")
     app.register_blueprint(releases_staff_bp, url_prefix="/staff/code")
+    app.register_blueprint(library_bp, url_prefix="/staff/library")
+    app.register_blueprint(fleet_bp, url_prefix="/staff/fleet")
 
 
 def register_security(app):

@@ -10,7 +10,8 @@ def nav_items():
     items = [("dashboard.home", _("Home"))]
     if current_user.is_staff:
         items += [("tenants.index", _("Tenants")), ("platform.index", _("Platform")),
-                  ("releases_staff.index", _("Code management"))]
+                  ("releases_staff.index", _("Code management")), ("library.index", _("Template library")),
+                  ("fleet.index", _("Fleet releases"))]
     elif current_user.is_merchant:
         items += [("releases.settings", _("Settings"))]
     result = []

@@ -9,7 +9,7 @@ import logging
 import threading
 import time
 
-from portal.jobs import audits, releases, tokens
+from portal.jobs import audits, fleet, releases, tokens
 
 log = logging.getLogger("portal.jobs.schedule")
 
@@ -18,6 +18,7 @@ PERIODIC = [
     ("refresh-tokens", tokens.refresh_expiring_tokens, 300, "maintenance"),
     ("poll-audits", audits.poll_open_audits, 300, "maintenance"),
     ("recover-jobs", releases.recover_stranded_jobs, 120, "maintenance"),
+    ("fleet-tick", fleet.tick_active_fleets, 30, "fleet"),
     ("prune-call-log", releases.prune_call_log, 86400, "maintenance"),
 ]
 

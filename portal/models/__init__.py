@@ -5,9 +5,11 @@ from portal.models.audit import Audit
 from portal.models.callback import CallbackEvent
 from portal.models.code_commit import CodeCommit
 from portal.models.component import ComponentAccount
+from portal.models.fleet import FleetRelease, FleetTarget
 from portal.models.job_run import JobRun
 from portal.models.miniprogram import MiniProgram
 from portal.models.preauth import PreAuthSession
+from portal.models.template import LibraryTemplate, MiniProgramParams
 from portal.models.tenant import Tenant
 from portal.models.tenant_settings import TenantSettings
 from portal.models.tester import Tester
@@ -15,6 +17,6 @@ from portal.models.user import User
 from portal.models.wechat_call import WeChatCall
 
 __all__ = [
-    "Activity", "Audit", "CallbackEvent", "CodeCommit", "ComponentAccount", "JobRun", "MiniProgram", "PreAuthSession",
-    "Tenant", "TenantSettings", "Tester", "User", "WeChatCall",
+    "Activity", "Audit", "CallbackEvent", "CodeCommit", "ComponentAccount", "FleetRelease", "FleetTarget", "JobRun",
+    "LibraryTemplate", "MiniProgram", "MiniProgramParams", "PreAuthSession", "Tenant", "TenantSettings", "Tester", "User", "WeChatCall",
 ]

@@ -1,0 +1,93 @@
+"""Views of fleet releases (staff only): list, start, progress (live), status JSON, CSV report, controls."""
+
+from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.accounts.access import staff_required
+from portal.errors import PortalError
+from portal.fleet import bp
+from portal.fleet.forms import ControlForm, FleetForm
+from portal.models import fleet as F
+from portal.services import fleet, fleet_report, library
+from portal.services.platform import tenant_choices
+
+OPTION_FIELDS = ("canary_count", "canary_percent", "auto_submit", "auto_release", "gray_percentage",
+                 "max_failure_rate", "max_concurrency", "privacy_api_not_use", "version_desc")
+
+
+@bp.route("/")
+@staff_required
+def index():
+    return render_template("fleet/index.html", releases=fleet_report.list_releases())
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@staff_required
+def new():
+    form = FleetForm(template_id=request.args.get("template_id", type=int))
+    templates = library.list_templates()
+    form.template_id.choices = [(t.template_id, f"{t.template_id} · {t.user_version} · {t.user_desc}") for t in templates]
+    form.tenant_ids.choices = tenant_choices()
+    if form.validate_on_submit():
+        try:
+            release = fleet.start_fleet_release(
+                form.template_id.data, current_user, fleet_report.form_targets(form.data),
+                {k: form.data[k] for k in OPTION_FIELDS}, form.user_version.data, form.user_desc.data)
+        except PortalError as exc:
+            form.mode.errors = [exc.message]
+        else:
+            flash(_("The fleet release started: this page follows it live."), "success")
+            return redirect(url_for("fleet.show", release_id=release.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("fleet/new.html", form=form, has_templates=bool(templates)), status
+
+
+def _state_arg():
+    state = request.args.get("state")
+    return state if state in F.TARGET_STATES else None
+
+
+@bp.route("/<int:release_id>")
+@staff_required
+def show(release_id):
+    release = fleet.get_release(release_id)
+    page = max(1, request.args.get("page", 1, type=int))
+    rows, total = fleet_report.targets_page(release, _state_arg(), page)
+    return render_template("fleet/show.html", release=release, progress=fleet_report.progress(release), rows=rows,
+                           total=total, page=page, pages=max(1, -(-total // 100)), state=_state_arg(),
+                           chart=fleet_report.audit_chart(release), states=F.TARGET_STATES, control=ControlForm())
+
+
+@bp.route("/<int:release_id>/status")
+@staff_required
+def status(release_id):
+    release = fleet.get_release(release_id)
+    rows, total = fleet_report.targets_page(release, _state_arg(), max(1, request.args.get("page", 1, type=int)))
+    return jsonify(state=release.state, stop_reason=release.stop_reason or "", active=release.is_active,
+                   **fleet_report.progress(release), rows=[fleet_report.describe_target(r) for r in rows], matching=total)
+
+
+@bp.route("/<int:release_id>/report.csv")
+@staff_required
+def report(release_id):
+    release = fleet.get_release(release_id)
+    return Response(fleet_report.report_csv(release), mimetype="text/csv", headers={
+        "Content-Disposition": f"attachment; filename=fleet-release-{release.id}.csv"})
+
+
+@bp.route("/<int:release_id>/<action>", methods=["POST"])
+@staff_required
+def control(release_id, action):
+    actions = {"pause": fleet.pause, "resume": fleet.resume, "cancel": fleet.cancel, "retry": fleet.retry_failed}
+    if action not in actions:
+        abort(404)
+    if not ControlForm().validate_on_submit():
+        abort(400)
+    try:
+        actions[action](release_id, current_user)
+    except PortalError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(_("Done."), "success")
+    return redirect(url_for("fleet.show", release_id=release_id))

@@ -1,0 +1,422 @@
+"""Fleet release: one template uploaded, submitted and released to many mini-programs, each with its own
+parameters. This module starts a release, controls it (pause, resume, cancel, retry failed) and runs
+the coordinator (`tick`); the per-app steps live in `fleet_steps`, the progress queries in `fleet_report`.
+
+The coordinator is the only place that hands out work: under a per-release lock it moves in-audit
+targets from the audit rows (which the push handler and the poller of `services.audits` keep current),
+recovers targets whose worker died, applies the canary and failure-rate stops, and dispatches step jobs
+up to `max_concurrency`, never more submissions than the platform's remaining monthly quota (85085).
+Step jobs call `tick` when they finish, and a periodic job ticks every active release, so audit results
+are picked up even when nothing else happens. A tick that finds the lock busy marks the release dirty;
+the holder ticks again before leaving, so no wake-up is lost.
+"""
+
+import json
+import logging
+import math
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+
+from portal.errors import Conflict, NotFound, ValidationFailed
+from portal.extensions import db
+from portal.models import Audit, FleetRelease, FleetTarget, LibraryTemplate, MiniProgram
+from portal.models import fleet as F
+from portal.models.audit import (
+    AUDIT_APPROVED,
+    AUDIT_DELAYED,
+    AUDIT_IN_REVIEW,
+    AUDIT_REJECTED,
+    OPEN_AUDIT_STATUSES,
+)
+from portal.services import activity
+from portal.services.locks import LockBusy, named_lock
+from portal.timeutil import utcnow
+
+log = logging.getLogger("portal.fleet")
+_dirty = set()
+DEFAULTS = {"auto_submit": True, "auto_release": True, "gray_percentage": 0, "max_failure_rate": 100,
+            "max_concurrency": 10, "canary_count": 0, "canary_percent": 0, "privacy_api_not_use": False,
+            "version_desc": ""}
+READY = {F.QUEUED: F.COMMITTING, F.COMMITTED: F.SUBMITTING, F.PRIVACY: F.SUBMITTING, F.APPROVED: F.RELEASING}
+BACK = {F.COMMITTING: F.QUEUED, F.SUBMITTING: F.COMMITTED, F.RELEASING: F.APPROVED}
+STEP_OF = {F.COMMITTING: "commit", F.SUBMITTING: "submit", F.RELEASING: "release"}
+
+
+def settled_states(opts):
+    """States in which a target needs nothing more from this release."""
+    extra = () if opts.get("auto_submit") else (F.COMMITTED, F.PRIVACY)
+    extra += () if opts.get("auto_release") or not opts.get("auto_submit") else (F.APPROVED,)
+    return F.FINAL + extra
+
+
+def get_release(release_id):
+    row = db.session.get(FleetRelease, release_id)
+    if row is None:
+        raise NotFound()
+    return row
+
+
+# --- starting a release -----------------------------------------------------------------------------------
+
+def resolve_targets(spec):
+    """Mini-programs chosen by `spec`: {"mode": "all" | "tenants" | "version" | "list", "tenant_ids": [...],
+    "released_version": "1.0.0", "miniprogram_ids": [...]}. A hand-picked list may hold unauthorized
+    apps (they are skipped with a reason); the other modes take authorized apps only."""
+    mode = spec.get("mode", "all")
+    query = select(MiniProgram).order_by(MiniProgram.id)
+    if mode == "list":
+        return db.session.scalars(query.where(MiniProgram.id.in_([int(i) for i in spec.get("miniprogram_ids") or []]))).all()
+    query = query.where(MiniProgram.auth_state == "authorized")
+    if mode == "tenants":
+        query = query.where(MiniProgram.tenant_id.in_([int(i) for i in spec.get("tenant_ids") or []]))
+    elif mode == "version":
+        live = select(func.max(Audit.id)).where(Audit.is_release.is_(True)).group_by(Audit.miniprogram_id)
+        query = query.where(MiniProgram.id.in_(select(Audit.miniprogram_id).where(
+            Audit.id.in_(live), Audit.user_version == spec.get("released_version"))))
+    elif mode != "all":
+        raise ValidationFailed(_("Unknown way of choosing mini-programs."))
+    return db.session.scalars(query).all()
+
+
+def _initial_skips(mps, template_id, user_version):
+    """{mp_id: reason} for apps to skip from the start (two grouped queries for the whole fleet)."""
+    ids = [mp.id for mp in mps]
+    live = select(func.max(Audit.id)).where(Audit.is_release.is_(True), Audit.miniprogram_id.in_(ids)) \
+        .group_by(Audit.miniprogram_id)
+    same = set(db.session.scalars(select(Audit.miniprogram_id).where(
+        Audit.id.in_(live), Audit.template_id == template_id, Audit.user_version == user_version)))
+    open_ = set(db.session.scalars(select(Audit.miniprogram_id).where(
+        Audit.miniprogram_id.in_(ids), Audit.status.in_(OPEN_AUDIT_STATUSES))))
+    skips = {}
+    for mp in mps:
+        if not mp.is_authorized:
+            skips[mp.id] = _("Not authorized to the platform.")
+        elif mp.id in same:
+            skips[mp.id] = _("Already on version %(v)s of this template.", v=user_version)
+        elif mp.id in open_:
+            skips[mp.id] = _("An audit is already open.")
+    return skips
+
+
+def _clean_options(options):
+    opts = {**DEFAULTS, **{k: v for k, v in (options or {}).items() if k in DEFAULTS}}
+    for key in ("gray_percentage", "max_failure_rate", "max_concurrency", "canary_count", "canary_percent"):
+        opts[key] = int(opts[key] or 0)
+    if not (0 <= opts["gray_percentage"] <= 100 and 0 <= opts["max_failure_rate"] <= 100
+            and 1 <= opts["max_concurrency"] <= 500 and 0 <= opts["canary_percent"] <= 100 and opts["canary_count"] >= 0):
+        raise ValidationFailed(_("An option is out of range."))
+    return opts
+
+
+def start_fleet_release(template_id, actor, targets, options=None, user_version=None, user_desc=None):
+    """Create a fleet release of `template_id` to the mini-programs `targets` chooses (see `resolve_targets`)
+    and start it. Returns the `FleetRelease`. :raise ValidationFailed: no target, bad options."""
+    opts = _clean_options(options)
+    template = db.session.scalar(select(LibraryTemplate).where(
+        LibraryTemplate.template_id == int(template_id)))
+    version = (user_version or (template.user_version if template else "") or "").strip()[:64]
+    if not version:
+        raise ValidationFailed(_("Give the version to upload, e.g. 1.2.0."))
+    mps = resolve_targets(targets)
+    if not mps:
+        raise ValidationFailed(_("No mini-program matches these targets."))
+    canary = opts["canary_count"] or math.ceil(len(mps) * opts["canary_percent"] / 100)
+    release = FleetRelease(template_id=int(template_id), user_version=version, state=F.RUNNING,
+                           user_desc=(user_desc or (template.user_desc if template else "") or "")[:255],
+                           targeting=json.dumps(targets, ensure_ascii=False), options=json.dumps(opts),
+                           canary_passed=canary == 0, created_by=getattr(actor, "id", None))
+    db.session.add(release)
+    db.session.flush()
+    skips = _initial_skips(mps, release.template_id, version)
+    rows = []
+    for mp in mps:
+        reason = skips.get(mp.id)
+        rows.append({"release_id": release.id, "miniprogram_id": mp.id, "tenant_id": mp.tenant_id,
+                     "appid": mp.authorizer_appid, "state": F.SKIPPED if reason else F.QUEUED, "reason": reason,
+                     "is_canary": False, "attempts": 0, "retries": 0, "updated_at": utcnow(),
+                     "finished_at": utcnow() if reason else None})
+    for row in [r for r in rows if r["state"] == F.QUEUED][:canary]:
+        row["is_canary"] = True
+    db.session.execute(FleetTarget.__table__.insert(), rows)
+    activity.record("fleet.start", actor=actor, detail=f"release {release.id}: template {template_id} "
+                                                      f"v{version} to {len(rows)} mini-programs")
+    db.session.commit()
+    request_tick(release.id)
+    return release
+
+
+# --- controls -------------------------------------------------------------------------------------------
+
+def _control(release_id, actor, allowed, new_state, action):
+    release = get_release(release_id)
+    if release.state not in allowed:
+        raise Conflict(_("This release cannot do that now (it is %(state)s).", state=release.state))
+    release.state = new_state
+    activity.record(f"fleet.{action}", actor=actor, detail=f"release {release.id}")
+    return release
+
+
+def pause(release_id, actor):
+    release = _control(release_id, actor, (F.RUNNING,), F.PAUSED, "pause")
+    release.stop_reason = _("Paused by %(who)s.", who=getattr(actor, "email", "staff"))
+    db.session.commit()
+    return release
+
+
+def resume(release_id, actor):
+    """Resume a paused release; failure-rate stops count only failures from now on."""
+    release = _control(release_id, actor, (F.PAUSED,), F.RUNNING, "resume")
+    opts = release.get_options()
+    opts["baseline"] = _failure_counts(release, opts)
+    release.options, release.stop_reason, release.quota_checked_at = json.dumps(opts), None, None
+    if not release.canary_passed:  # staff saw the canary's results and let the rest go
+        waiting = _counts(release, canary_only=True)
+        release.canary_passed = not any(n for s, n in waiting.items() if s not in settled_states(opts))
+    db.session.commit()
+    request_tick(release.id)
+    return release
+
+
+def cancel(release_id, actor):
+    """Stop handing out work; steps in flight finish, then every unfinished target is cancelled."""
+    release = _control(release_id, actor, (F.RUNNING, F.PAUSED), F.CANCELLING, "cancel")
+    db.session.commit()
+    request_tick(release.id)
+    return release
+
+
+def retry_failed(release_id, actor):
+    """Put failed targets back before the step that failed; the release runs again."""
+    release = get_release(release_id)
+    if release.state in (F.CANCELLING, F.CANCELLED_RELEASE):
+        raise Conflict(_("A cancelled release cannot retry."))
+    back = {"commit": F.QUEUED, "submit": F.COMMITTED, "privacy": F.COMMITTED, "release": F.APPROVED}
+    count = 0
+    for target in db.session.scalars(select(FleetTarget).where(FleetTarget.release_id == release.id,
+                                                                FleetTarget.state == F.FAILED)):
+        target.state = back.get(target.failed_step, F.QUEUED)
+        target.retries, target.errcode, target.reason, target.finished_at, target.not_before = 0, None, None, None, None
+        count += 1
+    if count and release.state == F.FINISHED:
+        release.state, release.finished_at = F.RUNNING, None
+    activity.record("fleet.retry", actor=actor, detail=f"release {release.id}: {count}")
+    db.session.commit()
+    request_tick(release.id)
+    return count
+
+
+# --- the coordinator ------------------------------------------------------------------------------------
+
+def _redis():
+    return current_app.extensions.get("redis")
+
+
+def _mark_dirty(release_id):
+    redis = _redis()
+    if redis is not None:
+        redis.set(f"fleet:dirty:{release_id}", 1, ex=600)
+    else:
+        _dirty.add(release_id)
+
+
+def _take_dirty(release_id):
+    redis = _redis()
+    if redis is not None:
+        return bool(redis.delete(f"fleet:dirty:{release_id}"))
+    was = release_id in _dirty
+    _dirty.discard(release_id)
+    return was
+
+
+def request_tick(release_id):
+    """Run the coordinator soon, in a job (a duplicate while one is queued is dropped)."""
+    from portal.jobs.fleet import fleet_tick_job
+    from portal.jobs.queues import enqueue
+
+    _mark_dirty(release_id)
+    enqueue(fleet_tick_job, release_id, queue="fleet", job_id=f"fleet-tick-{release_id}-{utcnow():%Y%m%d%H%M%S%f}")
+
+
+def tick(release_id):
+    """Advance a release once (see the module docstring); returns a small dict for the job result."""
+    result = {"release": release_id, "busy": True}
+    for _round in range(50):
+        try:
+            with named_lock(f"fleet:{release_id}", ttl_ms=120_000, wait_seconds=0):
+                _take_dirty(release_id)
+                result = _tick(release_id)
+        except LockBusy:
+            _mark_dirty(release_id)
+            return result
+        if not _take_dirty(release_id):
+            return result
+        _mark_dirty(release_id)  # give the flag back for the next round's own take
+    return result
+
+
+def _tick(release_id):
+    db.session.rollback()  # see what other workers committed
+    release = db.session.get(FleetRelease, release_id)
+    if release is None or not release.is_active:
+        return {"release": release_id, "state": getattr(release, "state", None)}
+    opts, now = release.get_options(), utcnow()
+    _reconcile(release, now)
+    _recover_stale(release, now)
+    jobs = []
+    if release.state == F.CANCELLING:
+        _cancel_waiting(release, opts, now)
+    elif release.state == F.RUNNING and not _stop_checks(release, opts):
+        jobs = _dispatch(release, opts, now)
+    _maybe_finish(release, opts, now)
+    db.session.commit()
+    _enqueue_steps(jobs)
+    return {"release": release_id, "state": release.state, "dispatched": len(jobs)}
+
+
+def _reconcile(release, now):
+    """In-audit targets follow their audit row; unauthorized apps waiting for anything are skipped."""
+    changed = select(FleetTarget, Audit).join(Audit, (Audit.appid == FleetTarget.appid)
+                                               & (Audit.auditid == FleetTarget.auditid)).where(
+        FleetTarget.release_id == release.id,
+        ((FleetTarget.state == F.IN_AUDIT) & (Audit.status != AUDIT_IN_REVIEW))
+        | ((FleetTarget.state == F.DELAYED) & (Audit.status != AUDIT_DELAYED)))
+    for target, audit in db.session.execute(changed).all():
+        if audit.status == AUDIT_APPROVED:
+            target.state, target.audit_result_at = F.APPROVED, audit.auditresult_time or now
+        elif audit.status == AUDIT_REJECTED:
+            target.state, target.reason, target.failed_step = F.REJECTED, audit.reason, "audit"
+            target.audit_result_at = target.finished_at = audit.auditresult_time or now
+        elif audit.status == AUDIT_DELAYED:
+            target.state, target.reason = F.DELAYED, audit.reason
+        elif audit.status != AUDIT_IN_REVIEW:
+            _fail(target, "audit", None, _("The audit was withdrawn."), now)
+    lost = select(FleetTarget).join(MiniProgram, MiniProgram.id == FleetTarget.miniprogram_id).where(
+        FleetTarget.release_id == release.id, MiniProgram.auth_state != "authorized",
+        FleetTarget.state.not_in(F.FINAL + F.IN_FLIGHT))
+    for target in db.session.scalars(lost):
+        target.state, target.reason, target.finished_at = F.SKIPPED, _("Not authorized to the platform."), now
+
+
+def _fail(target, step, errcode, reason, now):
+    target.state, target.failed_step, target.errcode = F.FAILED, step, errcode
+    target.reason, target.finished_at, target.step = reason, now, None
+
+
+def _recover_stale(release, now):
+    """A step job silent for FLEET_STEP_STALE_SECONDS lost its worker: hand the step out again (the
+    step checks WeChat first when its remote call may have happened)."""
+    cutoff = now - timedelta(seconds=current_app.config.get("FLEET_STEP_STALE_SECONDS", 600))
+    for target in db.session.scalars(select(FleetTarget).where(
+            FleetTarget.release_id == release.id, FleetTarget.state.in_(F.IN_FLIGHT),
+            FleetTarget.dispatched_at < cutoff)):
+        log.warning("fleet target %s (%s) lost its worker in %s", target.id, target.appid, target.state)
+        target.state = BACK[target.state]
+
+
+def _counts(release, canary_only=False):
+    query = select(FleetTarget.state, func.count()).where(FleetTarget.release_id == release.id)
+    if canary_only:
+        query = query.where(FleetTarget.is_canary.is_(True))
+    return dict(db.session.execute(query.group_by(FleetTarget.state)).all())
+
+
+def _failure_counts(release, opts, counts=None):
+    counts = _counts(release) if counts is None else counts
+    settled = sum(n for s, n in counts.items() if s in settled_states(opts))
+    return [counts.get(F.FAILED, 0) + counts.get(F.REJECTED, 0), settled]
+
+
+def _stop_checks(release, opts):
+    """Pause the release when the canary or the failure rate says so; True if it stopped."""
+    limit = opts.get("max_failure_rate", 100)
+    if not release.canary_passed:
+        counts = _counts(release, canary_only=True)
+        if sum(n for s, n in counts.items() if s not in settled_states(opts)) == 0:
+            failures, settled = _failure_counts(release, opts, counts)
+            if settled and failures * 100 > limit * settled:
+                release.state = F.PAUSED
+                release.stop_reason = _("The canary failed: %(f)d of %(n)d failed or were rejected.", f=failures,
+                                        n=settled)
+                return True
+            release.canary_passed = True
+    if limit < 100:
+        failures, settled = _failure_counts(release, opts)
+        base_f, base_s = opts.get("baseline") or (0, 0)
+        failures, settled = failures - base_f, settled - base_s
+        if settled >= min(5, _total(release)) and settled and failures * 100 > limit * settled:
+            release.state = F.PAUSED
+            release.stop_reason = _("Stopped: %(f)d of %(n)d finished mini-programs failed or were rejected, more "
+                                    "than %(p)d%%.", f=failures, n=settled, p=limit)
+            return True
+    return False
+
+
+def _total(release):
+    return db.session.scalar(select(func.count()).where(FleetTarget.release_id == release.id))
+
+
+def _dispatch(release, opts, now):
+    """Hand out steps to ready targets up to max concurrency (releases first, then submissions within
+    the quota, then uploads). Returns [(target id, attempt)] to enqueue after the commit."""
+    inflight = db.session.scalar(select(func.count()).where(FleetTarget.release_id == release.id,
+                                                           FleetTarget.state.in_(F.IN_FLIGHT)))
+    slots = opts["max_concurrency"] - inflight
+    ready = [s for s in READY if s not in settled_states(opts)]
+    if slots <= 0 or not ready:
+        return []
+    query = select(FleetTarget).where(FleetTarget.release_id == release.id, FleetTarget.state.in_(ready),
+                                      (FleetTarget.not_before.is_(None)) | (FleetTarget.not_before <= now))
+    if not release.canary_passed:
+        query = query.where(FleetTarget.is_canary.is_(True))
+    order = db.case({F.APPROVED: 0, F.PRIVACY: 1, F.COMMITTED: 1}, value=FleetTarget.state, else_=2)
+    candidates = db.session.scalars(query.order_by(order, FleetTarget.id).limit(slots)).all()
+    from portal.services import fleet_steps
+
+    quota = fleet_steps.submit_quota(release, [t for t in candidates if READY[t.state] == F.SUBMITTING], now)
+    jobs = []
+    for target in candidates:
+        if READY[target.state] == F.SUBMITTING:
+            if quota <= 0:
+                continue
+            quota -= 1
+            release.quota_rest = (release.quota_rest or 0) - 1
+        target.state, target.attempts, target.dispatched_at = READY[target.state], target.attempts + 1, now
+        target.not_before = None
+        jobs.append((target.id, target.attempts))
+    return jobs
+
+
+def _enqueue_steps(jobs):
+    from rq import Retry
+
+    from portal.jobs.fleet import fleet_step_job
+    from portal.jobs.queues import enqueue
+
+    for target_id, attempt in jobs:
+        enqueue(fleet_step_job, target_id, attempt, queue="fleet", job_id=f"fleet-step-{target_id}-{attempt}-"
+                f"{utcnow():%Y%m%d%H%M%S%f}", retry=Retry(max=1, interval=[5]))
+
+
+def _cancel_waiting(release, opts, now):
+    db.session.execute(update(FleetTarget).where(
+        FleetTarget.release_id == release.id, FleetTarget.state.not_in(F.IN_FLIGHT + settled_states(opts))
+    ).values(state=F.CANCELLED, reason=_("Cancelled before this mini-program finished."), finished_at=now))
+
+
+def _maybe_finish(release, opts, now):
+    if release.state not in (F.RUNNING, F.CANCELLING):
+        return
+    counts = _counts(release)
+    if release.state == F.CANCELLING and not any(counts.get(s) for s in F.IN_FLIGHT):
+        _cancel_waiting(release, opts, now)
+        release.state, release.finished_at = F.CANCELLED_RELEASE, now
+    elif release.state == F.RUNNING and all(s in settled_states(opts) for s, n in counts.items() if n):
+        release.state, release.finished_at = F.FINISHED, now
+
+
+def active_release_ids():
+    return db.session.scalars(select(FleetRelease.id).where(FleetRelease.state.in_((F.RUNNING, F.CANCELLING))))\
+        .all()

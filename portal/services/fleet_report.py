@@ -1,0 +1,106 @@
+"""What the fleet pages show: releases, counts per state, a filtered page of targets, audit outcomes and
+durations, and the CSV report. Every function runs a fixed number of queries whatever the fleet size."""
+
+import csv
+import io
+
+from sqlalchemy import func, select
+
+from portal.extensions import db
+from portal.models import Audit, FleetRelease, FleetTarget, MiniProgram, Tenant
+from portal.models import fleet as F
+from portal.models.audit import AUDIT_APPROVED, AUDIT_DELAYED, AUDIT_IN_REVIEW, AUDIT_REJECTED
+from portal.services.fleet import settled_states
+
+DURATION_BUCKETS = ((3600, "< 1 h"), (6 * 3600, "1–6 h"), (24 * 3600, "6–24 h"), (72 * 3600, "1–3 d"), (None, "> 3 d"))
+
+
+def list_releases(limit=100):
+    return db.session.scalars(select(FleetRelease).order_by(FleetRelease.id.desc()).limit(limit)).all()
+
+
+def progress(release):
+    """{"counts": {state: n}, "total", "settled", "percent"} in one query."""
+    counts = dict(db.session.execute(select(FleetTarget.state, func.count()).where(
+        FleetTarget.release_id == release.id).group_by(FleetTarget.state)).all())
+    total = sum(counts.values())
+    settled = sum(n for s, n in counts.items() if s in settled_states(release.get_options()))
+    return {"counts": {s: counts.get(s, 0) for s in F.TARGET_STATES}, "total": total, "settled": settled,
+            "percent": int(settled * 100 / total) if total else 100}
+
+
+def _targets_query(release, state=None):
+    query = (select(FleetTarget, MiniProgram.nick_name, Tenant.name)
+             .join(MiniProgram, MiniProgram.id == FleetTarget.miniprogram_id)
+             .outerjoin(Tenant, Tenant.id == FleetTarget.tenant_id)
+             .where(FleetTarget.release_id == release.id))
+    if state in F.TARGET_STATES:
+        query = query.where(FleetTarget.state == state)
+    return query
+
+
+def targets_page(release, state=None, page=1, per_page=100):
+    """A page of targets (with app and tenant names) and the total, filtered by state."""
+    query = _targets_query(release, state)
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = db.session.execute(query.order_by(FleetTarget.id).limit(per_page).offset((page - 1) * per_page)).all()
+    return [{"target": t, "name": name or t.appid, "tenant": tenant} for t, name, tenant in rows], total
+
+
+def describe_target(row):
+    t = row["target"]
+    return {"id": t.id, "appid": t.appid, "name": row["name"], "tenant": row["tenant"] or "", "state": t.state,
+            "step": t.failed_step or "", "errcode": t.errcode, "reason": t.reason or "", "auditid": t.auditid or "",
+            "canary": t.is_canary}
+
+
+def audit_chart(release):
+    """Audit outcomes (approved, rejected, delayed, in review) and a histogram of audit durations."""
+    rows = db.session.execute(select(Audit.status, Audit.create_time, Audit.auditresult_time).join(
+        FleetTarget, (FleetTarget.appid == Audit.appid) & (FleetTarget.auditid == Audit.auditid)).where(
+        FleetTarget.release_id == release.id)).all()
+    outcomes = {"approved": 0, "rejected": 0, "delayed": 0, "in_review": 0}
+    names = {AUDIT_APPROVED: "approved", AUDIT_REJECTED: "rejected", AUDIT_DELAYED: "delayed",
+             AUDIT_IN_REVIEW: "in_review"}
+    buckets = [[label, 0] for _limit, label in DURATION_BUCKETS]
+    for status, created, decided in rows:
+        if status in names:
+            outcomes[names[status]] += 1
+        if decided and created and status in (AUDIT_APPROVED, AUDIT_REJECTED):
+            seconds = (decided - created).total_seconds()
+            index = next(i for i, (limit, _label) in enumerate(DURATION_BUCKETS) if limit is None or seconds < limit)
+            buckets[index][1] += 1
+    return {"outcomes": outcomes, "durations": buckets,
+            "max": max([1, *outcomes.values(), *(n for _label, n in buckets)])}
+
+
+CSV_COLUMNS = ("appid", "name", "tenant", "state", "step", "errcode", "reason", "auditid", "canary")
+
+
+def report_csv(release):
+    """The per-app results as CSV text (UTF-8 with BOM so spreadsheet programs read Chinese right)."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for t, name, tenant in db.session.execute(_targets_query(release).order_by(FleetTarget.id)).all():
+        row = describe_target({"target": t, "name": name or t.appid, "tenant": tenant})
+        writer.writerow([row[c] for c in CSV_COLUMNS])
+    return out.getvalue()
+
+
+def form_targets(data):
+    """The targeting dict `start_fleet_release` takes, from the new-release form's fields."""
+    spec = {"mode": data.get("mode") or "all"}
+    if spec["mode"] == "tenants":
+        spec["tenant_ids"] = [int(i) for i in data.get("tenant_ids") or []]
+    elif spec["mode"] == "version":
+        spec["released_version"] = (data.get("released_version") or "").strip()
+    elif spec["mode"] == "list":
+        words = [w for w in (data.get("miniprogram_ids") or "").replace(",", " ").split() if w]
+        ids = {int(w) for w in words if w.isdigit()}
+        appids = [w for w in words if not w.isdigit()]
+        if appids:
+            ids |= set(db.session.scalars(select(MiniProgram.id).where(MiniProgram.authorizer_appid.in_(appids))))
+        spec["miniprogram_ids"] = sorted(ids)
+    return spec

@@ -1,0 +1,299 @@
+"""The per-app steps of a fleet release: upload (commit), privacy + submit for audit, release. Each step
+is one idempotent service call run by a job that holds the target's current `attempts` number; a job
+whose number is stale does nothing, so a recovered step never runs twice at once.
+
+Before a remote call that must not happen twice, the step commits `step = "…_sent"`; a retry finding
+that mark asks WeChat first (getversioninfo, get_latest_auditstatus) and adopts what already happened.
+Transient errors (network, -1, 45009) put the target back with an exponential back-off, and 45009 also
+pauses every worker through the shared limiter; final errors fail the target with the human text.
+"""
+
+import logging
+import time
+from datetime import UTC, timedelta
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from portal.errors import Conflict, PortalError, WeChatFailed
+from portal.extensions import db
+from portal.models import Audit, CodeCommit, FleetRelease, FleetTarget, LibraryTemplate
+from portal.models import fleet as F
+from portal.models.audit import AUDIT_IN_REVIEW
+from portal.services import audits, library, miniprograms, privacy
+from portal.services.fleet import BACK, STEP_OF
+from portal.services.releases import build_ext_json, get_json
+from portal.services.tenant_settings import get_settings
+from portal.services.wechat import explain
+from portal.timeutil import utcnow
+from portal.wechat.errors import APIError, AuthorizationLost, RateLimited, ReviewError, WeChatError
+
+log = logging.getLogger("portal.fleet.steps")
+ALREADY_AUDITING, QUOTA_EXHAUSTED, ALREADY_RELEASED, NO_AUDIT = 85009, 85085, 85052, 86001
+
+
+def _epoch(value):
+    return int(value.replace(tzinfo=UTC).timestamp())
+
+
+# --- shared limiter (Redis across workers; a process-wide one in embedded mode) ----------------------------
+
+_local = {"window": 0, "count": 0, "paused_until": 0.0}
+
+
+def throttle(calls):
+    """Wait until `calls` WeChat calls fit in FLEET_CALLS_PER_SECOND and no 45009 back-off is running."""
+    limit = current_app.config.get("FLEET_CALLS_PER_SECOND", 50)
+    redis = current_app.extensions.get("redis")
+    while True:
+        now = time.time()
+        paused = float((redis.get("fleet:paused-until") or 0) if redis is not None else _local["paused_until"])
+        if paused > now:
+            time.sleep(min(paused - now, 5))
+            continue
+        window = int(now)
+        if redis is not None:
+            key = f"fleet:rate:{window}"
+            used = redis.incrby(key, calls)
+            redis.expire(key, 3)
+        else:
+            if _local["window"] != window:
+                _local.update(window=window, count=0)
+            _local["count"] += calls
+            used = _local["count"]
+        if used <= limit or used == calls:
+            return
+        time.sleep(max(0.01, window + 1 - now))
+
+
+def back_off_everyone(seconds):
+    until = time.time() + seconds
+    redis = current_app.extensions.get("redis")
+    if redis is not None:
+        redis.set("fleet:paused-until", until, ex=max(1, int(seconds) + 1))
+    else:
+        _local["paused_until"] = until
+
+
+# --- quota ------------------------------------------------------------------------------------------------
+
+def submit_quota(release, candidates, now):
+    """How many submissions may start now: queryquota's `rest` (cached FLEET_QUOTA_TTL seconds on the
+    release, minus submissions started since). 0 when WeChat cannot tell (we never guess upwards)."""
+    if not candidates:
+        return 0
+    ttl = current_app.config.get("FLEET_QUOTA_TTL", 60)
+    if release.quota_checked_at is None or release.quota_checked_at < now - timedelta(seconds=ttl):
+        try:
+            throttle(1)
+            release.quota_rest = miniprograms.api(candidates[0].miniprogram).audit.query_quota().rest
+            release.quota_checked_at = now
+        except (WeChatError, Conflict) as exc:
+            log.warning("fleet %s: queryquota failed: %s", release.id, exc)
+            return 0
+        if release.quota_rest <= 0:
+            release.state = F.PAUSED
+            release.stop_reason = _("The platform's monthly audit quota is used up (85085): resume next month or "
+                                    "after WeChat raises it.")
+    return max(0, release.quota_rest or 0)
+
+
+# --- running one step -------------------------------------------------------------------------------------
+
+def run_step(target_id, attempt):
+    """Run the step the target is in, if `attempt` is still its current one; then tick its release."""
+    target = db.session.get(FleetTarget, target_id)
+    if target is None or target.attempts != attempt or target.state not in F.IN_FLIGHT:
+        return {"target": target_id, "skipped": True}
+    release = db.session.get(FleetRelease, target.release_id)
+    state = target.state
+    lang = (release.creator.language if release.creator else None) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    with force_locale(lang):
+        try:
+            {F.COMMITTING: commit, F.SUBMITTING: submit, F.RELEASING: release_app}[state](target, release)
+        except Exception as exc:  # noqa: BLE001 - every failure ends on the target row, never in RQ
+            db.session.rollback()
+            _handle(db.session.get(FleetTarget, target_id), state, exc, lang)
+        db.session.commit()
+    from portal.services.fleet import tick
+
+    tick(target.release_id)
+    return {"target": target_id, "state": db.session.get(FleetTarget, target_id).state}
+
+
+def _handle(target, state, exc, lang):
+    now = utcnow()
+    if target.attempts is None or target.state != state:
+        return
+    if isinstance(exc, AuthorizationLost) or (isinstance(exc, Conflict) and not target.miniprogram.is_authorized):
+        target.state, target.reason, target.finished_at = F.SKIPPED, _("Not authorized to the platform."), now
+    elif getattr(exc, "retryable", False):
+        target.retries += 1
+        if target.retries > current_app.config.get("FLEET_MAX_RETRIES", 8):
+            return _failed(target, state, exc, lang, now)
+        if isinstance(exc, RateLimited):
+            back_off_everyone(current_app.config.get("FLEET_RATE_LIMIT_PAUSE", 30))
+        base = current_app.config.get("FLEET_BACKOFF_SECONDS", 5)
+        target.state, target.errcode = BACK[state], getattr(exc, "errcode", None)
+        target.not_before = now + timedelta(seconds=min(300, base * 2 ** (target.retries - 1)))
+    else:
+        if not isinstance(exc, (WeChatError, PortalError)):
+            log.exception("fleet target %s: %s failed unexpectedly", target.id, STEP_OF[state], exc_info=exc)
+        _failed(target, state, exc, lang, now)
+
+
+def _failed(target, state, exc, lang, now):
+    if isinstance(exc, WeChatError):
+        reason = explain(exc, lang)
+    elif isinstance(exc, PortalError):
+        reason = exc.message
+    else:
+        reason = _("An unexpected error stopped this step. The platform staff were told.")
+    target.state, target.errcode = F.FAILED, getattr(exc, "errcode", None)
+    target.failed_step = getattr(target, "step_name", None) or STEP_OF[state]
+    target.reason, target.finished_at, target.step = reason, now, None
+
+
+def _mark_sent(target, mark):
+    target.step = mark
+    db.session.commit()
+
+
+# --- commit ----------------------------------------------------------------------------------------------
+
+def commit(target, release):
+    """/wxa/commit with the app's parameters checked against the template's schema."""
+    mp = target.miniprogram
+    wxa = miniprograms.api(mp)
+    if audits.open_audit(mp) is not None:
+        target.state, target.reason, target.finished_at = F.SKIPPED, _("An audit is already open."), utcnow()
+        return
+    template = db.session.scalar(select(LibraryTemplate).where(LibraryTemplate.template_id == release.template_id))
+    values, errors = library.validate_ext(template.schema() if template else {}, library.ext_params_for(mp))
+    if errors:
+        raise PortalError(" ".join(errors))
+    ext = dict(build_ext_json(mp), ext=values)
+    if not (target.step == "commit_sent" and _dev_version_is(wxa, release)):
+        _mark_sent(target, "commit_sent")
+        throttle(1)
+        wxa.code.commit(release.template_id, ext, release.user_version, release.user_desc or "")
+    db.session.add(CodeCommit(miniprogram_id=mp.id, template_id=release.template_id, user_version=release.user_version,
+                              user_desc=release.user_desc, ext_json=get_json(ext), created_by=release.created_by))
+    target.state, target.step, target.errcode = F.COMMITTED, None, None
+
+
+def _dev_version_is(wxa, release):
+    info = wxa.code.get_version_info().get("exp_info") or {}
+    return info.get("exp_version") == release.user_version and int(info.get("exp_time") or 0) >= \
+        _epoch(release.created_at) - 5
+
+
+# --- privacy + submit ------------------------------------------------------------------------------------
+
+def submit(target, release):
+    """Wait for the privacy scan, apply the tenant's privacy guideline, then /wxa/submit_audit once."""
+    mp, opts = target.miniprogram, release.get_options()
+    wxa = miniprograms.api(mp)
+    if target.step == "submit_sent" and _adopt(wxa, target, release):
+        return
+    if audits.open_audit(mp) is not None:
+        target.state, target.reason, target.finished_at = F.SKIPPED, _("An audit is already open."), utcnow()
+        return
+    throttle(3)
+    target.step_name = "privacy"
+    if privacy.scan_result(mp) is None:  # 61039: WeChat still scans the upload; look again later
+        recheck = current_app.config.get("FLEET_PRIVACY_RECHECK_SECONDS", 30)
+        target.state, target.not_before = F.PRIVACY, utcnow() + timedelta(seconds=recheck)
+        return
+    missing = _prepare_privacy(mp, wxa)
+    if missing and not opts.get("privacy_api_not_use"):
+        raise PortalError(_("The code uses privacy features with no text in the privacy guideline: %(keys)s.",
+                            keys=", ".join(missing)))
+    target.step_name = None
+    _mark_sent(target, "submit_sent")
+    try:
+        auditid = wxa.audit.submit_audit(version_desc=opts.get("version_desc") or None,
+                                         privacy_api_not_use=True if opts.get("privacy_api_not_use") else None)
+    except ReviewError as exc:
+        return _submit_refused(target, release, exc)
+    _record(target, release, mp, auditid, AUDIT_IN_REVIEW, utcnow())
+
+
+def _prepare_privacy(mp, wxa):
+    settings = get_settings(mp.tenant_id)
+    if privacy.guideline(settings)["owner_setting"]:
+        return privacy.apply_guideline(mp, None, settings, log=False)
+    return wxa.privacy.undeclared_privacy_keys()
+
+
+def _submit_refused(target, release, exc):
+    if exc.errcode == ALREADY_AUDITING:
+        target.state, target.step, target.finished_at = F.SKIPPED, None, utcnow()
+        target.reason = _("An audit is already open.")
+    elif exc.errcode == QUOTA_EXHAUSTED:  # never fail an app for the platform's quota: wait for staff
+        target.state, target.step, target.errcode = F.COMMITTED, None, exc.errcode
+        release.state, release.quota_rest = F.PAUSED, 0
+        release.stop_reason = _("The platform's monthly audit quota is used up (85085): resume next month or "
+                                "after WeChat raises it.")
+    else:
+        raise exc
+
+
+def _adopt(wxa, target, release):
+    """After a crash or timeout during submit_audit: follow the audit WeChat already holds, if it is ours."""
+    try:
+        latest = wxa.audit.get_latest_audit_status()
+    except APIError as exc:
+        if exc.retryable or exc.errcode != NO_AUDIT:
+            raise
+        return False
+    if latest.auditid is None or latest.submit_audit_time < _epoch(target.dispatched_at) - 5 \
+            or latest.user_version not in ("", release.user_version):
+        return False
+    known = db.session.scalar(select(Audit).where(Audit.appid == target.appid, Audit.auditid == str(latest.auditid)))
+    if known is None:
+        _record(target, release, target.miniprogram, latest.auditid, latest.status, utcnow())
+    else:
+        target.state, target.auditid, target.step, target.submitted_at = F.IN_AUDIT, known.auditid, None, utcnow()
+    return True
+
+
+def _record(target, release, mp, auditid, status, when):
+    commit_row = db.session.scalar(select(CodeCommit).where(CodeCommit.miniprogram_id == mp.id)
+                                   .order_by(CodeCommit.id.desc()).limit(1))
+    db.session.add(Audit(appid=mp.authorizer_appid, auditid=str(auditid), status=status, miniprogram_id=mp.id,
+                         submitted_by=release.created_by, create_time=when, template_id=release.template_id,
+                         user_version=release.user_version, user_desc=release.user_desc,
+                         ext_json=commit_row.ext_json if commit_row else None))
+    target.state, target.auditid, target.step, target.submitted_at = F.IN_AUDIT, str(auditid), None, when
+    target.errcode = None
+
+
+# --- release ---------------------------------------------------------------------------------------------
+
+def release_app(target, release):
+    """/wxa/release (or /wxa/grayrelease to a percentage), once; 85052 "already released" counts as done."""
+    mp, opts = target.miniprogram, release.get_options()
+    wxa = miniprograms.api(mp)
+    audit = db.session.scalar(select(Audit).where(Audit.appid == target.appid, Audit.auditid == target.auditid))
+    live = (wxa.code.get_version_info().get("release_info") or {}).get("release_version") \
+        if target.step == "release_sent" else None
+    if live != release.user_version:
+        _mark_sent(target, "release_sent")
+        throttle(1)
+        try:
+            if opts.get("gray_percentage"):
+                wxa.release.gray_release(int(opts["gray_percentage"]))
+            else:
+                wxa.release.release()
+        except ReviewError as exc:
+            if exc.errcode != ALREADY_RELEASED:
+                raise
+    if audit is not None:
+        audit.is_release, audit.release_time = True, utcnow()
+    target.state, target.step, target.finished_at, target.errcode = F.RELEASED, None, utcnow(), None
+
+
+__all__ = ["WeChatFailed", "run_step", "submit_quota", "throttle"]

@@ -1,0 +1,75 @@
+"""Fleet pages: start from the form (errors re-render with 400), the progress page with counts, chart and
+live status JSON, the CSV report, controls, and a constant number of SQL queries per progress view."""
+
+import csv
+import io
+
+from sqlalchemy import event
+
+from portal.extensions import db
+from portal.services import library
+
+
+def _html(response):
+    return response.get_data(as_text=True)
+
+
+def _form(template_id, **fields):
+    return {"template_id": template_id, "user_version": "2.0.0", "mode": "all", "max_concurrency": 5,
+            "max_failure_rate": 100, "auto_submit": "y", "auto_release": "y", **fields}
+
+
+def test_start_follow_control_and_export(fleet_env, make_tenant):
+    env = fleet_env
+    tenant = make_tenant("Flower Shop")
+    appids = env.apps(tenant, 3)
+    template_id = env.template()
+    with env.app.app_context():
+        library.sync_templates()
+    bad = env.post("/staff/fleet/new", _form(template_id, user_version="bad version!"))
+    assert bad.status_code == 400 and 'id="fleet-form"' in _html(bad)
+    none = env.post("/staff/fleet/new", _form(template_id, mode="tenants", tenant_ids=[]))
+    assert none.status_code == 400
+    response = env.post("/staff/fleet/new", _form(template_id, auto_submit="", auto_release=""))
+    assert response.status_code == 302
+    url = response.headers["Location"]
+    release_id = int(url.rstrip("/").rsplit("/", 1)[-1])
+    states = env.settle_until(release_id, lambda s: set(s.values()) == {"committed"})
+    assert set(states.values()) == {"committed"}
+    page = env.client.get(url)
+    assert page.status_code == 200 and "data-fleet-status-url" in _html(page) and "<svg" in _html(page)
+    status = env.client.get(f"/staff/fleet/{release_id}/status?state=committed").get_json()
+    assert status["state"] == "finished" and status["percent"] == 100 and status["counts"]["committed"] == 3
+    assert {row["appid"] for row in status["rows"]} == set(appids)
+    report = env.client.get(f"/staff/fleet/{release_id}/report.csv")
+    rows = list(csv.DictReader(io.StringIO(report.get_data(as_text=True).lstrip("\ufeff"))))
+    assert report.mimetype == "text/csv" and {r["appid"] for r in rows} == set(appids)
+    # a finished release cannot be paused: the page says why, no 500
+    page = env.post(f"/staff/fleet/{release_id}/pause", follow_redirects=True)
+    assert page.status_code == 200 and ("cannot" in _html(page) or "无法" in _html(page))
+    assert env.post(f"/staff/fleet/{release_id}/explode").status_code == 404
+
+
+def test_progress_page_queries_do_not_grow_with_the_fleet(fleet_env, make_tenant):
+    env = fleet_env
+    tenant = make_tenant("Shoe Shop")
+    template_id = env.template()
+    counts = []
+    for n in (2, 6):
+        env.apps(tenant, n if not counts else n - 2)
+        with env.app.app_context():
+            library.sync_templates()
+        response = env.post("/staff/fleet/new", _form(template_id, auto_submit="", user_version=f"2.0.{n}"))
+        release_id = int(response.headers["Location"].rstrip("/").rsplit("/", 1)[-1])
+        env.settle_until(release_id, lambda s: set(s.values()) == {"committed"})
+        statements = []
+        with env.app.app_context():
+            def count(*_args, seen=statements):
+                seen.append(1)
+            event.listen(db.engine, "before_cursor_execute", count)
+            try:
+                assert env.client.get(f"/staff/fleet/{release_id}").status_code == 200
+            finally:
+                event.remove(db.engine, "before_cursor_execute", count)
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts
