@@ -104,3 +104,23 @@ def form_targets(data):
             ids |= set(db.session.scalars(select(MiniProgram.id).where(MiniProgram.authorizer_appid.in_(appids))))
         spec["miniprogram_ids"] = sorted(ids)
     return spec
+
+
+def wait_for_release(release_id, timeout=3600.0, poll=1.0, tick_every=None):
+    """Block until the release is no longer running (finished, cancelled or paused by a stop) or `timeout`
+    seconds pass; returns `progress()` plus "state". With `tick_every` seconds it also ticks the release
+    (what the periodic job does), for scripts that run without the scheduler. Used by bench/."""
+    import time
+
+    from portal.services.fleet import tick
+
+    deadline, last_tick = time.monotonic() + timeout, time.monotonic()
+    while True:
+        db.session.rollback()
+        release = db.session.get(FleetRelease, release_id)
+        if release.state not in (F.RUNNING, F.CANCELLING) or time.monotonic() > deadline:
+            return {"state": release.state, **progress(release)}
+        if tick_every is not None and time.monotonic() - last_tick >= tick_every:
+            tick(release_id)
+            last_tick = time.monotonic()
+        time.sleep(poll)
