@@ -3,11 +3,12 @@ bench/RESULTS.md. Not a test: a missed target is printed as MISSED and the exit 
 benchmark that breaks makes it non-zero.
 
 Measures (each in its own module): the sandbox's own calls/s (`sandbox_bench`), callback throughput against
-a bare route (`callbacks`), token single-flight across processes (`tokens`), the fleet benchmark (pending)
-and page scale at 100 vs 10,000 mini-programs (`pages`). `make bench` (tests/scripts/run-all.sh --bench)
-starts MariaDB and Redis on loopback and sets DATABASE_URL and REDIS_URL; bench databases are created next
-to DATABASE_URL's and dropped afterwards. `BENCH_ONLY=pages,tokens` runs some measures only (nothing is
-written to RESULTS.md then).
+a bare route (`callbacks`), token single-flight across processes (`tokens`), a fleet release to 1,000
+mini-programs with 100 ms WeChat latency and 4 workers (`fleet`) and page scale at 100 vs 10,000
+mini-programs (`pages`). `make bench` (tests/scripts/run-all.sh --bench) starts MariaDB and Redis on
+loopback and sets DATABASE_URL and REDIS_URL; bench databases are created next to DATABASE_URL's and
+dropped afterwards. `BENCH_ONLY=pages,tokens` runs some measures only (nothing is written to
+RESULTS.md then).
 """
 
 from __future__ import annotations
@@ -104,16 +105,11 @@ def sandbox_row(workdir: Path) -> list[Row]:
                 f"{result['errors']} errors", verdict="info" if result["errors"] == 0 else "MISSED")]
 
 
-def fleet_row(workdir: Path) -> list[Row]:
-    return [Row("Fleet: 1,000 apps, 100 ms WeChat latency, 4 workers (ratio to ideal, RSS)",
-                "pending: the fleet feature does not exist yet", verdict="pending")]
-
-
 def run_measures(names) -> tuple[list[Row], bool]:
-    from bench import callbacks, pages, tokens
+    from bench import callbacks, fleet, pages, tokens
 
     runners = {"sandbox": sandbox_row, "callbacks": lambda w: callbacks.run(w, log=log),
-               "tokens": lambda w: tokens.run(w, log=log), "fleet": fleet_row,
+               "tokens": lambda w: tokens.run(w, log=log), "fleet": lambda w: fleet.run(w, log=log),
                "pages": lambda w: pages.run(w, log=log)}
     rows, broken = [], False
     with tempfile.TemporaryDirectory(prefix="portal-bench-") as tmp:
