@@ -7,20 +7,20 @@ from flask_login import current_user
 
 
 def nav_items():
-    items = [("dashboard.home", _("Home"))]
+    """The navigation of the current role; an item is active on its page and on the pages it leads to."""
     if current_user.is_staff:
-        items += [("tenants.index", _("Tenants")), ("platform.index", _("Platform")),
-                  ("releases_staff.index", _("Code management")), ("library.index", _("Template library")),
-                  ("fleet.index", _("Fleet releases"))]
-    elif current_user.is_merchant:
-        items += [("releases.settings", _("Settings"))]
-    result = []
-    for endpoint, label in items:
-        active = request.endpoint == endpoint or (
-            request.endpoint and request.endpoint.split(".")[0] == endpoint.split(".")[0] and endpoint != "dashboard.home"
-        )
-        result.append({"url": url_for(endpoint), "label": label, "active": active})
-    return result
+        items = [("dashboard.home", _("Home"), ()), ("tenants.index", _("Tenants"), ("tenants",)),
+                 ("platform.index", _("Platform"), ("platform",)),
+                 ("releases_staff.index", _("Code management"), ("releases_staff", "releases")),
+                 ("library.index", _("Template library"), ("library",)), ("fleet.index", _("Fleet releases"), ("fleet",))]
+    else:
+        items = [("dashboard.merchant", _("My mini-programs"), ("releases", "authorization")),
+                 ("releases.settings", _("Settings"), ())]
+    here = request.endpoint or ""
+    explicit = {endpoint for endpoint, _label, _also in items}
+    return [{"url": url_for(endpoint), "label": label,
+             "active": here == endpoint or (here not in explicit and here.split(".")[0] in also)}
+            for endpoint, label, also in items]
 
 
 def format_dt(value):
