@@ -51,6 +51,15 @@ class Config:
     # modify_domain_directly. WeChat asks platforms to pick one and never mix them.
     WECHAT_DOMAIN_STRATEGY = _env("WECHAT_DOMAIN_STRATEGY", "platform")
 
+    # Fleet release tuning (seconds unless named otherwise); workers read them from the environment too.
+    FLEET_BACKOFF_SECONDS = float(_env("FLEET_BACKOFF_SECONDS", 5))
+    FLEET_PRIVACY_RECHECK_SECONDS = float(_env("FLEET_PRIVACY_RECHECK_SECONDS", 30))
+    FLEET_STEP_STALE_SECONDS = float(_env("FLEET_STEP_STALE_SECONDS", 600))
+    FLEET_QUOTA_TTL = float(_env("FLEET_QUOTA_TTL", 60))
+    FLEET_RATE_LIMIT_PAUSE = float(_env("FLEET_RATE_LIMIT_PAUSE", 30))
+    FLEET_CALLS_PER_SECOND = _env_int("FLEET_CALLS_PER_SECOND", 50)
+    FLEET_MAX_RETRIES = _env_int("FLEET_MAX_RETRIES", 8)
+
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
     CALLBACK_MAX_BYTES = _env_int("CALLBACK_MAX_BYTES", 64 * 1024)
     CALLBACK_RATE_LIMIT = _env("CALLBACK_RATE_LIMIT", "600 per minute")  # per source IP, per callback URL

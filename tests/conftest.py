@@ -71,8 +71,9 @@ def base_overrides(url):
 
 
 def _test_redis_url(url):
-    """Tests use database 15 of the given Redis so flushing it never touches anything else."""
-    return re.sub(r"/\d*$", "", url.rstrip("/")) + "/15"
+    """Tests use database 15 (or TEST_REDIS_DB) of the given Redis so flushing it never touches anything else;
+    two suites running at once on one Redis need different TEST_REDIS_DB values."""
+    return re.sub(r"/\d*$", "", url.rstrip("/")) + "/" + os.environ.get("TEST_REDIS_DB", "15")
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from portal.errors import PortalError
 from portal.fleet import bp
 from portal.fleet.forms import ControlForm, FleetForm
 from portal.models import fleet as F
-from portal.services import fleet, fleet_report, library
+from portal.services import fleet, fleet_controls, fleet_report, library
 from portal.services.platform import tenant_choices
 
 OPTION_FIELDS = ("canary_count", "canary_percent", "auto_submit", "auto_release", "gray_percentage",
@@ -79,7 +79,8 @@ def report(release_id):
 @bp.route("/<int:release_id>/<action>", methods=["POST"])
 @staff_required
 def control(release_id, action):
-    actions = {"pause": fleet.pause, "resume": fleet.resume, "cancel": fleet.cancel, "retry": fleet.retry_failed}
+    actions = {"pause": fleet_controls.pause, "resume": fleet_controls.resume, "cancel": fleet_controls.cancel,
+               "retry": fleet_controls.retry_failed}
     if action not in actions:
         abort(404)
     if not ControlForm().validate_on_submit():

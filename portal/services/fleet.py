@@ -1,6 +1,7 @@
 """Fleet release: one template uploaded, submitted and released to many mini-programs, each with its own
-parameters. This module starts a release, controls it (pause, resume, cancel, retry failed) and runs
-the coordinator (`tick`); the per-app steps live in `fleet_steps`, the progress queries in `fleet_report`.
+parameters. This module starts a release and runs the coordinator (`tick`); the controls (pause, resume, cancel,
+retry failed) live in `fleet_controls`, the per-app steps in `fleet_steps`, the progress queries in
+`fleet_report`.
 
 The coordinator is the only place that hands out work: under a per-release lock it moves in-audit
 targets from the audit rows (which the push handler and the poller of `services.audits` keep current),
@@ -20,7 +21,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
-from portal.errors import Conflict, NotFound, ValidationFailed
+from portal.errors import NotFound, ValidationFailed
 from portal.extensions import db
 from portal.models import Audit, FleetRelease, FleetTarget, LibraryTemplate, MiniProgram
 from portal.models import fleet as F
@@ -146,66 +147,6 @@ def start_fleet_release(template_id, actor, targets, options=None, user_version=
     db.session.commit()
     request_tick(release.id)
     return release
-
-
-# --- controls -------------------------------------------------------------------------------------------
-
-def _control(release_id, actor, allowed, new_state, action):
-    release = get_release(release_id)
-    if release.state not in allowed:
-        raise Conflict(_("This release cannot do that now (it is %(state)s).", state=release.state))
-    release.state = new_state
-    activity.record(f"fleet.{action}", actor=actor, detail=f"release {release.id}")
-    return release
-
-
-def pause(release_id, actor):
-    release = _control(release_id, actor, (F.RUNNING,), F.PAUSED, "pause")
-    release.stop_reason = _("Paused by %(who)s.", who=getattr(actor, "email", "staff"))
-    db.session.commit()
-    return release
-
-
-def resume(release_id, actor):
-    """Resume a paused release; failure-rate stops count only failures from now on."""
-    release = _control(release_id, actor, (F.PAUSED,), F.RUNNING, "resume")
-    opts = release.get_options()
-    opts["baseline"] = _failure_counts(release, opts)
-    release.options, release.stop_reason, release.quota_checked_at = json.dumps(opts), None, None
-    if not release.canary_passed:  # staff saw the canary's results and let the rest go
-        waiting = _counts(release, canary_only=True)
-        release.canary_passed = not any(n for s, n in waiting.items() if s not in settled_states(opts))
-    db.session.commit()
-    request_tick(release.id)
-    return release
-
-
-def cancel(release_id, actor):
-    """Stop handing out work; steps in flight finish, then every unfinished target is cancelled."""
-    release = _control(release_id, actor, (F.RUNNING, F.PAUSED), F.CANCELLING, "cancel")
-    db.session.commit()
-    request_tick(release.id)
-    return release
-
-
-def retry_failed(release_id, actor):
-    """Put failed targets back before the step that failed; the release runs again."""
-    release = get_release(release_id)
-    if release.state in (F.CANCELLING, F.CANCELLED_RELEASE):
-        raise Conflict(_("A cancelled release cannot retry."))
-    back = {"commit": F.QUEUED, "submit": F.COMMITTED, "privacy": F.COMMITTED, "release": F.APPROVED}
-    count = 0
-    for target in db.session.scalars(select(FleetTarget).where(FleetTarget.release_id == release.id,
-                                                                FleetTarget.state == F.FAILED)):
-        target.state = back.get(target.failed_step, F.QUEUED)
-        target.retries, target.errcode, target.reason, target.finished_at, target.not_before = 0, None, None, None, None
-        count += 1
-    if count and release.state == F.FINISHED:
-        release.state, release.finished_at = F.RUNNING, None
-    activity.record("fleet.retry", actor=actor, detail=f"release {release.id}: {count}")
-    db.session.commit()
-    request_tick(release.id)
-    return count
 
 
 # --- the coordinator ------------------------------------------------------------------------------------

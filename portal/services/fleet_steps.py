@@ -15,7 +15,7 @@ from datetime import UTC, timedelta
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from portal.errors import Conflict, PortalError, WeChatFailed
 from portal.extensions import db
@@ -127,6 +127,8 @@ def _handle(target, state, exc, lang):
     now = utcnow()
     if target.attempts is None or target.state != state:
         return
+    if state == F.SUBMITTING:
+        _refund_quota(target)
     if isinstance(exc, AuthorizationLost) or (isinstance(exc, Conflict) and not target.miniprogram.is_authorized):
         target.state, target.reason, target.finished_at = F.SKIPPED, _("Not authorized to the platform."), now
     elif getattr(exc, "retryable", False):
@@ -154,6 +156,17 @@ def _failed(target, state, exc, lang, now):
     target.state, target.errcode = F.FAILED, getattr(exc, "errcode", None)
     target.failed_step = getattr(target, "step_name", None) or STEP_OF[state]
     target.reason, target.finished_at, target.step = reason, now, None
+
+
+def _refund_quota(target):
+    """Give back the submission the coordinator counted when it dispatched this submit step, when the step
+    ends without calling submit_audit (scan still running, skipped, failed before sending). Only a unit taken
+    from the current queryquota reading is given back, and atomically, since other steps update it too."""
+    if target.step == "submit_sent":
+        return
+    db.session.execute(update(FleetRelease).where(
+        FleetRelease.id == target.release_id, FleetRelease.quota_rest.is_not(None),
+        FleetRelease.quota_checked_at <= target.dispatched_at).values(quota_rest=FleetRelease.quota_rest + 1))
 
 
 def _mark_sent(target, mark):
@@ -200,13 +213,13 @@ def submit(target, release):
         return
     if audits.open_audit(mp) is not None:
         target.state, target.reason, target.finished_at = F.SKIPPED, _("An audit is already open."), utcnow()
-        return
+        return _refund_quota(target)
     throttle(3)
     target.step_name = "privacy"
     if privacy.scan_result(mp) is None:  # 61039: WeChat still scans the upload; look again later
         recheck = current_app.config.get("FLEET_PRIVACY_RECHECK_SECONDS", 30)
         target.state, target.not_before = F.PRIVACY, utcnow() + timedelta(seconds=recheck)
-        return
+        return _refund_quota(target)
     missing = _prepare_privacy(mp, wxa)
     if missing and not opts.get("privacy_api_not_use"):
         raise PortalError(_("The code uses privacy features with no text in the privacy guideline: %(keys)s.",

@@ -1,12 +1,17 @@
 """Fleet fixtures: a portal wired to the sandbox with staff logged in, fast back-offs, and helpers that
 run a fleet release to its end the way workers and the periodic tick would."""
 
+import os
+import signal
+import subprocess
+import sys
 import time
 
 import pytest
 
 from portal.extensions import db
 from portal.models import FleetRelease, FleetTarget
+from portal.models.fleet import FINAL
 from tests.conftest import drain_jobs, post_form
 
 
@@ -14,6 +19,7 @@ class FleetEnv:
     def __init__(self, platform, client, staff_id):
         self.platform, self.app, self.api, self.client, self.staff_id = platform, platform.app, platform.api, \
             client, staff_id
+        self.workers = []  # real `worker.py` processes, when a test starts them (Redis only)
 
     def template(self, version="2.0.0", **fields):
         body = {"component_appid": self.api.component_appid, "user_version": version, "user_desc": "shop",
@@ -82,3 +88,119 @@ def fleet_env(platform, make_user, login_as):
     client = platform.client()
     assert login_as("ops@example.com", test_client=client).status_code == 302
     return FleetEnv(platform, client, staff_id)
+
+
+# --- driving a release to its end (tests/fleet/test_scale, test_faults, test_quota) -------------------------
+
+WAITING_ON_WECHAT = {"privacy", "in_audit", "delayed"}  # only the sandbox clock moves these on
+
+
+def start(env, template_id, targets=None, **options):
+    """Start a fleet release of `template_id` as the staff user; returns its id."""
+    from portal.models import User
+    from portal.services import fleet, library
+
+    with env.app.app_context():
+        library.sync_templates()
+        release = fleet.start_fleet_release(template_id, db.session.get(User, env.staff_id),
+                                            targets or {"mode": "all"}, options)
+        return release.id
+
+
+def run_to_end(env, release_id, timeout=45.0, step=None, drain=True, advance=31):
+    """Tick (and drain, unless real workers run the jobs) until the release stops being active, moving the
+    sandbox clock on whenever every target only waits for WeChat (privacy scan, audit). `step(states)` runs
+    after every round. Returns the final {appid: state}; fails past `timeout` (never waits unbounded)."""
+    from portal.jobs.fleet import fleet_tick_job
+
+    deadline = time.monotonic() + timeout
+    drain = drain and env.app.extensions.get("redis") is not None and not env.workers
+    while True:
+        if drain:
+            env.settle(release_id, rounds=1)
+        else:
+            with env.app.app_context():
+                fleet_tick_job(release_id)
+            time.sleep(0.25)
+        states = env.states(release_id)
+        if step is not None:
+            step(states)
+        release = env.release(release_id)
+        if not release.is_active or release.state == "paused":
+            return states
+        assert time.monotonic() < deadline, f"release {release_id} still {release.state} after {timeout}s: {states}"
+        if all(s in WAITING_ON_WECHAT or s in FINAL for s in states.values()) and not _backing_off(env, release_id):
+            env.audit_results(advance)
+
+
+def _backing_off(env, release_id):
+    from portal.timeutil import utcnow
+
+    now = utcnow()
+    return any(t.not_before is not None and t.not_before > now for t in env.targets(release_id).values())
+
+
+def texts(app, msgid, **values):
+    """`msgid` as the portal shows it in every language (reasons are stored in the creator's language)."""
+    from flask_babel import force_locale, gettext
+
+    with app.test_request_context():
+        found = set()
+        for lang in app.config["LANGUAGES"]:
+            with force_locale(lang):
+                found.add(gettext(msgid, **values))
+        return found
+
+
+def successes(api, endpoint, appids):
+    """{appid: successful calls of `endpoint`} as the sandbox recorded them."""
+    return {appid: api.count(endpoint, appid, errcode=0) for appid in appids}
+
+
+def decide(api, appid, outcome, **rule):
+    """Set how WeChat's review decides this app's next audits."""
+    api.call("/sandbox/audits/decide", {"appid": appid, "rule": {"outcome": outcome, **rule}})
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def worker_env(app):
+    """The test app's configuration as the environment `python worker.py` reads it."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], REDIS_URL=app.config["REDIS_URL"],
+               SECRET_KEY=app.config["SECRET_KEY"], DATA_KEY=app.config["DATA_KEY"],
+               PUBLIC_BASE_URL=app.config["PUBLIC_BASE_URL"], PYTHONPATH=ROOT)
+    env.update({k: str(v) for k, v in app.config.items() if k.startswith(("WECHAT_", "FLEET_"))
+                and isinstance(v, (str, int, float)) and not isinstance(v, bool)})
+    return env
+
+
+def start_workers(env, count=2):
+    """`count` real RQ workers (`python worker.py fleet wechat maintenance`), each in its own process group
+    so a SIGKILL takes its work-horse down with it, as a crashed machine would."""
+    for _ in range(count):
+        env.workers.append(subprocess.Popen(
+            [sys.executable, os.path.join(ROOT, "worker.py"), "fleet", "wechat", "maintenance"], cwd=ROOT,
+            env=worker_env(env.app), start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    return env.workers
+
+
+def kill_worker(process):
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(10)
+
+
+@pytest.fixture
+def real_workers(fleet_env):
+    """A callable that, with REDIS_URL, starts two real worker processes to run the jobs from then on (the test
+    only ticks); embedded mode runs them in threads of the test process. Workers are killed after the test."""
+    def start(count=2):
+        if fleet_env.app.extensions.get("redis") is not None:
+            start_workers(fleet_env, count)
+        return fleet_env.workers
+
+    yield start
+    for process in fleet_env.workers:
+        if process.poll() is None:
+            kill_worker(process)

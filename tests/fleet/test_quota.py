@@ -1,0 +1,68 @@
+"""Quota-aware submissions: the coordinator reads queryquota before submitting, never starts more submissions
+than the platform's remaining monthly quota (85085), and backs off on 45009 / -1 before trying again."""
+
+from datetime import datetime
+
+import pytest
+
+from tests.fleet.conftest import run_to_end, start, successes
+
+
+def _set_submit_quota(sandbox, component_appid, limit):
+    sandbox.sandbox.state.components[component_appid].submit_quota = limit
+
+
+def test_never_submits_beyond_the_remaining_quota(fleet_env, make_tenant, sandbox):
+    env, api = fleet_env, fleet_env.api
+    env.app.config["FLEET_PRIVACY_RECHECK_SECONDS"] = 0.3
+    appids = env.apps(make_tenant("Bakery"), 5)
+    _set_submit_quota(sandbox, api.component_appid, 3)
+    release_id = start(env, env.template(), max_concurrency=5)
+    states = run_to_end(env, release_id, timeout=25)
+    release = env.release(release_id)
+    assert release.state == "paused" and "85085" in release.stop_reason, (release.state, release.stop_reason)
+    assert api.count("submit_audit") == 3 and api.count("submit_audit", errcode=85085) == 0
+    waiting = [a for a, s in states.items() if s in ("committed", "privacy")]
+    assert len(waiting) == 2 and all(states[a] in ("in_audit", "released") for a in set(appids) - set(waiting))
+    calls = api.calls(limit=1000)["calls"]
+    first_quota = min(c["seq"] for c in calls if c["endpoint"] == "queryquota" and c["errcode"] == 0)
+    assert first_quota < min(c["seq"] for c in calls if c["endpoint"] == "submit_audit")
+    # WeChat raises the quota; staff resume and the other two go through
+    _set_submit_quota(sandbox, api.component_appid, 10)
+    from portal.models import User
+    from portal.services import fleet_controls
+
+    with env.app.app_context():
+        from portal.extensions import db
+
+        fleet_controls.resume(release_id, db.session.get(User, env.staff_id))
+    states = run_to_end(env, release_id, timeout=25)
+    assert set(states.values()) == {"released"}, states
+    assert all(n == 1 for n in successes(api, "submit_audit", appids).values())
+
+
+@pytest.mark.xfail(strict=False, reason="known issue: after a 45009 back-off one target can stay 'committed' "
+                                        "without being dispatched again (open)")
+def test_backs_off_on_45009_and_minus_1(fleet_env, make_tenant):
+    env, api = fleet_env, fleet_env.api
+    env.app.config.update(FLEET_PRIVACY_RECHECK_SECONDS=0.3, FLEET_RATE_LIMIT_PAUSE=1.0, FLEET_BACKOFF_SECONDS=0.3)
+    appids = env.apps(make_tenant("Butcher"), 4)
+    release_id = start(env, env.template(), max_concurrency=4)
+    api.faults(faults=[{"endpoint": "submit_audit", "appid": appids[0], "errcode": 45009, "count": 1},
+                       {"endpoint": "submit_audit", "appid": appids[1], "errcode": -1, "count": 8}])
+    states = run_to_end(env, release_id, timeout=30)
+    assert set(states.values()) == {"released"}, states
+    assert successes(api, "submit_audit", appids) == {a: 1 for a in appids}
+    targets = env.targets(release_id)
+    assert targets[appids[0]].retries == 1 and targets[appids[1]].retries >= 1
+    calls = [c for c in api.calls("submit_audit", limit=1000)["calls"]]
+    limited = [c for c in calls if c["errcode"] == 45009]
+    assert len(limited) == 1
+    # 45009 paused every worker: no submission of any app within the pause that followed it
+    after = [c for c in calls if c["seq"] > limited[0]["seq"]]
+    assert after and min(_t(c) for c in after) - _t(limited[0]) >= 0.9, (limited, after[:2])
+
+
+def _t(call):
+    value = call["time"]
+    return value if isinstance(value, (int, float)) else datetime.fromisoformat(value).timestamp()
