@@ -39,9 +39,12 @@ def templates():
 
 
 def build_ext_json(mp):
-    """The ext_json object for this mini-program from its tenant's settings."""
+    """The ext_json object for this mini-program: its tenant's parameters, overridden by its own (the same
+    values a fleet release sends)."""
+    from portal.services.library import ext_params_for
+
     settings = get_settings(mp.tenant_id)
-    ext = {"extEnable": True, "extAppid": mp.authorizer_appid, "ext": settings.load("ext_params", {})}
+    ext = {"extEnable": True, "extAppid": mp.authorizer_appid, "ext": ext_params_for(mp)}
     required = settings.load("required_private_infos", [])
     if required:
         ext["requiredPrivateInfos"] = list(required)

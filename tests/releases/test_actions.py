@@ -120,3 +120,19 @@ def test_staff_acts_on_behalf_and_sees_every_app(code_env, make_user, login_as):
     assert "bind_tester" not in errors
     # merchants may not see staff pages
     assert env.client.get("/staff/code/calls").status_code == 403
+
+
+def test_single_upload_uses_the_apps_own_parameters_over_the_tenants(platform, make_tenant):
+    """Staff may give one mini-program its own ext values (template library page); a single upload sends
+    the same merged values a fleet release would."""
+    from portal.models import MiniProgram
+    from portal.services import library, tenant_settings
+    from portal.services.releases import build_ext_json
+
+    tenant_id = make_tenant("Params Co")
+    appid = platform.authorized_app(tenant_id)
+    with platform.app.app_context():
+        mp = MiniProgram.query.filter_by(authorizer_appid=appid).one()
+        tenant_settings.save_settings(tenant_id, None, ext_params={"shop": "tenant-shop", "color": "red"})
+        library.save_mp_overrides(mp, None, "color=blue")
+        assert build_ext_json(mp)["ext"] == {"shop": "tenant-shop", "color": "blue"}
