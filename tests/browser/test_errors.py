@@ -83,3 +83,29 @@ def test_wechat_refusal_shows_the_human_message_and_retry_works(platform, page, 
     platform.api.clear_faults()
     page.get_by_role("link", name="重试", exact=True).click()
     expect(page.locator("#authorize-qr svg")).to_be_visible()
+
+
+def test_a_second_audit_refused_by_wechat_shows_the_human_message(platform, page, make_tenant, make_user):
+    """WeChat refuses a submission with 85009 (a version is already in review): the audit job fails and the
+    page says so in words, with the code, without a reload."""
+    platform.app.config.update(JOB_RETRY_INTERVALS=[0, 0])
+    tenant_id = make_tenant("饺子馆")
+    make_user(tenant_id=tenant_id, email="dumplings@example.com")
+    appid = platform.authorized_app(tenant_id, nick_name="饺子馆小程序")
+    template_id = steps.sandbox_template(platform)
+    steps.log_in_as_merchant(page, "dumplings@example.com", TEST_PASSWORD)
+    steps.open_code_management(page, appid, "饺子馆小程序")
+    steps.upload_code(page, platform, template_id, "1.0.0")
+    platform.api.advance(31)  # the privacy scan is over
+
+    platform.api.faults(endpoint="submit_audit", appid=appid, errcode=85009, errmsg="already submitted")
+    state, message, _live = steps.submit_audit(page, platform, expected=(steps.FAILED,))
+    assert state == steps.FAILED
+    assert "已有版本正在审核中" in message and "85009" in message, message
+    job = page.locator("#jobs .job").first
+    expect(job).to_have_class("job job-failed")
+    expect(job.locator("[data-job-message]")).to_contain_text("已有版本正在审核中")
+    expect(job.locator("[data-job-message]")).to_contain_text("85009")
+    assert "Traceback" not in page.content()
+    steps.shot(page, "19-audit-85009-error")
+    assert platform.api.count("submit_audit", appid, errcode=85009) >= 1
