@@ -4,7 +4,7 @@ Nothing here logs request bodies or query strings; WeChat tokens travel in query
 """
 
 import logging
-import uuid
+import os
 
 from flask import g, has_request_context, request
 
@@ -16,6 +16,11 @@ class ContextFilter(logging.Filter):
         if not hasattr(record, "request_id"):
             record.request_id = g.get("request_id", "-") if has_request_context() else "-"
         return True
+
+
+def request_id_for(incoming):
+    """The caller's X-Request-Id if it is usable, else a new 16-hex-digit id."""
+    return incoming[:64] if incoming and incoming.isprintable() else os.urandom(8).hex()
 
 
 def setup_logging(app):
@@ -30,8 +35,7 @@ def setup_logging(app):
 
     @app.before_request
     def assign_request_id():
-        incoming = request.headers.get("X-Request-Id", "")
-        g.request_id = incoming[:64] if incoming.isprintable() and incoming else uuid.uuid4().hex[:16]
+        g.request_id = request_id_for(request.headers.get("X-Request-Id", ""))
 
     @app.after_request
     def echo_request_id(response):

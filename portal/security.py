@@ -3,6 +3,9 @@
 The Content-Security-Policy allows no inline script or style: pages load `static/` files only. Images may
 also come from WeChat's CDNs (avatars, QR codes) over https, and from the configured WeChat API host
 (the sandbox in development).
+
+The header values are computed once per app (`security_headers`); the callback URLs, which bypass the
+after-request hooks, add the same list.
 """
 
 from urllib.parse import urlsplit
@@ -21,21 +24,35 @@ def content_security_policy(app):
     ])
 
 
+def _is_production(app):
+    return str(app.config.get("PORTAL_ENV", "")).lower() == "production"
+
+
+def security_headers(app):
+    """The (name, value) pairs every response gets unless it already sets that header."""
+    headers = [
+        ("Content-Security-Policy", content_security_policy(app)), ("X-Frame-Options", "DENY"),
+        ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "same-origin"),
+    ]
+    if _is_production(app):
+        headers.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+    return tuple(headers)
+
+
+def add_security_headers(headers, pairs):
+    for name, value in pairs:
+        if name not in headers:
+            headers[name] = value
+
+
 def register(app):
-    production = str(app.config.get("PORTAL_ENV", "")).lower() == "production"
-    if production:
+    if _is_production(app):
         app.config.setdefault("SESSION_COOKIE_SECURE", True)
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True
-    policy = content_security_policy(app)
+    pairs = app.extensions["security_headers"] = security_headers(app)
 
     @app.after_request
     def set_security_headers(response):
-        headers = response.headers
-        headers.setdefault("Content-Security-Policy", policy)
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        if production:
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        add_security_headers(response.headers, pairs)
         return response

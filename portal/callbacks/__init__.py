@@ -3,6 +3,8 @@
 Paths are fixed because they are registered on WeChat's console:
   授权事件接收URL     {PUBLIC_BASE_URL}/wechat/auth-events
   消息与事件接收URL   {PUBLIC_BASE_URL}/wechat/events/$APPID$
+
+POSTs to them skip Flask's request hooks (see `fastpath`); the routes stay registered for everything else.
 """
 
 from flask import Blueprint
@@ -10,3 +12,12 @@ from flask import Blueprint
 bp = Blueprint("callbacks", __name__)
 
 from portal.callbacks import views  # noqa: E402,F401
+
+
+@bp.record_once
+def _install_fast_path(state):
+    from portal.callbacks.fastpath import CallbackFastPath
+
+    app = state.app
+    app.wsgi_app = CallbackFastPath(app, app.wsgi_app, (state.url_prefix or "").rstrip("/"),
+                                    views.auth_events, views.message_events)

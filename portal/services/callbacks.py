@@ -9,7 +9,8 @@ import json
 import logging
 import time
 
-from sqlalchemy import update
+from flask import current_app
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
@@ -19,6 +20,7 @@ from portal.models.callback import (
     OUTCOME_FAILED,
     OUTCOME_IGNORED,
     OUTCOME_QUEUED,
+    OUTCOME_RECEIVED,
     SOURCE_MESSAGE,
 )
 from portal.models.miniprogram import AUTH_UNAUTHORIZED
@@ -31,6 +33,7 @@ from portal.wechat.errors import CallbackError, SignatureMismatch
 log = logging.getLogger("portal.callbacks")
 
 MAX_CLOCK_SKEW = 300  # seconds a push's timestamp may differ from our clock
+TICKET_STORED = "ticket stored"
 SECRET_FIELDS = {"ComponentVerifyTicket", "AuthorizationCode", "PreAuthCode", "auth_code"}
 
 
@@ -52,13 +55,22 @@ def _check_timestamp(timestamp):
         raise CallbackRejected(403, f"timestamp {skew:.0f}s away from our clock")
 
 
+def _crypto():
+    """The platform's message crypto, built once per WeChat client (so once per app) instead of per push."""
+    client = get_client()
+    cached = current_app.extensions.get("callback_crypto")
+    if cached is None or cached[0] is not client:
+        cached = current_app.extensions["callback_crypto"] = (client, client.crypto())
+    return cached[1]
+
+
 def decode_push(body, args, path_appid=None):
     """Verify `msg_signature`, freshness and the inner appid; return the parsed event and its XML."""
     for name in ("msg_signature", "timestamp", "nonce"):
         if not args.get(name):
             raise CallbackRejected(400, f"query parameter {name} missing")
     _check_timestamp(args["timestamp"])
-    crypto = get_client().crypto()
+    crypto = _crypto()
     try:
         xml = crypto.decrypt_message(body, args["msg_signature"], args["timestamp"], args["nonce"])
         return events.parse_event(xml, authorizer_appid=path_appid), xml
@@ -81,48 +93,82 @@ def _dedup_key(event, xml):
     return f"{appid}:{kind}:{create_time}:{digest}"[:191]
 
 
+class Receipt:
+    """What the view needs to know about a handled push (no ORM object: nothing to reload after commit)."""
+
+    __slots__ = ("id", "source", "kind", "appid", "dedup_key", "outcome", "detail")
+
+    def __init__(self, id, source, kind, appid, dedup_key, outcome=OUTCOME_RECEIVED, detail=None):  # noqa: A002
+        self.id, self.source, self.kind, self.appid, self.dedup_key = id, source, kind, appid, dedup_key
+        self.outcome, self.detail = outcome, detail
+
+
+_EVENTS = CallbackEvent.__table__
+# Built once: SQLAlchemy caches their compiled form. Core statements on the session's connection, so they
+# share its transaction with whatever the ORM does for the slower kinds of push. Column defaults
+# (received_at, outcome, duplicates) and the payload's encryption (EncryptedText) apply as with the ORM.
+_INSERT_EVENT = insert(_EVENTS)
+_SET_OUTCOME = update(_EVENTS).where(_EVENTS.c.id == bindparam("row_id"))
+_COUNT_DUPLICATE = (update(_EVENTS).where(_EVENTS.c.dedup_key == bindparam("key"))
+                    .values(duplicates=_EVENTS.c.duplicates + 1))
+_FAIL_BY_KEY = update(_EVENTS).where(_EVENTS.c.dedup_key == bindparam("key"))
+_ACCOUNTS = ComponentAccount.__table__
+_STORE_TICKET = update(_ACCOUNTS).where(_ACCOUNTS.c.component_appid == bindparam("appid"))
+_INSERT_ACCOUNT = insert(_ACCOUNTS)
+
+
 def receive(source, body, args, path_appid=None):
-    """Handle one push end to end; returns the stored CallbackEvent (or the earlier copy of a duplicate)."""
+    """Handle one push end to end; returns a `Receipt` (for a duplicate, outcome "duplicate")."""
     event, xml = decode_push(body, args, path_appid)
     if source == SOURCE_MESSAGE and path_appid and event.appid and event.appid != path_appid:
         raise CallbackRejected(400, "appid in the URL does not match the message")
-    row = CallbackEvent(source=source, kind=event.kind[:64], appid=(event.appid or None), payload=xml,
-                        create_time=event.create_time, dedup_key=_dedup_key(event, xml), summary=_summary(event))
-    db.session.add(row)
+    receipt = Receipt(None, source, event.kind[:64], event.appid or None, _dedup_key(event, xml))
+    values = {"source": source, "kind": receipt.kind, "appid": receipt.appid, "payload": xml,
+              "create_time": event.create_time, "dedup_key": receipt.dedup_key, "summary": _summary(event)}
+    ticket = isinstance(event, events.TicketEvent)
+    if ticket:  # its outcome is known up front: stored with the row, no second write of the row
+        values["outcome"], values["detail"] = OUTCOME_APPLIED, TICKET_STORED
+    session = db.session
     try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        return _count_duplicate(_dedup_key(event, xml))
+        result = session.connection().execute(_INSERT_EVENT, values)
+    except IntegrityError:  # the unique dedup_key: WeChat sent this push before
+        session.rollback()
+        return _count_duplicate(receipt)
+    receipt.id = result.inserted_primary_key[0]
     try:
-        row.outcome, row.detail = _apply(event, row)
+        outcome, detail = _apply(event, receipt)  # every ticket writes the same row: last, so its lock is short
     except Exception as exc:  # noqa: BLE001 - stored as failed; the push is still acknowledged
-        db.session.rollback()
+        session.rollback()
         log.exception("applying %s push failed", event.kind)
-        return _store_failed(row, event, xml, exc)
+        return _store_failed(receipt, values, exc)
+    receipt.outcome, receipt.detail = outcome, detail
+    if not ticket:
+        session.connection().execute(_SET_OUTCOME, {"row_id": receipt.id, "outcome": outcome, "detail": detail})
+    session.commit()
+    return receipt
+
+
+def _count_duplicate(receipt):
+    db.session.connection().execute(_COUNT_DUPLICATE, {"key": receipt.dedup_key})
     db.session.commit()
-    return row
+    receipt.outcome = "duplicate"
+    return receipt
 
 
-def _count_duplicate(key):
-    db.session.execute(update(CallbackEvent).where(CallbackEvent.dedup_key == key)
-                       .values(duplicates=CallbackEvent.duplicates + 1))
-    db.session.commit()
-    log.info("duplicate push %s acknowledged, not applied again", key)
-    return db.session.query(CallbackEvent).filter_by(dedup_key=key).one()
-
-
-def _store_failed(row, event, xml, exc):
+def _store_failed(receipt, values, exc):
     """Keep the push (as failed, with the reason) so staff see it; WeChat still gets `success`."""
     detail = f"{exc.__class__.__name__}: {exc}"[:2000]
-    failed = db.session.query(CallbackEvent).filter_by(dedup_key=row.dedup_key).one_or_none()
-    if failed is None:
-        failed = CallbackEvent(source=row.source, kind=row.kind, appid=row.appid, create_time=row.create_time,
-                               dedup_key=row.dedup_key, summary=row.summary, payload=xml)
-        db.session.add(failed)
-    failed.outcome, failed.detail = OUTCOME_FAILED, detail
-    db.session.commit()
-    return failed
+    session = db.session
+    try:
+        result = session.connection().execute(_INSERT_EVENT, dict(values, outcome=OUTCOME_FAILED, detail=detail))
+        receipt.id = result.inserted_primary_key[0]
+    except IntegrityError:  # stored meanwhile (e.g. committed before a queued job failed to enqueue)
+        session.rollback()
+        session.connection().execute(_FAIL_BY_KEY, {"key": receipt.dedup_key, "outcome": OUTCOME_FAILED,
+                                                    "detail": detail})
+    session.commit()
+    receipt.outcome, receipt.detail = OUTCOME_FAILED, detail
+    return receipt
 
 
 def _apply(event, row):
@@ -143,13 +189,15 @@ def _apply(event, row):
 
 
 def _store_ticket(event):
-    appid = component_appid()
-    account = db.session.query(ComponentAccount).filter_by(component_appid=appid).one_or_none()
-    if account is None:
-        account = ComponentAccount(component_appid=appid)
-        db.session.add(account)
-    account.component_verify_ticket, account.ticket_time = event.ticket, utcnow()
-    return OUTCOME_APPLIED, "ticket stored"
+    """One UPDATE of the platform's row (an INSERT the first time); the ticket is encrypted by its column type."""
+    appid, now = component_appid(), utcnow()
+    connection = db.session.connection()
+    stored = connection.execute(_STORE_TICKET, {"appid": appid, "component_verify_ticket": event.ticket,
+                                                "ticket_time": now})
+    if stored.rowcount == 0:
+        connection.execute(_INSERT_ACCOUNT, {"component_appid": appid, "component_verify_ticket": event.ticket,
+                                             "ticket_time": now})
+    return OUTCOME_APPLIED, TICKET_STORED
 
 
 def _queue_authorization(row):
