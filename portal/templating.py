@@ -3,6 +3,7 @@
 from flask import request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 
@@ -23,6 +24,29 @@ def nav_items():
             for endpoint, label, also in items]
 
 
+ACTION_LABELS = {
+    "authorization.granted": _l("Authorized to the platform"), "authorization.updated": _l("Authorization updated"),
+    "authorization.revoked": _l("Authorization revoked"), "authorization.lost": _l("Authorization lost"),
+    "authorization.transfer": _l("Moved to another tenant"),
+    "audit.success": _l("Audit approved"), "audit.fail": _l("Audit rejected"), "audit.delay": _l("Audit delayed"),
+    "audit.polled": _l("Audit status polled"), "audit.refresh": _l("Audit status refreshed"),
+    "audit.speedup": _l("Audit speed-up requested"), "audit.undo": _l("Audit withdrawn"),
+    "domains.server": _l("Server domains changed"), "domains.webview": _l("Business domains changed"),
+    "testers.bind": _l("Tester bound"), "testers.unbind": _l("Tester unbound"),
+    "privacy.apply": _l("Privacy guideline applied"), "release.gray": _l("Gray release"),
+    "release.gray_revert": _l("Gray release withdrawn"), "release.revert": _l("Rolled back"),
+    "release.visit": _l("Visit status changed"), "job.commit": _l("Code uploaded"),
+    "job.submit_audit": _l("Submitted for audit"), "job.release": _l("Released"),
+    "settings.update": _l("Settings changed"), "settings.mp_params": _l("Own parameters changed"),
+}
+
+
+def action_label(action):
+    """Words for an activity-log action code; unknown codes are shown as they are."""
+    label = ACTION_LABELS.get(action)
+    return str(label) if label is not None else action
+
+
 def format_dt(value):
     return value.strftime("%Y-%m-%d %H:%M") + " UTC" if value else "—"
 
@@ -30,6 +54,7 @@ def format_dt(value):
 def register(app):
     app.jinja_env.globals["nav_items"] = nav_items
     app.jinja_env.filters["dt"] = format_dt
+    app.jinja_env.filters["action_label"] = action_label
 
     @app.context_processor
     def inject_locale():

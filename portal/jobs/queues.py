@@ -64,6 +64,10 @@ def safe_job_id(text):
 
 _embedded_running = set()
 _embedded_lock = threading.Lock()
+# Embedded mode runs jobs in threads of the web process: at most this many at once, so a fleet release
+# with a high concurrency setting cannot exhaust the database connection pool.
+EMBEDDED_MAX_PARALLEL = 6
+_embedded_slots = threading.BoundedSemaphore(EMBEDDED_MAX_PARALLEL)
 
 
 def _run_in_thread(func, args, kwargs, job_id):
@@ -76,7 +80,7 @@ def _run_in_thread(func, args, kwargs, job_id):
 
     def target():
         try:
-            with app.app_context():
+            with _embedded_slots, app.app_context():
                 func(*args, **kwargs)
         except Exception:  # noqa: BLE001 - the job records its own failures; this is the last resort
             log.exception("embedded job %s failed", job_id or func.__name__)
