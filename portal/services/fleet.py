@@ -15,11 +15,14 @@ the holder ticks again before leaving, so no wake-up is lost.
 import json
 import logging
 import math
+import random
+import time
 from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
 
 from portal.errors import NotFound, ValidationFailed
 from portal.extensions import db
@@ -32,7 +35,7 @@ from portal.models.audit import (
     AUDIT_REJECTED,
     OPEN_AUDIT_STATUSES,
 )
-from portal.services import activity
+from portal.services import activity, fleet_leases
 from portal.services.locks import LockBusy, named_lock
 from portal.timeutil import utcnow
 
@@ -181,14 +184,32 @@ def request_tick(release_id):
     enqueue(fleet_tick_job, release_id, queue="fleet", job_id=f"fleet-tick-{release_id}-{utcnow():%Y%m%d%H%M%S%f}")
 
 
-def tick(release_id):
-    """Advance a release once (see the module docstring); returns a small dict for the job result."""
+def retry_busy_db(func, *args, tries=5):
+    """`func(*args)`, a unit of work that ends in a commit, run again after a rollback when the database
+    answers an OperationalError (SQLite "database is locked" with several worker processes, a MySQL deadlock
+    or lock wait timeout): such errors say nothing about the work itself, and every caller's unit is safe to
+    redo. The last error propagates."""
+    for n in range(tries):
+        try:
+            return func(*args)
+        except OperationalError as exc:
+            db.session.rollback()
+            if n == tries - 1:
+                raise
+            log.warning("fleet: database busy (%s), trying again", exc.orig)
+            time.sleep(0.05 * 2 ** n + random.random() * 0.05)
+
+
+def tick(release_id, rechecks=True):
+    """Advance a release once (see the module docstring); returns a small dict for the job result.
+    `rechecks=False` (the tick a step job runs as it ends) leaves privacy-scan rechecks to the other ticks,
+    so steps do not keep handing out rechecks to each other while WeChat still scans."""
     result = {"release": release_id, "busy": True}
     for _round in range(50):
         try:
             with named_lock(f"fleet:{release_id}", ttl_ms=120_000, wait_seconds=0):
                 _take_dirty(release_id)
-                result = _tick(release_id)
+                result = retry_busy_db(_tick, release_id, rechecks)
         except LockBusy:
             _mark_dirty(release_id)
             return result
@@ -198,7 +219,7 @@ def tick(release_id):
     return result
 
 
-def _tick(release_id):
+def _tick(release_id, rechecks=True):
     db.session.rollback()  # see what other workers committed
     release = db.session.get(FleetRelease, release_id)
     if release is None or not release.is_active:
@@ -210,7 +231,7 @@ def _tick(release_id):
     if release.state == F.CANCELLING:
         _cancel_waiting(release, opts, now)
     elif release.state == F.RUNNING and not _stop_checks(release, opts):
-        jobs = _dispatch(release, opts, now)
+        jobs = _dispatch(release, opts, now, rechecks)
     _maybe_finish(release, opts, now)
     db.session.commit()
     _enqueue_steps(jobs)
@@ -247,13 +268,17 @@ def _fail(target, step, errcode, reason, now):
 
 
 def _recover_stale(release, now):
-    """A step job silent for FLEET_STEP_STALE_SECONDS lost its worker: hand the step out again (the
-    step checks WeChat first when its remote call may have happened)."""
+    """Hand the step out again when its job holds no lease and no longer waits in the queue (its worker
+    died, or the job ended without moving the target on), or in any case after FLEET_STEP_STALE_SECONDS.
+    The step checks WeChat first when its remote call may have happened, and a job whose attempt number
+    is stale does nothing, so a slow job found alive later cannot run the step twice."""
     cutoff = now - timedelta(seconds=current_app.config.get("FLEET_STEP_STALE_SECONDS", 600))
     for target in db.session.scalars(select(FleetTarget).where(
-            FleetTarget.release_id == release.id, FleetTarget.state.in_(F.IN_FLIGHT),
-            FleetTarget.dispatched_at < cutoff)):
-        log.warning("fleet target %s (%s) lost its worker in %s", target.id, target.appid, target.state)
+            FleetTarget.release_id == release.id, FleetTarget.state.in_(F.IN_FLIGHT))):
+        if target.dispatched_at is not None and target.dispatched_at >= cutoff and \
+                fleet_leases.is_alive(target, now):
+            continue
+        log.warning("fleet target %s (%s) lost its step job in %s", target.id, target.appid, target.state)
         target.state = BACK[target.state]
 
 
@@ -299,13 +324,14 @@ def _total(release):
     return db.session.scalar(select(func.count()).where(FleetTarget.release_id == release.id))
 
 
-def _dispatch(release, opts, now):
+def _dispatch(release, opts, now, rechecks=True):
     """Hand out steps to ready targets up to max concurrency (releases first, then submissions within
-    the quota, then uploads). Returns [(target id, attempt)] to enqueue after the commit."""
+    the quota, then uploads; privacy rechecks only if `rechecks`). Returns [(target id, attempt)] to
+    enqueue after the commit."""
     inflight = db.session.scalar(select(func.count()).where(FleetTarget.release_id == release.id,
                                                            FleetTarget.state.in_(F.IN_FLIGHT)))
     slots = opts["max_concurrency"] - inflight
-    ready = [s for s in READY if s not in settled_states(opts)]
+    ready = [s for s in READY if s not in settled_states(opts) and (rechecks or s != F.PRIVACY)]
     if slots <= 0 or not ready:
         return []
     query = select(FleetTarget).where(FleetTarget.release_id == release.id, FleetTarget.state.in_(ready),
@@ -337,8 +363,8 @@ def _enqueue_steps(jobs):
     from portal.jobs.queues import enqueue
 
     for target_id, attempt in jobs:
-        enqueue(fleet_step_job, target_id, attempt, queue="fleet", job_id=f"fleet-step-{target_id}-{attempt}-"
-                f"{utcnow():%Y%m%d%H%M%S%f}", retry=Retry(max=1, interval=[5]))
+        enqueue(fleet_step_job, target_id, attempt, queue="fleet", job_id=fleet_leases.step_job_id(target_id, attempt),
+                retry=Retry(max=1, interval=[5]))
 
 
 def _cancel_waiting(release, opts, now):

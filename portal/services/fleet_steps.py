@@ -16,13 +16,14 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 
 from portal.errors import Conflict, PortalError, WeChatFailed
 from portal.extensions import db
 from portal.models import Audit, CodeCommit, FleetRelease, FleetTarget, LibraryTemplate
 from portal.models import fleet as F
 from portal.models.audit import AUDIT_IN_REVIEW
-from portal.services import audits, library, miniprograms, privacy
+from portal.services import audits, fleet_leases, library, miniprograms, privacy
 from portal.services.fleet import BACK, STEP_OF
 from portal.services.releases import build_ext_json, get_json
 from portal.services.tenant_settings import get_settings
@@ -103,7 +104,32 @@ def submit_quota(release, candidates, now):
 # --- running one step -------------------------------------------------------------------------------------
 
 def run_step(target_id, attempt):
-    """Run the step the target is in, if `attempt` is still its current one; then tick its release."""
+    """Run the step the target is in, if `attempt` is still its current one; then tick its release.
+
+    Whatever happens, the target leaves the step: it moves on, goes back to wait (transient errors, a
+    database that stayed busy) or fails; only a database that cannot be written at all leaves it in flight,
+    and then the coordinator sees its lease gone and hands the step out again."""
+    with fleet_leases.hold(target_id, attempt):
+        result = _run_held(target_id, attempt)
+    if not result.get("skipped"):
+        _tick_after(result["release"])
+    return result
+
+
+def _run_held(target_id, attempt):
+    from portal.services.fleet import retry_busy_db
+
+    try:
+        # a busy database (OperationalError) runs the whole step again: every step checks WeChat first
+        # when its remote call may already have happened, so redoing it never calls WeChat twice
+        return retry_busy_db(_run_once, target_id, attempt, tries=4)
+    except OperationalError:
+        log.warning("fleet target %s: database busy; the step goes back to wait", target_id)
+        return retry_busy_db(_give_back, target_id, attempt)
+
+
+def _run_once(target_id, attempt):
+    db.session.rollback()  # see what other workers committed
     target = db.session.get(FleetTarget, target_id)
     if target is None or target.attempts != attempt or target.state not in F.IN_FLIGHT:
         return {"target": target_id, "skipped": True}
@@ -113,14 +139,36 @@ def run_step(target_id, attempt):
     with force_locale(lang):
         try:
             {F.COMMITTING: commit, F.SUBMITTING: submit, F.RELEASING: release_app}[state](target, release)
+        except OperationalError:
+            raise
         except Exception as exc:  # noqa: BLE001 - every failure ends on the target row, never in RQ
             db.session.rollback()
             _handle(db.session.get(FleetTarget, target_id), state, exc, lang)
         db.session.commit()
-    from portal.services.fleet import tick
+    return {"target": target_id, "release": target.release_id, "state": target.state}
 
-    tick(target.release_id)
-    return {"target": target_id, "state": db.session.get(FleetTarget, target_id).state}
+
+def _give_back(target_id, attempt):
+    db.session.rollback()
+    target = db.session.get(FleetTarget, target_id)
+    if target is None or target.attempts != attempt or target.state not in F.IN_FLIGHT:
+        return {"target": target_id, "skipped": True}
+    delay = current_app.config.get("FLEET_BACKOFF_SECONDS", 5)
+    target.state, target.not_before = BACK[target.state], utcnow() + timedelta(seconds=delay)
+    db.session.commit()
+    return {"target": target_id, "release": target.release_id, "state": target.state}
+
+
+def _tick_after(release_id):
+    """Tick the release now, without handing out privacy rechecks; if that fails, a tick job does it."""
+    from portal.services.fleet import request_tick, tick
+
+    try:
+        tick(release_id, rechecks=False)
+    except Exception:  # noqa: BLE001 - the step's own outcome is committed; the coordinator can wait a moment
+        log.exception("fleet release %s: tick after a step failed; queued a tick", release_id)
+        db.session.rollback()
+        request_tick(release_id)
 
 
 def _handle(target, state, exc, lang):
@@ -139,7 +187,8 @@ def _handle(target, state, exc, lang):
             back_off_everyone(current_app.config.get("FLEET_RATE_LIMIT_PAUSE", 30))
         base = current_app.config.get("FLEET_BACKOFF_SECONDS", 5)
         target.state, target.errcode = BACK[state], getattr(exc, "errcode", None)
-        target.not_before = now + timedelta(seconds=min(300, base * 2 ** (target.retries - 1)))
+        longest = current_app.config.get("FLEET_BACKOFF_MAX_SECONDS", 300)
+        target.not_before = now + timedelta(seconds=min(longest, base * 2 ** (target.retries - 1)))
     else:
         if not isinstance(exc, (WeChatError, PortalError)):
             log.exception("fleet target %s: %s failed unexpectedly", target.id, STEP_OF[state], exc_info=exc)
@@ -214,7 +263,7 @@ def submit(target, release):
     if audits.open_audit(mp) is not None:
         target.state, target.reason, target.finished_at = F.SKIPPED, _("An audit is already open."), utcnow()
         return _refund_quota(target)
-    throttle(3)
+    throttle(2)
     target.step_name = "privacy"
     if privacy.scan_result(mp) is None:  # 61039: WeChat still scans the upload; look again later
         recheck = current_app.config.get("FLEET_PRIVACY_RECHECK_SECONDS", 30)
@@ -226,6 +275,7 @@ def submit(target, release):
                             keys=", ".join(missing)))
     target.step_name = None
     _mark_sent(target, "submit_sent")
+    throttle(1)  # just before the call, so a 45009 back-off that began meanwhile holds it back
     try:
         auditid = wxa.audit.submit_audit(version_desc=opts.get("version_desc") or None,
                                          privacy_api_not_use=True if opts.get("privacy_api_not_use") else None)

@@ -83,6 +83,7 @@ class FleetEnv:
 @pytest.fixture
 def fleet_env(platform, make_user, login_as):
     platform.app.config.update(FLEET_BACKOFF_SECONDS=0.05, FLEET_PRIVACY_RECHECK_SECONDS=0.1, FLEET_QUOTA_TTL=0,
+                               FLEET_STEP_GRACE_SECONDS=3, FLEET_STEP_LEASE_SECONDS=3,
                                FLEET_RATE_LIMIT_PAUSE=0.1, JOB_RETRY_INTERVALS=[0, 0], AUDIT_POLL_AFTER_MINUTES=0)
     staff_id = make_user(role="staff", email="ops@example.com")
     client = platform.client()
@@ -182,7 +183,8 @@ def start_workers(env, count=2):
     for _ in range(count):
         env.workers.append(subprocess.Popen(
             [sys.executable, os.path.join(ROOT, "worker.py"), "fleet", "wechat", "maintenance"], cwd=ROOT,
-            env=worker_env(env.app), start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            env=worker_env(env.app), start_new_session=True, stdout=subprocess.DEVNULL,
+            stderr=open(os.environ.get("FLEET_WORKER_LOG", os.devnull), "a")))
     return env.workers
 
 

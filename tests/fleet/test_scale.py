@@ -27,7 +27,8 @@ def _open_audit_at_wechat(env, appid):
 
 
 @pytest.mark.xfail(bool(os.environ.get("REDIS_URL")), strict=False,
-                   reason="known issue: under real worker processes some targets stay in 'submitting' (open)")
+                   reason="with two real worker processes the run takes 25-60 s depending on machine load, at "
+                          "times past its 50 s budget (no target is left in flight any more: see test_faults)")
 def test_thirty_apps_three_tenants_mixed_outcomes(fleet_env, make_tenant, real_workers):
     began = time.monotonic()
     env, api = fleet_env, fleet_env.api
