@@ -82,7 +82,8 @@ class FleetEnv:
 
 @pytest.fixture
 def fleet_env(platform, make_user, login_as):
-    platform.app.config.update(FLEET_BACKOFF_SECONDS=0.05, FLEET_PRIVACY_RECHECK_SECONDS=0.1, FLEET_QUOTA_TTL=0,
+    platform.app.config.update(FLEET_BACKOFF_SECONDS=0.05, FLEET_BACKOFF_MAX_SECONDS=1, FLEET_PRIVACY_RECHECK_SECONDS=0.1,
+                               FLEET_QUOTA_TTL=0,
                                FLEET_STEP_GRACE_SECONDS=3, FLEET_STEP_LEASE_SECONDS=3,
                                FLEET_RATE_LIMIT_PAUSE=0.1, JOB_RETRY_INTERVALS=[0, 0], AUDIT_POLL_AFTER_MINUTES=0)
     staff_id = make_user(role="staff", email="ops@example.com")

@@ -43,7 +43,8 @@ def test_transient_errors_and_a_killed_worker(fleet_env, make_tenant, real_worke
             kill_worker(workers[0])
             start_workers(env, 1)
 
-    states = run_to_end(env, release_id, timeout=55, step=kill_one_midway)
+    # generous: two real workers share two cores with the sandbox and the database
+    states = run_to_end(env, release_id, timeout=150, step=kill_one_midway)
     assert killed, "no step was ever in flight to kill a worker under"
     assert env.release(release_id).state == "finished", states
     assert all(s in FINAL for s in states.values()), states
