@@ -20,6 +20,9 @@ class Audit(db.Model):
     __table_args__ = (
         db.Index("ix_wxminiprogram_audit_appid_create_time", "appid", "create_time"),
         db.UniqueConstraint("appid", "auditid"),
+        # staff lists at fleet scale (migration 0005): newest released audit per app, released versions
+        db.Index("ix_wxminiprogram_audit_mp_release_id", "miniprogram_id", "is_release", "id"),
+        db.Index("ix_wxminiprogram_audit_release_version", "is_release", "user_version", "template_id"),
     )
 
     id = db.Column(db.Integer, primary_key=True)

@@ -26,10 +26,12 @@ def index():
     tenant_id = request.args.get("tenant", type=int)
     state = request.args.get("state") if request.args.get("state") in AUTH_STATES else None
     search = request.args.get("q", "")[:64]
-    items, total = platform_service.list_miniprograms(page, per_page, tenant_id, state, search)
+    tenant_name = request.args.get("tenant_name", "").strip()[:64]
+    items, total = platform_service.list_miniprograms(page, per_page, tenant_id, state, search, tenant_name)
     return render_template("platform/index.html", health=platform_service.component_health(), items=items,
                            total=total, page=page, pages=max(1, -(-total // per_page)), tenant_id=tenant_id,
-                           state=state, q=search, tenants=platform_service.tenant_choices(), states=AUTH_STATES)
+                           tenant_name=tenant_name, state=state, q=search,
+                           tenants=platform_service.tenant_filter(tenant_id), states=AUTH_STATES)
 
 
 @bp.route("/miniprograms/<int:mp_id>/transfer", methods=["GET", "POST"])

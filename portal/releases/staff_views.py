@@ -8,7 +8,7 @@ from portal.models.miniprogram import AUTH_STATES
 from portal.releases import staff_bp
 from portal.releases.views import settings_page
 from portal.services import calllog, releases
-from portal.services.platform import tenant_choices
+from portal.services.platform import tenant_filter
 
 
 def _page():
@@ -20,16 +20,16 @@ def _page():
 def index():
     per_page = min(current_app.config["PAGE_SIZE"], 200)
     args = {"tenant": request.args.get("tenant", type=int),
+            "tenant_name": request.args.get("tenant_name", "").strip()[:64] or None,
             "state": request.args.get("state") if request.args.get("state") in AUTH_STATES else None,
             "audit": request.args.get("audit", type=int) if request.args.get("audit", "") in "01234" else None,
             "released": request.args.get("released", "")[:64] or None,
             "template": request.args.get("template", type=int),
             "sort": request.args.get("sort") if request.args.get("sort") in releases.SORTS else "authorized",
             "dir": "asc" if request.args.get("dir") == "asc" else "desc"}
-    items, total = releases.list_for_staff(_page(), per_page, args["tenant"], args["state"], args["audit"],
-                                           args["released"], args["sort"], args["dir"] == "desc", args["template"])
+    items, total = releases.list_for_staff(_page(), per_page, args, args["sort"], args["dir"] == "desc")
     return render_template("releases/staff_index.html", items=items, total=total, page=_page(),
-                           pages=max(1, -(-total // per_page)), args=args, tenants=tenant_choices(),
+                           pages=max(1, -(-total // per_page)), args=args, tenants=tenant_filter(args["tenant"]),
                            states=AUTH_STATES, live=releases.released_versions())
 
 

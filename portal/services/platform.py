@@ -3,7 +3,7 @@
 
 import time
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.errors import NotFound
 from portal.extensions import db
@@ -21,12 +21,11 @@ def component_health():
             "ticket_ok": ticket_age is not None and ticket_age < 12 * 3600}
 
 
-def list_miniprograms(page, per_page, tenant_id=None, state=None, search=None):
+def list_miniprograms(page, per_page, tenant_id=None, state=None, search=None, tenant_name=None):
     """A page of mini-programs across tenants with their tenant (two queries whatever the size)."""
     query = select(MiniProgram, Tenant.name).outerjoin(Tenant, Tenant.id == MiniProgram.tenant_id) \
         .order_by(MiniProgram.id.desc())
-    if tenant_id:
-        query = query.where(MiniProgram.tenant_id == tenant_id)
+    query = filter_by_tenant(query, tenant_id, tenant_name)
     if state:
         query = query.where(MiniProgram.auth_state == state)
     if search:
@@ -50,3 +49,39 @@ def get_miniprogram(mp_id):
 
 def tenant_choices():
     return [(row.id, row.name) for row in db.session.execute(select(Tenant.id, Tenant.name).order_by(Tenant.name))]
+
+
+# A list filter offers every tenant in a <select> while there are few; beyond this many, a search box
+# (name contains…) with suggestions from `find_tenants`, so a page never grows with the number of tenants.
+TENANT_SELECT_MAX = 100
+
+
+def tenant_filter(tenant_id=None):
+    """What a tenant filter shows: {"choices": [(id, name)] or None for a search box, "name": the chosen
+    tenant's name (for a `?tenant=<id>` link)}. One or two small queries at any number of tenants."""
+    many = db.session.scalar(select(func.count()).select_from(
+        select(Tenant.id).limit(TENANT_SELECT_MAX + 1).subquery())) > TENANT_SELECT_MAX
+    name = db.session.scalar(select(Tenant.name).where(Tenant.id == tenant_id)) if tenant_id else None
+    return {"choices": None if many else tenant_choices(), "name": name}
+
+
+def find_tenants(term, limit=20):
+    """Tenants whose name contains `term` (names starting with it first), for the filter's suggestions."""
+    term = (term or "").strip()[:64]
+    if not term:
+        return []
+    starts = Tenant.name.startswith(term, autoescape=True)
+    rows = db.session.execute(select(Tenant.id, Tenant.name).where(Tenant.name.contains(term, autoescape=True))
+                              .order_by(starts.desc(), Tenant.name).limit(limit))
+    return [{"id": row.id, "name": row.name} for row in rows]
+
+
+def filter_by_tenant(query, tenant_id=None, tenant_name=None):
+    """`query` (over MiniProgram) narrowed to one tenant, or to tenants whose name contains `tenant_name`."""
+    if tenant_id:
+        query = query.where(MiniProgram.tenant_id == tenant_id)
+    term = (tenant_name or "").strip()[:64]
+    if term:
+        query = query.where(MiniProgram.tenant_id.in_(
+            select(Tenant.id).where(Tenant.name.contains(term, autoescape=True))))
+    return query

@@ -204,41 +204,67 @@ def experience_qr(mp, path=None):
 SORTS = {"name": "nick_name", "appid": "authorizer_appid", "authorized": "create_time", "tenant": "tenant"}
 
 
-def list_for_staff(page, per_page, tenant_id=None, state=None, audit_status=None, released=None, sort="authorized",
-                   descending=True, template_id=None):
-    """Mini-programs across tenants with their latest audit and released version, filtered, sorted, paged."""
-    from portal.models import MiniProgram, Tenant
+def list_for_staff(page, per_page, filters, sort="authorized", descending=True):
+    """Mini-programs across tenants with their latest audit and released version, filtered, sorted, paged.
 
-    latest_id = select(db.func.max(Audit.id).label("id"), Audit.miniprogram_id).group_by(Audit.miniprogram_id) \
-        .subquery()
-    live_id = select(db.func.max(Audit.id).label("id"), Audit.miniprogram_id).where(Audit.is_release.is_(True)) \
-        .group_by(Audit.miniprogram_id).subquery()
-    latest, live = db.aliased(Audit), db.aliased(Audit)
-    query = (select(MiniProgram, Tenant.name, latest, live)
-             .outerjoin(Tenant, Tenant.id == MiniProgram.tenant_id)
-             .outerjoin(latest_id, latest_id.c.miniprogram_id == MiniProgram.id)
-             .outerjoin(latest, latest.id == latest_id.c.id)
-             .outerjoin(live_id, live_id.c.miniprogram_id == MiniProgram.id)
-             .outerjoin(live, live.id == live_id.c.id))
-    if tenant_id:
-        query = query.where(MiniProgram.tenant_id == tenant_id)
-    if state:
-        query = query.where(MiniProgram.auth_state == state)
-    if audit_status is not None:
-        query = query.where(latest.status == audit_status)
-    if released:
-        query = query.where(live.user_version == released)
-    if template_id:
-        query = query.where(live.template_id == template_id)
+    `filters`: tenant (id), tenant_name (contains), state, audit (latest audit's status), released (version),
+    template (released template id). Without an audit filter the page of mini-programs is chosen first and
+    only its own audits are looked up, so the cost does not grow with the audit history; with one, the
+    latest and live audit of every app are grouped first (indexed: ix_wxminiprogram_audit_mp_release_id).
+    """
+    from portal.models import MiniProgram, Tenant
+    from portal.services.platform import filter_by_tenant
+
+    query = select(MiniProgram, Tenant.name).outerjoin(Tenant, Tenant.id == MiniProgram.tenant_id)
+    query = filter_by_tenant(query, filters.get("tenant"), filters.get("tenant_name"))
+    if filters.get("state"):
+        query = query.where(MiniProgram.auth_state == filters["state"])
+    if filters.get("audit") is not None:
+        query = query.where(MiniProgram.id.in_(select(Audit.miniprogram_id).where(
+            Audit.id.in_(_newest_audit_ids()), Audit.status == filters["audit"])))
+    if filters.get("released") or filters.get("template"):
+        live = select(Audit.miniprogram_id).where(Audit.id.in_(_newest_audit_ids(released=True)))
+        if filters.get("released"):
+            live = live.where(Audit.user_version == filters["released"])
+        if filters.get("template"):
+            live = live.where(Audit.template_id == filters["template"])
+        query = query.where(MiniProgram.id.in_(live))
     column = Tenant.name if sort == "tenant" else getattr(MiniProgram, SORTS.get(sort, "create_time"))
     query = query.order_by(column.desc() if descending else column.asc(), MiniProgram.id.desc())
     total = db.session.scalar(select(db.func.count()).select_from(query.order_by(None).subquery()))
     rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
-    return [{"mp": mp, "tenant": name, "audit": audit, "live": live_row} for mp, name, audit, live_row in rows], total
+    latest, live = _latest_and_live([mp.id for mp, _name in rows])
+    return [{"mp": mp, "tenant": name, "audit": latest.get(mp.id), "live": live.get(mp.id)}
+            for mp, name in rows], total
+
+
+def _newest_audit_ids(released=False, miniprogram_ids=None):
+    """Select: the id of each mini-program's newest audit (or newest released one)."""
+    query = select(db.func.max(Audit.id)).group_by(Audit.miniprogram_id)
+    if released:
+        query = query.where(Audit.is_release == True)  # noqa: E712 - "= 1" lets MariaDB use the index
+    if miniprogram_ids is not None:
+        query = query.where(Audit.miniprogram_id.in_(miniprogram_ids))
+    return query
+
+
+def _latest_and_live(miniprogram_ids):
+    """({mp_id: newest audit}, {mp_id: newest released audit}) for a page of mini-programs. The ids are read
+    first: MariaDB would run `id IN (… UNION …)` as a dependent subquery for every audit row."""
+    if not miniprogram_ids:
+        return {}, {}
+    ids = set(db.session.scalars(_newest_audit_ids(miniprogram_ids=miniprogram_ids)
+                                 .union(_newest_audit_ids(released=True, miniprogram_ids=miniprogram_ids))))
+    latest, live = {}, {}
+    for audit in db.session.scalars(select(Audit).where(Audit.id.in_(ids)).order_by(Audit.id)) if ids else ():
+        latest[audit.miniprogram_id] = audit
+        if audit.is_release:
+            live[audit.miniprogram_id] = audit
+    return latest, live
 
 
 def released_versions():
     """Every released user_version and template id, for the staff filters."""
-    live = select(Audit.user_version, Audit.template_id).where(Audit.is_release.is_(True))
+    live = select(Audit.user_version, Audit.template_id).where(Audit.is_release == True)  # noqa: E712 - indexed
     rows = db.session.execute(live.distinct()).all()
     return {"versions": sorted({v for v, _t in rows if v}), "templates": sorted({t for _v, t in rows if t})}

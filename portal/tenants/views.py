@@ -1,12 +1,13 @@
 """Views of the tenants blueprint (staff only)."""
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.accounts.access import staff_required
 from portal.errors import PortalError
 from portal.services import accounts as accounts_service
+from portal.services import platform as platform_service
 from portal.services import tenants as tenants_service
 from portal.tenants import bp
 from portal.tenants.forms import ActionForm, MerchantUserForm, TenantForm
@@ -23,6 +24,13 @@ def index():
     search = request.args.get("q", "")[:100]
     pagination, rows = tenants_service.list_tenants(page, current_app.config["PAGE_SIZE"], search)
     return render_template("tenants/index.html", pagination=pagination, rows=rows, q=search)
+
+
+@bp.route("/lookup")
+@staff_required
+def lookup():
+    """Tenants whose name contains ?q= (at most 20), for the tenant filter's suggestions."""
+    return jsonify(platform_service.find_tenants(request.args.get("q", "")))
 
 
 @bp.route("/new", methods=["GET", "POST"])
