@@ -11,6 +11,7 @@ from portal.fleet.forms import ControlForm, FleetForm
 from portal.models import fleet as F
 from portal.services import fleet, fleet_controls, fleet_report, library
 from portal.services.platform import tenant_choices
+from portal.templating import format_dt
 
 OPTION_FIELDS = ("canary_count", "canary_percent", "auto_submit", "auto_release", "gray_percentage",
                  "max_failure_rate", "max_concurrency", "privacy_api_not_use", "version_desc")
@@ -69,7 +70,8 @@ def status(release_id):
     release = fleet.get_release(release_id)
     rows, total = fleet_report.targets_page(release, _state_arg(), max(1, request.args.get("page", 1, type=int)))
     progress = fleet_report.progress(release)
-    return jsonify(state=release.state, state_label=fleet_report.release_label(release.state),
+    finished = _("finished at %(when)s", when=format_dt(release.finished_at)) if release.finished_at else ""
+    return jsonify(state=release.state, state_label=fleet_report.release_label(release.state), finished=finished,
                    stop_reason=release.stop_reason or "", active=release.is_active, **progress,
                    chart=fleet_report.audit_chart(release), controls=fleet_report.controls(release, progress),
                    rows=[fleet_report.describe_target(r) for r in rows], matching=total)

@@ -59,15 +59,16 @@ def effective(mp, settings=None):
     return {"ext": ext, "domains": kinds, "owner": owner, "texts": texts}
 
 
-def effective_domains(mp):
+def effective_domains(mp, values=None):
     """{kind: [hosts]}: the app's own list for a kind, else its tenant's default."""
-    return {k: hosts for k, (hosts, _source) in effective(mp)["domains"].items()}
+    values = values or effective(mp)
+    return {k: hosts for k, (hosts, _source) in values["domains"].items()}
 
 
-def effective_guideline(mp):
+def effective_guideline(mp, values=None):
     """The privacy guideline sent before an audit: the app's contact/notice method (else the tenant's) and
     a text per key (the app's, else the tenant's)."""
-    values = effective(mp)
+    values = values or effective(mp)
     return {"owner_setting": dict(values["owner"][0]), "texts": {k: t for k, (t, _s) in values["texts"].items()}}
 
 
@@ -130,12 +131,13 @@ def prepare_for_audit(mp, actor=None, before_calls=None):
     text. `before_calls(n)` is told how many WeChat calls come next (the fleet's shared rate limiter).
 
     :raise ValidationFailed: a guideline without contact/notice method. :raise WeChatFailed, WeChatError."""
-    values = effective_domains(mp)
-    if any(values.values()):
+    values = effective(mp)
+    hosts = effective_domains(mp, values)
+    if any(hosts.values()):
         if before_calls:
             before_calls(2)
-        apply_domains(mp, actor, values, log=False)
-    guideline = effective_guideline(mp)
+        apply_domains(mp, actor, hosts, log=False)
+    guideline = effective_guideline(mp, values)
     if guideline["owner_setting"]:
         return privacy.apply_guideline(mp, actor, guideline, log=False)
     return miniprograms.api(mp).privacy.undeclared_privacy_keys()

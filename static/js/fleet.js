@@ -57,6 +57,8 @@
     });
     var none = root.querySelector("[data-fleet-no-controls]");
     if (none) { none.hidden = allowed.length > 0; }
+    var help = root.querySelector("[data-fleet-controls-help]");
+    if (help) { help.hidden = allowed.length === 0; }
   }
   function update(root, data) {
     var bar = root.querySelector("[data-fleet-progress]");
@@ -66,6 +68,7 @@
     var state = root.querySelector("[data-fleet-state]");
     if (state) { state.textContent = data.state_label || data.state; state.className = "badge fleet-" + data.state; }
     text(root, "[data-fleet-reason]", data.stop_reason);
+    text(root, "[data-fleet-finished]", data.finished ? " · " + data.finished : "");
     Object.keys(data.counts).forEach(function (state) {
       text(root, '[data-fleet-count="' + state + '"]', data.counts[state]);
     });

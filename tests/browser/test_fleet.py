@@ -35,6 +35,7 @@ def test_staff_releases_a_template_to_twenty_mini_programs(platform, page, make_
     for control in page.locator("[data-fleet-control]").all():
         expect(control).to_be_hidden()
     expect(page.locator("[data-fleet-no-controls]")).to_be_visible()
+    expect(page.locator("[data-fleet-finished]")).to_contain_text("结束")
     assert page.evaluate("window.__journeyMark"), "the progress page was reloaded"
     steps.shot(page, "18-fleet-progress-done")
 
