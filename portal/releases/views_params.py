@@ -24,7 +24,8 @@ def params_page(mp_id):
         if error is None:
             flash(_("Parameters saved. They apply to the next upload, domain change and audit."), "success")
             return redirect(url_for("releases.params_page", mp_id=mp.id))
-    return render_template("releases/params.html", mp=mp, form=form, error=error,
-                           effective=app_params.effective(mp, settings), values=app_params.form_data(mp),
+    effective = app_params.effective(mp, settings)
+    return render_template("releases/params.html", mp=mp, form=form, error=error, effective=effective,
+                           checks=app_params.ext_checks(mp, effective), values=app_params.form_data(mp),
                            editable=settings_service.editable_parts(current_user, settings)), \
         400 if form.errors or error else 200

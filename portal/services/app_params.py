@@ -13,7 +13,7 @@ from sqlalchemy import select
 from portal.errors import ValidationFailed
 from portal.extensions import db
 from portal.models import MiniProgramParams
-from portal.services import activity, domains, miniprograms, privacy
+from portal.services import activity, domains, library, miniprograms, privacy
 from portal.services.tenant_settings import (
     OWNER_FIELDS,
     PART_FIELDS,
@@ -70,6 +70,13 @@ def effective_guideline(mp, values=None):
     a text per key (the app's, else the tenant's)."""
     values = values or effective(mp)
     return {"owner_setting": dict(values["owner"][0]), "texts": {k: t for k, (t, _s) in values["texts"].items()}}
+
+
+def ext_checks(mp, values=None):
+    """[(template, errors)]: the app's effective ext values against each library template that declares
+    an ext schema (required keys, types), as a fleet release of that template would check them."""
+    ext = {k: v for k, (v, _source) in (values or effective(mp))["ext"].items()}
+    return [(t, library.validate_ext(t.schema(), ext)[1]) for t in library.list_templates() if t.schema()]
 
 
 def form_data(mp):

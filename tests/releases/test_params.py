@@ -137,3 +137,19 @@ def test_own_domains_reach_wechat_in_a_fleet_release(code_env, make_user, login_
     assert "https://www.localhost" in mine and "branch.localhost" not in mine
     assert "https://branch.localhost" in branch and "https://www.localhost" not in branch
     assert "https://api.localhost" in branch  # the kinds it does not override come from the tenant
+
+
+def test_parameters_page_checks_ext_against_the_templates_schemas(code_env):
+    from portal.services import library
+
+    env = code_env
+    _settings(env)  # shopId=42, theme=red
+    with env.app.app_context():
+        library.sync_templates()
+        library.save_notes(env.template_id, None, "", "", "shopId: integer\nvip: boolean")
+    page = _html(env.get("params"))
+    assert f'data-template="{env.template_id}"' in page and "“vip”" in page
+    assert env.post("params", {"ext_params": "vip=maybe"}).status_code == 302
+    assert "“vip”" in _html(env.get("params"))
+    assert env.post("params", {"ext_params": "vip=true"}).status_code == 302
+    assert "键齐全，类型正确" in _html(env.get("params"))
