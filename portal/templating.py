@@ -38,6 +38,7 @@ ACTION_LABELS = {
     "release.visit": _l("Visit status changed"), "job.commit": _l("Code uploaded"),
     "job.submit_audit": _l("Submitted for audit"), "job.release": _l("Released"),
     "settings.update": _l("Settings changed"), "settings.mp_params": _l("Own parameters changed"),
+    "settings.permissions": _l("What merchants may edit changed"),
 }
 
 

@@ -11,6 +11,7 @@ from portal.fleet.forms import ControlForm, FleetForm
 from portal.models import fleet as F
 from portal.services import fleet, fleet_controls, fleet_report, library
 from portal.services.platform import tenant_choices
+from portal.templating import format_dt
 
 OPTION_FIELDS = ("canary_count", "canary_percent", "auto_submit", "auto_release", "gray_percentage",
                  "max_failure_rate", "max_concurrency", "privacy_api_not_use", "version_desc")
@@ -19,7 +20,7 @@ OPTION_FIELDS = ("canary_count", "canary_percent", "auto_submit", "auto_release"
 @bp.route("/")
 @staff_required
 def index():
-    return render_template("fleet/index.html", releases=fleet_report.list_releases())
+    return render_template("fleet/index.html", releases=fleet_report.list_releases(), labels=fleet_report.labels())
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -54,18 +55,26 @@ def show(release_id):
     release = fleet.get_release(release_id)
     page = max(1, request.args.get("page", 1, type=int))
     rows, total = fleet_report.targets_page(release, _state_arg(), page)
-    return render_template("fleet/show.html", release=release, progress=fleet_report.progress(release), rows=rows,
+    progress = fleet_report.progress(release)
+    return render_template("fleet/show.html", release=release, progress=progress, rows=rows,
                            total=total, page=page, pages=max(1, -(-total // 100)), state=_state_arg(),
-                           chart=fleet_report.audit_chart(release), states=F.TARGET_STATES, control=ControlForm())
+                           chart=fleet_report.audit_chart(release), states=F.TARGET_STATES, control=ControlForm(),
+                           labels=fleet_report.labels(), controls=fleet_report.controls(release, progress),
+                           options=fleet_report.describe_options(release))
 
 
 @bp.route("/<int:release_id>/status")
 @staff_required
 def status(release_id):
+    """What the progress page's script redraws: state (code and words), counts, chart, controls, rows."""
     release = fleet.get_release(release_id)
     rows, total = fleet_report.targets_page(release, _state_arg(), max(1, request.args.get("page", 1, type=int)))
-    return jsonify(state=release.state, stop_reason=release.stop_reason or "", active=release.is_active,
-                   **fleet_report.progress(release), rows=[fleet_report.describe_target(r) for r in rows], matching=total)
+    progress = fleet_report.progress(release)
+    finished = _("finished at %(when)s", when=format_dt(release.finished_at)) if release.finished_at else ""
+    return jsonify(state=release.state, state_label=fleet_report.release_label(release.state), finished=finished,
+                   stop_reason=release.stop_reason or "", active=release.is_active, **progress,
+                   chart=fleet_report.audit_chart(release), controls=fleet_report.controls(release, progress),
+                   rows=[fleet_report.describe_target(r) for r in rows], matching=total)
 
 
 @bp.route("/<int:release_id>/report.csv")

@@ -1,4 +1,7 @@
-"""Column mixins shared by models: timestamps and tenant ownership with tenant-scoped lookups."""
+"""Column mixins shared by models: timestamps, JSON text columns, and tenant ownership with tenant-scoped
+lookups."""
+
+import json
 
 from sqlalchemy.orm import declared_attr
 
@@ -10,6 +13,20 @@ from portal.timeutil import utcnow
 class Timestamps:
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     updated_at = db.Column(db.DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class JsonText:
+    """Text columns holding JSON (lists and maps, so a new key needs no migration)."""
+
+    def load(self, name, default):
+        try:
+            value = json.loads(getattr(self, name) or "null")
+        except ValueError:
+            return default
+        return default if value is None else value
+
+    def store(self, name, value):
+        setattr(self, name, json.dumps(value, ensure_ascii=False, sort_keys=True))
 
 
 class TenantOwned:

@@ -8,7 +8,7 @@ validates every mini-program's ext parameters against it before a commit.
 import json
 
 from portal.extensions import db
-from portal.models.mixins import Timestamps
+from portal.models.mixins import JsonText, Timestamps
 from portal.timeutil import utcnow
 
 EXT_TYPES = ("string", "integer", "number", "boolean")
@@ -47,13 +47,17 @@ class LibraryTemplate(Timestamps, db.Model):
             return []
 
 
-class MiniProgramParams(db.Model):
-    """ext parameters of one mini-program that win over its tenant's (`tenant_settings.ext_params`)."""
+class MiniProgramParams(JsonText, db.Model):
+    """Parameters of one mini-program that win over its tenant's (`tenant_settings`): ext values per key,
+    server/business domains per kind, the privacy guideline (contact and notice method as a whole, texts
+    per key). JSON text; an empty or missing part means "the tenant's"."""
 
     __tablename__ = "miniprogram_params"
 
     id = db.Column(db.Integer, primary_key=True)
     miniprogram_id = db.Column(db.Integer, db.ForeignKey("wxminiprograms.id"), nullable=False, unique=True)
     ext_params = db.Column(db.Text)
+    domains = db.Column(db.Text)  # JSON {requestdomain: [...], ..., webviewdomain: [...]}
+    privacy = db.Column(db.Text)  # JSON {owner_setting: {...}, texts: {key: text}}
     updated_at = db.Column(db.DateTime, nullable=False, default=utcnow, onupdate=utcnow)
     updated_by = db.Column(db.Integer, db.ForeignKey("users.id"))

@@ -2,13 +2,12 @@
 admins, different parameters), default server/business domains (the seed's hard-coded `test.moh.cc`) and
 the privacy guideline. Lists and maps are JSON text so a new key needs no migration."""
 
-import json
-
 from portal.extensions import db
+from portal.models.mixins import JsonText
 from portal.timeutil import utcnow
 
 
-class TenantSettings(db.Model):
+class TenantSettings(JsonText, db.Model):
     __tablename__ = "tenant_settings"
 
     id = db.Column(db.Integer, primary_key=True)
@@ -19,13 +18,13 @@ class TenantSettings(db.Model):
     privacy = db.Column(db.Text)  # JSON {owner_setting: {...}, setting_list: [{privacy_key, privacy_text}]}
     updated_at = db.Column(db.DateTime, nullable=False, default=utcnow, onupdate=utcnow)
     updated_by = db.Column(db.Integer, db.ForeignKey("users.id"))
+    # what this tenant's merchant users may edit themselves (staff always may; see migration 0006)
+    merchant_edits_ext = db.Column(db.Boolean, nullable=False, default=True, server_default=db.true())
+    merchant_edits_domains = db.Column(db.Boolean, nullable=False, default=True, server_default=db.true())
+    merchant_edits_privacy = db.Column(db.Boolean, nullable=False, default=True, server_default=db.true())
 
-    def load(self, name, default):
-        try:
-            value = json.loads(getattr(self, name) or "null")
-        except ValueError:
-            return default
-        return default if value is None else value
+    def merchant_may_edit(self, part):
+        """Whether merchant users may edit `part` ("ext", "domains" or "privacy"); unsaved rows allow all."""
+        value = getattr(self, f"merchant_edits_{part}")
+        return True if value is None else bool(value)
 
-    def store(self, name, value):
-        setattr(self, name, json.dumps(value, ensure_ascii=False, sort_keys=True))

@@ -7,4 +7,4 @@ from flask import Blueprint
 bp = Blueprint("releases", __name__, template_folder="templates")
 staff_bp = Blueprint("releases_staff", __name__, template_folder="templates")
 
-from portal.releases import staff_views, views, views_audit  # noqa: E402,F401
+from portal.releases import staff_views, views, views_audit, views_params  # noqa: E402,F401

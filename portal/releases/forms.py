@@ -127,6 +127,18 @@ class SettingsForm(FlaskForm):
                                      "Location=to show nearby shops)"), validators=[Length(max=8000)])
 
 
+class AppParamsForm(SettingsForm):
+    """One mini-program's own values; an empty field means "the tenant's"."""
+
+    required_private_infos = None  # belongs to the tenant's ext.json only
+
+
+class PermissionsForm(FlaskForm):
+    ext = BooleanField(_l("ext.json parameters (and requiredPrivateInfos)"))
+    domains = BooleanField(_l("Domains"))
+    privacy = BooleanField(_l("Privacy guideline"))
+
+
 def fill_item_choices(form, defaults):
     """Pages and categories (get_page, get_category) as the item rows' choices, pre-filled like the seed."""
     pages = [("", "—")] + [(p, p) for p in defaults["pages"]]

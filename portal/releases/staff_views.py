@@ -1,13 +1,17 @@
 """Staff pages of code management: every mini-program across tenants (filters, sorting, paging), the
-WeChat call log, and any tenant's code-management settings."""
+WeChat call log, and any tenant's code-management settings with what its merchants may edit."""
 
-from flask import current_app, render_template, request
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
 
 from portal.accounts.access import staff_required
 from portal.models.miniprogram import AUTH_STATES
 from portal.releases import staff_bp
+from portal.releases.forms import PermissionsForm
 from portal.releases.views import settings_page
 from portal.services import calllog, releases
+from portal.services import tenant_settings as settings_service
 from portal.services.platform import tenant_filter
 
 
@@ -44,13 +48,35 @@ def calls():
                            pages=max(1, -(-total // 100)), filters=filters)
 
 
-@staff_bp.route("/tenants/<int:tenant_id>/settings", methods=["GET", "POST"])
-@staff_required
-def tenant_settings(tenant_id):
+def _tenant(tenant_id):
     from portal.errors import NotFound
     from portal.extensions import db
     from portal.models import Tenant
 
-    if db.session.get(Tenant, tenant_id) is None:
+    tenant = db.session.get(Tenant, tenant_id)
+    if tenant is None:
         raise NotFound()
-    return settings_page(tenant_id, "releases_staff.tenant_settings", {"tenant_id": tenant_id})
+    return tenant
+
+
+@staff_bp.route("/tenants/<int:tenant_id>/settings", methods=["GET", "POST"])
+@staff_required
+def tenant_settings(tenant_id):
+    tenant = _tenant(tenant_id)
+    row = settings_service.get_settings(tenant_id)
+    permissions = PermissionsForm(data={part: row.merchant_may_edit(part) for part in settings_service.PARTS})
+    return settings_page(tenant_id, "releases_staff.tenant_settings", {"tenant_id": tenant_id},
+                         {"tenant": tenant, "permissions_form": permissions})
+
+
+@staff_bp.route("/tenants/<int:tenant_id>/permissions", methods=["POST"])
+@staff_required
+def tenant_permissions(tenant_id):
+    _tenant(tenant_id)
+    form = PermissionsForm()
+    if not form.validate_on_submit():
+        abort(400)
+    settings_service.save_permissions(tenant_id, current_user,
+                                      {part for part in settings_service.PARTS if form[part].data})
+    flash(_("Saved: the tenant’s merchants now see what they may edit."), "success")
+    return redirect(url_for("releases_staff.tenant_settings", tenant_id=tenant_id))

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 
 from portal.accounts.access import current_tenant_id, merchant_required
-from portal.errors import NotFound, PortalError
+from portal.errors import Forbidden, NotFound, PortalError
 from portal.models import MiniProgram
 from portal.releases import bp
 from portal.releases.forms import (
@@ -23,7 +23,7 @@ from portal.releases.forms import (
     UploadForm,
     WebviewDomainForm,
 )
-from portal.services import activity_feed, domains, jobs, privacy, releases, testers
+from portal.services import activity_feed, app_params, domains, jobs, privacy, releases, testers
 from portal.services import tenant_settings as settings_service
 
 
@@ -114,10 +114,16 @@ def domains_page(mp_id):
                            server_form=ServerDomainForm(), webview_form=WebviewDomainForm())
 
 
+def may_edit(mp, part):
+    """:raise Forbidden: (a 403 page saying why) when staff keep `part` of this tenant for themselves."""
+    settings_service.check_may_edit(current_user, settings_service.get_settings(mp.tenant_id), [part])
+
+
 @bp.route("/<int:mp_id>/domains/server", methods=["POST"])
 @login_required
 def server_domains(mp_id):
     mp = load_mp(mp_id)
+    may_edit(mp, "domains")
     form = ServerDomainForm()
     if not form.validate_on_submit():
         return render_template("releases/domains.html", mp=mp, current=None, error=None, server_form=form,
@@ -136,6 +142,7 @@ def server_domains(mp_id):
 @login_required
 def webview_domains(mp_id):
     mp = load_mp(mp_id)
+    may_edit(mp, "domains")
     form = WebviewDomainForm()
     try:
         hosts = domains.parse_hosts(form.webviewdomain.data) if form.validate_on_submit() else None
@@ -155,8 +162,7 @@ def default_domains(mp_id):
     mp = load_mp(mp_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    return act(mp, domains.apply_tenant_defaults, _("The tenant's default domains are set."),
-               "releases.domains_page", settings_service.get_settings(mp.tenant_id))
+    return act(mp, app_params.set_domains, _("The mini-program’s domains are set."), "releases.domains_page")
 
 
 @bp.route("/<int:mp_id>/testers")
@@ -198,7 +204,7 @@ def unbind_tester(mp_id):
 def privacy_page(mp_id):
     mp = load_mp(mp_id)
     try:
-        status, error = privacy.privacy_status(mp, settings_service.get_settings(mp.tenant_id)), None
+        status, error = privacy.privacy_status(mp, app_params.effective_guideline(mp)), None
     except PortalError as exc:
         status, error = None, exc.message
     return render_template("releases/privacy.html", mp=mp, status=status, error=error, form=ConfirmForm())
@@ -211,7 +217,7 @@ def apply_privacy(mp_id):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     return act(mp, privacy.apply_guideline, _("The privacy guideline was sent to WeChat."), "releases.privacy_page",
-               settings_service.get_settings(mp.tenant_id))
+               app_params.effective_guideline(mp))
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -220,19 +226,44 @@ def settings():
     return settings_page(current_user.tenant_id, "releases.settings", {})
 
 
-def settings_page(tenant_id, endpoint, url_args):
-    """The settings form of a tenant (merchants: their own; staff: any, from the staff pages)."""
+def settings_page(tenant_id, endpoint, url_args, extra=None):
+    """The settings form of a tenant (merchants: their own, the parts staff allow; staff: any, from the
+    staff pages). Only the fields a POST carries are saved; a part the user may not edit gives a 403."""
     form = SettingsForm(data=settings_service.form_data(tenant_id) if request.method == "GET" else None)
+    row, error = settings_service.get_settings(tenant_id), None
     if form.validate_on_submit():
-        try:
-            settings_service.save_from_form(tenant_id, current_user, form.data)
-        except PortalError as exc:
-            form.ext_params.errors.append(exc.message)
-        else:
+        error = saved_or_error(settings_service.save_from_form, tenant_id, current_user, submitted(form))
+        if error is None:
             flash(_("Settings saved. They apply to the next upload, domain change and audit."), "success")
             return redirect(url_for(endpoint, **url_args))
-    return render_template("releases/settings.html", form=form, action=url_for(endpoint, **url_args)), \
-        400 if form.errors else 200
+    return render_template("releases/settings.html", form=form, action=url_for(endpoint, **url_args), error=error,
+                           editable=settings_service.editable_parts(current_user, row),
+                           values=settings_service.form_data(tenant_id), **(extra or {})), \
+        400 if form.errors or error else 200
+
+
+def saved_or_error(save, *args):
+    """None when `save(*args)` worked, else its human message; Forbidden goes on (the 403 page says why)."""
+    try:
+        save(*args)
+    except Forbidden:
+        raise
+    except PortalError as exc:
+        return exc.message
+    return None
+
+
+def submitted(form):
+    """The form's values for the fields the request actually carried (a read-only part sends none)."""
+    return {name: value for name, value in form.data.items() if name in request.form}
+
+
+@bp.context_processor
+def permission_helpers():
+    def can_edit(mp, part):
+        return part in settings_service.editable_parts(current_user, settings_service.get_settings(mp.tenant_id))
+
+    return {"can_edit": can_edit}
 
 
 @bp.app_template_filter("audit_reason")

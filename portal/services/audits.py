@@ -113,12 +113,9 @@ def submit_step(run):
 
 
 def _prepare_privacy(mp, run, form):
-    from portal.services.tenant_settings import get_settings
+    from portal.services.app_params import prepare_for_audit
 
-    settings = get_settings(mp.tenant_id)
-    if privacy.guideline(settings)["owner_setting"]:
-        return privacy.apply_guideline(mp, run.actor, settings, log=False)
-    return miniprograms.api(mp).privacy.undeclared_privacy_keys()
+    return prepare_for_audit(mp, run.actor)
 
 
 def _submit_args(form):

@@ -75,7 +75,7 @@ def current_domains(mp):
             "effective": {k: strip_scheme(effective.get(k)) for k in SERVER_KINDS}, "strategy": strategy()}
 
 
-def change_server_domains(mp, actor, action, hosts_by_kind):
+def change_server_domains(mp, actor, action, hosts_by_kind, log=True):
     """add/delete/set server domains (modify_domain or modify_domain_directly).
 
     :raise ValidationFailed: bad input. :raise WeChatFailed: e.g. 85017 (not registered on the platform).
@@ -87,12 +87,13 @@ def change_server_domains(mp, actor, action, hosts_by_kind):
         raise ValidationFailed(_("Enter at least one domain."))
     wxa = api(mp).domains
     call = wxa.modify_domain_directly if strategy() == "direct" else wxa.modify_domain
-    with wechat_errors("domains.server", mp, actor):
+    with wechat_errors("domains.server" if log else None, mp, actor):
         call(action, **lists)
-    done("domains.server", mp, actor, f"{action} {sum(len(v) for v in lists.values())} domain(s) ({strategy()})")
+    if log:
+        done("domains.server", mp, actor, f"{action} {sum(len(v) for v in lists.values())} domain(s) ({strategy()})")
 
 
-def change_webview_domains(mp, actor, action, hosts):
+def change_webview_domains(mp, actor, action, hosts, log=True):
     """add/delete/set business domains (setwebviewdomain or setwebviewdomain_directly)."""
     if action not in ("add", "delete", "set"):
         raise ValidationFailed(_("Unknown action."))
@@ -100,18 +101,7 @@ def change_webview_domains(mp, actor, action, hosts):
         raise ValidationFailed(_("Enter at least one domain."))
     wxa = api(mp).domains
     call = wxa.set_webview_domain_directly if strategy() == "direct" else wxa.set_webview_domain
-    with wechat_errors("domains.webview", mp, actor):
+    with wechat_errors("domains.webview" if log else None, mp, actor):
         call(action, with_scheme(WEBVIEW, hosts))
-    done("domains.webview", mp, actor, f"{action} {', '.join(hosts)}")
-
-
-def apply_tenant_defaults(mp, actor, settings):
-    """The seed's setServerDomain/setBusinessDomain: set the tenant's default domains on the mini-program."""
-    defaults = settings.load("domains", {})
-    server = {k: defaults.get(k) or [] for k in SERVER_KINDS}
-    if not any(server.values()) and not defaults.get(WEBVIEW):
-        raise ValidationFailed(_("This tenant has no default domains yet. Add them under Settings first."))
-    if any(server.values()):
-        change_server_domains(mp, actor, "set", server)
-    if defaults.get(WEBVIEW):
-        change_webview_domains(mp, actor, "set", defaults[WEBVIEW])
+    if log:
+        done("domains.webview", mp, actor, f"{action} {', '.join(hosts)}")

@@ -18,7 +18,9 @@ from portal.services.fleet import _counts, _failure_counts, get_release, request
 def _control(release_id, actor, allowed, new_state, action):
     release = get_release(release_id)
     if release.state not in allowed:
-        raise Conflict(_("This release cannot do that now (it is %(state)s).", state=release.state))
+        from portal.services.fleet_report import release_label
+
+        raise Conflict(_("This release cannot do that now (it is %(state)s).", state=release_label(release.state)))
     release.state = new_state
     activity.record(f"fleet.{action}", actor=actor, detail=f"release {release.id}")
     return release

@@ -1,9 +1,13 @@
 """What the fleet pages show: releases, counts per state, a filtered page of targets, audit outcomes and
-durations, and the CSV report. Every function runs a fixed number of queries whatever the fleet size."""
+durations, the controls that apply, the options in words, and the CSV report (in the same words as the
+page). Every function runs a fixed number of queries whatever the fleet size."""
 
 import csv
 import io
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import pgettext
 from sqlalchemy import func, select
 
 from portal.extensions import db
@@ -13,6 +17,66 @@ from portal.models.audit import AUDIT_APPROVED, AUDIT_DELAYED, AUDIT_IN_REVIEW, 
 from portal.services.fleet import settled_states
 
 DURATION_BUCKETS = ((3600, "< 1 h"), (6 * 3600, "1–6 h"), (24 * 3600, "6–24 h"), (72 * 3600, "1–3 d"), (None, "> 3 d"))
+
+
+TARGET_LABELS = {
+    F.QUEUED: _l("Queued"), F.COMMITTING: _l("Uploading"), F.COMMITTED: _l("Uploaded"), F.PRIVACY: _l("Privacy scan"),
+    F.SUBMITTING: _l("Submitting"), F.IN_AUDIT: _l("In audit"), F.DELAYED: _l("Audit delayed"),
+    F.APPROVED: _l("Approved"), F.RELEASING: _l("Releasing"), F.RELEASED: _l("Released"), F.REJECTED: _l("Rejected"),
+    F.FAILED: _l("Failed"), F.SKIPPED: _l("Skipped"), F.CANCELLED: _l("Cancelled")}
+STEP_LABELS = {"commit": _l("Upload"), "privacy": _l("Privacy guideline"), "submit": _l("Submit for audit"),
+               "release": _l("Release")}
+OUTCOME_LABELS = {"approved": _l("Approved"), "rejected": _l("Rejected"), "delayed": _l("Audit delayed"),
+                  "in_review": _l("In review")}
+
+
+def release_labels():
+    return {F.RUNNING: _("Running"), F.PAUSED: _("Paused"), F.CANCELLING: _("Cancelling"),
+            F.CANCELLED_RELEASE: _("Cancelled"), F.FINISHED: pgettext("fleet release", "Finished")}
+
+
+def labels():
+    """Every state, step and outcome name in the reader's language (for the page and its script)."""
+    return {"targets": {k: str(v) for k, v in TARGET_LABELS.items()},
+            "release": release_labels(),
+            "steps": {k: str(v) for k, v in STEP_LABELS.items()},
+            "outcomes": {k: str(v) for k, v in OUTCOME_LABELS.items()}}
+
+
+def release_label(state):
+    return release_labels().get(state, state)
+
+
+def controls(release, progress):
+    """The controls that apply now: pause a running release, resume a paused one, cancel either, retry
+    its failed apps; none once it is cancelling, cancelled or finished (its report stays as it is)."""
+    actions = {F.RUNNING: ["pause", "cancel"], F.PAUSED: ["resume", "cancel"]}.get(release.state, [])
+    if actions and progress["counts"].get(F.FAILED):
+        actions.append("retry")
+    return actions
+
+
+def describe_options(release):
+    """[(label, value in words)] of how the targets were chosen and the options the release ran with."""
+    opts, spec = release.get_options(), release.get_targeting()
+    yes, no = _("yes"), _("no")
+    mode = spec.get("mode", "all")
+    targets = {"all": _("All authorized mini-programs"),
+               "tenants": _("Tenants %(ids)s", ids=", ".join(str(i) for i in spec.get("tenant_ids") or [])),
+               "version": _("Mini-programs on released version %(v)s", v=spec.get("released_version") or "—"),
+               "list": _("%(n)d hand-picked mini-programs", n=len(spec.get("miniprogram_ids") or []))}
+    canary = _("first %(n)d mini-programs", n=opts["canary_count"]) if opts.get("canary_count") else \
+        _("first %(n)d%%", n=opts["canary_percent"]) if opts.get("canary_percent") else _("none")
+    rows = [(_("Targets"), targets.get(mode, mode)), (_("Canary"), canary),
+            (_("Submit for audit after the upload"), yes if opts.get("auto_submit") else no),
+            (_("Release when approved"), yes if opts.get("auto_release") else no),
+            (_("Gray release"), f"{opts['gray_percentage']}%" if opts.get("gray_percentage") else _("everyone")),
+            (_("Stop when more than this percentage fail"), f"{opts.get('max_failure_rate', 100)}%"),
+            (_("Mini-programs worked on at once"), str(opts.get("max_concurrency", ""))),
+            (_("Declare privacy features without a text as not used"), yes if opts.get("privacy_api_not_use") else no)]
+    if opts.get("version_desc"):
+        rows.append((_("Note for the reviewers (test account etc.)"), opts["version_desc"]))
+    return rows
 
 
 def list_releases(limit=100):
@@ -48,10 +112,12 @@ def targets_page(release, state=None, page=1, per_page=100):
 
 
 def describe_target(row):
+    """One target for the page's script and the CSV: codes, and the same words the page shows."""
     t = row["target"]
     return {"id": t.id, "appid": t.appid, "name": row["name"], "tenant": row["tenant"] or "", "state": t.state,
-            "step": t.failed_step or "", "errcode": t.errcode, "reason": t.reason or "", "auditid": t.auditid or "",
-            "canary": t.is_canary}
+            "state_label": str(TARGET_LABELS.get(t.state, t.state)), "step": t.failed_step or "",
+            "step_label": str(STEP_LABELS.get(t.failed_step, t.failed_step or "")), "errcode": t.errcode,
+            "reason": t.reason or "", "auditid": t.auditid or "", "canary": t.is_canary}
 
 
 def audit_chart(release):
@@ -75,17 +141,21 @@ def audit_chart(release):
 
 
 CSV_COLUMNS = ("appid", "name", "tenant", "state", "step", "errcode", "reason", "auditid", "canary")
+CSV_VALUES = {"state": "state_label", "step": "step_label"}  # the page's words, not the codes
 
 
 def report_csv(release):
-    """The per-app results as CSV text (UTF-8 with BOM so spreadsheet programs read Chinese right)."""
+    """The per-app results as CSV text (UTF-8 with BOM so spreadsheet programs read Chinese right), states
+    and steps in the reader's words like the page; the header keeps stable column names."""
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
+    yes = _("yes")
     for t, name, tenant in db.session.execute(_targets_query(release).order_by(FleetTarget.id)).all():
         row = describe_target({"target": t, "name": name or t.appid, "tenant": tenant})
-        writer.writerow([row[c] for c in CSV_COLUMNS])
+        row["canary"] = yes if row["canary"] else ""
+        writer.writerow([row[CSV_VALUES.get(c, c)] for c in CSV_COLUMNS])
     return out.getvalue()
 
 

@@ -26,7 +26,6 @@ from portal.models.audit import AUDIT_IN_REVIEW
 from portal.services import audits, fleet_leases, library, miniprograms, privacy
 from portal.services.fleet import BACK, STEP_OF
 from portal.services.releases import build_ext_json, get_json
-from portal.services.tenant_settings import get_settings
 from portal.services.wechat import explain
 from portal.timeutil import utcnow
 from portal.wechat.errors import APIError, AuthorizationLost, RateLimited, ReviewError, WeChatError
@@ -285,10 +284,10 @@ def submit(target, release):
 
 
 def _prepare_privacy(mp, wxa):
-    settings = get_settings(mp.tenant_id)
-    if privacy.guideline(settings)["owner_setting"]:
-        return privacy.apply_guideline(mp, None, settings, log=False)
-    return wxa.privacy.undeclared_privacy_keys()
+    """The app's own domains and privacy guideline (else its tenant's), as for a single audit."""
+    from portal.services.app_params import prepare_for_audit
+
+    return prepare_for_audit(mp, None, before_calls=throttle)
 
 
 def _submit_refused(target, release, exc):

@@ -3,7 +3,8 @@
 Order matters (2023 privacy rules): after a commit WeChat scans the code (get_code_privacy_info answers
 61039 until done); getprivacysetting then lists the keys the code uses (`privacy_list`); each needs a text
 in `setting_list` (setprivacysetting) or submit_audit fails with 61040. The tenant keeps one guideline
-(owner contact, notice method, a text per key) that is applied to each of its mini-programs.
+(owner contact, notice method, a text per key) that is applied to each of its mini-programs, unless the
+mini-program has its own values (`services.app_params.effective_guideline` gives what is sent).
 """
 
 from flask_babel import gettext as _
@@ -40,9 +41,9 @@ def scan_result(mp):
     return {"without_auth": list(info.without_auth_list), "without_conf": list(info.without_conf_list)}
 
 
-def privacy_status(mp, settings):
-    """What the privacy page shows: scan state, keys the code uses, declared, configured, missing."""
-    data = guideline(settings)
+def privacy_status(mp, data):
+    """What the privacy page shows for a guideline (`guideline()` shape): scan state, keys the code uses,
+    declared, configured, missing."""
     with wechat_errors():
         scan = scan_result(mp)
         current = api(mp).privacy.get_privacy_setting()
@@ -53,12 +54,12 @@ def privacy_status(mp, settings):
             "undeclared": [k for k in used if k not in declared], "guideline": data}
 
 
-def apply_guideline(mp, actor, settings, log=True):
-    """setprivacysetting with the tenant's guideline for every key the code uses; returns keys still missing.
+def apply_guideline(mp, actor, data, log=True):
+    """setprivacysetting with a guideline (`guideline()` shape) for every key the code uses; returns keys
+    still missing.
 
-    :raise ValidationFailed: the tenant's guideline lacks contact/notice method. :raise WeChatFailed.
+    :raise ValidationFailed: the guideline lacks contact/notice method. :raise WeChatFailed.
     """
-    data = guideline(settings)
     check_guideline(data)
     wxa = api(mp).privacy
     with wechat_errors("privacy.apply" if log else None, mp, actor):

@@ -6,6 +6,7 @@ The test plays what runs beside the portal: the periodic tick, queued jobs on Re
 """
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser import steps
 from tests.conftest import TEST_PASSWORD
@@ -26,6 +27,16 @@ def test_staff_releases_a_template_to_twenty_mini_programs(platform, page, make_
     steps.log_in_as_staff(page, "ops@example.com", TEST_PASSWORD)
     release_id = steps.start_fleet_release(page, template_id, "2.0.0")
     steps.follow_fleet_to_the_end(page, platform, release_id, FLEET_SIZE)
+    # the chart, the state in words and the controls followed too, without a reload
+    expect(page.locator('[data-bar-value="outcome-approved"]')).to_have_text(str(FLEET_SIZE))
+    expect(page.locator('[data-bar="outcome-approved"]')).to_have_attribute("width", "260")
+    expect(page.locator("[data-fleet-state]")).to_have_text("已完成")
+    expect(page.locator("[data-fleet-control]")).to_have_count(4)
+    for control in page.locator("[data-fleet-control]").all():
+        expect(control).to_be_hidden()
+    expect(page.locator("[data-fleet-no-controls]")).to_be_visible()
+    expect(page.locator("[data-fleet-finished]")).to_contain_text("结束")
+    assert page.evaluate("window.__journeyMark"), "the progress page was reloaded"
     steps.shot(page, "18-fleet-progress-done")
 
     for appid in appids:

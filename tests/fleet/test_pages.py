@@ -73,3 +73,46 @@ def test_progress_page_queries_do_not_grow_with_the_fleet(fleet_env, make_tenant
                 event.remove(db.engine, "before_cursor_execute", count)
         counts.append(len(statements))
     assert counts[0] == counts[1], counts
+
+
+def test_progress_page_speaks_words_and_offers_only_the_controls_that_apply(fleet_env, make_tenant):
+    """States and steps in words (zh by default, also in the status JSON and the CSV), the options as a
+    list, the audit chart in the status JSON, controls per state, and a finished release keeps its report."""
+    from tests.fleet.conftest import start
+
+    env = fleet_env
+    tenant = make_tenant("Tea House")
+    env.apps(tenant, 2)
+    template_id = env.template()
+    release_id = start(env, template_id, auto_release=False, max_failure_rate=100, max_concurrency=3)
+    html = _html(env.client.get(f"/staff/fleet/{release_id}"))
+    assert ">运行中<" in html and "&#34;auto_submit&#34;" not in html and '"auto_submit"' not in html
+    assert 'id="fleet-options"' in html and "所有已授权的小程序" in html and "同时处理的小程序数" in html
+    assert _controls(html) == {"pause", "cancel"}
+    assert env.post(f"/staff/fleet/{release_id}/pause").status_code == 302
+    paused = _html(env.client.get(f"/staff/fleet/{release_id}"))
+    assert ">已暂停<" in paused and _controls(paused) == {"resume", "cancel"}
+    status = env.client.get(f"/staff/fleet/{release_id}/status").get_json()
+    assert status["state_label"] == "已暂停" and set(status["controls"]) == {"resume", "cancel"}
+    assert env.post(f"/staff/fleet/{release_id}/resume").status_code == 302
+    env.settle_until(release_id, lambda s: set(s.values()) <= {"in_audit", "privacy"} and "in_audit" in s.values())
+    env.settle_until(release_id, lambda s: set(s.values()) == {"in_audit"})
+    env.audit_results()
+    states = env.settle_until(release_id, lambda s: set(s.values()) == {"approved"})
+    assert set(states.values()) == {"approved"}, states
+    status = env.client.get(f"/staff/fleet/{release_id}/status").get_json()
+    assert status["state"] == "finished" and status["state_label"] == "已完成" and status["controls"] == []
+    assert status["chart"]["outcomes"]["approved"] == 2 and {r["state_label"] for r in status["rows"]} == {"审核通过"}
+    done = _html(env.client.get(f"/staff/fleet/{release_id}"))
+    assert ">已完成<" in done and _controls(done) == set() and "ops@example.com" in done
+    assert 'width="260.0" class="bar bar-approved" data-bar="outcome-approved"' in done
+    report = env.client.get(f"/staff/fleet/{release_id}/report.csv").get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(report.lstrip("\ufeff"))))
+    assert {r["state"] for r in rows} == {"审核通过"} and len(rows) == 2
+
+
+def _controls(html):
+    """The control forms the page shows (the others are in the page, hidden, for the live script)."""
+    import re
+
+    return {m.group(1) for m in re.finditer(r'data-fleet-control="(\w+)"(?! hidden)', html)}
