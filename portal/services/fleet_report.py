@@ -48,10 +48,11 @@ def release_label(state):
 
 
 def controls(release, progress):
-    """The controls that apply now: pause a running release, resume a paused one, cancel either, retry
-    its failed apps; none once it is cancelling, cancelled or finished (its report stays as it is)."""
+    """The controls that apply now: pause a running release, resume a paused one, cancel either, and retry
+    its failed apps while running, paused or finished (staff fixed the cause); nothing while it cancels or
+    once cancelled."""
     actions = {F.RUNNING: ["pause", "cancel"], F.PAUSED: ["resume", "cancel"]}.get(release.state, [])
-    if actions and progress["counts"].get(F.FAILED):
+    if release.state in (F.RUNNING, F.PAUSED, F.FINISHED) and progress["counts"].get(F.FAILED):
         actions.append("retry")
     return actions
 
