@@ -63,6 +63,11 @@ class Config:
     FLEET_STEP_GRACE_SECONDS = float(_env("FLEET_STEP_GRACE_SECONDS", 30))
     FLEET_STEP_LEASE_SECONDS = float(_env("FLEET_STEP_LEASE_SECONDS", 6))
 
+    LOG_FORMAT = _env("LOG_FORMAT", "kv")  # "kv" (key=value lines) or "json" (JSON lines)
+    LOG_LEVEL = _env("LOG_LEVEL", "INFO")
+    # Reverse proxies in front of the portal whose X-Forwarded-For/-Proto it trusts (1 behind one nginx).
+    TRUSTED_PROXY_HOPS = _env_int("TRUSTED_PROXY_HOPS", 0)
+
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
     CALLBACK_MAX_BYTES = _env_int("CALLBACK_MAX_BYTES", 64 * 1024)
     CALLBACK_RATE_LIMIT = _env("CALLBACK_RATE_LIMIT", "600 per minute")  # per source IP, per callback URL

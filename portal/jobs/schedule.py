@@ -10,6 +10,7 @@ import threading
 import time
 
 from portal.jobs import audits, fleet, releases, tokens
+from portal.logging_setup import job_context
 
 log = logging.getLogger("portal.jobs.schedule")
 
@@ -55,7 +56,7 @@ def start_embedded_scheduler(app):
             for name, func, interval, _queue in PERIODIC:
                 if time.time() - last.get(name, 0) >= interval:
                     last[name] = time.time()
-                    with app.app_context():
+                    with app.app_context(), job_context(f"periodic-{name}", f"{func.__module__}.{func.__name__}"):
                         try:
                             log.info("%s: %s", name, func())
                         except Exception:  # noqa: BLE001 - logged; the next run tries again
