@@ -113,7 +113,6 @@ def make_handler(style, stream=None):
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(StructuredFormatter(style))
     handler.addFilter(ContextFilter())
-    handler._portal_structured = True
     return handler
 
 
@@ -121,9 +120,11 @@ def install_handlers(style, level="INFO", names=HANDLED_LOGGERS):
     """Give each named logger exactly one structured handler (idempotent; a new style replaces the old)."""
     for name in names:
         logger = logging.getLogger(name)
-        for old in [h for h in logger.handlers if getattr(h, "_portal_structured", False)]:
+        for old in [h for h in logger.handlers if getattr(h, "_portal_installed", False)]:
             logger.removeHandler(old)
-        logger.addHandler(make_handler(style))
+        handler = make_handler(style)
+        handler._portal_installed = True
+        logger.addHandler(handler)
         logger.setLevel(level)
         logger.propagate = False  # one line per record, whatever handlers others put on the root logger
 

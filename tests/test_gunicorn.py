@@ -20,7 +20,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_until_up(url, process, timeout=30.0):
+def wait_until_up(url, process, timeout=60.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert process.poll() is None, "gunicorn exited early"
