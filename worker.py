@@ -2,7 +2,10 @@
 scheduler, so retries with intervals and scheduled jobs run. Several workers may run on several machines.
 
 The app is created once and `portal.jobs` imported before work starts; the database engine is disposed
-so no pooled connection crosses the fork of a job.
+so no pooled connection crosses the fork of a job. SIGTERM is a warm shutdown (the running job finishes,
+then the periodic enqueuer stops and the process exits 0); a second SIGTERM or SIGINT stops at once.
+Signal the worker process itself (systemd: `KillMode=mixed`), not its whole group, or the job's work
+horse gets the first SIGTERM too.
 """
 
 import sys
@@ -27,11 +30,13 @@ def main(argv):
         from portal.extensions import db
 
         db.engine.dispose()
-        from portal.jobs.schedule import PeriodicEnqueuer
+        from portal.jobs.schedule import periodic_enqueuer
 
-        PeriodicEnqueuer(app).start()
-        worker = Worker([get_queue(n, redis) for n in names], connection=redis)
-        worker.work(with_scheduler=True)
+        # SIGTERM/SIGINT: RQ's warm shutdown lets the running job finish, then work() returns and the
+        # enqueuer stops; a second signal (a second or more later) kills the job and exits at once.
+        with periodic_enqueuer(app):
+            worker = Worker([get_queue(n, redis) for n in names], connection=redis)
+            worker.work(with_scheduler=True)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ interval with a job id made of the name and the time slot, so several workers en
 Embedded mode (`make run`, no Redis): `start_embedded_scheduler` calls the same functions from a thread.
 """
 
+import contextlib
 import logging
 import threading
 import time
@@ -44,6 +45,27 @@ class PeriodicEnqueuer(threading.Thread):
                     except Exception:  # noqa: BLE001 - Redis down: try again next tick
                         log.exception("could not enqueue %s", name)
             self.stop.wait(self.tick)
+
+    def shut_down(self, timeout=10.0):
+        """Ask the loop to stop and wait for it (an enqueue in flight finishes). Returns True if it stopped."""
+        self.stop.set()
+        if self.is_alive():
+            self.join(timeout)
+        return not self.is_alive()
+
+
+@contextlib.contextmanager
+def periodic_enqueuer(app, tick=5.0):
+    """Run a `PeriodicEnqueuer` while the block runs (a worker's `work()`), and stop it cleanly after, on
+    a warm shutdown as on an error, so no enqueue is cut in half when the process exits."""
+    enqueuer = PeriodicEnqueuer(app, tick=tick)
+    enqueuer.start()
+    log.info("periodic enqueuer started")
+    try:
+        yield enqueuer
+    finally:
+        stopped = enqueuer.shut_down()
+        log.info("periodic enqueuer %s", "stopped" if stopped else "did not stop in time")
 
 
 def start_embedded_scheduler(app):
