@@ -45,46 +45,44 @@ def _upload_in_flight(env, worker, latency_ms):
     time.sleep(0.3)  # the commit request is now waiting at WeChat
 
 
-def _stop(worker):
-    if worker.poll() is None:
-        os.killpg(worker.pid, signal.SIGKILL)
-        worker.wait(10)
+@pytest.fixture
+def worker(code_env, tmp_path):
+    """A real `python worker.py wechat` (killed after the test if still running); its log is `.log_path`."""
+    log_path = tmp_path / "worker.log"
+    process = _start_worker(code_env, log_path)
+    process.log_path = log_path
+    yield process
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
 
 
 @needs_redis
-def test_sigterm_lets_the_running_upload_finish_then_the_worker_exits_cleanly(code_env, tmp_path):
-    env, log_path = code_env, tmp_path / "worker.log"
-    worker = _start_worker(env, log_path)
-    try:
-        _upload_in_flight(env, worker, latency_ms=1500)
-        worker.send_signal(signal.SIGTERM)
-        assert worker.wait(30) == 0
-    finally:
-        _stop(worker)
+def test_sigterm_lets_the_running_upload_finish_then_the_worker_exits_cleanly(code_env, worker):
+    env = code_env
+    _upload_in_flight(env, worker, latency_ms=1500)
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(30) == 0
     run = _commit_run(env)
     assert run.state == "done", run.message
     assert env.api.count("commit", env.appid) == 1
-    lines = log_path.read_text().splitlines()
+    lines = worker.log_path.read_text().splitlines()
     assert any("logger=rq.worker" in line and "arm shut down" in line for line in lines), lines
     assert any(f"job_id={run.rq_job_id}" in line and "logger=portal.wechat.calls" in line for line in lines)
     assert any("periodic enqueuer stopped" in line for line in lines), lines
 
 
 @needs_redis
-def test_a_second_sigterm_stops_the_worker_at_once(code_env, tmp_path):
-    env, log_path = code_env, tmp_path / "worker.log"
-    worker = _start_worker(env, log_path)
-    try:
-        _upload_in_flight(env, worker, latency_ms=8000)
-        worker.send_signal(signal.SIGTERM)
-        time.sleep(1.2)  # RQ ignores a repeated signal within a second (process managers send two)
-        assert worker.poll() is None, "the first SIGTERM must wait for the job"
-        started = time.monotonic()
-        worker.send_signal(signal.SIGTERM)
-        code = worker.wait(10)
-        stopped_after = time.monotonic() - started
-    finally:
-        _stop(worker)
+def test_a_second_sigterm_stops_the_worker_at_once(code_env, worker):
+    env = code_env
+    _upload_in_flight(env, worker, latency_ms=8000)
+    worker.send_signal(signal.SIGTERM)
+    time.sleep(1.2)  # RQ ignores a repeated signal within a second (process managers send two)
+    assert worker.poll() is None, "the first SIGTERM must wait for the job"
+    started = time.monotonic()
+    worker.send_signal(signal.SIGTERM)
+    code = worker.wait(10)
+    stopped_after = time.monotonic() - started
     assert code == 0 and stopped_after < 4, (code, stopped_after)
     assert _commit_run(env).state == "running"  # left for recover_stranded_jobs, which tests/releases covers
-    assert any("cold shut down" in line for line in log_path.read_text().splitlines())
+    assert any("cold shut down" in line for line in worker.log_path.read_text().splitlines())
