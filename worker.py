@@ -14,6 +14,7 @@ from rq import Worker
 
 from portal import create_app
 from portal.jobs.queues import QUEUE_ORDER, get_queue
+from portal.jobs.runner import wait_for_redis, work_until_stopped
 
 
 def main(argv):
@@ -25,6 +26,7 @@ def main(argv):
     unknown = [n for n in names if n not in QUEUE_ORDER]
     if unknown:
         sys.exit(f"unknown queue(s): {', '.join(unknown)}; known: {', '.join(QUEUE_ORDER)}")
+    wait_for_redis(redis)  # started while Redis restarts: wait rather than exit
     with app.app_context():
         import portal.jobs  # noqa: F401 - load job modules before forking
         from portal.extensions import db
@@ -34,9 +36,10 @@ def main(argv):
 
         # SIGTERM/SIGINT: RQ's warm shutdown lets the running job finish, then work() returns and the
         # enqueuer stops; a second signal (a second or more later) kills the job and exits at once.
+        # A lost Redis connection makes RQ quit its loop: work_until_stopped starts a fresh worker.
         with periodic_enqueuer(app):
-            worker = Worker([get_queue(n, redis) for n in names], connection=redis)
-            worker.work(with_scheduler=True)
+            work_until_stopped(lambda: Worker([get_queue(n, redis) for n in names], connection=redis), redis,
+                               with_scheduler=True)
 
 
 if __name__ == "__main__":
