@@ -12,6 +12,7 @@ from portal.models import Audit, JobRun, MiniProgram
 from portal.services.wechat import explain
 from portal.wechat.errors import TransportError
 from tests.conftest import post_form
+from tests.drills.conftest import wait_for_workers
 from tests.fleet.conftest import kill_worker, start_workers
 
 pytestmark = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="retries with intervals need RQ workers")
@@ -34,15 +35,6 @@ def _mp_ids(env, appids):
 def _post(env, mp_id, suffix, data):
     response = post_form(env.client, f"/miniprograms/{mp_id}/{suffix}", data, token_from="/dashboard")
     assert response.status_code == 302, response.get_data(as_text=True)
-
-
-def _wait_for_workers(env, count, timeout=30.0):
-    from rq import Worker
-
-    deadline = time.monotonic() + timeout
-    while len(Worker.all(connection=env.app.extensions["redis"])) < count:
-        assert time.monotonic() < deadline, "the workers did not start"
-        time.sleep(0.1)
 
 
 def _runs(env):
@@ -75,7 +67,7 @@ def test_submits_during_a_wechat_outage_retry_and_finish_once(code_env):
     pool = _Workers(env.app)
     start_workers(pool, 2)
     try:
-        _wait_for_workers(env, 2)
+        wait_for_workers(env.app, 2)
         env.api.faults(endpoint="submit_audit", outage_seconds=OUTAGE_SECONDS)
         for mp_id in mp_ids.values():
             _post(env, mp_id, "audit", {"items-0-address": "pages/index/index", "version_desc": "demo / demo"})
