@@ -36,7 +36,8 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _env(
         "DATABASE_URL", "sqlite:///" + os.path.join(_BASE_DIR, "instance", "portal.sqlite3")
     )
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}  # MySQL adds a connect timeout (services.connections)
+    DB_CONNECT_TIMEOUT = _env_int("DB_CONNECT_TIMEOUT", 5)  # seconds
     REDIS_URL = _env("REDIS_URL")  # unset: embedded mode, jobs run in a thread of the portal process
 
     PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
