@@ -36,7 +36,8 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _env(
         "DATABASE_URL", "sqlite:///" + os.path.join(_BASE_DIR, "instance", "portal.sqlite3")
     )
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}  # MySQL adds a connect timeout (services.connections)
+    DB_CONNECT_TIMEOUT = _env_int("DB_CONNECT_TIMEOUT", 5)  # seconds
     REDIS_URL = _env("REDIS_URL")  # unset: embedded mode, jobs run in a thread of the portal process
 
     PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
@@ -62,6 +63,11 @@ class Config:
     FLEET_BACKOFF_MAX_SECONDS = float(_env("FLEET_BACKOFF_MAX_SECONDS", 300))
     FLEET_STEP_GRACE_SECONDS = float(_env("FLEET_STEP_GRACE_SECONDS", 30))
     FLEET_STEP_LEASE_SECONDS = float(_env("FLEET_STEP_LEASE_SECONDS", 6))
+
+    LOG_FORMAT = _env("LOG_FORMAT", "kv")  # "kv" (key=value lines) or "json" (JSON lines)
+    LOG_LEVEL = _env("LOG_LEVEL", "INFO")
+    # Reverse proxies in front of the portal whose X-Forwarded-For/-Proto it trusts (1 behind one nginx).
+    TRUSTED_PROXY_HOPS = _env_int("TRUSTED_PROXY_HOPS", 0)
 
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
     CALLBACK_MAX_BYTES = _env_int("CALLBACK_MAX_BYTES", 64 * 1024)

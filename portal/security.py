@@ -45,7 +45,19 @@ def add_security_headers(headers, pairs):
             headers[name] = value
 
 
+def trust_proxies(app):
+    """Behind nginx (`TRUSTED_PROXY_HOPS=1`), the client's address and scheme come from X-Forwarded-For and
+    -Proto, so the per-IP rate limits count clients rather than the proxy. Outermost, so the callback fast
+    path sees them too."""
+    hops = int(app.config.get("TRUSTED_PROXY_HOPS") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+
+
 def register(app):
+    trust_proxies(app)
     if _is_production(app):
         app.config.setdefault("SESSION_COOKIE_SECURE", True)
         app.config["SESSION_COOKIE_SECURE"] = True

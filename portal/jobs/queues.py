@@ -79,8 +79,10 @@ def _run_in_thread(func, args, kwargs, job_id):
     app = current_app._get_current_object()
 
     def target():
+        from portal.logging_setup import job_context
+
         try:
-            with _embedded_slots, app.app_context():
+            with _embedded_slots, app.app_context(), job_context(job_id, f"{func.__module__}.{func.__name__}"):
                 func(*args, **kwargs)
         except Exception:  # noqa: BLE001 - the job records its own failures; this is the last resort
             log.exception("embedded job %s failed", job_id or func.__name__)

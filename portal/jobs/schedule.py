@@ -5,11 +5,13 @@ interval with a job id made of the name and the time slot, so several workers en
 Embedded mode (`make run`, no Redis): `start_embedded_scheduler` calls the same functions from a thread.
 """
 
+import contextlib
 import logging
 import threading
 import time
 
 from portal.jobs import audits, fleet, releases, tokens
+from portal.logging_setup import job_context
 
 log = logging.getLogger("portal.jobs.schedule")
 
@@ -44,6 +46,27 @@ class PeriodicEnqueuer(threading.Thread):
                         log.exception("could not enqueue %s", name)
             self.stop.wait(self.tick)
 
+    def shut_down(self, timeout=10.0):
+        """Ask the loop to stop and wait for it (an enqueue in flight finishes). Returns True if it stopped."""
+        self.stop.set()
+        if self.is_alive():
+            self.join(timeout)
+        return not self.is_alive()
+
+
+@contextlib.contextmanager
+def periodic_enqueuer(app, tick=5.0):
+    """Run a `PeriodicEnqueuer` while the block runs (a worker's `work()`), and stop it cleanly after, on
+    a warm shutdown as on an error, so no enqueue is cut in half when the process exits."""
+    enqueuer = PeriodicEnqueuer(app, tick=tick)
+    enqueuer.start()
+    log.info("periodic enqueuer started")
+    try:
+        yield enqueuer
+    finally:
+        stopped = enqueuer.shut_down()
+        log.info("periodic enqueuer %s", "stopped" if stopped else "did not stop in time")
+
 
 def start_embedded_scheduler(app):
     """Run the periodic jobs in a thread of this process (no Redis)."""
@@ -55,7 +78,7 @@ def start_embedded_scheduler(app):
             for name, func, interval, _queue in PERIODIC:
                 if time.time() - last.get(name, 0) >= interval:
                     last[name] = time.time()
-                    with app.app_context():
+                    with app.app_context(), job_context(f"periodic-{name}", f"{func.__module__}.{func.__name__}"):
                         try:
                             log.info("%s: %s", name, func())
                         except Exception:  # noqa: BLE001 - logged; the next run tries again

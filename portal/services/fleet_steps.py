@@ -15,6 +15,7 @@ from datetime import UTC, timedelta
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from redis.exceptions import RedisError
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
@@ -178,7 +179,7 @@ def _handle(target, state, exc, lang):
         _refund_quota(target)
     if isinstance(exc, AuthorizationLost) or (isinstance(exc, Conflict) and not target.miniprogram.is_authorized):
         target.state, target.reason, target.finished_at = F.SKIPPED, _("Not authorized to the platform."), now
-    elif getattr(exc, "retryable", False):
+    elif getattr(exc, "retryable", False) or isinstance(exc, RedisError):  # Redis restarting: wait, like WeChat
         target.retries += 1
         if target.retries > current_app.config.get("FLEET_MAX_RETRIES", 8):
             return _failed(target, state, exc, lang, now)

@@ -76,3 +76,17 @@ def test_tokens_and_secrets_appear_neither_in_logs_nor_in_plain_in_the_database(
     for secret in secrets:
         assert secret and secret not in logs
         assert all(secret not in (value or "") for value in raw)
+
+
+def test_behind_a_trusted_proxy_the_login_limit_counts_the_forwarded_client(make_app):
+    from tests.conftest import post_form
+
+    app = make_app(TRUSTED_PROXY_HOPS=1, LOGIN_RATE_LIMIT="2 per minute")
+    client = app.test_client()
+
+    def attempt(n, ip):
+        return post_form(client, "/account/login", {"email": f"guess{n}@example.com", "password": "wrong"},
+                         headers={"X-Forwarded-For": ip}).status_code
+
+    assert [attempt(n, "203.0.113.7") for n in range(3)] == [401, 401, 429]
+    assert attempt(3, "198.51.100.9") == 401  # another client behind the same nginx is not locked out

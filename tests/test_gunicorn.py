@@ -1,0 +1,70 @@
+"""The production web server: gunicorn started with `gunicorn.conf.py` answers /healthz and /readyz, writes
+one JSON line per record with the request id, and stops cleanly on SIGTERM."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_up(url, process, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "gunicorn exited early"
+        try:
+            return requests.get(url, timeout=2)
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise AssertionError(f"{url} never answered")
+
+
+def test_gunicorn_with_the_project_config_serves_health_and_logs_json_lines(app, tmp_path):
+    port = free_port()
+    env = dict(os.environ, GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS="2", GUNICORN_THREADS="2",
+               GUNICORN_PRELOAD="1", LOG_FORMAT="json", DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+               SECRET_KEY="gunicorn-test-secret", DATA_KEY="gunicorn-test-data-key",
+               WECHAT_COMPONENT_APPSECRET="never-logged-appsecret")
+    env.pop("REDIS_URL", None)
+    if app.config["REDIS_URL"]:
+        env["REDIS_URL"] = app.config["REDIS_URL"]
+    log_path = tmp_path / "gunicorn.log"
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+                                  cwd=ROOT, env=env, stdout=log, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        assert wait_until_up(base + "/healthz", server).json() == {"status": "ok"}
+        ready = requests.get(base + "/readyz", headers={"X-Request-Id": "drill-ready-1"}, timeout=5)
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["checks"]["database"] == "ok"
+        if app.config["REDIS_URL"]:
+            assert ready.json()["checks"]["redis"] == "ok"
+        assert ready.headers["X-Request-Id"] == "drill-ready-1"
+        rejected = requests.post(base + "/wechat/auth-events?timestamp=1&nonce=2&msg_signature=bad",
+                                 data=b"<xml></xml>", headers={"X-Request-Id": "drill-push-2"}, timeout=5)
+        assert rejected.status_code in (400, 403), rejected.text
+    finally:
+        server.send_signal(signal.SIGTERM)
+        code = server.wait(30)
+    lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
+    assert code == 0, lines
+    assert all({"ts", "level", "logger", "msg"} <= set(line) for line in lines)
+    access = [line for line in lines if line["logger"] == "gunicorn.access"]
+    assert any(line.get("request_id") == "drill-ready-1" and "/readyz 200" in line["msg"] for line in access)
+    assert any(line.get("request_id") == "drill-push-2" and line["logger"] == "portal.callbacks"
+               and "rejected" in line["msg"] for line in lines), lines
+    assert any("Booting worker" in line["msg"] for line in lines if line["logger"] == "gunicorn.error")
+    assert "never-logged-appsecret" not in log_path.read_text()
