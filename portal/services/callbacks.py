@@ -25,6 +25,8 @@ from portal.models.callback import (
 )
 from portal.models.miniprogram import AUTH_UNAUTHORIZED
 from portal.services import activity
+from portal.services.audits import apply_audit_events
+from portal.services.group_commit import GroupCommitter
 from portal.services.wechat import component_appid, get_client
 from portal.timeutil import utcnow
 from portal.wechat import callbacks as events
@@ -117,6 +119,23 @@ _STORE_TICKET = update(_ACCOUNTS).where(_ACCOUNTS.c.component_appid == bindparam
 _INSERT_ACCOUNT = insert(_ACCOUNTS)
 
 
+# Pushes whose handling is database work only: stored together with others arriving at the same time.
+GROUPED = (events.TicketEvent, events.AuditSuccessEvent, events.AuditFailEvent, events.AuditDelayEvent,
+           events.FastRegisterEvent, events.GenericEvent)
+AUDIT_EVENTS = (events.AuditSuccessEvent, events.AuditFailEvent, events.AuditDelayEvent)
+
+
+class _Push:
+    __slots__ = ("event", "receipt", "values")
+
+    def __init__(self, event, receipt, values):
+        self.event, self.receipt, self.values = event, receipt, values
+
+
+class _Duplicate(Exception):
+    """The unique dedup_key refused a row: WeChat sent one of these pushes before."""
+
+
 def receive(source, body, args, path_appid=None):
     """Handle one push end to end; returns a `Receipt` (for a duplicate, outcome "duplicate")."""
     event, xml = decode_push(body, args, path_appid)
@@ -125,10 +144,77 @@ def receive(source, body, args, path_appid=None):
     receipt = Receipt(None, source, event.kind[:64], event.appid or None, _dedup_key(event, xml))
     values = {"source": source, "kind": receipt.kind, "appid": receipt.appid, "payload": xml,
               "create_time": event.create_time, "dedup_key": receipt.dedup_key, "summary": _summary(event)}
-    ticket = isinstance(event, events.TicketEvent)
-    if ticket:  # its outcome is known up front: stored with the row, no second write of the row
-        values["outcome"], values["detail"] = OUTCOME_APPLIED, TICKET_STORED
-    session = db.session
+    push = _Push(event, receipt, values)
+    if isinstance(event, GROUPED):
+        return _committer().submit(push)
+    return _store_and_apply(push)
+
+
+def _committer():
+    """This process's group committer (one per app: it writes in the app context of the leading request)."""
+    committer = current_app.extensions.get("callback_committer")
+    if committer is None:
+        committer = current_app.extensions.setdefault("callback_committer", GroupCommitter(store_together))
+    return committer
+
+
+def store_together(pushes):
+    """Store pushes of the GROUPED kinds in one transaction; if that fails (a retry among them, a failure to
+    apply one), each is stored on its own as if it had come alone. Returns one receipt (or error) each."""
+    try:
+        return _write_group(pushes)
+    except Exception:  # noqa: BLE001 - sorted out push by push below
+        db.session.rollback()
+    return [_store_alone(push) for push in pushes]
+
+
+def _store_alone(push):
+    try:
+        return _write_group([push])[0]
+    except _Duplicate:
+        db.session.rollback()
+        return _count_duplicate(push.receipt)
+    except Exception as exc:  # noqa: BLE001 - stored as failed; the push is still acknowledged
+        db.session.rollback()
+        log.exception("applying %s push failed", push.event.kind)
+        try:
+            return _store_failed(push.receipt, push.values, exc)
+        except Exception as error:  # noqa: BLE001 - the database itself fails: this push gets a 503
+            db.session.rollback()
+            return error
+
+
+def _write_group(pushes):
+    """Apply, insert the event rows (one statement), store the newest ticket, commit: one transaction."""
+    audits = [p.event for p in pushes if isinstance(p.event, AUDIT_EVENTS)]
+    audit_outcomes = iter(apply_audit_events(audits) if audits else ())
+    rows, ticket = [], None
+    for push in pushes:
+        event = push.event
+        if isinstance(event, events.TicketEvent):
+            outcome, ticket = (OUTCOME_APPLIED, TICKET_STORED), event  # pushes come in order: the last wins
+        elif isinstance(event, AUDIT_EVENTS):
+            outcome = next(audit_outcomes)
+        elif isinstance(event, events.FastRegisterEvent):
+            outcome = OUTCOME_APPLIED, "stored"
+        else:
+            outcome = OUTCOME_IGNORED, "stored, no action needed"
+        push.receipt.outcome, push.receipt.detail = outcome
+        rows.append(dict(push.values, outcome=outcome[0], detail=outcome[1]))
+    connection = db.session.connection()
+    try:
+        connection.execute(_INSERT_EVENT, rows)
+    except IntegrityError as exc:  # the unique dedup_key
+        raise _Duplicate() from exc
+    if ticket is not None:  # every ticket writes the same row: last, so its lock is short
+        _store_ticket(ticket)
+    db.session.commit()
+    return [push.receipt for push in pushes]
+
+
+def _store_and_apply(push):
+    """The other kinds, one at a time: their handling commits before enqueueing or touches Redis."""
+    receipt, values, session = push.receipt, push.values, db.session
     try:
         result = session.connection().execute(_INSERT_EVENT, values)
     except IntegrityError:  # the unique dedup_key: WeChat sent this push before
@@ -136,14 +222,13 @@ def receive(source, body, args, path_appid=None):
         return _count_duplicate(receipt)
     receipt.id = result.inserted_primary_key[0]
     try:
-        outcome, detail = _apply(event, receipt)  # every ticket writes the same row: last, so its lock is short
+        outcome, detail = _apply(push.event, receipt)
     except Exception as exc:  # noqa: BLE001 - stored as failed; the push is still acknowledged
         session.rollback()
-        log.exception("applying %s push failed", event.kind)
+        log.exception("applying %s push failed", push.event.kind)
         return _store_failed(receipt, values, exc)
     receipt.outcome, receipt.detail = outcome, detail
-    if not ticket:
-        session.connection().execute(_SET_OUTCOME, {"row_id": receipt.id, "outcome": outcome, "detail": detail})
+    session.connection().execute(_SET_OUTCOME, {"row_id": receipt.id, "outcome": outcome, "detail": detail})
     session.commit()
     return receipt
 
@@ -172,19 +257,11 @@ def _store_failed(receipt, values, exc):
 
 
 def _apply(event, row):
-    """Apply a push; returns (outcome, detail). Only fast database work happens here."""
-    if isinstance(event, events.TicketEvent):
-        return _store_ticket(event)
+    """Apply a push of the kinds not stored in groups; returns (outcome, detail). Only fast database work."""
     if isinstance(event, (events.AuthorizedEvent, events.UpdateAuthorizedEvent)):
         return _queue_authorization(row)
     if isinstance(event, events.UnauthorizedEvent):
         return _unauthorize(event.appid)
-    if isinstance(event, (events.AuditSuccessEvent, events.AuditFailEvent, events.AuditDelayEvent)):
-        from portal.services.audits import apply_audit_event
-
-        return apply_audit_event(event)
-    if isinstance(event, events.FastRegisterEvent):
-        return OUTCOME_APPLIED, "stored"
     return OUTCOME_IGNORED, "stored, no action needed"
 
 
