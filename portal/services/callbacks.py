@@ -24,7 +24,7 @@ from portal.models.callback import (
     SOURCE_MESSAGE,
 )
 from portal.models.miniprogram import AUTH_UNAUTHORIZED
-from portal.services import activity
+from portal.services import activity, push_queue
 from portal.services.audits import apply_audit_events
 from portal.services.group_commit import GroupCommitter
 from portal.services.wechat import component_appid, get_client
@@ -36,6 +36,7 @@ log = logging.getLogger("portal.callbacks")
 
 MAX_CLOCK_SKEW = 300  # seconds a push's timestamp may differ from our clock
 TICKET_STORED = "ticket stored"
+OUTCOME_IN_STREAM = "queued in redis"  # the answer's outcome only: no row has it
 SECRET_FIELDS = {"ComponentVerifyTicket", "AuthorizationCode", "PreAuthCode", "auth_code"}
 
 
@@ -66,12 +67,14 @@ def _crypto():
     return cached[1]
 
 
-def decode_push(body, args, path_appid=None):
-    """Verify `msg_signature`, freshness and the inner appid; return the parsed event and its XML."""
+def decode_push(body, args, path_appid=None, check_time=True):
+    """Verify `msg_signature`, freshness (unless `check_time` is false: a push checked when it arrived and
+    stored later from the queue) and the inner appid; return the parsed event and its XML."""
     for name in ("msg_signature", "timestamp", "nonce"):
         if not args.get(name):
             raise CallbackRejected(400, f"query parameter {name} missing")
-    _check_timestamp(args["timestamp"])
+    if check_time:
+        _check_timestamp(args["timestamp"])
     crypto = _crypto()
     try:
         xml = crypto.decrypt_message(body, args["msg_signature"], args["timestamp"], args["nonce"])
@@ -136,18 +139,58 @@ class _Duplicate(Exception):
     """The unique dedup_key refused a row: WeChat sent one of these pushes before."""
 
 
-def receive(source, body, args, path_appid=None):
-    """Handle one push end to end; returns a `Receipt` (for a duplicate, outcome "duplicate")."""
-    event, xml = decode_push(body, args, path_appid)
+def _checked(source, body, args, path_appid, check_time=True):
+    event, xml = decode_push(body, args, path_appid, check_time)
     if source == SOURCE_MESSAGE and path_appid and event.appid and event.appid != path_appid:
         raise CallbackRejected(400, "appid in the URL does not match the message")
+    return event, xml
+
+
+def _push(source, event, xml):
     receipt = Receipt(None, source, event.kind[:64], event.appid or None, _dedup_key(event, xml))
     values = {"source": source, "kind": receipt.kind, "appid": receipt.appid, "payload": xml,
               "create_time": event.create_time, "dedup_key": receipt.dedup_key, "summary": _summary(event)}
-    push = _Push(event, receipt, values)
+    return _Push(event, receipt, values)
+
+
+def receive(source, body, args, path_appid=None):
+    """Handle one push end to end; returns a `Receipt` (for a duplicate, outcome "duplicate"). With
+    CALLBACK_ACKNOWLEDGE=queued (and a persistent Redis) a checked push is appended to the push stream
+    instead, outcome "queued in redis", and `store_queued` stores it shortly after."""
+    event, xml = _checked(source, body, args, path_appid)
+    if push_queue.is_available():
+        push_queue.append(source, body, args, path_appid)
+        return Receipt(None, source, event.kind[:64], event.appid or None, None, OUTCOME_IN_STREAM)
+    push = _push(source, event, xml)
     if isinstance(event, GROUPED):
         return _committer().submit(push)
     return _store_and_apply(push)
+
+
+def store_queued(items):
+    """Store pushes taken from the stream: (key, source, body, args, path_appid) each. Returns the keys
+    settled (stored, counted as a retry, or refused and dropped); the others stay queued for a retry."""
+    settled, grouped = [], []
+    for key, source, body, args, path_appid in items:
+        try:
+            push = _push(source, *_checked(source, body, args, path_appid, check_time=False))
+        except CallbackRejected as exc:  # cannot happen for what `receive` queued; never retried
+            log.warning("queued push dropped (%s): %s", exc.status, exc.reason)
+            settled.append(key)
+            continue
+        if isinstance(push.event, GROUPED):
+            grouped.append((key, push))
+            continue
+        try:
+            _store_and_apply(push)
+            settled.append(key)
+        except Exception:  # noqa: BLE001 - stays in the stream, retried by the next drain
+            db.session.rollback()
+            log.exception("storing a queued %s push failed", push.event.kind)
+    results = store_together([push for _key, push in grouped]) if grouped else []
+    settled += [key for (key, _push), result in zip(grouped, results, strict=True)
+                if not isinstance(result, BaseException)]
+    return settled
 
 
 def _committer():
@@ -173,7 +216,7 @@ def _store_alone(push):
         return _write_group([push])[0]
     except _Duplicate:
         db.session.rollback()
-        return _count_duplicate(push.receipt)
+        return _count_duplicate(push)
     except Exception as exc:  # noqa: BLE001 - stored as failed; the push is still acknowledged
         db.session.rollback()
         log.exception("applying %s push failed", push.event.kind)
@@ -219,7 +262,7 @@ def _store_and_apply(push):
         result = session.connection().execute(_INSERT_EVENT, values)
     except IntegrityError:  # the unique dedup_key: WeChat sent this push before
         session.rollback()
-        return _count_duplicate(receipt)
+        return _count_duplicate(push)
     receipt.id = result.inserted_primary_key[0]
     try:
         outcome, detail = _apply(push.event, receipt)
@@ -233,7 +276,10 @@ def _store_and_apply(push):
     return receipt
 
 
-def _count_duplicate(receipt):
+def _count_duplicate(push):
+    """A retry from WeChat: counted, not applied. (A queued push delivered again because its drainer died
+    between the commit and XACK is counted once too many: rare, and the push itself is still applied once.)"""
+    receipt = push.receipt
     db.session.connection().execute(_COUNT_DUPLICATE, {"key": receipt.dedup_key})
     db.session.commit()
     receipt.outcome = "duplicate"
