@@ -68,12 +68,13 @@ def apply_audit_event(event):
     return apply_audit_events([event])[0]
 
 
-def apply_audit_events(pushes):
+def apply_audit_events(pushes, connection=None):
     """Record audit result pushes (weapp_audit_success/fail/delay) in the caller's transaction, in order, as
     if one after the other: each updates its app's latest open audit (a delayed audit stays open, so the
     result that follows closes the same one). One SELECT for all of them, then one UPDATE per audit shape
-    and one INSERT of the activity rows. Returns one (outcome, detail) per push."""
-    connection = db.session.connection()
+    and one INSERT of the activity rows. Returns one (outcome, detail) per push. `connection` defaults to
+    the session's."""
+    connection = connection if connection is not None else db.session.connection()
     open_audits = {}  # appid -> its open audits, newest first
     for row in connection.execute(_OPEN_AUDITS, {"appids": sorted({e.appid for e in pushes})}):
         open_audits.setdefault(row.appid, []).append(row)

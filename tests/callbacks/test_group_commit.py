@@ -7,6 +7,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 import sqlalchemy as sa
 from wechatpy.crypto import WeChatCrypto
@@ -132,3 +133,27 @@ def test_group_committer_gives_each_thread_its_own_result_and_writes_together():
         thread.join(5)
     assert results == {0: 0, 1: 10, 2: 20, 3: "error 3", 4: 40, 5: 50}
     assert batches[0] == [0] and sorted(batches[1]) == [1, 2, 3, 4, 5] and len(batches) == 2
+
+
+def test_push_stored_after_the_writers_connection_was_killed(platform):
+    from portal.extensions import db
+
+    with platform.app.app_context():
+        if db.engine.dialect.name != "mysql":
+            pytest.skip("killing a connection from another one needs a database server")
+    ts, before = int(time.time()), _scalar(platform, "SELECT COUNT(*) FROM callback_events")
+    first = _sealed(platform, TICKET_XML.format(appid=platform.component_appid, ts=ts, ticket="before-kill"))
+    assert _post(platform, "/wechat/auth-events", first) == (200, "success")
+    with platform.app.app_context(), db.engine.connect() as conn:  # what a database restart does to them
+        others = conn.execute(sa.text("SELECT id FROM information_schema.processlist "
+                                      "WHERE db = DATABASE() AND id <> CONNECTION_ID()")).scalars().all()
+        for thread_id in others:
+            conn.execute(sa.text(f"KILL {int(thread_id)}"))
+    second = _sealed(platform, TICKET_XML.format(appid=platform.component_appid, ts=ts + 1, ticket="after-kill"))
+    assert _post(platform, "/wechat/auth-events", second) == (200, "success")
+    assert _scalar(platform, "SELECT COUNT(*) FROM callback_events") == before + 2
+    from portal.models import ComponentAccount
+
+    with platform.app.app_context():
+        assert ComponentAccount.query.filter_by(component_appid=platform.component_appid).one() \
+            .component_verify_ticket == "after-kill"
