@@ -49,7 +49,8 @@ _OPEN_AUDITS = (select(_AUDITS.c.id, _AUDITS.c.appid, _AUDITS.c.auditid, _APPS.c
                 .select_from(_AUDITS.outerjoin(_APPS, _APPS.c.authorizer_appid == _AUDITS.c.appid))
                 .where(_AUDITS.c.appid.in_(bindparam("appids", expanding=True)),
                        _AUDITS.c.status.in_(OPEN_AUDIT_STATUSES))
-                .order_by(_AUDITS.c.create_time.desc(), _AUDITS.c.id.desc()))
+                .order_by(_AUDITS.c.create_time.desc(), _AUDITS.c.id.desc())
+                .with_for_update())  # two writers with a push each for one app close two audits, not one twice
 _LOG_AUDIT = insert(_ACTIVITY)
 
 

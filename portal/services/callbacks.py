@@ -198,30 +198,29 @@ def _committer():
     committer = current_app.extensions.get("callback_committer")
     if committer is None:
         held = HeldConnection(db.engine)
-        committer = current_app.extensions.setdefault(
-            "callback_committer", GroupCommitter(lambda pushes: store_together(pushes, held)))
+        committer = current_app.extensions.setdefault("callback_committer", GroupCommitter(
+            lambda pushes: store_together(pushes, held), on_idle=held.release))
     return committer
 
 
 class HeldConnection:
-    """The group writer's own connection, kept from one group to the next (writers take turns, never two
-    at once), so a group costs no pool check-out (with its ping) and no reset on check-in. Taken anew when it
-    sat idle for IDLE_SECONDS, and dropped when it fails (the group is then stored push by push through
-    the session, whose pool pings)."""
-
-    IDLE_SECONDS = 30.0
+    """The group writers' connection, handed from one writer to the next while pushes keep coming (writers
+    take turns, never two at once), so a group costs no pool check-out (with its ping) and no reset on
+    check-in; given back to the pool when nothing more waits, dropped when it fails (the group is then
+    stored push by push through the session, whose pool pings)."""
 
     def __init__(self, engine):
-        self.engine, self.connection, self.used = engine, None, 0.0
+        self.engine, self.connection = engine, None
 
     def get(self):
-        if self.connection is not None and time.monotonic() - self.used > self.IDLE_SECONDS:
-            self.connection.close()  # back to the pool, which pings it before lending it again
-            self.connection = None
         if self.connection is None:
             self.connection = self.engine.connect()
-        self.used = time.monotonic()
         return self.connection
+
+    def release(self):
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            connection.close()
 
     def drop(self):
         connection, self.connection = self.connection, None

@@ -22,10 +22,12 @@ class _Waiting:
 
 class GroupCommitter:
     """`submit(item)` returns `write_all([...items])`'s result for `item`, written together with whatever
-    other threads submit meanwhile. `write_all` returns one (result or exception) per item, in order."""
+    other threads submit meanwhile. `write_all` returns one (result or exception) per item, in order.
+    `on_idle()` runs, still in the writer's role, when a writer finds nothing more queued (to give back a
+    connection the writers shared while pushes kept coming)."""
 
-    def __init__(self, write_all, max_batch=64):
-        self._write_all, self.max_batch = write_all, max_batch
+    def __init__(self, write_all, max_batch=64, on_idle=None):
+        self._write_all, self.max_batch, self._on_idle = write_all, max_batch, on_idle
         self._lock = threading.Lock()
         self._queue = []
         self._writing = False
@@ -56,13 +58,26 @@ class GroupCommitter:
                 waiting.error = outcome
             else:
                 waiting.result = outcome
-        with self._lock:
-            successor = self._queue[0] if self._queue else None
-            if successor is None:
-                self._writing = False
-            else:
-                successor.leads = True
         for waiting in batch:
             waiting.woken.set()
+        successor = self._hand_over()
         if successor is not None:
             successor.woken.set()
+
+    def _hand_over(self):
+        """The next writer (the oldest push queued), or None once nothing waits and the role is given up."""
+        with self._lock:
+            if self._queue:
+                self._queue[0].leads = True
+                return self._queue[0]
+        if self._on_idle is not None:
+            try:
+                self._on_idle()
+            except Exception:  # noqa: BLE001 - only a clean-up; the pushes are written already
+                pass
+        with self._lock:
+            if self._queue:
+                self._queue[0].leads = True
+                return self._queue[0]
+            self._writing = False
+            return None

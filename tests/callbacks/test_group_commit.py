@@ -103,6 +103,7 @@ def test_audit_pushes_for_one_app_apply_in_order_in_one_transaction(platform, ma
 
 
 def test_group_committer_gives_each_thread_its_own_result_and_writes_together():
+    """Six threads: the first writes alone (slowly), the five that queued meanwhile go in the second group."""
     batches, release = [], threading.Event()
 
     def write_all(items):
@@ -111,7 +112,8 @@ def test_group_committer_gives_each_thread_its_own_result_and_writes_together():
             release.wait(5)  # the first write is slow: the others queue up behind it
         return [ValueError(i) if i == 3 else i * 10 for i in items]
 
-    committer = GroupCommitter(write_all)
+    idle = []
+    committer = GroupCommitter(write_all, on_idle=lambda: idle.append(len(batches)))
     results = {}
 
     def submit(i):
@@ -133,6 +135,7 @@ def test_group_committer_gives_each_thread_its_own_result_and_writes_together():
         thread.join(5)
     assert results == {0: 0, 1: 10, 2: 20, 3: "error 3", 4: 40, 5: 50}
     assert batches[0] == [0] and sorted(batches[1]) == [1, 2, 3, 4, 5] and len(batches) == 2
+    assert idle == [2]  # the shared connection goes back once nothing waits, not between the two groups
 
 
 def test_push_stored_after_the_writers_connection_was_killed(platform):
@@ -157,3 +160,43 @@ def test_push_stored_after_the_writers_connection_was_killed(platform):
     with platform.app.app_context():
         assert ComponentAccount.query.filter_by(component_appid=platform.component_appid).one() \
             .component_verify_ticket == "after-kill"
+
+
+def test_two_writers_with_a_result_each_for_one_app_close_two_audits(platform, make_tenant, tenant_objects):
+    from portal.extensions import db
+    from portal.models import Audit
+    from portal.services.audits import apply_audit_events
+    from portal.wechat.callbacks import AuditSuccessEvent
+
+    with platform.app.app_context():
+        if db.engine.dialect.name != "mysql":
+            pytest.skip("row locks need a database server")
+    objects = tenant_objects(make_tenant())
+    with platform.app.app_context():
+        older = Audit(appid=objects["appid"], auditid="800000002", miniprogram_id=objects["miniprogram"],
+                      create_time=db.session.get(Audit, objects["audit"]).create_time.replace(year=2020))
+        db.session.add(older)
+        db.session.commit()
+        older_id = older.id
+    now, first_applied, outcomes = int(time.time()), threading.Event(), {}
+
+    def writer(name, hold):
+        with platform.app.app_context(), db.engine.connect() as conn:
+            event = AuditSuccessEvent(kind="weapp_audit_success", appid=objects["appid"], create_time=now,
+                                      succ_time=now)
+            outcomes[name] = apply_audit_events([event], conn)
+            if hold:
+                first_applied.set()
+                time.sleep(0.5)  # the other writer is waiting for this one's locks meanwhile
+            conn.commit()
+
+    first = threading.Thread(target=writer, args=("first", True))
+    first.start()
+    assert first_applied.wait(10)
+    second = threading.Thread(target=writer, args=("second", False))
+    second.start()
+    first.join(10)
+    second.join(10)
+    assert outcomes["first"][0][1] != outcomes["second"][0][1]
+    with platform.app.app_context():
+        assert db.session.get(Audit, objects["audit"]).status == 0 and db.session.get(Audit, older_id).status == 0
