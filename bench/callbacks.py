@@ -14,7 +14,9 @@ the pool wraps, which is reported):
 Both in each acknowledgement mode (CALLBACK_ACKNOWLEDGE): `stored` (committed to the database before
 `success`, concurrent pushes group-committed) and `queued` (appended to a Redis stream made persistent with
 `appendonly yes`, drained into the database by the portal's own drainer threads while the load runs; the
-row says how long after the load the last push was stored, and the stored counts are taken after that).
+row says how long after the load the last push was stored, and the stored counts are taken after that),
+and `queued` again with nothing draining during the load: the web tier's own cost when drainers run on
+other machines, drained afterwards by one `flask drain-pushes` (its rate is reported).
 
 Load comes from `wrk` (Debian's package, not the server's code) with `push_pool.lua`, a fixed number of
 connections for a fixed time, one server at a time. Reports pushes/s, p50 and p99 for each, the ratios to
@@ -178,14 +180,33 @@ def _drained(redis: str, timeout: float = 300.0) -> float:
     return float("nan")
 
 
-MODES = (("stored", "stored before success (group commit)"), ("queued", "queued in Redis, drained after"))
+# (name, environment, label): the two acknowledgement modes, and the queued one with nothing draining while
+# the load runs (what the web tier alone pays when drainers run elsewhere), drained by `flask drain-pushes`.
+MODES = (("stored", {"CALLBACK_ACKNOWLEDGE": "stored"}, "stored before success (group commit)"),
+         ("queued", {"CALLBACK_ACKNOWLEDGE": "queued"}, "queued in Redis, drained by the web processes"),
+         ("ack-only", {"CALLBACK_ACKNOWLEDGE": "queued", "CALLBACK_DRAIN_IN_PROCESS": "false"},
+          "queued in Redis, drained afterwards by flask drain-pushes"))
+
+
+MODES_BY_NAME = {mode[0]: mode for mode in MODES}
+
+
+def _drain_by_command(env: dict) -> float:
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "drain-pushes"], cwd=ROOT, env=env,
+                   check=True, capture_output=True, timeout=600)
+    return time.monotonic() - started
 
 
 def _measure_portal(mode, env, factory, workdir, url, redis, seconds, connections, log):
     """Tickets then audit results against the portal in one acknowledgement mode; the figures of each."""
-    portal = Gunicorn("bench.portal_wsgi:app", dict(env, CALLBACK_ACKNOWLEDGE=mode), workdir / "gunicorn.log")
+    settings = dict(env, **dict(MODES_BY_NAME[mode][1]))
+    portal = Gunicorn("bench.portal_wsgi:app", settings, workdir / "gunicorn.log")
     try:
         wrk(portal, factory.write(workdir / "warm.txt", (factory.ticket() for _ in range(3000))), 2, connections)
+        drain_after = settings.get("CALLBACK_DRAIN_IN_PROCESS") == "false"
+        if drain_after:
+            _drain_by_command(settings)
         _drained(redis)
         results = {}
         for name, lines in (("component_verify_ticket", lambda: (factory.ticket() for _ in range(POOL))),
@@ -193,7 +214,7 @@ def _measure_portal(mode, env, factory, workdir, url, redis, seconds, connection
                                                              for i in range(POOL)))):
             before = _stored(url)
             result = wrk(portal, factory.write(workdir / f"{mode}-{name}.txt", lines()), seconds, connections)
-            result["drain_s"] = _drained(redis)
+            result["drain_s"] = _drain_by_command(settings) if drain_after else _drained(redis)
             after = _stored(url)
             result["stored"] = after["kinds"].get(name, 0) - before["kinds"].get(name, 0)
             result["approved"] = after["approved"] - before["approved"]
@@ -211,7 +232,12 @@ def _portal_row(mode, label, name, result, base) -> Row:
     ok = ratio >= 0.7 and p99_ratio <= 2.0 and result["failed"] == 0
     wrapped = f", pool wrapped {result['wrapped']}x (repeats = duplicates)" if result["wrapped"] else ""
     note = f", {result['approved']} audits closed" if name == "weapp_audit_success" else ""
-    drained = f"; all stored {result['drain_s']:.1f} s after the load stopped" if mode == "queued" else ""
+    drained = ""
+    if mode == "queued":
+        drained = f"; all stored {result['drain_s']:.1f} s after the load stopped"
+    elif mode == "ack-only":
+        drained = (f"; drained afterwards in {result['drain_s']:.1f} s "
+                   f"({result['stored'] / max(result['drain_s'], 1e-9):.0f} pushes/s, one process)")
     return Row(
         f"Callbacks: portal, {name} pushes, {label}",
         f"{result['per_second']:.0f} pushes/s, p50 {_ms(result['p50_us'])}, p99 {_ms(result['p99_us'])}; "
@@ -258,14 +284,14 @@ def run(workdir: Path, seconds: float = 10.0, connections: int = 16, log=print) 
             bare.stop()
         log(f"  bare: {base['per_second']:.0f}/s p50 {_ms(base['p50_us'])} p99 {_ms(base['p99_us'])}")
         measured = {mode: _measure_portal(mode, env, factory, workdir, url, redis, seconds, connections, log)
-                    for mode, _label in MODES}
+                    for mode, _settings, _label in MODES}
     finally:
         sandbox.stop()
     rows = [Row(f"Callbacks: bare Flask route (gunicorn -w {WORKERS} --threads {THREADS}, wrk -c{connections})",
                 f"{base['per_second']:.0f} req/s, p50 {_ms(base['p50_us'])}, p99 {_ms(base['p99_us'])}; "
                 f"workers' CPU {base['cpu_ms']:.2f} ms/request",
                 verdict="baseline" if base["failed"] == 0 else f"{base['failed']} failed")]
-    for mode, label in MODES:
+    for mode, _settings, label in MODES:
         rows += [_portal_row(mode, label, name, result, base) for name, result in measured[mode].items()]
     drop_database(url)
     return rows

@@ -109,8 +109,9 @@ def sync_authorizers():
 @click.command("drain-pushes")
 @click.option("--claim-idle", default=None, type=float,
               help="Take over entries another drainer has held this many seconds (default CALLBACK_CLAIM_IDLE_SECONDS).")
+@click.option("--follow", is_flag=True, help="Keep draining as pushes arrive (a drainer outside the web processes).")
 @with_appcontext
-def drain_pushes(claim_idle):
+def drain_pushes(claim_idle, follow):
     """Store the pushes waiting in the Redis push stream (CALLBACK_ACKNOWLEDGE=queued) until none is left."""
     from flask import current_app
 
@@ -119,6 +120,8 @@ def drain_pushes(claim_idle):
     redis = current_app.extensions.get("redis")
     if redis is None:
         raise click.ClickException("REDIS_URL is not set: pushes are stored before success, nothing is queued.")
+    if follow:
+        push_queue.drain_forever(current_app._get_current_object())
     idle = None if claim_idle is None else int(claim_idle * 1000)
     click.echo(json.dumps({"stored": push_queue.drain_all(redis, push_queue.consumer_name(), idle)}))
 
