@@ -72,6 +72,12 @@ class Config:
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
     CALLBACK_MAX_BYTES = _env_int("CALLBACK_MAX_BYTES", 64 * 1024)
     CALLBACK_RATE_LIMIT = _env("CALLBACK_RATE_LIMIT", "600 per minute")  # per source IP, per callback URL
+    # "stored": `success` once the push is committed to the database; "queued": once it is in a Redis
+    # stream that a persistent Redis (appendonly yes) keeps, drained into the database right after.
+    CALLBACK_ACKNOWLEDGE = _env("CALLBACK_ACKNOWLEDGE", "stored")
+    CALLBACK_QUEUE_REQUIRE_AOF = _env("CALLBACK_QUEUE_REQUIRE_AOF", "true").lower() not in ("0", "false", "no")
+    CALLBACK_DRAIN_IN_PROCESS = _env("CALLBACK_DRAIN_IN_PROCESS", "true").lower() not in ("0", "false", "no")
+    CALLBACK_CLAIM_IDLE_SECONDS = float(_env("CALLBACK_CLAIM_IDLE_SECONDS", 30))  # then a dead drainer's are taken
     LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI")  # defaults to REDIS_URL or memory
     RATELIMIT_HEADERS_ENABLED = True

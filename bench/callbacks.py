@@ -2,14 +2,21 @@
 Flask route answering "success" under the same gunicorn settings, in the same run.
 
 The portal (`bench.portal_wsgi:app`, i.e. `wsgi.py` with the callback rate limit raised) gets a fresh
-migrated database with 2,000 authorized mini-programs holding 10 audits in review each, Redis, newly
+migrated database with 2,000 authorized mini-programs holding 30 audits in review each, Redis, newly
 generated component credentials and a sandbox as its WeChat hosts. Pools of unique pushes are encrypted
 and signed with the sandbox's own message crypto (`sandbox/crypto.py`, shares no code with the portal)
 just before each run, so their timestamps are fresh and their contents distinct (no duplicates unless
 the pool wraps, which is reported):
 
 - `component_verify_ticket` to /wechat/auth-events (each one stores the ticket: one hot row),
-- `weapp_audit_success` to /wechat/events/<appid> (each one closes one audit in review, 10 per app).
+- `weapp_audit_success` to /wechat/events/<appid> (each one closes one audit in review, 30 per app: enough for all three runs).
+
+Both in each acknowledgement mode (CALLBACK_ACKNOWLEDGE): `stored` (committed to the database before
+`success`, concurrent pushes group-committed) and `queued` (appended to a Redis stream made persistent with
+`appendonly yes`, drained into the database by the portal's own drainer threads while the load runs; the
+row says how long after the load the last push was stored, and the stored counts are taken after that),
+and `queued` again with nothing draining during the load: the web tier's own cost when drainers run on
+other machines, drained afterwards by one `flask drain-pushes` (its rate is reported).
 
 Load comes from `wrk` (Debian's package, not the server's code) with `push_pool.lua`, a fixed number of
 connections for a fixed time, one server at a time. Reports pushes/s, p50 and p99 for each, the ratios to
@@ -46,7 +53,7 @@ from bench.dataset import appid_for, seed
 
 WORKERS, THREADS = 2, 4
 WRK_THREADS = 2
-APPS, OPEN_AUDITS_PER_APP = 2000, 10
+APPS, OPEN_AUDITS_PER_APP = 2000, 30
 POOL = APPS * OPEN_AUDITS_PER_APP  # unique pushes of each kind per run
 LUA = Path(__file__).with_name("push_pool.lua")
 
@@ -157,16 +164,103 @@ def _ms(us: float) -> str:
     return f"{us / 1000:.1f} ms"
 
 
+def _drained(redis: str, timeout: float = 300.0) -> float:
+    """Seconds until the push stream is empty (nothing waiting, nothing pending)."""
+    import redis as redis_lib
+
+    client, started = redis_lib.Redis.from_url(redis), time.monotonic()
+    while time.monotonic() - started < timeout:
+        try:
+            waiting = client.xlen("callbacks:pushes") + client.xpending("callbacks:pushes", "portal")["pending"]
+        except redis_lib.ResponseError:  # no stream yet
+            waiting = 0
+        if not waiting:
+            return time.monotonic() - started
+        time.sleep(0.1)
+    return float("nan")
+
+
+# (name, environment, label): the two acknowledgement modes, and the queued one with nothing draining while
+# the load runs (what the web tier alone pays when drainers run elsewhere), drained by `flask drain-pushes`.
+MODES = (("stored", {"CALLBACK_ACKNOWLEDGE": "stored"}, "stored before success (group commit)"),
+         ("queued", {"CALLBACK_ACKNOWLEDGE": "queued"}, "queued in Redis, drained by the web processes"),
+         ("ack-only", {"CALLBACK_ACKNOWLEDGE": "queued", "CALLBACK_DRAIN_IN_PROCESS": "false"},
+          "queued in Redis, drained afterwards by flask drain-pushes"))
+
+
+MODES_BY_NAME = {mode[0]: mode for mode in MODES}
+
+
+def _drain_by_command(env: dict) -> float:
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "drain-pushes"], cwd=ROOT, env=env,
+                   check=True, capture_output=True, timeout=600)
+    return time.monotonic() - started
+
+
+def _measure_portal(mode, env, factory, workdir, url, redis, seconds, connections, log):
+    """Tickets then audit results against the portal in one acknowledgement mode; the figures of each."""
+    settings = dict(env, **dict(MODES_BY_NAME[mode][1]))
+    portal = Gunicorn("bench.portal_wsgi:app", settings, workdir / "gunicorn.log")
+    try:
+        wrk(portal, factory.write(workdir / "warm.txt", (factory.ticket() for _ in range(3000))), 2, connections)
+        drain_after = settings.get("CALLBACK_DRAIN_IN_PROCESS") == "false"
+        if drain_after:
+            _drain_by_command(settings)
+        _drained(redis)
+        results = {}
+        for name, lines in (("component_verify_ticket", lambda: (factory.ticket() for _ in range(POOL))),
+                            ("weapp_audit_success", lambda: (factory.audit_success(i % APPS + 1)
+                                                             for i in range(POOL)))):
+            before = _stored(url)
+            result = wrk(portal, factory.write(workdir / f"{mode}-{name}.txt", lines()), seconds, connections)
+            result["drain_s"] = _drain_by_command(settings) if drain_after else _drained(redis)
+            after = _stored(url)
+            result["stored"] = after["kinds"].get(name, 0) - before["kinds"].get(name, 0)
+            result["approved"] = after["approved"] - before["approved"]
+            results[name] = result
+            log(f"  {mode} {name}: {result['per_second']:.0f}/s p50 {_ms(result['p50_us'])} "
+                f"p99 {_ms(result['p99_us'])}; drained {result['drain_s']:.1f} s after")
+        return results
+    finally:
+        portal.stop()
+
+
+def _portal_row(mode, label, name, result, base) -> Row:
+    ratio = result["per_second"] / base["per_second"]
+    p99_ratio = result["p99_us"] / max(1, base["p99_us"])
+    ok = ratio >= 0.7 and p99_ratio <= 2.0 and result["failed"] == 0
+    wrapped = f", pool wrapped {result['wrapped']}x (repeats = duplicates)" if result["wrapped"] else ""
+    note = f", {result['approved']} audits closed" if name == "weapp_audit_success" else ""
+    drained = ""
+    if mode == "queued":
+        drained = f"; all stored {result['drain_s']:.1f} s after the load stopped"
+    elif mode == "ack-only":
+        drained = (f"; drained afterwards in {result['drain_s']:.1f} s "
+                   f"({result['stored'] / max(result['drain_s'], 1e-9):.0f} pushes/s, one process)")
+    return Row(
+        f"Callbacks: portal, {name} pushes, {label}",
+        f"{result['per_second']:.0f} pushes/s, p50 {_ms(result['p50_us'])}, p99 {_ms(result['p99_us'])}; "
+        f"{result['failed']} not 'success', {result['stored']} stored{note}{wrapped}{drained}; "
+        f"workers' CPU {result['cpu_ms']:.1f} ms/push",
+        f"{base['per_second']:.0f}/s, p99 {_ms(base['p99_us'])}",
+        f"{ratio:.2f}x throughput, {p99_ratio:.1f}x p99",
+        ">= 0.7x throughput, p99 <= 2x",
+        verdict(ok))
+
+
 def run(workdir: Path, seconds: float = 10.0, connections: int = 16, log=print) -> list[Row]:
     if shutil.which("wrk") is None:
         return [Row("Callback throughput", "wrk is not installed", verdict="ERROR")]
+    import redis as redis_lib
+
     from sandbox.server import start_background
 
     url, redis = database_url("portal_bench_callbacks"), redis_url()
     flush_redis(redis)
+    redis_lib.Redis.from_url(redis).config_set("appendonly", "yes")  # queued mode needs a persistent Redis
     credentials = component_credentials()
     sandbox = start_background(host="127.0.0.1", port=0, ticket_interval=86400, quiet=True)
-    servers = []
     try:
         app = migrated_app(url, redis, **credentials)
         seed(app, tenants=1, apps=APPS, audits_per_app=OPEN_AUDITS_PER_APP, open_audits=True)
@@ -174,66 +268,30 @@ def run(workdir: Path, seconds: float = 10.0, connections: int = 16, log=print) 
             from portal.extensions import db
 
             db.engine.dispose()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("WECHAT_", "DATABASE_URL", "REDIS_URL"))}
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("WECHAT_", "DATABASE_URL", "REDIS_URL", "CALLBACK_"))}
         env.update(credentials, DATABASE_URL=url, REDIS_URL=redis, SECRET_KEY="bench-secret-key",
                    DATA_KEY="bench-data-key", WECHAT_API_BASE=sandbox.url, WECHAT_MP_BASE=sandbox.url,
                    WECHAT_OPEN_BASE=sandbox.url, PUBLIC_BASE_URL="http://127.0.0.1", PYTHONDONTWRITEBYTECODE="1")
         factory = PushFactory(credentials)
-        log_path = workdir / "gunicorn.log"
-
-        def warm(server):
-            warm_file = factory.write(workdir / "warm.txt", (factory.ticket() for _ in range(3000)))
-            wrk(server, warm_file, 2, connections)
-
         # Baseline first: the bare route, same server settings, same kind of request bodies.
-        bare = Gunicorn("bench.bare_app:app", env, log_path)
-        servers.append(bare)
-        warm(bare)
-        bare_file = factory.write(workdir / "bare.txt", (factory.audit_success(i % APPS + 1) for i in range(POOL)))
-        base = wrk(bare, bare_file, seconds, connections)
-        bare.stop()
+        bare = Gunicorn("bench.bare_app:app", env, workdir / "gunicorn.log")
+        try:
+            wrk(bare, factory.write(workdir / "warm.txt", (factory.ticket() for _ in range(3000))), 2, connections)
+            bare_file = factory.write(workdir / "bare.txt", (factory.audit_success(i % APPS + 1) for i in range(POOL)))
+            base = wrk(bare, bare_file, seconds, connections)
+        finally:
+            bare.stop()
         log(f"  bare: {base['per_second']:.0f}/s p50 {_ms(base['p50_us'])} p99 {_ms(base['p99_us'])}")
-
-        portal = Gunicorn("bench.portal_wsgi:app", env, log_path)
-        servers.append(portal)
-        warm(portal)
-        before = _stored(url)
-        ticket_file = factory.write(workdir / "tickets.txt", (factory.ticket() for _ in range(POOL)))
-        tickets = wrk(portal, ticket_file, seconds, connections)
-        log(f"  tickets: {tickets['per_second']:.0f}/s p50 {_ms(tickets['p50_us'])} p99 {_ms(tickets['p99_us'])}")
-        middle = _stored(url)
-        audit_file = factory.write(workdir / "audits.txt", (factory.audit_success(i % APPS + 1) for i in range(POOL)))
-        audits = wrk(portal, audit_file, seconds, connections)
-        log(f"  audits: {audits['per_second']:.0f}/s p50 {_ms(audits['p50_us'])} p99 {_ms(audits['p99_us'])}")
-        portal.stop()
-        after = _stored(url)
+        measured = {mode: _measure_portal(mode, env, factory, workdir, url, redis, seconds, connections, log)
+                    for mode, _settings, _label in MODES}
     finally:
-        for server in servers:
-            server.stop()
         sandbox.stop()
-
     rows = [Row(f"Callbacks: bare Flask route (gunicorn -w {WORKERS} --threads {THREADS}, wrk -c{connections})",
                 f"{base['per_second']:.0f} req/s, p50 {_ms(base['p50_us'])}, p99 {_ms(base['p99_us'])}; "
                 f"workers' CPU {base['cpu_ms']:.2f} ms/request",
                 verdict="baseline" if base["failed"] == 0 else f"{base['failed']} failed")]
-    stored_tickets = middle["kinds"].get("component_verify_ticket", 0) - before["kinds"].get("component_verify_ticket", 0)
-    stored_audits = after["kinds"].get("weapp_audit_success", 0) - middle["kinds"].get("weapp_audit_success", 0)
-    approved = after["approved"] - middle["approved"]
-    for name, result, stored, note in (
-            ("component_verify_ticket", tickets, stored_tickets, ""),
-            ("weapp_audit_success", audits, stored_audits, f", {approved} audits closed")):
-        ratio = result["per_second"] / base["per_second"]
-        p99_ratio = result["p99_us"] / max(1, base["p99_us"])
-        ok = ratio >= 0.7 and p99_ratio <= 2.0 and result["failed"] == 0
-        wrapped = f", pool wrapped {result['wrapped']}x (repeats = duplicates)" if result["wrapped"] else ""
-        rows.append(Row(
-            f"Callbacks: portal, {name} pushes",
-            f"{result['per_second']:.0f} pushes/s, p50 {_ms(result['p50_us'])}, p99 {_ms(result['p99_us'])}; "
-            f"{result['failed']} not 'success', {stored} stored{note}{wrapped}; "
-            f"workers' CPU {result['cpu_ms']:.1f} ms/push",
-            f"{base['per_second']:.0f}/s, p99 {_ms(base['p99_us'])}",
-            f"{ratio:.2f}x throughput, {p99_ratio:.1f}x p99",
-            ">= 0.7x throughput, p99 <= 2x",
-            verdict(ok)))
+    for mode, _settings, label in MODES:
+        rows += [_portal_row(mode, label, name, result, base) for name, result in measured[mode].items()]
     drop_database(url)
     return rows

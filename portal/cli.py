@@ -106,6 +106,26 @@ def sync_authorizers():
     click.echo(json.dumps(sync()))
 
 
+@click.command("drain-pushes")
+@click.option("--claim-idle", default=None, type=float,
+              help="Take over entries another drainer has held this many seconds (default CALLBACK_CLAIM_IDLE_SECONDS).")
+@click.option("--follow", is_flag=True, help="Keep draining as pushes arrive (a drainer outside the web processes).")
+@with_appcontext
+def drain_pushes(claim_idle, follow):
+    """Store the pushes waiting in the Redis push stream (CALLBACK_ACKNOWLEDGE=queued) until none is left."""
+    from flask import current_app
+
+    from portal.services import push_queue
+
+    redis = current_app.extensions.get("redis")
+    if redis is None:
+        raise click.ClickException("REDIS_URL is not set: pushes are stored before success, nothing is queued.")
+    if follow:
+        push_queue.drain_forever(current_app._get_current_object())
+    idle = None if claim_idle is None else int(claim_idle * 1000)
+    click.echo(json.dumps({"stored": push_queue.drain_all(redis, push_queue.consumer_name(), idle)}))
+
+
 def register(app):
-    for command in (create_staff, demo_data, check_config, refresh_tokens, sync_authorizers):
+    for command in (create_staff, demo_data, check_config, refresh_tokens, sync_authorizers, drain_pushes):
         app.cli.add_command(command)

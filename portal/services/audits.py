@@ -10,11 +10,12 @@ from datetime import UTC, datetime, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import bindparam, case, insert, select, update
 
 from portal.errors import Conflict, ValidationFailed
 from portal.extensions import db
 from portal.models import Activity, Audit, CodeCommit, MiniProgram
+from portal.models.activity import OUTCOME_OK
 from portal.models.audit import (
     AUDIT_APPROVED,
     AUDIT_DELAYED,
@@ -41,21 +42,72 @@ def latest_open_audit(appid):
             .order_by(Audit.create_time.desc(), Audit.id.desc()).first())
 
 
+_AUDITS, _APPS, _ACTIVITY = Audit.__table__, MiniProgram.__table__, Activity.__table__
+# Built once (SQLAlchemy caches their compiled form). The app is found by appid, as before, for the log line.
+_OPEN_AUDITS = (select(_AUDITS.c.id, _AUDITS.c.appid, _AUDITS.c.auditid, _APPS.c.id.label("mp_id"),
+                       _APPS.c.tenant_id)
+                .select_from(_AUDITS.outerjoin(_APPS, _APPS.c.authorizer_appid == _AUDITS.c.appid))
+                .where(_AUDITS.c.appid.in_(bindparam("appids", expanding=True)),
+                       _AUDITS.c.status.in_(OPEN_AUDIT_STATUSES))
+                .order_by(_AUDITS.c.create_time.desc(), _AUDITS.c.id.desc())
+                .with_for_update())  # two writers with a push each for one app close two audits, not one twice
+_LOG_AUDIT = insert(_ACTIVITY)
+
+
+def _audit_change(event):
+    """The columns a push sets on the audit it concerns."""
+    if isinstance(event, events.AuditSuccessEvent):
+        return {"status": AUDIT_APPROVED, "reason": None, "auditresult_time": _when(event.succ_time)}
+    if isinstance(event, events.AuditFailEvent):
+        return {"status": AUDIT_REJECTED, "reason": event.reason, "screenshot": "|".join(event.screenshots) or None,
+                "auditresult_time": _when(event.fail_time)}
+    return {"status": AUDIT_DELAYED, "reason": event.reason}
+
+
 def apply_audit_event(event):
     """Record an audit result push; returns (outcome, detail) for the callback log."""
-    audit = latest_open_audit(event.appid)
-    if audit is None:
-        return OUTCOME_IGNORED, "no open audit for this app"
-    if isinstance(event, events.AuditSuccessEvent):
-        audit.status, audit.reason, audit.auditresult_time = AUDIT_APPROVED, None, _when(event.succ_time)
-    elif isinstance(event, events.AuditFailEvent):
-        audit.status, audit.reason = AUDIT_REJECTED, event.reason
-        audit.screenshot, audit.auditresult_time = "|".join(event.screenshots) or None, _when(event.fail_time)
-    else:
-        audit.status, audit.reason = AUDIT_DELAYED, event.reason
-    mp = db.session.query(MiniProgram).filter_by(authorizer_appid=event.appid).one_or_none()
-    activity.record(f"audit.{event.kind.removeprefix('weapp_audit_')}", miniprogram=mp, detail=audit.auditid)
-    return OUTCOME_APPLIED, f"audit {audit.auditid} -> {audit.status}"
+    return apply_audit_events([event])[0]
+
+
+def apply_audit_events(pushes, connection=None):
+    """Record audit result pushes (weapp_audit_success/fail/delay) in the caller's transaction, in order, as
+    if one after the other: each updates its app's latest open audit (a delayed audit stays open, so the
+    result that follows closes the same one). One SELECT for all of them, then one UPDATE per audit shape
+    and one INSERT of the activity rows. Returns one (outcome, detail) per push. `connection` defaults to
+    the session's."""
+    connection = connection if connection is not None else db.session.connection()
+    open_audits = {}  # appid -> its open audits, newest first
+    for row in connection.execute(_OPEN_AUDITS, {"appids": sorted({e.appid for e in pushes})}):
+        open_audits.setdefault(row.appid, []).append(row)
+    results, changes, logs, now = [], {}, [], utcnow()
+    for event in pushes:
+        queue = open_audits.get(event.appid)
+        if not queue:
+            results.append((OUTCOME_IGNORED, "no open audit for this app"))
+            continue
+        audit, change = queue[0], _audit_change(event)
+        if change["status"] not in OPEN_AUDIT_STATUSES:
+            queue.pop(0)
+        changes.setdefault(audit.id, {}).update(change)  # later pushes win, as applied one by one
+        logs.append({"action": f"audit.{event.kind.removeprefix('weapp_audit_')}", "actor_id": None,
+                     "on_behalf": False, "tenant_id": audit.tenant_id, "miniprogram_id": audit.mp_id,
+                     "outcome": OUTCOME_OK, "detail": audit.auditid, "created_at": now})
+        results.append((OUTCOME_APPLIED, f"audit {audit.auditid} -> {change['status']}"))
+    _update_audits(connection, changes, now)
+    if logs:
+        connection.execute(_LOG_AUDIT, logs)
+    return results
+
+
+def _update_audits(connection, changes, now):
+    """One UPDATE per set of columns (CASE id WHEN … picks each audit's value): one round trip for a batch."""
+    shapes = {}
+    for audit_id, change in changes.items():
+        shapes.setdefault(tuple(sorted(change)), {})[audit_id] = change
+    for columns, rows in shapes.items():
+        values = {column: case({audit_id: change[column] for audit_id, change in rows.items()},
+                               value=_AUDITS.c.id, else_=_AUDITS.c[column]) for column in columns}
+        connection.execute(update(_AUDITS).where(_AUDITS.c.id.in_(list(rows))).values(update_time=now, **values))
 
 
 # --- code review: submit (as a job), refresh, poll, undo, speed up, quota --------------------------------

@@ -24,7 +24,9 @@ from portal.models.callback import (
     SOURCE_MESSAGE,
 )
 from portal.models.miniprogram import AUTH_UNAUTHORIZED
-from portal.services import activity
+from portal.services import activity, push_queue
+from portal.services.audits import apply_audit_events
+from portal.services.group_commit import GroupCommitter
 from portal.services.wechat import component_appid, get_client
 from portal.timeutil import utcnow
 from portal.wechat import callbacks as events
@@ -34,6 +36,7 @@ log = logging.getLogger("portal.callbacks")
 
 MAX_CLOCK_SKEW = 300  # seconds a push's timestamp may differ from our clock
 TICKET_STORED = "ticket stored"
+OUTCOME_IN_STREAM = "queued in redis"  # the answer's outcome only: no row has it
 SECRET_FIELDS = {"ComponentVerifyTicket", "AuthorizationCode", "PreAuthCode", "auth_code"}
 
 
@@ -64,12 +67,14 @@ def _crypto():
     return cached[1]
 
 
-def decode_push(body, args, path_appid=None):
-    """Verify `msg_signature`, freshness and the inner appid; return the parsed event and its XML."""
+def decode_push(body, args, path_appid=None, check_time=True):
+    """Verify `msg_signature`, freshness (unless `check_time` is false: a push checked when it arrived and
+    stored later from the queue) and the inner appid; return the parsed event and its XML."""
     for name in ("msg_signature", "timestamp", "nonce"):
         if not args.get(name):
             raise CallbackRejected(400, f"query parameter {name} missing")
-    _check_timestamp(args["timestamp"])
+    if check_time:
+        _check_timestamp(args["timestamp"])
     crypto = _crypto()
     try:
         xml = crypto.decrypt_message(body, args["msg_signature"], args["timestamp"], args["nonce"])
@@ -117,38 +122,212 @@ _STORE_TICKET = update(_ACCOUNTS).where(_ACCOUNTS.c.component_appid == bindparam
 _INSERT_ACCOUNT = insert(_ACCOUNTS)
 
 
-def receive(source, body, args, path_appid=None):
-    """Handle one push end to end; returns a `Receipt` (for a duplicate, outcome "duplicate")."""
-    event, xml = decode_push(body, args, path_appid)
+# Pushes whose handling is database work only: stored together with others arriving at the same time.
+GROUPED = (events.TicketEvent, events.AuditSuccessEvent, events.AuditFailEvent, events.AuditDelayEvent,
+           events.FastRegisterEvent, events.GenericEvent)
+AUDIT_EVENTS = (events.AuditSuccessEvent, events.AuditFailEvent, events.AuditDelayEvent)
+
+
+class _Push:
+    __slots__ = ("event", "receipt", "values")
+
+    def __init__(self, event, receipt, values):
+        self.event, self.receipt, self.values = event, receipt, values
+
+
+class _Duplicate(Exception):
+    """The unique dedup_key refused a row: WeChat sent one of these pushes before."""
+
+
+def _checked(source, body, args, path_appid, check_time=True):
+    event, xml = decode_push(body, args, path_appid, check_time)
     if source == SOURCE_MESSAGE and path_appid and event.appid and event.appid != path_appid:
         raise CallbackRejected(400, "appid in the URL does not match the message")
+    return event, xml
+
+
+def _push(source, event, xml):
     receipt = Receipt(None, source, event.kind[:64], event.appid or None, _dedup_key(event, xml))
     values = {"source": source, "kind": receipt.kind, "appid": receipt.appid, "payload": xml,
               "create_time": event.create_time, "dedup_key": receipt.dedup_key, "summary": _summary(event)}
-    ticket = isinstance(event, events.TicketEvent)
-    if ticket:  # its outcome is known up front: stored with the row, no second write of the row
-        values["outcome"], values["detail"] = OUTCOME_APPLIED, TICKET_STORED
-    session = db.session
+    return _Push(event, receipt, values)
+
+
+def receive(source, body, args, path_appid=None):
+    """Handle one push end to end; returns a `Receipt` (for a duplicate, outcome "duplicate"). With
+    CALLBACK_ACKNOWLEDGE=queued (and a persistent Redis) a checked push is appended to the push stream
+    instead, outcome "queued in redis", and `store_queued` stores it shortly after."""
+    event, xml = _checked(source, body, args, path_appid)
+    if push_queue.is_available():
+        push_queue.append(source, body, args, path_appid)
+        return Receipt(None, source, event.kind[:64], event.appid or None, None, OUTCOME_IN_STREAM)
+    push = _push(source, event, xml)
+    if isinstance(event, GROUPED):
+        return _committer().submit(push)
+    return _store_and_apply(push)
+
+
+def store_queued(items):
+    """Store pushes taken from the stream: (key, source, body, args, path_appid) each. Returns the keys
+    settled (stored, counted as a retry, or refused and dropped); the others stay queued for a retry."""
+    settled, grouped = [], []
+    for key, source, body, args, path_appid in items:
+        try:
+            push = _push(source, *_checked(source, body, args, path_appid, check_time=False))
+        except CallbackRejected as exc:  # cannot happen for what `receive` queued; never retried
+            log.warning("queued push dropped (%s): %s", exc.status, exc.reason)
+            settled.append(key)
+            continue
+        if isinstance(push.event, GROUPED):
+            grouped.append((key, push))
+            continue
+        try:
+            _store_and_apply(push)
+            settled.append(key)
+        except Exception:  # noqa: BLE001 - stays in the stream, retried by the next drain
+            db.session.rollback()
+            log.exception("storing a queued %s push failed", push.event.kind)
+    results = store_together([push for _key, push in grouped]) if grouped else []
+    settled += [key for (key, _push), result in zip(grouped, results, strict=True)
+                if not isinstance(result, BaseException)]
+    return settled
+
+
+def _committer():
+    """This process's group committer (one per app), with the connection its writers share."""
+    committer = current_app.extensions.get("callback_committer")
+    if committer is None:
+        held = HeldConnection(db.engine)
+        committer = current_app.extensions.setdefault("callback_committer", GroupCommitter(
+            lambda pushes: store_together(pushes, held), on_idle=held.release))
+    return committer
+
+
+class HeldConnection:
+    """The group writers' connection, handed from one writer to the next while pushes keep coming (writers
+    take turns, never two at once), so a group costs no pool check-out (with its ping) and no reset on
+    check-in; given back to the pool when nothing more waits, dropped when it fails (the group is then
+    stored push by push through the session, whose pool pings)."""
+
+    def __init__(self, engine):
+        self.engine, self.connection = engine, None
+
+    def get(self):
+        if self.connection is None:
+            self.connection = self.engine.connect()
+        return self.connection
+
+    def release(self):
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            connection.close()
+
+    def drop(self):
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            try:
+                connection.invalidate()
+            finally:
+                connection.close()
+
+
+def store_together(pushes, held=None):
+    """Store pushes of the GROUPED kinds in one transaction (on `held`'s connection if given, else the
+    session's); if that fails (a retry among them, a failure to apply one), each is stored on its own as if
+    it had come alone. Returns one receipt (or error) each."""
+    try:
+        if held is None:
+            results = _write_group(pushes, db.session.connection())
+            db.session.commit()
+        else:
+            connection = held.get()
+            results = _write_group(pushes, connection)
+            connection.commit()
+        return results
+    except Exception:  # noqa: BLE001 - sorted out push by push below
+        if held is None:
+            db.session.rollback()
+        else:
+            _roll_back_held(held)
+    return [_store_alone(push) for push in pushes]
+
+
+def _roll_back_held(held):
+    try:
+        held.connection.rollback()
+    except Exception:  # noqa: BLE001 - a broken connection: the next group takes another one
+        held.drop()
+
+
+def _store_alone(push):
+    try:
+        receipt = _write_group([push], db.session.connection())[0]
+        db.session.commit()
+        return receipt
+    except _Duplicate:
+        db.session.rollback()
+        return _count_duplicate(push)
+    except Exception as exc:  # noqa: BLE001 - stored as failed; the push is still acknowledged
+        db.session.rollback()
+        log.exception("applying %s push failed", push.event.kind)
+        try:
+            return _store_failed(push.receipt, push.values, exc)
+        except Exception as error:  # noqa: BLE001 - the database itself fails: this push gets a 503
+            db.session.rollback()
+            return error
+
+
+def _write_group(pushes, connection):
+    """Apply, insert the event rows (one statement), store the newest ticket; the caller commits."""
+    audits = [p.event for p in pushes if isinstance(p.event, AUDIT_EVENTS)]
+    audit_outcomes = iter(apply_audit_events(audits, connection) if audits else ())
+    rows, ticket = [], None
+    for push in pushes:
+        event = push.event
+        if isinstance(event, events.TicketEvent):
+            outcome, ticket = (OUTCOME_APPLIED, TICKET_STORED), event  # pushes come in order: the last wins
+        elif isinstance(event, AUDIT_EVENTS):
+            outcome = next(audit_outcomes)
+        elif isinstance(event, events.FastRegisterEvent):
+            outcome = OUTCOME_APPLIED, "stored"
+        else:
+            outcome = OUTCOME_IGNORED, "stored, no action needed"
+        push.receipt.outcome, push.receipt.detail = outcome
+        rows.append(dict(push.values, outcome=outcome[0], detail=outcome[1]))
+    try:
+        connection.execute(_INSERT_EVENT, rows)
+    except IntegrityError as exc:  # the unique dedup_key
+        raise _Duplicate() from exc
+    if ticket is not None:  # every ticket writes the same row: last, so its lock is short
+        _store_ticket(ticket, connection)
+    return [push.receipt for push in pushes]
+
+
+def _store_and_apply(push):
+    """The other kinds, one at a time: their handling commits before enqueueing or touches Redis."""
+    receipt, values, session = push.receipt, push.values, db.session
     try:
         result = session.connection().execute(_INSERT_EVENT, values)
     except IntegrityError:  # the unique dedup_key: WeChat sent this push before
         session.rollback()
-        return _count_duplicate(receipt)
+        return _count_duplicate(push)
     receipt.id = result.inserted_primary_key[0]
     try:
-        outcome, detail = _apply(event, receipt)  # every ticket writes the same row: last, so its lock is short
+        outcome, detail = _apply(push.event, receipt)
     except Exception as exc:  # noqa: BLE001 - stored as failed; the push is still acknowledged
         session.rollback()
-        log.exception("applying %s push failed", event.kind)
+        log.exception("applying %s push failed", push.event.kind)
         return _store_failed(receipt, values, exc)
     receipt.outcome, receipt.detail = outcome, detail
-    if not ticket:
-        session.connection().execute(_SET_OUTCOME, {"row_id": receipt.id, "outcome": outcome, "detail": detail})
+    session.connection().execute(_SET_OUTCOME, {"row_id": receipt.id, "outcome": outcome, "detail": detail})
     session.commit()
     return receipt
 
 
-def _count_duplicate(receipt):
+def _count_duplicate(push):
+    """A retry from WeChat: counted, not applied. (A queued push delivered again because its drainer died
+    between the commit and XACK is counted once too many: rare, and the push itself is still applied once.)"""
+    receipt = push.receipt
     db.session.connection().execute(_COUNT_DUPLICATE, {"key": receipt.dedup_key})
     db.session.commit()
     receipt.outcome = "duplicate"
@@ -172,26 +351,17 @@ def _store_failed(receipt, values, exc):
 
 
 def _apply(event, row):
-    """Apply a push; returns (outcome, detail). Only fast database work happens here."""
-    if isinstance(event, events.TicketEvent):
-        return _store_ticket(event)
+    """Apply a push of the kinds not stored in groups; returns (outcome, detail). Only fast database work."""
     if isinstance(event, (events.AuthorizedEvent, events.UpdateAuthorizedEvent)):
         return _queue_authorization(row)
     if isinstance(event, events.UnauthorizedEvent):
         return _unauthorize(event.appid)
-    if isinstance(event, (events.AuditSuccessEvent, events.AuditFailEvent, events.AuditDelayEvent)):
-        from portal.services.audits import apply_audit_event
-
-        return apply_audit_event(event)
-    if isinstance(event, events.FastRegisterEvent):
-        return OUTCOME_APPLIED, "stored"
     return OUTCOME_IGNORED, "stored, no action needed"
 
 
-def _store_ticket(event):
+def _store_ticket(event, connection):
     """One UPDATE of the platform's row (an INSERT the first time); the ticket is encrypted by its column type."""
     appid, now = component_appid(), utcnow()
-    connection = db.session.connection()
     stored = connection.execute(_STORE_TICKET, {"appid": appid, "component_verify_ticket": event.ticket,
                                                 "ticket_time": now})
     if stored.rowcount == 0:

@@ -110,6 +110,10 @@ class MessageCrypto:
         self.token = token
         self.appid = appid
         self._key = decode_aes_key(encoding_aes_key)
+        # CBC decryption done by hand over one ECB cipher built here: pycryptodome's CBC objects carry the
+        # chaining state, so one would have to be built per message (the costliest step of a decryption).
+        # ECB keeps no state between calls, so threads can share it.
+        self._ecb = AES.new(self._key, AES.MODE_ECB)
 
     # --- signatures ---
 
@@ -169,7 +173,9 @@ class MessageCrypto:
             raise DecryptError("Encrypt is not valid base64") from None
         if not data or len(data) % AES.block_size:
             raise DecryptError("ciphertext length is not a positive multiple of 16")
-        plain = AES.new(self._key, AES.MODE_CBC, iv=self._key[:16]).decrypt(data)
+        chained = self._key[:16] + data[:-AES.block_size]  # each block XORs with the previous ciphertext one
+        plain = (int.from_bytes(self._ecb.decrypt(data), "big") ^ int.from_bytes(chained, "big")).to_bytes(
+            len(data), "big")
         pad = plain[-1]
         if not 1 <= pad <= BLOCK_SIZE or pad > len(plain) or plain[-pad:] != bytes([pad]) * pad:
             raise DecryptError("bad PKCS#7 padding")

@@ -97,7 +97,7 @@ def test_message_push_stored_with_its_outcome_and_appid_checked(platform, send):
 def test_a_push_that_fails_to_apply_is_stored_as_failed_and_its_retry_counted(platform, send, monkeypatch):
     from portal.services import callbacks as service
 
-    def broken(event):
+    def broken(*args):
         raise RuntimeError("database hiccup")
 
     monkeypatch.setattr(service, "_store_ticket", broken)
