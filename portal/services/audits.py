@@ -24,7 +24,7 @@ from portal.models.audit import (
     OPEN_AUDIT_STATUSES,
 )
 from portal.models.callback import OUTCOME_APPLIED, OUTCOME_IGNORED
-from portal.services import activity, jobs, miniprograms, privacy
+from portal.services import activity, fleet_signals, jobs, miniprograms, privacy
 from portal.timeutil import utcnow
 from portal.wechat import callbacks as events
 from portal.wechat.errors import APIError, ReviewError, WeChatError
@@ -53,6 +53,8 @@ def apply_audit_event(event):
         audit.screenshot, audit.auditresult_time = "|".join(event.screenshots) or None, _when(event.fail_time)
     else:
         audit.status, audit.reason = AUDIT_DELAYED, event.reason
+    if audit.template_id is not None:  # a fleet release may wait for this result: wake it once committed
+        fleet_signals.wake_after_commit(audit.template_id)
     mp = db.session.query(MiniProgram).filter_by(authorizer_appid=event.appid).one_or_none()
     activity.record(f"audit.{event.kind.removeprefix('weapp_audit_')}", miniprogram=mp, detail=audit.auditid)
     return OUTCOME_APPLIED, f"audit {audit.auditid} -> {audit.status}"
@@ -229,6 +231,8 @@ def poll_open_audits(older_than_minutes=None, limit=200):
         if _apply_status(audit, status):
             changed += 1
             activity.record("audit.polled", miniprogram=mp, detail=f"{audit.auditid} -> {audit.status}")
+            if audit.template_id is not None:
+                fleet_signals.wake_after_commit(audit.template_id)
         audit.update_time = utcnow()
         db.session.commit()
     return {"checked": len(rows), "changed": changed}

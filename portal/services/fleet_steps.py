@@ -5,11 +5,18 @@ whose number is stale does nothing, so a recovered step never runs twice at once
 Before a remote call that must not happen twice, the step commits `step = "…_sent"`; a retry finding
 that mark asks WeChat first (getversioninfo, get_latest_auditstatus) and adopts what already happened.
 Transient errors (network, -1, 45009) put the target back with an exponential back-off, and 45009 also
-pauses every worker through the shared limiter; final errors fail the target with the human text.
+pauses every worker through the shared limiter; final errors fail the target with the human text. The
+target's `retries` counts the transient errors of its current step (FLEET_MAX_RETRIES per step): a step
+that succeeds sets it back to 0.
+
+A job runs more than one step of its app when the coordinator lets it: the tick that ends a step may hand
+the same target its next step (commit → submit, approved → release), which the job then runs itself
+instead of queueing it, under a new attempt number and lease.
 """
 
 import logging
 import time
+from contextlib import contextmanager
 from datetime import UTC, timedelta
 
 from flask import current_app
@@ -103,16 +110,26 @@ def submit_quota(release, candidates, now):
 
 # --- running one step -------------------------------------------------------------------------------------
 
+CHAIN = 3  # steps one job may run for its app: commit, submit and, if approved meanwhile, release
+DONE = {F.COMMITTING: F.COMMITTED, F.SUBMITTING: F.IN_AUDIT, F.RELEASING: F.RELEASED}
+
+
 def run_step(target_id, attempt):
-    """Run the step the target is in, if `attempt` is still its current one; then tick its release.
+    """Run the step the target is in, if `attempt` is still its current one; then tick its release, and
+    run the target's next step too when that tick hands it out (up to CHAIN steps in one job).
 
     Whatever happens, the target leaves the step: it moves on, goes back to wait (transient errors, a
     database that stayed busy) or fails; only a database that cannot be written at all leaves it in flight,
     and then the coordinator sees its lease gone and hands the step out again."""
-    with fleet_leases.hold(target_id, attempt):
-        result = _run_held(target_id, attempt)
-    if not result.get("skipped"):
-        _tick_after(result["release"])
+    for n in range(CHAIN):
+        with fleet_leases.hold(target_id, attempt):
+            result = _run_held(target_id, attempt)
+        if result.get("skipped"):
+            return result
+        # the last round asks for nothing: a next step it handed us would have no job to run it
+        attempt = _tick_after(result["release"], target_id if n < CHAIN - 1 else None)
+        if attempt is None:
+            return result
     return result
 
 
@@ -128,6 +145,19 @@ def _run_held(target_id, attempt):
         return retry_busy_db(_give_back, target_id, attempt)
 
 
+@contextmanager
+def _loaded_across_commits():
+    """The step's rows stay loaded across its own commits instead of being read again after each: the
+    target is this job's alone (its attempt number), and what the step reads of its release (template,
+    version, options) and mini-program does not change under it."""
+    session = db.session()
+    kept, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = kept
+
+
 def _run_once(target_id, attempt):
     db.session.rollback()  # see what other workers committed
     target = db.session.get(FleetTarget, target_id)
@@ -136,9 +166,11 @@ def _run_once(target_id, attempt):
     release = db.session.get(FleetRelease, target.release_id)
     state = target.state
     lang = (release.creator.language if release.creator else None) or current_app.config["BABEL_DEFAULT_LOCALE"]
-    with force_locale(lang):
+    with force_locale(lang), _loaded_across_commits():
         try:
             {F.COMMITTING: commit, F.SUBMITTING: submit, F.RELEASING: release_app}[state](target, release)
+            if target.state == DONE[state]:
+                target.retries = 0  # FLEET_MAX_RETRIES counts the transient errors of one step
         except OperationalError:
             raise
         except Exception as exc:  # noqa: BLE001 - every failure ends on the target row, never in RQ
@@ -159,16 +191,18 @@ def _give_back(target_id, attempt):
     return {"target": target_id, "release": target.release_id, "state": target.state}
 
 
-def _tick_after(release_id):
-    """Tick the release now, without handing out privacy rechecks; if that fails, a tick job does it."""
+def _tick_after(release_id, own):
+    """Tick the release now, without handing out privacy rechecks; if that fails, a tick job does it.
+    Returns the attempt number of the next step the tick gave target `own` to run here, or None."""
     from portal.services.fleet import request_tick, tick
 
     try:
-        tick(release_id, rechecks=False)
+        return tick(release_id, rechecks=False, own=own).get("own_attempt")
     except Exception:  # noqa: BLE001 - the step's own outcome is committed; the coordinator can wait a moment
         log.exception("fleet release %s: tick after a step failed; queued a tick", release_id)
         db.session.rollback()
         request_tick(release_id)
+        return None
 
 
 def _handle(target, state, exc, lang):
@@ -233,10 +267,11 @@ def commit(target, release):
         target.state, target.reason, target.finished_at = F.SKIPPED, _("An audit is already open."), utcnow()
         return
     template = db.session.scalar(select(LibraryTemplate).where(LibraryTemplate.template_id == release.template_id))
-    values, errors = library.validate_ext(template.schema() if template else {}, library.ext_params_for(mp))
+    ext = build_ext_json(mp)  # its "ext" holds the app's parameters (tenant's, overridden by its own)
+    values, errors = library.validate_ext(template.schema() if template else {}, ext["ext"])
     if errors:
         raise PortalError(" ".join(errors))
-    ext = dict(build_ext_json(mp), ext=values)
+    ext["ext"] = values
     if not (target.step == "commit_sent" and _dev_version_is(wxa, release)):
         _mark_sent(target, "commit_sent")
         throttle(1)
