@@ -33,7 +33,8 @@ class AppWorker(SimpleWorker):
 def main(argv):
     fork = "--fork" in argv
     names = [a for a in argv if a != "--fork"] or list(QUEUE_ORDER)
-    app = create_app()
+    # without a fork per job, the process can keep a bookkeeping thread (portal.services.background)
+    app = create_app({"BACKGROUND_BOOKKEEPING": not fork})
     redis = app.extensions.get("redis")
     if redis is None:
         sys.exit("REDIS_URL is not set: without Redis, jobs run inside the portal process (embedded mode).")

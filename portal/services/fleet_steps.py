@@ -30,7 +30,7 @@ from portal.extensions import db
 from portal.models import Audit, CodeCommit, FleetRelease, FleetTarget, LibraryTemplate
 from portal.models import fleet as F
 from portal.models.audit import AUDIT_IN_REVIEW
-from portal.services import audits, fleet_leases, library, miniprograms, privacy
+from portal.services import audits, background, fleet_leases, library, miniprograms, privacy
 from portal.services.fleet import BACK, STEP_OF
 from portal.services.releases import build_ext_json, get_json
 from portal.services.tenant_settings import get_settings
@@ -192,8 +192,16 @@ def _give_back(target_id, attempt):
 
 
 def _tick_after(release_id, own):
-    """Tick the release now, without handing out privacy rechecks; if that fails, a tick job does it.
-    Returns the attempt number of the next step the tick gave target `own` to run here, or None."""
+    """Tick the release without handing out privacy rechecks: in the worker's bookkeeping thread when it
+    has one (the job ends at once; its next step, if any, is queued like any other), else now. Returns
+    the attempt number of the next step the tick gave target `own` to run here, or None."""
+    if background.run_later(f"fleet-tick:{release_id}", _tick_now, release_id, None):
+        return None
+    return _tick_now(release_id, own)
+
+
+def _tick_now(release_id, own):
+    """The tick of `_tick_after`; if it fails, a tick job does it."""
     from portal.services.fleet import request_tick, tick
 
     try:
