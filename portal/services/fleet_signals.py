@@ -4,6 +4,7 @@ transaction commits. Imports nothing from `fleet` (which imports it); the tick j
 """
 
 import logging
+import uuid
 
 from flask import current_app
 from sqlalchemy import event, select
@@ -11,7 +12,6 @@ from sqlalchemy import event, select
 from portal.extensions import db
 from portal.models import FleetRelease
 from portal.models import fleet as F
-from portal.timeutil import utcnow
 
 log = logging.getLogger("portal.fleet")
 _dirty = set()  # embedded mode (no Redis): dirty releases of this process
@@ -52,7 +52,11 @@ def request_tick(release_id):
     redis = _redis()
     if redis is not None and not redis.set(_queued_key(release_id), 1, nx=True, ex=60):
         return
-    enqueue(fleet_tick_job, release_id, queue="fleet", job_id=f"fleet-tick-{release_id}-{utcnow():%Y%m%d%H%M%S%f}")
+    # a new id each time (utcnow() has whole seconds only: a second request within the same second would
+    # be taken for a duplicate of the finished job and dropped)
+    if enqueue(fleet_tick_job, release_id, queue="fleet", job_id=f"fleet-tick-{release_id}-{uuid.uuid4().hex}") is None \
+            and redis is not None:
+        redis.delete(_queued_key(release_id))
 
 
 def tick_job_started(release_id):
