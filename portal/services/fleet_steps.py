@@ -24,6 +24,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.errors import Conflict, PortalError, WeChatFailed
 from portal.extensions import db
@@ -173,6 +174,10 @@ def _run_once(target_id, attempt):
                 target.retries = 0  # FLEET_MAX_RETRIES counts the transient errors of one step
         except OperationalError:
             raise
+        except TakenOver:
+            db.session.rollback()
+            log.warning("fleet target %s: step %s was handed to another job; this one stops", target_id, attempt)
+            return {"target": target_id, "skipped": True}
         except Exception as exc:  # noqa: BLE001 - every failure ends on the target row, never in RQ
             db.session.rollback()
             _handle(db.session.get(FleetTarget, target_id), state, exc, lang)
@@ -260,8 +265,20 @@ def _refund_quota(target):
         FleetRelease.quota_checked_at <= target.dispatched_at).values(quota_rest=FleetRelease.quota_rest + 1))
 
 
+class TakenOver(Exception):
+    """The coordinator handed this step to another job meanwhile (this one looked dead: no lease)."""
+
+
 def _mark_sent(target, mark):
-    target.step = mark
+    """Commit `mark` before a remote call that must not happen twice, if the target is still this job's:
+    its state and attempt number unchanged. A job that was paused so long that its lease ran out and the
+    step was handed out again stops here instead of calling WeChat as well. :raise TakenOver:"""
+    taken = db.session.execute(update(FleetTarget).where(
+        FleetTarget.id == target.id, FleetTarget.attempts == target.attempts, FleetTarget.state == target.state)
+        .values(step=mark))
+    if taken.rowcount != 1:
+        raise TakenOver(target.id)
+    set_committed_value(target, "step", mark)
     db.session.commit()
 
 
