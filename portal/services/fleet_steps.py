@@ -15,7 +15,6 @@ instead of queueing it, under a new attempt number and lease.
 """
 
 import logging
-import time
 from contextlib import contextmanager
 from datetime import UTC, timedelta
 
@@ -33,6 +32,7 @@ from portal.models import fleet as F
 from portal.models.audit import AUDIT_IN_REVIEW
 from portal.services import audits, background, fleet_leases, library, miniprograms, privacy
 from portal.services.fleet import BACK, STEP_OF
+from portal.services.fleet_limits import back_off_everyone, throttle
 from portal.services.releases import build_ext_json, get_json
 from portal.services.tenant_settings import get_settings
 from portal.services.wechat import explain
@@ -45,45 +45,6 @@ ALREADY_AUDITING, QUOTA_EXHAUSTED, ALREADY_RELEASED, NO_AUDIT = 85009, 85085, 85
 
 def _epoch(value):
     return int(value.replace(tzinfo=UTC).timestamp())
-
-
-# --- shared limiter (Redis across workers; a process-wide one in embedded mode) ----------------------------
-
-_local = {"window": 0, "count": 0, "paused_until": 0.0}
-
-
-def throttle(calls):
-    """Wait until `calls` WeChat calls fit in FLEET_CALLS_PER_SECOND and no 45009 back-off is running."""
-    limit = current_app.config.get("FLEET_CALLS_PER_SECOND", 50)
-    redis = current_app.extensions.get("redis")
-    while True:
-        now = time.time()
-        paused = float((redis.get("fleet:paused-until") or 0) if redis is not None else _local["paused_until"])
-        if paused > now:
-            time.sleep(min(paused - now, 5))
-            continue
-        window = int(now)
-        if redis is not None:
-            key = f"fleet:rate:{window}"
-            used = redis.incrby(key, calls)
-            redis.expire(key, 3)
-        else:
-            if _local["window"] != window:
-                _local.update(window=window, count=0)
-            _local["count"] += calls
-            used = _local["count"]
-        if used <= limit or used == calls:
-            return
-        time.sleep(max(0.01, window + 1 - now))
-
-
-def back_off_everyone(seconds):
-    until = time.time() + seconds
-    redis = current_app.extensions.get("redis")
-    if redis is not None:
-        redis.set("fleet:paused-until", until, ex=max(1, int(seconds) + 1))
-    else:
-        _local["paused_until"] = until
 
 
 # --- quota ------------------------------------------------------------------------------------------------
