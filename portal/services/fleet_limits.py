@@ -15,23 +15,26 @@ def throttle(calls):
     redis = current_app.extensions.get("redis")
     while True:
         now = time.time()
-        paused = float((redis.get("fleet:paused-until") or 0) if redis is not None else _local["paused_until"])
-        if paused > now:
+        paused, used = _take(redis, calls, int(now))
+        if paused > now:  # the calls counted in this second while paused only make the limit stricter
             time.sleep(min(paused - now, 5))
             continue
-        window = int(now)
-        if redis is not None:
-            key = f"fleet:rate:{window}"
-            used = redis.incrby(key, calls)
-            redis.expire(key, 3)
-        else:
-            if _local["window"] != window:
-                _local.update(window=window, count=0)
-            _local["count"] += calls
-            used = _local["count"]
         if used <= limit or used == calls:
             return
-        time.sleep(max(0.01, window + 1 - now))
+        time.sleep(max(0.01, int(now) + 1 - now))
+
+
+def _take(redis, calls, window):
+    """(end of the 45009 pause, calls counted in this second including `calls`): one round trip to Redis."""
+    if redis is None:
+        if _local["window"] != window:
+            _local.update(window=window, count=0)
+        _local["count"] += calls
+        return _local["paused_until"], _local["count"]
+    key = f"fleet:rate:{window}"
+    paused, used, _ok = redis.pipeline(transaction=False).get("fleet:paused-until").incrby(key, calls) \
+        .expire(key, 3).execute()
+    return float(paused or 0), used
 
 
 def back_off_everyone(seconds):
