@@ -23,6 +23,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.errors import Conflict, PortalError, WeChatFailed
@@ -122,10 +123,12 @@ def _loaded_across_commits():
 
 def _run_once(target_id, attempt):
     db.session.rollback()  # see what other workers committed
-    target = db.session.get(FleetTarget, target_id)
+    # the target, its release and its mini-program in one round trip
+    target, release = db.session.execute(
+        select(FleetTarget, FleetRelease).join(FleetRelease, FleetRelease.id == FleetTarget.release_id)
+        .where(FleetTarget.id == target_id).options(joinedload(FleetTarget.miniprogram))).first() or (None, None)
     if target is None or target.attempts != attempt or target.state not in F.IN_FLIGHT:
         return {"target": target_id, "skipped": True}
-    release = db.session.get(FleetRelease, target.release_id)
     state = target.state
     lang = (release.creator.language if release.creator else None) or current_app.config["BABEL_DEFAULT_LOCALE"]
     with force_locale(lang), _loaded_across_commits():
