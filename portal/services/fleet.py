@@ -7,8 +7,8 @@ The coordinator is the only place that hands out work: under a per-release lock 
 targets from the audit rows (which the push handler and the poller of `services.audits` keep current),
 recovers targets whose worker died, applies the canary and failure-rate stops, and dispatches step jobs
 up to `max_concurrency`, never more submissions than the platform's remaining monthly quota (85085).
-Step jobs call `tick` when they finish, and when that tick hands their own target its next step
-(commit → submit, approved → release) the job runs it at once instead of queueing it. An audit result push
+Step jobs call `tick` when they finish (a job that uploaded an app's code goes on to submit it itself when
+the release allows it, taking the quota unit in the database: `fleet_steps.claim_submit`). An audit result push
 wakes the releases of its template once it is committed (`wake_after_commit`), and a periodic job ticks
 every active release, so audit results are picked up even when nothing else happens. A tick that finds the
 lock busy marks the release dirty; the holder ticks again before leaving, so no wake-up is lost. A pass
@@ -174,20 +174,17 @@ def retry_busy_db(func, *args, tries=5):
             time.sleep(0.05 * 2 ** n + random.random() * 0.05)
 
 
-def tick(release_id, rechecks=True, own=None):
+def tick(release_id, rechecks=True):
     """Advance a release once (see the module docstring); returns a small dict for the job result.
-    `rechecks=False` (the tick a step job runs as it ends) leaves privacy-scan rechecks and the scan for
-    unauthorized apps to the other ticks, so steps do not keep handing out rechecks to each other while
-    WeChat still scans. With `own` (that job's target id), a next step handed to that target is not queued:
-    the result's "own_attempt" tells the caller to run it itself."""
+    `rechecks=False` (the tick a step job runs as it ends) leaves privacy-scan rechecks, lost workers and
+    the scan for unauthorized apps to the other ticks, so steps do not keep handing out rechecks to each
+    other while WeChat still scans."""
     result = {"release": release_id, "busy": True}
     for _round in range(50):
         try:
             with named_lock(f"fleet:{release_id}", ttl_ms=120_000, wait_seconds=0):
                 take_dirty(release_id)
-                passed = retry_busy_db(_tick, release_id, rechecks, own)
-                result = {**passed, "own_attempt": passed.get("own_attempt") or result.get("own_attempt")}
-                own = None if result["own_attempt"] else own
+                result = retry_busy_db(_tick, release_id, rechecks)
         except LockBusy:
             mark_dirty(release_id)
             return result
@@ -197,7 +194,7 @@ def tick(release_id, rechecks=True, own=None):
     return result
 
 
-def _tick(release_id, rechecks=True, own=None):
+def _tick(release_id, rechecks=True):
     db.session.rollback()  # see what other workers committed
     release = db.session.get(FleetRelease, release_id)
     if release is None or not release.is_active:
@@ -212,13 +209,12 @@ def _tick(release_id, rechecks=True, own=None):
     if release.state == F.CANCELLING:
         _cancel_waiting(release, opts, now)
     elif release.state == F.RUNNING and not _stop_checks(release, opts):
-        jobs = _dispatch(release, opts, now, sum(counts.get(s, 0) for s in F.IN_FLIGHT), rechecks, own)
+        jobs = _dispatch(release, opts, now, sum(counts.get(s, 0) for s in F.IN_FLIGHT), rechecks)
     _maybe_finish(release, opts, now, counts)
     state = release.state
     db.session.commit()
-    own_attempt = next((attempt for target_id, attempt in jobs if target_id == own), None)
-    _enqueue_steps([job for job in jobs if job[0] != own])
-    return {"release": release_id, "state": state, "dispatched": len(jobs), "own_attempt": own_attempt}
+    _enqueue_steps(jobs)
+    return {"release": release_id, "state": state, "dispatched": len(jobs)}
 
 
 def _reconcile(release, now, lost_too=True):
@@ -318,25 +314,31 @@ def _total(release):
 PRIORITY = ((F.APPROVED,), (F.COMMITTED, F.PRIVACY), (F.QUEUED,))  # finish apps before starting new ones
 
 
-def _candidates(release, ready, now, slots, own=None):
-    """Up to `slots` ready targets: `own` first if it is ready, then by PRIORITY and id (one indexed query
-    per group, each reading only the rows it returns)."""
+def _candidates(release, ready, now, slots):
+    """Up to `slots` ready targets by PRIORITY and id (one indexed query per group, each reading only the
+    rows it returns)."""
     query = select(FleetTarget).where(FleetTarget.release_id == release.id,
                                       (FleetTarget.not_before.is_(None)) | (FleetTarget.not_before <= now))
     if not release.canary_passed:
         query = query.where(FleetTarget.is_canary.is_(True))
     found = []
-    if own is not None:
-        found += db.session.scalars(query.where(FleetTarget.id == own, FleetTarget.state.in_(ready))).all()
     for group in PRIORITY:
         states = [s for s in group if s in ready]
         if states and len(found) < slots:
-            found += db.session.scalars(query.where(FleetTarget.state.in_(states), FleetTarget.id != (own or 0))
+            found += db.session.scalars(query.where(FleetTarget.state.in_(states))
                                         .order_by(FleetTarget.id).limit(slots - len(found))).all()
     return found
 
 
-def _dispatch(release, opts, now, inflight, rechecks=True, own=None):
+def take_quota(release_id):
+    """One unit of the release's remaining submit quota, taken in the database (the coordinator and step
+    jobs going on to submit take units at the same time); False when none is left."""
+    return db.session.execute(update(FleetRelease).where(FleetRelease.id == release_id, FleetRelease.quota_rest > 0)
+                              .values(quota_rest=FleetRelease.quota_rest - 1)
+                              .execution_options(synchronize_session=False)).rowcount == 1
+
+
+def _dispatch(release, opts, now, inflight, rechecks=True):
     """Hand out steps to ready targets up to max concurrency (releases first, then submissions within
     the quota, then uploads; privacy rechecks only if `rechecks`). Returns [(target id, attempt)] to
     enqueue after the commit."""
@@ -344,17 +346,16 @@ def _dispatch(release, opts, now, inflight, rechecks=True, own=None):
     ready = [s for s in READY if s not in settled_states(opts) and (rechecks or s != F.PRIVACY)]
     if slots <= 0 or not ready:
         return []
-    candidates = _candidates(release, ready, now, slots, own)
+    candidates = _candidates(release, ready, now, slots)
     from portal.services import fleet_steps
 
     quota = fleet_steps.submit_quota(release, [t for t in candidates if READY[t.state] == F.SUBMITTING], now)
     jobs = []
     for target in candidates:
         if READY[target.state] == F.SUBMITTING:
-            if quota <= 0:
+            if quota <= 0 or not take_quota(release.id):
                 continue
             quota -= 1
-            release.quota_rest = (release.quota_rest or 0) - 1
         target.state, target.attempts, target.dispatched_at = READY[target.state], target.attempts + 1, now
         target.not_before = None
         jobs.append((target.id, target.attempts))

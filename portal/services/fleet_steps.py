@@ -9,9 +9,8 @@ pauses every worker through the shared limiter; final errors fail the target wit
 target's `retries` counts the transient errors of its current step (FLEET_MAX_RETRIES per step): a step
 that succeeds sets it back to 0.
 
-A job runs more than one step of its app when the coordinator lets it: the tick that ends a step may hand
-the same target its next step (commit → submit, approved → release), which the job then runs itself
-instead of queueing it, under a new attempt number and lease.
+A job that uploaded an app's code goes on to submit it itself, under a new attempt number and lease, when
+the release allows it right away (`claim_submit`); otherwise the coordinator hands the submission out.
 """
 
 import logging
@@ -73,27 +72,55 @@ def submit_quota(release, candidates, now):
 
 # --- running one step -------------------------------------------------------------------------------------
 
-CHAIN = 3  # steps one job may run for its app: commit, submit and, if approved meanwhile, release
 DONE = {F.COMMITTING: F.COMMITTED, F.SUBMITTING: F.IN_AUDIT, F.RELEASING: F.RELEASED}
 
 
 def run_step(target_id, attempt):
-    """Run the step the target is in, if `attempt` is still its current one; then tick its release, and
-    run the target's next step too when that tick hands it out (up to CHAIN steps in one job).
+    """Run the step the target is in, if `attempt` is still its current one (after an upload, the submit
+    step too when `claim_submit` allows it); then tick its release.
 
     Whatever happens, the target leaves the step: it moves on, goes back to wait (transient errors, a
     database that stayed busy) or fails; only a database that cannot be written at all leaves it in flight,
     and then the coordinator sees its lease gone and hands the step out again."""
-    for n in range(CHAIN):
+    while True:
         with fleet_leases.hold(target_id, attempt):
             result = _run_held(target_id, attempt)
         if result.get("skipped"):
             return result
-        # the last round asks for nothing: a next step it handed us would have no job to run it
-        attempt = _tick_after(result["release"], target_id if n < CHAIN - 1 else None)
+        attempt = claim_submit(target_id, attempt, result) if result.get("may_submit") else None
         if attempt is None:
-            return result
+            break
+    _tick_after(result["release"])
     return result
+
+
+def claim_submit(target_id, attempt, result):
+    """Hand the target this job just uploaded (`attempt`) its submit step, when its release still runs, the
+    target is past the canary gate and a unit of the quota read from queryquota within FLEET_QUOTA_TTL is
+    left. Both rows change under those conditions in one transaction, so the coordinator handing out steps
+    at the same time can take neither the step nor the quota unit twice. Returns the new attempt or None
+    (the coordinator hands the submission out, after reading the quota again if need be)."""
+    from portal.services.fleet import retry_busy_db, take_quota
+
+    def claim():
+        db.session.rollback()
+        now, ttl = utcnow(), current_app.config.get("FLEET_QUOTA_TTL", 60)
+        moved = db.session.execute(update(FleetTarget).where(
+            FleetTarget.id == target_id, FleetTarget.attempts == attempt, FleetTarget.state == F.COMMITTED)
+            .values(state=F.SUBMITTING, attempts=attempt + 1, dispatched_at=now, not_before=None)
+            .execution_options(synchronize_session=False)).rowcount
+        gates = [FleetRelease.id == result["release"], FleetRelease.state == F.RUNNING,
+                 FleetRelease.quota_checked_at >= now - timedelta(seconds=ttl)]
+        if not result["canary"]:
+            gates.append(FleetRelease.canary_passed.is_(True))
+        fresh = db.session.scalar(select(FleetRelease.id).where(*gates))
+        if moved != 1 or fresh is None or not take_quota(result["release"]):
+            db.session.rollback()
+            return None
+        db.session.commit()
+        return attempt + 1
+
+    return retry_busy_db(claim)
 
 
 def _run_held(target_id, attempt):
@@ -129,13 +156,15 @@ def _run_once(target_id, attempt):
         .where(FleetTarget.id == target_id).options(joinedload(FleetTarget.miniprogram))).first() or (None, None)
     if target is None or target.attempts != attempt or target.state not in F.IN_FLIGHT:
         return {"target": target_id, "skipped": True}
-    state = target.state
+    state, may_submit = target.state, False
     lang = (release.creator.language if release.creator else None) or current_app.config["BABEL_DEFAULT_LOCALE"]
     with force_locale(lang), _loaded_across_commits():
         try:
             {F.COMMITTING: commit, F.SUBMITTING: submit, F.RELEASING: release_app}[state](target, release)
             if target.state == DONE[state]:
                 target.retries = 0  # FLEET_MAX_RETRIES counts the transient errors of one step
+            may_submit = state == F.COMMITTING and target.state == F.COMMITTED and \
+                bool(release.get_options().get("auto_submit"))
         except OperationalError:
             raise
         except TakenOver:
@@ -146,7 +175,8 @@ def _run_once(target_id, attempt):
             db.session.rollback()
             _handle(db.session.get(FleetTarget, target_id), state, exc, lang)
         db.session.commit()
-    return {"target": target_id, "release": target.release_id, "state": target.state}
+    return {"target": target_id, "release": target.release_id, "state": target.state, "may_submit": may_submit,
+            "canary": target.is_canary}
 
 
 def _give_back(target_id, attempt):
@@ -160,26 +190,23 @@ def _give_back(target_id, attempt):
     return {"target": target_id, "release": target.release_id, "state": target.state}
 
 
-def _tick_after(release_id, own):
+def _tick_after(release_id):
     """Tick the release without handing out privacy rechecks: in the worker's bookkeeping thread when it
-    has one (the job ends at once; its next step, if any, is queued like any other), else now. Returns
-    the attempt number of the next step the tick gave target `own` to run here, or None."""
-    if background.run_later(f"fleet-tick:{release_id}", _tick_now, release_id, None):
-        return None
-    return _tick_now(release_id, own)
+    has one (the job ends at once), else now."""
+    if not background.run_later(f"fleet-tick:{release_id}", _tick_now, release_id):
+        _tick_now(release_id)
 
 
-def _tick_now(release_id, own):
+def _tick_now(release_id):
     """The tick of `_tick_after`; if it fails, a tick job does it."""
     from portal.services.fleet import request_tick, tick
 
     try:
-        return tick(release_id, rechecks=False, own=own).get("own_attempt")
+        tick(release_id, rechecks=False)
     except Exception:  # noqa: BLE001 - the step's own outcome is committed; the coordinator can wait a moment
         log.exception("fleet release %s: tick after a step failed; queued a tick", release_id)
         db.session.rollback()
         request_tick(release_id)
-        return None
 
 
 def _handle(target, state, exc, lang):
