@@ -53,7 +53,10 @@ def test_transient_errors_and_a_killed_worker(fleet_env, make_tenant, real_worke
         target = targets[appid]
         assert target.state == ("rejected" if appid in rejected else "released"), \
             (appid, target.state, target.failed_step, target.errcode, target.reason)
-    assert api.count("commit", errcode=-1) + api.count("submit_audit", errcode=-1) > 0, "no fault was injected"
+    # at 20% per call, some of the ~40 calls answered -1 (commit and submit_audit alone: ~20 calls, so a run
+    # without a single -1 there happens about once in a hundred)
+    assert sum(api.count(name, errcode=-1) for name, effect in FAILING if "errcode" in effect) > 0, \
+        "no fault was injected"
     assert successes(api, "commit", appids) == {a: 1 for a in appids}
     assert successes(api, "submit_audit", appids) == {a: 1 for a in appids}
     assert all(n >= 1 for a, n in successes(api, "release", appids).items() if a not in rejected)
