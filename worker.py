@@ -1,45 +1,73 @@
-"""RQ worker: `python worker.py [queue …]` runs jobs (commit, audit, release, token refresh) with the
-scheduler, so retries with intervals and scheduled jobs run. Several workers may run on several machines.
+"""RQ worker: `python worker.py [--fork] [queue …]` runs jobs (commit, audit, release, fleet steps, token
+refresh) with the scheduler, so retries with intervals and scheduled jobs run. Several workers may run on
+several machines.
 
-The app is created once and `portal.jobs` imported before work starts; the database engine is disposed
-so no pooled connection crosses the fork of a job. SIGTERM is a warm shutdown (the running job finishes,
-then the periodic enqueuer stops and the process exits 0); a second SIGTERM or SIGINT stops at once.
-Signal the worker process itself (systemd: `KillMode=mixed`), not its whole group, or the job's work
-horse gets the first SIGTERM too.
+The app is created once and `portal.jobs` imported before work starts. By default jobs run in the worker
+process itself (`AppWorker`, an RQ `SimpleWorker`), each in a fresh app context so it gets its own database
+session; the connection pool, the Redis connection and SQLAlchemy's statement cache are kept from job to job.
+A fleet step costs tens of milliseconds of our own work around 100 ms WeChat calls, so forking a process,
+reconnecting and recompiling every statement per job (RQ's default) would cost more than the step. Job
+timeouts still apply (SIGALRM in this process). `--fork` runs each job in a forked work horse instead (the
+database engine is disposed first, so no pooled connection crosses the fork).
+
+SIGTERM is a warm shutdown (the running job finishes, then the periodic enqueuer stops and the process
+exits 0); a second SIGTERM or SIGINT stops at once. With `--fork`, signal the worker process itself
+(systemd: `KillMode=mixed`), not its whole group, or the job's work horse gets the first SIGTERM too.
+A lost Redis connection does not end the worker: it waits for Redis and starts a fresh RQ worker.
 """
 
 import sys
 
-from rq import Worker
+from rq import SimpleWorker, Worker
 
 from portal import create_app
 from portal.jobs.queues import QUEUE_ORDER, get_queue
 from portal.jobs.runner import wait_for_redis, work_until_stopped
 
 
+class AppWorker(SimpleWorker):
+    """Runs each job in this process, inside its own app context (a new session, removed afterwards)."""
+
+    flask_app = None
+
+    def perform_job(self, job, queue):
+        with self.flask_app.app_context():
+            return super().perform_job(job, queue)
+
+
 def main(argv):
-    app = create_app()
+    fork = "--fork" in argv
+    names = [a for a in argv if a != "--fork"] or list(QUEUE_ORDER)
+    # without a fork per job, the process can keep a bookkeeping thread (portal.services.background)
+    app = create_app({"BACKGROUND_BOOKKEEPING": not fork})
     redis = app.extensions.get("redis")
     if redis is None:
         sys.exit("REDIS_URL is not set: without Redis, jobs run inside the portal process (embedded mode).")
-    names = argv or list(QUEUE_ORDER)
     unknown = [n for n in names if n not in QUEUE_ORDER]
     if unknown:
         sys.exit(f"unknown queue(s): {', '.join(unknown)}; known: {', '.join(QUEUE_ORDER)}")
     wait_for_redis(redis)  # started while Redis restarts: wait rather than exit
     with app.app_context():
-        import portal.jobs  # noqa: F401 - load job modules before forking
+        import portal.jobs  # noqa: F401 - load job modules before any job runs (or before forking)
         from portal.extensions import db
 
         db.engine.dispose()
         from portal.jobs.schedule import periodic_enqueuer
 
+        queues = [get_queue(n, redis) for n in names]
+
+        def make_worker():
+            if fork:
+                return Worker(queues, connection=redis)
+            worker = AppWorker(queues, connection=redis)
+            worker.flask_app = app
+            return worker
+
         # SIGTERM/SIGINT: RQ's warm shutdown lets the running job finish, then work() returns and the
         # enqueuer stops; a second signal (a second or more later) kills the job and exits at once.
         # A lost Redis connection makes RQ quit its loop: work_until_stopped starts a fresh worker.
         with periodic_enqueuer(app):
-            work_until_stopped(lambda: Worker([get_queue(n, redis) for n in names], connection=redis), redis,
-                               with_scheduler=True)
+            work_until_stopped(make_worker, redis, with_scheduler=True)
 
 
 if __name__ == "__main__":

@@ -63,8 +63,11 @@ def base_database_url() -> str:
     return "sqlite:///" + str(ROOT / "instance" / "bench.sqlite3")
 
 
-def redis_url(db_index: int = 13) -> str:
-    """The bench's own Redis database (13) of REDIS_URL, so flushing it touches nothing else."""
+def redis_url(db_index: int | None = None) -> str:
+    """The bench's own Redis database (13, or BENCH_REDIS_DB) of REDIS_URL, so flushing it touches nothing
+    else (BENCH_REDIS_DB keeps two benchmarks on a shared Redis apart)."""
+    if db_index is None:
+        db_index = int(os.environ.get("BENCH_REDIS_DB", "13"))
     url = os.environ.get("REDIS_URL", DEFAULT_REDIS_URL).rstrip("/")
     head, _, tail = url.rpartition("/")
     base = head if tail.isdigit() and head.count("/") >= 2 else url

@@ -16,8 +16,9 @@ and release)` followed by `wait_for_release(..., tick_every=5)`); the 1,000-app 
 RUN_CAP seconds and reports how far it got. For each: wall time, WeChat calls made (sandbox `/sandbox/calls`
 totals before and after), the ideal = calls x 0.1 s / 4 (concurrency 4: four RQ workers each run one job
 at a time), their ratio, and the SQL statements of one progress-page view (`GET /staff/fleet/<id>` through
-the Flask test client, staff logged in). At the end: each worker's peak RSS (VmHWM of the worker process)
-and the largest VmHWM seen in the per-job work horses RQ forks (sampled every 0.25 s).
+the Flask test client, staff logged in). At the end: each worker's peak RSS (VmHWM of the worker process,
+which runs its jobs itself) and the largest VmHWM seen in the processes a worker forks (RQ's scheduler;
+work horses too with `--fork`; sampled every 0.25 s).
 """
 
 from __future__ import annotations
@@ -409,8 +410,9 @@ def _rows(outcomes, rss, horse_peak, horses, setup) -> list[Row]:
     peak_mb = max(rss) / 1024
     rows.append(Row(
         f"Fleet: peak RSS per worker ({WORKERS} x worker.py fleet wechat maintenance)",
-        "VmHWM " + ", ".join(f"{kb / 1024:.0f}" for kb in rss) + f" MB; largest work horse (forked per job, "
-        f"{horses} seen) {horse_peak / 1024:.0f} MB", target=f"<= {RSS_TARGET_MB} MB",
+        "VmHWM " + ", ".join(f"{kb / 1024:.0f}" for kb in rss) + " MB (jobs run in the worker processes); "
+        f"largest forked child (RQ's scheduler, or work horses with --fork; {horses} seen) {horse_peak / 1024:.0f} MB",
+        target=f"<= {RSS_TARGET_MB} MB",
         verdict=verdict(peak_mb <= RSS_TARGET_MB and horse_peak / 1024 <= RSS_TARGET_MB)))
     sql = ", ".join(f"{o['size']:,} apps: {o['sql']}" for o in outcomes[1:])
     rows.append(Row("Fleet: SQL statements per progress-page view (/staff/fleet/<id>)", sql,

@@ -1,7 +1,7 @@
 """Fleet-release jobs: one step of one mini-program, the coordinator of one release, and the periodic
 tick of every active release (which picks up audit results the pushes and the poller recorded)."""
 
-from portal.services import fleet, fleet_steps
+from portal.services import fleet, fleet_signals, fleet_steps
 
 
 def fleet_step_job(target_id, attempt):
@@ -11,6 +11,7 @@ def fleet_step_job(target_id, attempt):
 
 def fleet_tick_job(release_id):
     """Advance one fleet release: reconcile audits, stop checks, hand out steps."""
+    fleet_signals.tick_job_started(release_id)
     return fleet.tick(release_id)
 
 

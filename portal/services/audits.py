@@ -25,7 +25,7 @@ from portal.models.audit import (
     OPEN_AUDIT_STATUSES,
 )
 from portal.models.callback import OUTCOME_APPLIED, OUTCOME_IGNORED
-from portal.services import activity, jobs, miniprograms, privacy
+from portal.services import activity, fleet_signals, jobs, miniprograms, privacy
 from portal.timeutil import utcnow
 from portal.wechat import callbacks as events
 from portal.wechat.errors import APIError, ReviewError, WeChatError
@@ -44,8 +44,8 @@ def latest_open_audit(appid):
 
 _AUDITS, _APPS, _ACTIVITY = Audit.__table__, MiniProgram.__table__, Activity.__table__
 # Built once (SQLAlchemy caches their compiled form). The app is found by appid, as before, for the log line.
-_OPEN_AUDITS = (select(_AUDITS.c.id, _AUDITS.c.appid, _AUDITS.c.auditid, _APPS.c.id.label("mp_id"),
-                       _APPS.c.tenant_id)
+_OPEN_AUDITS = (select(_AUDITS.c.id, _AUDITS.c.appid, _AUDITS.c.auditid, _AUDITS.c.template_id,
+                       _APPS.c.id.label("mp_id"), _APPS.c.tenant_id)
                 .select_from(_AUDITS.outerjoin(_APPS, _APPS.c.authorizer_appid == _AUDITS.c.appid))
                 .where(_AUDITS.c.appid.in_(bindparam("appids", expanding=True)),
                        _AUDITS.c.status.in_(OPEN_AUDIT_STATUSES))
@@ -69,13 +69,19 @@ def apply_audit_event(event):
     return apply_audit_events([event])[0]
 
 
-def apply_audit_events(pushes, connection=None):
+def apply_audit_events(pushes, connection=None, woken=None):
     """Record audit result pushes (weapp_audit_success/fail/delay) in the caller's transaction, in order, as
     if one after the other: each updates its app's latest open audit (a delayed audit stays open, so the
     result that follows closes the same one). One SELECT for all of them, then one UPDATE per audit shape
     and one INSERT of the activity rows. Returns one (outcome, detail) per push. `connection` defaults to
-    the session's."""
+    the session's.
+
+    A fleet release may wait for these results: the active releases of the changed audits' templates are
+    added to `woken` for the caller to pass to `fleet_signals.wake` once it has committed; without `woken`
+    (the session's transaction) the wake-up is registered to run after the session's commit."""
+    on_session = connection is None
     connection = connection if connection is not None else db.session.connection()
+    templates = set()
     open_audits = {}  # appid -> its open audits, newest first
     for row in connection.execute(_OPEN_AUDITS, {"appids": sorted({e.appid for e in pushes})}):
         open_audits.setdefault(row.appid, []).append(row)
@@ -89,6 +95,7 @@ def apply_audit_events(pushes, connection=None):
         if change["status"] not in OPEN_AUDIT_STATUSES:
             queue.pop(0)
         changes.setdefault(audit.id, {}).update(change)  # later pushes win, as applied one by one
+        templates.add(audit.template_id)
         logs.append({"action": f"audit.{event.kind.removeprefix('weapp_audit_')}", "actor_id": None,
                      "on_behalf": False, "tenant_id": audit.tenant_id, "miniprogram_id": audit.mp_id,
                      "outcome": OUTCOME_OK, "detail": audit.auditid, "created_at": now})
@@ -96,6 +103,12 @@ def apply_audit_events(pushes, connection=None):
     _update_audits(connection, changes, now)
     if logs:
         connection.execute(_LOG_AUDIT, logs)
+    templates.discard(None)
+    if woken is not None:
+        woken.update(fleet_signals.releases_waiting_on(templates, connection))
+    elif on_session:
+        for template_id in templates:
+            fleet_signals.wake_after_commit(template_id)
     return results
 
 
@@ -278,6 +291,8 @@ def poll_open_audits(older_than_minutes=None, limit=200):
         if _apply_status(audit, status):
             changed += 1
             activity.record("audit.polled", miniprogram=mp, detail=f"{audit.auditid} -> {audit.status}")
+            if audit.template_id is not None:
+                fleet_signals.wake_after_commit(audit.template_id)
         audit.update_time = utcnow()
         db.session.commit()
     return {"checked": len(rows), "changed": changed}

@@ -24,7 +24,7 @@ from portal.models.callback import (
     SOURCE_MESSAGE,
 )
 from portal.models.miniprogram import AUTH_UNAUTHORIZED
-from portal.services import activity, push_queue
+from portal.services import activity, fleet_signals, push_queue
 from portal.services.audits import apply_audit_events
 from portal.services.group_commit import GroupCommitter
 from portal.services.wechat import component_appid, get_client
@@ -234,15 +234,18 @@ class HeldConnection:
 def store_together(pushes, held=None):
     """Store pushes of the GROUPED kinds in one transaction (on `held`'s connection if given, else the
     session's); if that fails (a retry among them, a failure to apply one), each is stored on its own as if
-    it had come alone. Returns one receipt (or error) each."""
+    it had come alone. Returns one receipt (or error) each. Fleet releases waiting for the audit results
+    among them are woken once they are committed."""
+    woken = set()
     try:
         if held is None:
-            results = _write_group(pushes, db.session.connection())
+            results = _write_group(pushes, db.session.connection(), woken)
             db.session.commit()
         else:
             connection = held.get()
-            results = _write_group(pushes, connection)
+            results = _write_group(pushes, connection, woken)
             connection.commit()
+        fleet_signals.wake(woken)
         return results
     except Exception:  # noqa: BLE001 - sorted out push by push below
         if held is None:
@@ -260,9 +263,11 @@ def _roll_back_held(held):
 
 
 def _store_alone(push):
+    woken = set()
     try:
-        receipt = _write_group([push], db.session.connection())[0]
+        receipt = _write_group([push], db.session.connection(), woken)[0]
         db.session.commit()
+        fleet_signals.wake(woken)
         return receipt
     except _Duplicate:
         db.session.rollback()
@@ -277,10 +282,11 @@ def _store_alone(push):
             return error
 
 
-def _write_group(pushes, connection):
-    """Apply, insert the event rows (one statement), store the newest ticket; the caller commits."""
+def _write_group(pushes, connection, woken):
+    """Apply, insert the event rows (one statement), store the newest ticket; the caller commits, then wakes
+    the fleet releases added to `woken`."""
     audits = [p.event for p in pushes if isinstance(p.event, AUDIT_EVENTS)]
-    audit_outcomes = iter(apply_audit_events(audits, connection) if audits else ())
+    audit_outcomes = iter(apply_audit_events(audits, connection, woken) if audits else ())
     rows, ticket = [], None
     for push in pushes:
         event = push.event

@@ -3,29 +3,48 @@ written on its own connection so it never joins, commits or waits on a caller's 
 staff with filters. Nothing in a record is secret: the client's `CallRecord` holds no token or body."""
 
 import logging
+import threading
 
 from flask import current_app, has_app_context
 from sqlalchemy import insert, select
 
 from portal.extensions import db
 from portal.models import WeChatCall
+from portal.services import background
 from portal.timeutil import utcnow
 
 log = logging.getLogger("portal.calllog")
 
 
+_pending = []  # rows waiting for the worker's bookkeeping thread
+_pending_guard = threading.Lock()
+
+
 def record_call(record):
-    """Store one call record; a failure to log never fails the call itself."""
+    """Store one call record (in a worker, soon, from its bookkeeping thread, with the rows of the calls
+    made meanwhile); a failure to log never fails the call itself."""
     if not has_app_context() or not current_app.config.get("WECHAT_CALL_LOG", True):
+        return
+    row = {"created_at": utcnow(), "api": (record.api or "?")[:64], "appid": record.appid or None,
+           "errcode": record.errcode, "http_status": record.http_status, "latency_ms": int(record.latency_ms or 0),
+           "attempt": record.attempt, "error": (record.error or None) and str(record.error)[:255]}
+    with _pending_guard:
+        _pending.append(row)
+    if not background.run_later("calllog", _store_pending):
+        _store_pending()
+
+
+def _store_pending():
+    with _pending_guard:
+        rows = _pending[:]
+        del _pending[:]
+    if not rows:
         return
     try:
         with db.engine.begin() as conn:
-            conn.execute(insert(WeChatCall).values(
-                created_at=utcnow(), api=(record.api or "?")[:64], appid=(record.appid or None),
-                errcode=record.errcode, http_status=record.http_status, latency_ms=int(record.latency_ms or 0),
-                attempt=record.attempt, error=(record.error or None) and str(record.error)[:255]))
+            conn.execute(insert(WeChatCall), rows)
     except Exception:  # noqa: BLE001 - the log is best effort; the call's own error handling is what matters
-        log.warning("could not store a WeChat call record", exc_info=True)
+        log.warning("could not store %d WeChat call record(s)", len(rows), exc_info=True)
 
 
 def recent_calls(appid=None, api=None, errors_only=False, page=1, per_page=100):

@@ -7,9 +7,13 @@ The coordinator is the only place that hands out work: under a per-release lock 
 targets from the audit rows (which the push handler and the poller of `services.audits` keep current),
 recovers targets whose worker died, applies the canary and failure-rate stops, and dispatches step jobs
 up to `max_concurrency`, never more submissions than the platform's remaining monthly quota (85085).
-Step jobs call `tick` when they finish, and a periodic job ticks every active release, so audit results
-are picked up even when nothing else happens. A tick that finds the lock busy marks the release dirty;
-the holder ticks again before leaving, so no wake-up is lost.
+Step jobs call `tick` when they finish (a job that uploaded an app's code goes on to submit it itself when
+the release allows it, taking the quota unit in the database: `fleet_steps.claim_submit`). An audit result push
+wakes the releases of its template once it is committed (`wake_after_commit`), and a periodic job ticks
+every active release, so audit results are picked up even when nothing else happens. A tick that finds the
+lock busy marks the release dirty; the holder ticks again before leaving, so no wake-up is lost. A pass
+costs a few indexed queries whatever the fleet's size: it reads the targets whose state changes (audits
+decided, steps to hand out, steps dispatched long ago), never the whole fleet.
 """
 
 import json
@@ -36,11 +40,11 @@ from portal.models.audit import (
     OPEN_AUDIT_STATUSES,
 )
 from portal.services import activity, fleet_leases
+from portal.services.fleet_signals import mark_dirty, request_tick, take_dirty
 from portal.services.locks import LockBusy, named_lock
 from portal.timeutil import utcnow
 
 log = logging.getLogger("portal.fleet")
-_dirty = set()
 DEFAULTS = {"auto_submit": True, "auto_release": True, "gray_percentage": 0, "max_failure_rate": 100,
             "max_concurrency": 10, "canary_count": 0, "canary_percent": 0, "privacy_api_not_use": False,
             "version_desc": ""}
@@ -154,36 +158,6 @@ def start_fleet_release(template_id, actor, targets, options=None, user_version=
 
 # --- the coordinator ------------------------------------------------------------------------------------
 
-def _redis():
-    return current_app.extensions.get("redis")
-
-
-def _mark_dirty(release_id):
-    redis = _redis()
-    if redis is not None:
-        redis.set(f"fleet:dirty:{release_id}", 1, ex=600)
-    else:
-        _dirty.add(release_id)
-
-
-def _take_dirty(release_id):
-    redis = _redis()
-    if redis is not None:
-        return bool(redis.delete(f"fleet:dirty:{release_id}"))
-    was = release_id in _dirty
-    _dirty.discard(release_id)
-    return was
-
-
-def request_tick(release_id):
-    """Run the coordinator soon, in a job (a duplicate while one is queued is dropped)."""
-    from portal.jobs.fleet import fleet_tick_job
-    from portal.jobs.queues import enqueue
-
-    _mark_dirty(release_id)
-    enqueue(fleet_tick_job, release_id, queue="fleet", job_id=f"fleet-tick-{release_id}-{utcnow():%Y%m%d%H%M%S%f}")
-
-
 def retry_busy_db(func, *args, tries=5):
     """`func(*args)`, a unit of work that ends in a commit, run again after a rollback when the database
     answers an OperationalError (SQLite "database is locked" with several worker processes, a MySQL deadlock
@@ -202,20 +176,21 @@ def retry_busy_db(func, *args, tries=5):
 
 def tick(release_id, rechecks=True):
     """Advance a release once (see the module docstring); returns a small dict for the job result.
-    `rechecks=False` (the tick a step job runs as it ends) leaves privacy-scan rechecks to the other ticks,
-    so steps do not keep handing out rechecks to each other while WeChat still scans."""
+    `rechecks=False` (the tick a step job runs as it ends) leaves privacy-scan rechecks, lost workers and
+    the scan for unauthorized apps to the other ticks, so steps do not keep handing out rechecks to each
+    other while WeChat still scans."""
     result = {"release": release_id, "busy": True}
     for _round in range(50):
         try:
             with named_lock(f"fleet:{release_id}", ttl_ms=120_000, wait_seconds=0):
-                _take_dirty(release_id)
+                take_dirty(release_id)
                 result = retry_busy_db(_tick, release_id, rechecks)
         except LockBusy:
-            _mark_dirty(release_id)
+            mark_dirty(release_id)
             return result
-        if not _take_dirty(release_id):
+        if not take_dirty(release_id):
             return result
-        _mark_dirty(release_id)  # give the flag back for the next round's own take
+        mark_dirty(release_id)  # give the flag back for the next round's own take
     return result
 
 
@@ -225,21 +200,27 @@ def _tick(release_id, rechecks=True):
     if release is None or not release.is_active:
         return {"release": release_id, "state": getattr(release, "state", None)}
     opts, now = release.get_options(), utcnow()
-    _reconcile(release, now)
-    _recover_stale(release, now)
-    jobs = []
+    _reconcile(release, now, rechecks)
+    if rechecks:  # a step's own tick leaves lost workers to the periodic and requested ticks
+        _recover_stale(release, now)
+    # handing out steps moves targets from waiting to in flight, neither of them settled, so these counts
+    # also tell _maybe_finish whether everything has settled
+    counts, jobs = _counts(release), []
     if release.state == F.CANCELLING:
         _cancel_waiting(release, opts, now)
     elif release.state == F.RUNNING and not _stop_checks(release, opts):
-        jobs = _dispatch(release, opts, now, rechecks)
-    _maybe_finish(release, opts, now)
+        jobs = _dispatch(release, opts, now, sum(counts.get(s, 0) for s in F.IN_FLIGHT), rechecks)
+    _maybe_finish(release, opts, now, counts)
+    state = release.state
     db.session.commit()
     _enqueue_steps(jobs)
-    return {"release": release_id, "state": release.state, "dispatched": len(jobs)}
+    return {"release": release_id, "state": state, "dispatched": len(jobs)}
 
 
-def _reconcile(release, now):
-    """In-audit targets follow their audit row; unauthorized apps waiting for anything are skipped."""
+def _reconcile(release, now, lost_too=True):
+    """In-audit targets follow their audit row; unauthorized apps waiting for anything are skipped (with
+    `lost_too`: that reads every waiting target, so only the periodic and requested ticks do it; a step of
+    an unauthorized app skips it anyway)."""
     changed = select(FleetTarget, Audit).join(Audit, (Audit.appid == FleetTarget.appid)
                                                & (Audit.auditid == FleetTarget.auditid)).where(
         FleetTarget.release_id == release.id,
@@ -255,6 +236,8 @@ def _reconcile(release, now):
             target.state, target.reason = F.DELAYED, audit.reason
         elif audit.status != AUDIT_IN_REVIEW:
             _fail(target, "audit", None, _("The audit was withdrawn."), now)
+    if not lost_too:
+        return
     lost = select(FleetTarget).join(MiniProgram, MiniProgram.id == FleetTarget.miniprogram_id).where(
         FleetTarget.release_id == release.id, MiniProgram.auth_state != "authorized",
         FleetTarget.state.not_in(F.FINAL + F.IN_FLIGHT))
@@ -272,9 +255,13 @@ def _recover_stale(release, now):
     died, or the job ended without moving the target on), or in any case after FLEET_STEP_STALE_SECONDS.
     The step checks WeChat first when its remote call may have happened, and a job whose attempt number
     is stale does nothing, so a slow job found alive later cannot run the step twice."""
-    cutoff = now - timedelta(seconds=current_app.config.get("FLEET_STEP_STALE_SECONDS", 600))
+    stale = current_app.config.get("FLEET_STEP_STALE_SECONDS", 600)
+    cutoff = now - timedelta(seconds=stale)
+    # a step dispatched within the grace period counts as alive (fleet_leases.is_alive): only older ones are read
+    recent = now - timedelta(seconds=min(stale, current_app.config.get("FLEET_STEP_GRACE_SECONDS", 30)))
     for target in db.session.scalars(select(FleetTarget).where(
-            FleetTarget.release_id == release.id, FleetTarget.state.in_(F.IN_FLIGHT))):
+            FleetTarget.release_id == release.id, FleetTarget.state.in_(F.IN_FLIGHT),
+            FleetTarget.dispatched_at.is_(None) | (FleetTarget.dispatched_at < recent))):
         if target.dispatched_at is not None and target.dispatched_at >= cutoff and \
                 fleet_leases.is_alive(target, now):
             continue
@@ -324,32 +311,51 @@ def _total(release):
     return db.session.scalar(select(func.count()).where(FleetTarget.release_id == release.id))
 
 
-def _dispatch(release, opts, now, rechecks=True):
+PRIORITY = ((F.APPROVED,), (F.COMMITTED, F.PRIVACY), (F.QUEUED,))  # finish apps before starting new ones
+
+
+def _candidates(release, ready, now, slots):
+    """Up to `slots` ready targets by PRIORITY and id (one indexed query per group, each reading only the
+    rows it returns)."""
+    query = select(FleetTarget).where(FleetTarget.release_id == release.id,
+                                      (FleetTarget.not_before.is_(None)) | (FleetTarget.not_before <= now))
+    if not release.canary_passed:
+        query = query.where(FleetTarget.is_canary.is_(True))
+    found = []
+    for group in PRIORITY:
+        states = [s for s in group if s in ready]
+        if states and len(found) < slots:
+            found += db.session.scalars(query.where(FleetTarget.state.in_(states))
+                                        .order_by(FleetTarget.id).limit(slots - len(found))).all()
+    return found
+
+
+def take_quota(release_id):
+    """One unit of the release's remaining submit quota, taken in the database (the coordinator and step
+    jobs going on to submit take units at the same time); False when none is left."""
+    return db.session.execute(update(FleetRelease).where(FleetRelease.id == release_id, FleetRelease.quota_rest > 0)
+                              .values(quota_rest=FleetRelease.quota_rest - 1)
+                              .execution_options(synchronize_session=False)).rowcount == 1
+
+
+def _dispatch(release, opts, now, inflight, rechecks=True):
     """Hand out steps to ready targets up to max concurrency (releases first, then submissions within
     the quota, then uploads; privacy rechecks only if `rechecks`). Returns [(target id, attempt)] to
     enqueue after the commit."""
-    inflight = db.session.scalar(select(func.count()).where(FleetTarget.release_id == release.id,
-                                                           FleetTarget.state.in_(F.IN_FLIGHT)))
     slots = opts["max_concurrency"] - inflight
     ready = [s for s in READY if s not in settled_states(opts) and (rechecks or s != F.PRIVACY)]
     if slots <= 0 or not ready:
         return []
-    query = select(FleetTarget).where(FleetTarget.release_id == release.id, FleetTarget.state.in_(ready),
-                                      (FleetTarget.not_before.is_(None)) | (FleetTarget.not_before <= now))
-    if not release.canary_passed:
-        query = query.where(FleetTarget.is_canary.is_(True))
-    order = db.case({F.APPROVED: 0, F.PRIVACY: 1, F.COMMITTED: 1}, value=FleetTarget.state, else_=2)
-    candidates = db.session.scalars(query.order_by(order, FleetTarget.id).limit(slots)).all()
+    candidates = _candidates(release, ready, now, slots)
     from portal.services import fleet_steps
 
     quota = fleet_steps.submit_quota(release, [t for t in candidates if READY[t.state] == F.SUBMITTING], now)
     jobs = []
     for target in candidates:
         if READY[target.state] == F.SUBMITTING:
-            if quota <= 0:
+            if quota <= 0 or not take_quota(release.id):
                 continue
             quota -= 1
-            release.quota_rest = (release.quota_rest or 0) - 1
         target.state, target.attempts, target.dispatched_at = READY[target.state], target.attempts + 1, now
         target.not_before = None
         jobs.append((target.id, target.attempts))
@@ -373,10 +379,9 @@ def _cancel_waiting(release, opts, now):
     ).values(state=F.CANCELLED, reason=_("Cancelled before this mini-program finished."), finished_at=now))
 
 
-def _maybe_finish(release, opts, now):
+def _maybe_finish(release, opts, now, counts):
     if release.state not in (F.RUNNING, F.CANCELLING):
         return
-    counts = _counts(release)
     if release.state == F.CANCELLING and not any(counts.get(s) for s in F.IN_FLIGHT):
         _cancel_waiting(release, opts, now)
         release.state, release.finished_at = F.CANCELLED_RELEASE, now

@@ -5,11 +5,16 @@ whose number is stale does nothing, so a recovered step never runs twice at once
 Before a remote call that must not happen twice, the step commits `step = "…_sent"`; a retry finding
 that mark asks WeChat first (getversioninfo, get_latest_auditstatus) and adopts what already happened.
 Transient errors (network, -1, 45009) put the target back with an exponential back-off, and 45009 also
-pauses every worker through the shared limiter; final errors fail the target with the human text.
+pauses every worker through the shared limiter; final errors fail the target with the human text. The
+target's `retries` counts the transient errors of its current step (FLEET_MAX_RETRIES per step): a step
+that succeeds sets it back to 0.
+
+A job that uploaded an app's code goes on to submit it itself, under a new attempt number and lease, when
+the release allows it right away (`claim_submit`); otherwise the coordinator hands the submission out.
 """
 
 import logging
-import time
+from contextlib import contextmanager
 from datetime import UTC, timedelta
 
 from flask import current_app
@@ -18,14 +23,17 @@ from flask_babel import gettext as _
 from redis.exceptions import RedisError
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.errors import Conflict, PortalError, WeChatFailed
 from portal.extensions import db
 from portal.models import Audit, CodeCommit, FleetRelease, FleetTarget, LibraryTemplate
 from portal.models import fleet as F
 from portal.models.audit import AUDIT_IN_REVIEW
-from portal.services import audits, fleet_leases, library, miniprograms, privacy
+from portal.services import audits, background, fleet_leases, library, miniprograms, privacy
 from portal.services.fleet import BACK, STEP_OF
+from portal.services.fleet_limits import back_off_everyone, throttle
 from portal.services.releases import build_ext_json, get_json
 from portal.services.wechat import explain
 from portal.timeutil import utcnow
@@ -37,45 +45,6 @@ ALREADY_AUDITING, QUOTA_EXHAUSTED, ALREADY_RELEASED, NO_AUDIT = 85009, 85085, 85
 
 def _epoch(value):
     return int(value.replace(tzinfo=UTC).timestamp())
-
-
-# --- shared limiter (Redis across workers; a process-wide one in embedded mode) ----------------------------
-
-_local = {"window": 0, "count": 0, "paused_until": 0.0}
-
-
-def throttle(calls):
-    """Wait until `calls` WeChat calls fit in FLEET_CALLS_PER_SECOND and no 45009 back-off is running."""
-    limit = current_app.config.get("FLEET_CALLS_PER_SECOND", 50)
-    redis = current_app.extensions.get("redis")
-    while True:
-        now = time.time()
-        paused = float((redis.get("fleet:paused-until") or 0) if redis is not None else _local["paused_until"])
-        if paused > now:
-            time.sleep(min(paused - now, 5))
-            continue
-        window = int(now)
-        if redis is not None:
-            key = f"fleet:rate:{window}"
-            used = redis.incrby(key, calls)
-            redis.expire(key, 3)
-        else:
-            if _local["window"] != window:
-                _local.update(window=window, count=0)
-            _local["count"] += calls
-            used = _local["count"]
-        if used <= limit or used == calls:
-            return
-        time.sleep(max(0.01, window + 1 - now))
-
-
-def back_off_everyone(seconds):
-    until = time.time() + seconds
-    redis = current_app.extensions.get("redis")
-    if redis is not None:
-        redis.set("fleet:paused-until", until, ex=max(1, int(seconds) + 1))
-    else:
-        _local["paused_until"] = until
 
 
 # --- quota ------------------------------------------------------------------------------------------------
@@ -103,17 +72,55 @@ def submit_quota(release, candidates, now):
 
 # --- running one step -------------------------------------------------------------------------------------
 
+DONE = {F.COMMITTING: F.COMMITTED, F.SUBMITTING: F.IN_AUDIT, F.RELEASING: F.RELEASED}
+
+
 def run_step(target_id, attempt):
-    """Run the step the target is in, if `attempt` is still its current one; then tick its release.
+    """Run the step the target is in, if `attempt` is still its current one (after an upload, the submit
+    step too when `claim_submit` allows it); then tick its release.
 
     Whatever happens, the target leaves the step: it moves on, goes back to wait (transient errors, a
     database that stayed busy) or fails; only a database that cannot be written at all leaves it in flight,
     and then the coordinator sees its lease gone and hands the step out again."""
-    with fleet_leases.hold(target_id, attempt):
-        result = _run_held(target_id, attempt)
-    if not result.get("skipped"):
-        _tick_after(result["release"])
+    while True:
+        with fleet_leases.hold(target_id, attempt):
+            result = _run_held(target_id, attempt)
+        if result.get("skipped"):
+            return result
+        attempt = claim_submit(target_id, attempt, result) if result.get("may_submit") else None
+        if attempt is None:
+            break
+    _tick_after(result["release"])
     return result
+
+
+def claim_submit(target_id, attempt, result):
+    """Hand the target this job just uploaded (`attempt`) its submit step, when its release still runs, the
+    target is past the canary gate and a unit of the quota read from queryquota within FLEET_QUOTA_TTL is
+    left. Both rows change under those conditions in one transaction, so the coordinator handing out steps
+    at the same time can take neither the step nor the quota unit twice. Returns the new attempt or None
+    (the coordinator hands the submission out, after reading the quota again if need be)."""
+    from portal.services.fleet import retry_busy_db, take_quota
+
+    def claim():
+        db.session.rollback()
+        now, ttl = utcnow(), current_app.config.get("FLEET_QUOTA_TTL", 60)
+        moved = db.session.execute(update(FleetTarget).where(
+            FleetTarget.id == target_id, FleetTarget.attempts == attempt, FleetTarget.state == F.COMMITTED)
+            .values(state=F.SUBMITTING, attempts=attempt + 1, dispatched_at=now, not_before=None)
+            .execution_options(synchronize_session=False)).rowcount
+        gates = [FleetRelease.id == result["release"], FleetRelease.state == F.RUNNING,
+                 FleetRelease.quota_checked_at >= now - timedelta(seconds=ttl)]
+        if not result["canary"]:
+            gates.append(FleetRelease.canary_passed.is_(True))
+        fresh = db.session.scalar(select(FleetRelease.id).where(*gates))
+        if moved != 1 or fresh is None or not take_quota(result["release"]):
+            db.session.rollback()
+            return None
+        db.session.commit()
+        return attempt + 1
+
+    return retry_busy_db(claim)
 
 
 def _run_held(target_id, attempt):
@@ -128,24 +135,48 @@ def _run_held(target_id, attempt):
         return retry_busy_db(_give_back, target_id, attempt)
 
 
+@contextmanager
+def _loaded_across_commits():
+    """The step's rows stay loaded across its own commits instead of being read again after each: the
+    target is this job's alone (its attempt number), and what the step reads of its release (template,
+    version, options) and mini-program does not change under it."""
+    session = db.session()
+    kept, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = kept
+
+
 def _run_once(target_id, attempt):
     db.session.rollback()  # see what other workers committed
-    target = db.session.get(FleetTarget, target_id)
+    # the target, its release and its mini-program in one round trip
+    target, release = db.session.execute(
+        select(FleetTarget, FleetRelease).join(FleetRelease, FleetRelease.id == FleetTarget.release_id)
+        .where(FleetTarget.id == target_id).options(joinedload(FleetTarget.miniprogram))).first() or (None, None)
     if target is None or target.attempts != attempt or target.state not in F.IN_FLIGHT:
         return {"target": target_id, "skipped": True}
-    release = db.session.get(FleetRelease, target.release_id)
-    state = target.state
+    state, may_submit = target.state, False
     lang = (release.creator.language if release.creator else None) or current_app.config["BABEL_DEFAULT_LOCALE"]
-    with force_locale(lang):
+    with force_locale(lang), _loaded_across_commits():
         try:
             {F.COMMITTING: commit, F.SUBMITTING: submit, F.RELEASING: release_app}[state](target, release)
+            if target.state == DONE[state]:
+                target.retries = 0  # FLEET_MAX_RETRIES counts the transient errors of one step
+            may_submit = state == F.COMMITTING and target.state == F.COMMITTED and \
+                bool(release.get_options().get("auto_submit"))
         except OperationalError:
             raise
+        except TakenOver:
+            db.session.rollback()
+            log.warning("fleet target %s: step %s was handed to another job; this one stops", target_id, attempt)
+            return {"target": target_id, "skipped": True}
         except Exception as exc:  # noqa: BLE001 - every failure ends on the target row, never in RQ
             db.session.rollback()
             _handle(db.session.get(FleetTarget, target_id), state, exc, lang)
         db.session.commit()
-    return {"target": target_id, "release": target.release_id, "state": target.state}
+    return {"target": target_id, "release": target.release_id, "state": target.state, "may_submit": may_submit,
+            "canary": target.is_canary}
 
 
 def _give_back(target_id, attempt):
@@ -160,7 +191,14 @@ def _give_back(target_id, attempt):
 
 
 def _tick_after(release_id):
-    """Tick the release now, without handing out privacy rechecks; if that fails, a tick job does it."""
+    """Tick the release without handing out privacy rechecks: in the worker's bookkeeping thread when it
+    has one (the job ends at once), else now."""
+    if not background.run_later(f"fleet-tick:{release_id}", _tick_now, release_id):
+        _tick_now(release_id)
+
+
+def _tick_now(release_id):
+    """The tick of `_tick_after`; if it fails, a tick job does it."""
     from portal.services.fleet import request_tick, tick
 
     try:
@@ -218,8 +256,20 @@ def _refund_quota(target):
         FleetRelease.quota_checked_at <= target.dispatched_at).values(quota_rest=FleetRelease.quota_rest + 1))
 
 
+class TakenOver(Exception):
+    """The coordinator handed this step to another job meanwhile (this one looked dead: no lease)."""
+
+
 def _mark_sent(target, mark):
-    target.step = mark
+    """Commit `mark` before a remote call that must not happen twice, if the target is still this job's:
+    its state and attempt number unchanged. A job that was paused so long that its lease ran out and the
+    step was handed out again stops here instead of calling WeChat as well. :raise TakenOver:"""
+    taken = db.session.execute(update(FleetTarget).where(
+        FleetTarget.id == target.id, FleetTarget.attempts == target.attempts, FleetTarget.state == target.state)
+        .values(step=mark))
+    if taken.rowcount != 1:
+        raise TakenOver(target.id)
+    set_committed_value(target, "step", mark)
     db.session.commit()
 
 
@@ -233,10 +283,11 @@ def commit(target, release):
         target.state, target.reason, target.finished_at = F.SKIPPED, _("An audit is already open."), utcnow()
         return
     template = db.session.scalar(select(LibraryTemplate).where(LibraryTemplate.template_id == release.template_id))
-    values, errors = library.validate_ext(template.schema() if template else {}, library.ext_params_for(mp))
+    ext = build_ext_json(mp)  # its "ext" holds the app's parameters (tenant's, overridden by its own)
+    values, errors = library.validate_ext(template.schema() if template else {}, ext["ext"])
     if errors:
         raise PortalError(" ".join(errors))
-    ext = dict(build_ext_json(mp), ext=values)
+    ext["ext"] = values
     if not (target.step == "commit_sent" and _dev_version_is(wxa, release)):
         _mark_sent(target, "commit_sent")
         throttle(1)

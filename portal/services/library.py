@@ -166,9 +166,11 @@ def save_mp_overrides(mp, actor, text):
     return values
 
 
-def ext_params_for(mp):
-    """The mini-program's ext parameters: its tenant's, overridden by its own."""
-    return {**get_settings(mp.tenant_id).load("ext_params", {}), **mp_overrides(mp.id)}
+def ext_params_for(mp, settings=None):
+    """The mini-program's ext parameters: its tenant's (`settings`, if the caller has them already),
+    overridden by its own."""
+    settings = get_settings(mp.tenant_id) if settings is None else settings
+    return {**settings.load("ext_params", {}), **mp_overrides(mp.id)}
 
 
 def usage():

@@ -44,7 +44,7 @@ def build_ext_json(mp):
     from portal.services.library import ext_params_for
 
     settings = get_settings(mp.tenant_id)
-    ext = {"extEnable": True, "extAppid": mp.authorizer_appid, "ext": ext_params_for(mp)}
+    ext = {"extEnable": True, "extAppid": mp.authorizer_appid, "ext": ext_params_for(mp, settings)}
     required = settings.load("required_private_infos", [])
     if required:
         ext["requiredPrivateInfos"] = list(required)

@@ -109,13 +109,15 @@ def start(env, template_id, targets=None, **options):
         return release.id
 
 
-def run_to_end(env, release_id, timeout=45.0, step=None, drain=True, advance=31):
+def run_to_end(env, release_id, timeout=45.0, step=None, drain=True, advance=31, limit=600.0):
     """Tick (and drain, unless real workers run the jobs) until the release stops being active, moving the
     sandbox clock on whenever every target only waits for WeChat (privacy scan, audit). `step(states)` runs
-    after every round. Returns the final {appid: state}; fails past `timeout` (never waits unbounded)."""
+    after every round. Returns the final {appid: state}. Fails when no target has changed state for
+    `timeout` seconds (a stuck release, however loaded the machine: the deadline follows progress, not the
+    clock), or past `limit` seconds in all, so it never waits unbounded."""
     from portal.jobs.fleet import fleet_tick_job
 
-    deadline = time.monotonic() + timeout
+    deadline, cap, seen = time.monotonic() + timeout, time.monotonic() + limit, None
     drain = drain and env.app.extensions.get("redis") is not None and not env.workers
     while True:
         if drain:
@@ -130,7 +132,10 @@ def run_to_end(env, release_id, timeout=45.0, step=None, drain=True, advance=31)
         release = env.release(release_id)
         if not release.is_active or release.state == "paused":
             return states
-        assert time.monotonic() < deadline, f"release {release_id} still {release.state} after {timeout}s: {states}"
+        if states != seen:
+            deadline, seen = time.monotonic() + timeout, states
+        assert time.monotonic() < deadline, f"release {release_id}: no progress for {timeout}s: {states}"
+        assert time.monotonic() < cap, f"release {release_id} still {release.state} after {limit}s: {states}"
         if all(s in WAITING_ON_WECHAT or s in FINAL for s in states.values()) and not _backing_off(env, release_id):
             env.audit_results(advance)
 

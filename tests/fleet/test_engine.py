@@ -36,3 +36,19 @@ def test_five_apps_happy_path(fleet_env, make_tenant):
     with env.app.app_context():
         assert db.session.query(Audit).filter_by(is_release=True, template_id=template_id).count() == 5
         assert library.usage()[template_id]["released"] == 5
+
+
+def test_audit_results_wake_the_release(fleet_env, make_tenant):
+    """Once the apps wait for their audits nobody ticks the release: the result pushes themselves get the
+    coordinator to hand out the releases."""
+    env = fleet_env
+    env.apps(make_tenant("Juice Bar"), 2)
+    release_id = start(env, env.template(), max_concurrency=2)
+    env.settle_until(release_id, lambda s: set(s.values()) == {"privacy"})
+    env.api.advance(31)  # the privacy scans finish
+    assert set(env.settle_until(release_id, lambda s: set(s.values()) == {"in_audit"}).values()) == {"in_audit"}
+    env.audit_results()
+    for _ in range(3):  # only the jobs the pushes queued, and the steps those hand out
+        env.drain()
+    assert set(env.states(release_id).values()) == {"released"}
+    assert env.release(release_id).state == "finished"

@@ -21,9 +21,9 @@ IN_FLIGHT = {"committing", "submitting", "releasing"}
 
 def test_transient_errors_and_a_killed_worker(fleet_env, make_tenant, real_workers):
     env, api = fleet_env, fleet_env.api
-    # FLEET_MAX_RETRIES counts an app's transient failures over all its steps: at 20% per call an app
-    # meets a dozen on its way, which is what this test is about, not the give-up limit
-    env.app.config.update(FLEET_PRIVACY_RECHECK_SECONDS=0.5, FLEET_MAX_RETRIES=40)
+    # FLEET_MAX_RETRIES counts the transient failures of one step: at 20% per call a three-call step fails
+    # about every other time, and this test is about surviving them, not about the give-up limit
+    env.app.config.update(FLEET_PRIVACY_RECHECK_SECONDS=0.5, FLEET_MAX_RETRIES=20)
     appids = env.apps(make_tenant("Tea chain"), 5) + env.apps(make_tenant("Noodles"), 5)
     rejected = appids[3:5]
     for appid in rejected:
@@ -53,7 +53,10 @@ def test_transient_errors_and_a_killed_worker(fleet_env, make_tenant, real_worke
         target = targets[appid]
         assert target.state == ("rejected" if appid in rejected else "released"), \
             (appid, target.state, target.failed_step, target.errcode, target.reason)
-    assert api.count("commit", errcode=-1) + api.count("submit_audit", errcode=-1) > 0, "no fault was injected"
+    # at 20% per call, some of the ~40 calls answered -1 (commit and submit_audit alone: ~20 calls, so a run
+    # without a single -1 there happens about once in a hundred)
+    assert sum(api.count(name, errcode=-1) for name, effect in FAILING if "errcode" in effect) > 0, \
+        "no fault was injected"
     assert successes(api, "commit", appids) == {a: 1 for a in appids}
     assert successes(api, "submit_audit", appids) == {a: 1 for a in appids}
     assert all(n >= 1 for a, n in successes(api, "release", appids).items() if a not in rejected)

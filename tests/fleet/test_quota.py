@@ -51,8 +51,10 @@ def test_backs_off_on_45009_and_minus_1(fleet_env, make_tenant):
     states = run_to_end(env, release_id, timeout=30)
     assert set(states.values()) == {"released"}, states
     assert successes(api, "submit_audit", appids) == {a: 1 for a in appids}
-    targets = env.targets(release_id)
-    assert targets[appids[0]].retries == 1 and targets[appids[1]].retries >= 1
+    # both submit steps met their transient errors and went on (`retries` is 0 again once a step succeeds)
+    assert api.count("submit_audit", appids[0], errcode=45009) == 1
+    assert api.count("submit_audit", appids[1], errcode=-1) == 8
+    assert all(t.retries == 0 for t in env.targets(release_id).values())
     calls = [c for c in api.calls("submit_audit", limit=1000)["calls"]]
     limited = [c for c in calls if c["errcode"] == 45009]
     assert len(limited) == 1
@@ -60,6 +62,26 @@ def test_backs_off_on_45009_and_minus_1(fleet_env, make_tenant):
     # already on their way when the 45009 came back (steps run in parallel; a sent request cannot be held)
     after = [c for c in calls if c["seq"] > limited[0]["seq"] and _t(c) - _t(limited[0]) > 0.2]
     assert after and min(_t(c) for c in after) - _t(limited[0]) >= 0.9, (limited, after[:2])
+
+
+def test_max_retries_count_each_step_apart(fleet_env, make_tenant):
+    env, api = fleet_env, fleet_env.api
+    env.app.config.update(FLEET_PRIVACY_RECHECK_SECONDS=0.3, FLEET_MAX_RETRIES=2)
+    steady, worn = env.apps(make_tenant("Grocer"), 2)
+    # `steady` meets two transient errors at each of its three steps (six in all, never more than two in
+    # one step); `worn` meets three in a row at its release
+    api.faults(faults=[{"endpoint": name, "appid": steady, "errcode": -1, "count": 2}
+                       for name in ("commit", "submit_audit", "release")]
+               + [{"endpoint": "release", "appid": worn, "errcode": -1, "count": 3}])
+    release_id = start(env, env.template(), max_concurrency=2)
+    run_to_end(env, release_id, timeout=30)
+    targets = env.targets(release_id)
+    assert (targets[steady].state, targets[steady].retries) == ("released", 0), targets[steady].reason
+    assert all(api.count(name, steady, errcode=-1) == 2 for name in ("commit", "submit_audit", "release"))
+    failed = targets[worn]
+    assert (failed.state, failed.failed_step, failed.errcode) == ("failed", "release", -1), failed.reason
+    assert api.count("release", worn, errcode=-1) == 3 and successes(api, "release", [worn]) == {worn: 0}
+    assert env.release(release_id).state == "finished"
 
 
 def _t(call):

@@ -1,0 +1,93 @@
+"""Wake-ups of the fleet coordinator (`fleet.tick`): the per-release dirty flag a busy tick leaves for the
+lock holder, tick jobs queued at most once at a time, and the tick an audit result asks for once its
+transaction commits. Imports nothing from `fleet` (which imports it); the tick job is imported when queued.
+"""
+
+import logging
+import uuid
+
+from flask import current_app
+from sqlalchemy import event, select
+
+from portal.extensions import db
+from portal.models import FleetRelease
+from portal.models import fleet as F
+
+log = logging.getLogger("portal.fleet")
+_dirty = set()  # embedded mode (no Redis): dirty releases of this process
+
+
+def _redis():
+    return current_app.extensions.get("redis")
+
+
+def mark_dirty(release_id):
+    redis = _redis()
+    if redis is not None:
+        redis.set(f"fleet:dirty:{release_id}", 1, ex=600)
+    else:
+        _dirty.add(release_id)
+
+
+def take_dirty(release_id):
+    redis = _redis()
+    if redis is not None:
+        return bool(redis.delete(f"fleet:dirty:{release_id}"))
+    was = release_id in _dirty
+    _dirty.discard(release_id)
+    return was
+
+
+def _queued_key(release_id):
+    return f"fleet:tick-queued:{release_id}"
+
+
+def request_tick(release_id):
+    """Run the coordinator soon, in a job; while one is queued and not yet started, asking again only
+    marks the release dirty (a burst of audit pushes queues one tick, not one each)."""
+    from portal.jobs.fleet import fleet_tick_job
+    from portal.jobs.queues import enqueue
+
+    mark_dirty(release_id)
+    redis = _redis()
+    if redis is not None and not redis.set(_queued_key(release_id), 1, nx=True, ex=60):
+        return
+    # a new id each time (utcnow() has whole seconds only: a second request within the same second would
+    # be taken for a duplicate of the finished job and dropped)
+    if enqueue(fleet_tick_job, release_id, queue="fleet", job_id=f"fleet-tick-{release_id}-{uuid.uuid4().hex}") is None \
+            and redis is not None:
+        redis.delete(_queued_key(release_id))
+
+
+def tick_job_started(release_id):
+    """A queued tick job starts: the next request queues another one."""
+    redis = _redis()
+    if redis is not None:
+        redis.delete(_queued_key(release_id))
+
+
+def releases_waiting_on(template_ids, connection):
+    """Ids of the active fleet releases of these templates (audit results of their apps are being recorded in
+    `connection`'s transaction): one indexed query; the caller passes them to `wake` once it has committed."""
+    template_ids = sorted({t for t in template_ids if t is not None})
+    if not template_ids:
+        return []
+    return list(connection.scalars(select(FleetRelease.id).where(
+        FleetRelease.state.in_((F.RUNNING, F.CANCELLING)), FleetRelease.template_id.in_(template_ids))))
+
+
+def wake(release_ids):
+    """Tick these releases (what they waited for is committed); a failure only delays them to the periodic tick."""
+    for release_id in sorted(set(release_ids)):
+        try:
+            request_tick(release_id)
+        except Exception:  # noqa: BLE001 - the periodic tick picks the result up anyway
+            log.exception("fleet release %s: could not queue a tick after an audit result", release_id)
+
+
+def wake_after_commit(template_id):
+    """Once the session's transaction commits, tick the active releases of `template_id` (an audit result
+    of one of its apps was recorded); nothing happens if it rolls back."""
+    ids = releases_waiting_on([template_id], db.session)
+    if ids:
+        event.listen(db.session(), "after_commit", lambda _session: wake(ids), once=True)
