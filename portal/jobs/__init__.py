@@ -3,4 +3,4 @@
 No import-time side effects: `worker.py` imports this package once before forking workers.
 """
 
-from portal.jobs import audits, authorization, fleet, releases, tokens  # noqa: E402,F401 - job modules, loaded before forking
+from portal.jobs import audits, authorization, callbacks, fleet, releases, tokens  # noqa: E402,F401 - job modules, loaded before forking

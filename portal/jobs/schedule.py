@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 
-from portal.jobs import audits, fleet, releases, tokens
+from portal.jobs import audits, callbacks, fleet, releases, tokens
 from portal.logging_setup import job_context
 
 log = logging.getLogger("portal.jobs.schedule")
@@ -22,6 +22,7 @@ PERIODIC = [
     ("recover-jobs", releases.recover_stranded_jobs, 120, "maintenance"),
     ("fleet-tick", fleet.tick_active_fleets, 30, "fleet"),
     ("prune-call-log", releases.prune_call_log, 86400, "maintenance"),
+    ("drain-pushes", callbacks.drain_queued_pushes, 60, "maintenance"),
 ]
 
 

@@ -12,7 +12,8 @@ as usual. An entry leaves the stream only after its rows are committed (XACK, th
 a drainer that died stays pending and is claimed by another one after CALLBACK_CLAIM_IDLE_SECONDS.
 
 Every web process drains in a daemon thread started with its first queued push (unless
-CALLBACK_DRAIN_IN_PROCESS is false); `flask drain-pushes` drains from the command line.
+CALLBACK_DRAIN_IN_PROCESS is false); `flask drain-pushes` drains from the command line, and every worker's
+schedule drains once a minute (`drain_periodically`), so nothing waits for the next push after a restart.
 """
 
 import json
@@ -156,6 +157,24 @@ def drain_all(redis, consumer, claim_idle_ms=None):
         if not settled:
             return total
         total += settled
+
+
+def drain_periodically():
+    """The periodic drain (every worker's schedule): stores what waits in the stream, whether or not a web
+    process is up to drain it (after a restart, before the next push arrives), then forgets the consumers
+    of processes gone for an hour that hold nothing (each web process reads as its own consumer, so the
+    group would otherwise collect one per process ever started). Nothing to do unless pushes are queued.
+    Returns {"stored", "forgotten"}."""
+    redis = current_app.extensions.get("redis")
+    if current_app.config.get("CALLBACK_ACKNOWLEDGE") != "queued" or redis is None \
+            or not redis.exists(STREAM):
+        return {"stored": 0, "forgotten": 0}
+    stored = drain_all(redis, consumer_name())
+    forgotten, idle_ms = 0, float(current_app.config.get("CALLBACK_CONSUMER_IDLE_SECONDS", 3600)) * 1000
+    for consumer in redis.xinfo_consumers(STREAM, GROUP):
+        if consumer["pending"] == 0 and consumer["idle"] >= idle_ms:
+            forgotten += redis.xgroup_delconsumer(STREAM, GROUP, consumer["name"])
+    return {"stored": stored, "forgotten": forgotten}
 
 
 def drain_forever(app):

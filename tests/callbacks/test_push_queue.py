@@ -158,3 +158,37 @@ def test_killed_portal_and_dead_drainer_lose_nothing(platform, make_tenant, tena
     assert _count(platform, "SELECT SUM(duplicates) FROM callback_events") == len(pushes)
     assert _count(platform, "SELECT COUNT(*) FROM wxminiprogram_audit WHERE status = 0") == len(apps)
     assert _count(platform, "SELECT COUNT(*) FROM activity_log WHERE action = 'audit.success'") == len(apps)
+
+
+def test_the_workers_schedule_drains_the_stream_and_forgets_consumers_long_gone(platform, make_tenant,
+                                                                                tenant_objects):
+    """No web process left to drain (restarted, nothing pushed since): the periodic job stores what waits,
+    and drops consumers that hold nothing, so the group does not keep one per process ever started; a
+    consumer still holding an entry stays until its entry is claimed."""
+    from portal.jobs.queues import enqueue
+    from portal.jobs.schedule import PERIODIC
+    from tests.conftest import drain_jobs
+
+    redis = _queued(platform, CALLBACK_CONSUMER_IDLE_SECONDS=0)
+    appid = tenant_objects(make_tenant())["appid"]
+    name, func, _interval, queue = next(p for p in PERIODIC if p[0] == "drain-pushes")
+
+    def periodic_run(slot):
+        with platform.app.app_context():
+            enqueue(func, queue=queue, job_id=f"periodic:{name}:{slot}")
+        drain_jobs(platform.app)
+
+    def consumers():
+        return {c["name"].decode() if isinstance(c["name"], bytes) else c["name"]: c["pending"]
+                for c in redis.xinfo_consumers(STREAM, "portal")}
+
+    assert _post_in_process(platform, *_audit_push(platform, appid, int(time.time()))) == (200, "success")
+    redis.xgroup_createconsumer(STREAM, "portal", "gone-host:123")
+    periodic_run(1)
+    assert _count(platform, "SELECT COUNT(*) FROM wxminiprogram_audit WHERE status = 0") == 1
+    assert redis.xlen(STREAM) == 0 and "gone-host:123" not in consumers()
+
+    assert _post_in_process(platform, *_audit_push(platform, appid, int(time.time()) + 1)) == (200, "success")
+    redis.xreadgroup("portal", "busy-host:456", {STREAM: ">"}, count=1)  # a drainer that died holding it
+    periodic_run(2)
+    assert consumers().get("busy-host:456") == 1 and redis.xlen(STREAM) == 1
