@@ -78,6 +78,7 @@ class Config:
     CALLBACK_QUEUE_REQUIRE_AOF = _env("CALLBACK_QUEUE_REQUIRE_AOF", "true").lower() not in ("0", "false", "no")
     CALLBACK_DRAIN_IN_PROCESS = _env("CALLBACK_DRAIN_IN_PROCESS", "true").lower() not in ("0", "false", "no")
     CALLBACK_CLAIM_IDLE_SECONDS = float(_env("CALLBACK_CLAIM_IDLE_SECONDS", 30))  # then a dead drainer's are taken
+    CALLBACK_CONSUMER_IDLE_SECONDS = float(_env("CALLBACK_CONSUMER_IDLE_SECONDS", 3600))  # then forgotten if idle
     LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI")  # defaults to REDIS_URL or memory
     RATELIMIT_HEADERS_ENABLED = True
