@@ -40,7 +40,7 @@ from portal.models.audit import (
     OPEN_AUDIT_STATUSES,
 )
 from portal.services import activity, fleet_leases
-from portal.services.fleet_signals import mark_dirty, request_tick, take_dirty
+from portal.services.fleet_signals import forget_active_releases, mark_dirty, request_tick, take_dirty
 from portal.services.locks import LockBusy, named_lock
 from portal.timeutil import utcnow
 
@@ -152,6 +152,7 @@ def start_fleet_release(template_id, actor, targets, options=None, user_version=
     activity.record("fleet.start", actor=actor, detail=f"release {release.id}: template {template_id} "
                                                       f"v{version} to {len(rows)} mini-programs")
     db.session.commit()
+    forget_active_releases()  # audit pushes to this process wake it from now on
     request_tick(release.id)
     return release
 

@@ -13,6 +13,7 @@ from portal.models import FleetTarget
 from portal.models import fleet as F
 from portal.services import activity
 from portal.services.fleet import _counts, _failure_counts, get_release, request_tick, settled_states
+from portal.services.fleet_signals import forget_active_releases
 
 
 def _control(release_id, actor, allowed, new_state, action):
@@ -43,6 +44,7 @@ def resume(release_id, actor):
         waiting = _counts(release, canary_only=True)
         release.canary_passed = not any(n for s, n in waiting.items() if s not in settled_states(opts))
     db.session.commit()
+    forget_active_releases()
     request_tick(release.id)
     return release
 
@@ -71,5 +73,6 @@ def retry_failed(release_id, actor):
         release.state, release.finished_at = F.RUNNING, None
     activity.record("fleet.retry", actor=actor, detail=f"release {release.id}: {count}")
     db.session.commit()
+    forget_active_releases()
     request_tick(release.id)
     return count

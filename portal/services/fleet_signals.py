@@ -4,6 +4,7 @@ transaction commits. Imports nothing from `fleet` (which imports it); the tick j
 """
 
 import logging
+import time
 import uuid
 
 from flask import current_app
@@ -66,14 +67,32 @@ def tick_job_started(release_id):
         redis.delete(_queued_key(release_id))
 
 
+# Active releases by template, as this process last read them: every audit push asks, and a SELECT per
+# group of pushes would cost as much as the rest of storing an audit result. A release started or resumed
+# here is seen at once (`forget_active_releases`); elsewhere within ACTIVE_TTL seconds, which is harmless:
+# its apps reach the audit stage later than that, and the periodic tick catches anything missed.
+ACTIVE_TTL = 1.0
+_active = {"at": float("-inf"), "by_template": {}}
+
+
+def forget_active_releases():
+    _active["at"] = float("-inf")
+
+
 def releases_waiting_on(template_ids, connection):
     """Ids of the active fleet releases of these templates (audit results of their apps are being recorded in
-    `connection`'s transaction): one indexed query; the caller passes them to `wake` once it has committed."""
-    template_ids = sorted({t for t in template_ids if t is not None})
+    `connection`'s transaction); the caller passes them to `wake` once it has committed."""
+    template_ids = {t for t in template_ids if t is not None}
     if not template_ids:
         return []
-    return list(connection.scalars(select(FleetRelease.id).where(
-        FleetRelease.state.in_((F.RUNNING, F.CANCELLING)), FleetRelease.template_id.in_(template_ids))))
+    now = time.monotonic()
+    if now - _active["at"] > ACTIVE_TTL:
+        by_template = {}
+        for release_id, template_id in connection.execute(select(FleetRelease.id, FleetRelease.template_id).where(
+                FleetRelease.state.in_((F.RUNNING, F.CANCELLING)))):
+            by_template.setdefault(template_id, []).append(release_id)
+        _active.update(at=now, by_template=by_template)
+    return sorted(r for t in template_ids for r in _active["by_template"].get(t, ()))
 
 
 def wake(release_ids):
