@@ -15,7 +15,7 @@ import os
 import sys
 from datetime import UTC, datetime
 
-from flask import g, has_request_context, request
+from flask import g, has_app_context, request
 
 from portal.wechat.http import redact
 
@@ -60,8 +60,10 @@ class ContextFilter(logging.Filter):
 
 
 def _request_id(record):
-    if has_request_context():
-        return g.get("request_id", "-")
+    if has_app_context():  # `g` lives in the app context: the callbacks' fast path has no request context
+        request_id = g.get("request_id")
+        if request_id:
+            return request_id
     if isinstance(record.args, dict) and record.args.get(_GUNICORN_REQUEST_ID) not in (None, "", "-"):
         return record.args[_GUNICORN_REQUEST_ID]
     return "-"
