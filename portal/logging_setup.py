@@ -12,8 +12,9 @@ import contextvars
 import json
 import logging
 import os
+import re
 import sys
-from datetime import UTC, datetime
+import time
 
 from flask import g, has_app_context, request
 
@@ -79,8 +80,7 @@ class StructuredFormatter(logging.Formatter):
         self.style = style
 
     def fields(self, record):
-        stamp = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
-        out = {"ts": stamp.replace("+00:00", "Z"), "level": record.levelname, "logger": record.name}
+        out = {"ts": _timestamp(record.created), "level": record.levelname, "logger": record.name}
         for key in ("request_id", "job_id", "job"):
             value = getattr(record, key, "-")
             if value not in (None, "", "-"):
@@ -97,9 +97,26 @@ class StructuredFormatter(logging.Formatter):
         return " ".join(f"{key}={_kv_value(value)}" for key, value in fields.items())
 
 
+_QUOTED = re.compile(r'[ "=\n\r\t\\]')
+_second = (None, "")  # (whole second, its ISO text): one line after another mostly share it
+
+
+def _timestamp(created):
+    """`2026-01-02T03:04:05.678Z` (UTC, milliseconds) for a record's `created` time."""
+    global _second
+    whole = int(created)
+    micros = round((created - whole) * 1e6)  # as datetime rounds a timestamp, then cut to milliseconds
+    if micros >= 1_000_000:
+        whole, micros = whole + 1, micros - 1_000_000
+    cached = _second
+    if cached[0] != whole:
+        cached = _second = (whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)))
+    return f"{cached[1]}.{micros // 1000:03d}Z"
+
+
 def _kv_value(value):
     text = str(value)
-    if text and not any(c in text for c in ' "=\n\r\t\\'):
+    if text and not _QUOTED.search(text):
         return text
     return json.dumps(text, ensure_ascii=False)
 
