@@ -55,8 +55,9 @@ class ContextFilter(logging.Filter):
     def filter(self, record):
         if not hasattr(record, "request_id"):
             record.request_id = _request_id(record)
-        if not hasattr(record, "job_id"):
-            record.job_id, record.job = current_job() or ("-", "-")
+        if not hasattr(record, "job_id"):  # a line with a request id is no job's (jobs run outside requests)
+            job = current_job() if record.request_id == "-" else None
+            record.job_id, record.job = job or ("-", "-")
         return True
 
 
