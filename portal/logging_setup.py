@@ -12,10 +12,11 @@ import contextvars
 import json
 import logging
 import os
+import re
 import sys
-from datetime import UTC, datetime
+import time
 
-from flask import g, has_request_context, request
+from flask import g, has_app_context, request
 
 from portal.wechat.http import redact
 
@@ -54,14 +55,17 @@ class ContextFilter(logging.Filter):
     def filter(self, record):
         if not hasattr(record, "request_id"):
             record.request_id = _request_id(record)
-        if not hasattr(record, "job_id"):
-            record.job_id, record.job = current_job() or ("-", "-")
+        if not hasattr(record, "job_id"):  # a line with a request id is no job's (jobs run outside requests)
+            job = current_job() if record.request_id == "-" else None
+            record.job_id, record.job = job or ("-", "-")
         return True
 
 
 def _request_id(record):
-    if has_request_context():
-        return g.get("request_id", "-")
+    if has_app_context():  # `g` lives in the app context: the callbacks' fast path has no request context
+        request_id = g.get("request_id")
+        if request_id:
+            return request_id
     if isinstance(record.args, dict) and record.args.get(_GUNICORN_REQUEST_ID) not in (None, "", "-"):
         return record.args[_GUNICORN_REQUEST_ID]
     return "-"
@@ -77,8 +81,7 @@ class StructuredFormatter(logging.Formatter):
         self.style = style
 
     def fields(self, record):
-        stamp = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
-        out = {"ts": stamp.replace("+00:00", "Z"), "level": record.levelname, "logger": record.name}
+        out = {"ts": _timestamp(record.created), "level": record.levelname, "logger": record.name}
         for key in ("request_id", "job_id", "job"):
             value = getattr(record, key, "-")
             if value not in (None, "", "-"):
@@ -95,9 +98,26 @@ class StructuredFormatter(logging.Formatter):
         return " ".join(f"{key}={_kv_value(value)}" for key, value in fields.items())
 
 
+_QUOTED = re.compile(r'[ "=\n\r\t\\]')
+_second = (None, "")  # (whole second, its ISO text): one line after another mostly share it
+
+
+def _timestamp(created):
+    """`2026-01-02T03:04:05.678Z` (UTC, milliseconds) for a record's `created` time."""
+    global _second
+    whole = int(created)
+    micros = round((created - whole) * 1e6)  # as datetime rounds a timestamp, then cut to milliseconds
+    if micros >= 1_000_000:
+        whole, micros = whole + 1, micros - 1_000_000
+    cached = _second
+    if cached[0] != whole:
+        cached = _second = (whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)))
+    return f"{cached[1]}.{micros // 1000:03d}Z"
+
+
 def _kv_value(value):
     text = str(value)
-    if text and not any(c in text for c in ' "=\n\r\t\\'):
+    if text and not _QUOTED.search(text):
         return text
     return json.dumps(text, ensure_ascii=False)
 

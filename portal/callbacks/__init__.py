@@ -19,5 +19,4 @@ def _install_fast_path(state):
     from portal.callbacks.fastpath import CallbackFastPath
 
     app = state.app
-    app.wsgi_app = CallbackFastPath(app, app.wsgi_app, (state.url_prefix or "").rstrip("/"),
-                                    views.auth_events, views.message_events)
+    app.wsgi_app = CallbackFastPath(app, app.wsgi_app, (state.url_prefix or "").rstrip("/"), views.handle)

@@ -24,7 +24,7 @@ import threading
 import time
 
 from flask import current_app
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import ConnectionError, RedisError, ResponseError, TimeoutError  # noqa: A004
 
 from portal.extensions import db
 
@@ -59,9 +59,8 @@ def append(source, body, args, path_appid):
     app = current_app._get_current_object()
     state = _state(app)
     state.ensure_group()
-    fields = {"s": source, "a": path_appid or "", "b": body,
-              "q": json.dumps({name: args.get(name) for name in QUERY_FIELDS})}
-    state.redis.xadd(STREAM, fields)
+    state.xadd(("s", source, "a", path_appid or "", "b", body,
+                "q", json.dumps({name: args.get(name) for name in QUERY_FIELDS})))
     if app.config.get("CALLBACK_DRAIN_IN_PROCESS", True):
         state.ensure_drainer(app)
 
@@ -72,6 +71,31 @@ class _QueueState:
         self.durable = _is_durable(self.redis, app.config)
         self._drainer, self._lock = None, threading.Lock()
         self._group_ready = False
+        self._local = threading.local()
+
+    def xadd(self, fields):
+        """XADD on this thread's own connection (made like the client's, same server, database and
+        credentials): redis-py's command path (pool check-out and check-in under a lock, retry wrapper,
+        metrics and events) costs about as much CPU as the round trip itself. A broken connection is
+        dropped and the command sent once more on a new one, as redis-py's retry does; any other error
+        drops it too, so no half-read answer is left for the next push. :raise RedisError: not added."""
+        connection = getattr(self._local, "connection", None)
+        if connection is None or self._local.pid != os.getpid():
+            pool = self.redis.connection_pool
+            connection = self._local.connection = pool.connection_class(**pool.connection_kwargs)
+            self._local.pid = os.getpid()
+        command = connection.pack_command("XADD", STREAM, "*", *fields)
+        for attempt in (1, 2):
+            try:
+                connection.send_packed_command(command, check_health=False)
+                return connection.read_response()
+            except (ConnectionError, TimeoutError):
+                connection.disconnect()
+                if attempt == 2:
+                    raise
+            except BaseException:
+                connection.disconnect()
+                raise
 
     def ensure_group(self):
         """The consumer group exists before the first entry, so every drainer sees every entry."""

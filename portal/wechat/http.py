@@ -42,7 +42,7 @@ _SECRET_RE = re.compile(r"(?i)\b(" + "|".join(SECRET_PARAMS) + r")=([^&\s\"'#]+)
 
 def redact(text: str) -> str:
     """Replace the value of every token/secret query parameter in ``text`` with ``***``."""
-    return _SECRET_RE.sub(r"\1=***", text)
+    return _SECRET_RE.sub(r"\1=***", text) if "=" in text else text  # most log lines have no parameter
 
 
 class _RedactingFilter(logging.Filter):

@@ -192,3 +192,17 @@ def test_the_workers_schedule_drains_the_stream_and_forgets_consumers_long_gone(
     redis.xreadgroup("portal", "busy-host:456", {STREAM: ">"}, count=1)  # a drainer that died holding it
     periodic_run(2)
     assert consumers().get("busy-host:456") == 1 and redis.xlen(STREAM) == 1
+
+
+def test_a_push_after_redis_dropped_the_connection_is_still_queued(platform):
+    redis = _queued(platform)
+    ts = int(time.time())
+    assert _post_in_process(platform, *_ticket_push(platform, ts, "before-kill")) == (200, "success")
+    db_index = redis.connection_pool.connection_kwargs.get("db", 0)
+    killed = [client["id"] for client in redis.client_list()
+              if int(client.get("db", -1)) == db_index and client.get("cmd") == "xadd"]
+    assert killed, "the XADD connection should be listed"
+    for client_id in killed:
+        redis.client_kill_filter(_id=client_id)
+    assert _post_in_process(platform, *_ticket_push(platform, ts, "after-kill")) == (200, "success")
+    assert redis.xlen(STREAM) == 2
