@@ -36,11 +36,12 @@ def register_extensions(app):
     from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
     from portal.i18n import select_locale
     from portal.services.accounts import load_user
-    from portal.services.connections import engine_options, init_connections
+    from portal.services.connections import end_session_quietly, engine_options, init_connections
 
     os.makedirs(app.instance_path, exist_ok=True)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
     db.init_app(app)
+    app.teardown_appcontext(end_session_quietly(db))  # registered after init_app: runs before its teardown
     migrate.init_app(app, db, directory=os.path.join(_ROOT, "migrations"), render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale,

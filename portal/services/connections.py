@@ -3,14 +3,18 @@
 They live in `app.extensions`, never in module globals, so each app (and each test) has its own.
 """
 
+import logging
 import sqlite3
 
 import redis
 from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 from portal.secretbox import SecretBox
+
+log = logging.getLogger("portal.db")
 
 
 @event.listens_for(Engine, "connect")
@@ -33,6 +37,22 @@ def engine_options(config):
         connect_args.setdefault("connect_timeout", int(config.get("DB_CONNECT_TIMEOUT", 5)))
         options["connect_args"] = connect_args
     return options
+
+
+def end_session_quietly(db):
+    """Teardown that ends the request's database session before Flask-SQLAlchemy's own does (teardowns run
+    in reverse order of registration). If the database went away mid-request, the session's final rollback
+    fails; the answer is already made (a page, or the 503 in words), so that failure must not turn it into
+    a 500: the broken connection is discarded and the pool reconnects on the next request."""
+
+    def teardown(_exc):
+        try:
+            db.session.remove()
+        except DBAPIError as exc:
+            log.warning("database connection lost while ending a request: %s", exc.__class__.__name__)
+            db.session.registry.clear()
+
+    return teardown
 
 
 def init_connections(app):
