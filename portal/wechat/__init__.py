@@ -1,6 +1,6 @@
 """WeChat third-party platform client and callback crypto: the pure layer under the portal.
 
-Only requests, pycryptodome, defusedxml and the standard library are imported anywhere in this package; no
+Only requests, pycryptodome and the standard library are imported anywhere in this package; no
 Flask, SQLAlchemy, RQ, Redis or ``portal.*`` outside ``portal.wechat``. Config, the HTTP session, the
 `TokenStore` and an optional call observer are handed in through `WeChatClient`'s constructor.
 """

@@ -4,9 +4,9 @@
 one of: `TicketEvent`, `AuthorizedEvent`, `UpdateAuthorizedEvent`, `UnauthorizedEvent`, `FastRegisterEvent`
 (authorization-event URL, keyed by ``InfoType``), `AuditSuccessEvent`, `AuditFailEvent`, `AuditDelayEvent`
 (message URL, keyed by ``Event``) or `GenericEvent` for anything else. Every event has ``kind``,
-``create_time``, ``appid`` (the account it concerns) and ``dedup_key``. Parsing uses defusedxml with DTDs and
-entities refused; malformed input raises `MalformedMessage`. Imports defusedxml (via `crypto`) and the standard
-library only; no Flask, database or ``portal.*`` outside this package.
+``create_time``, ``appid`` (the account it concerns) and ``dedup_key``. Parsing (`crypto.parse_xml`) refuses DTDs
+and entities; malformed input raises `MalformedMessage`. Imports the standard library only (and `crypto`); no
+Flask, database or ``portal.*`` outside this package.
 """
 
 from __future__ import annotations

@@ -273,3 +273,42 @@ def test_all_callback_errors_share_a_base():
         assert issubclass(cls, CallbackError)
         assert cls("x").human("zh") and cls("x").human("en")
         assert cls("x").retryable is False
+
+
+# The same verdicts as defusedxml (the reference for safe XML parsing in Python) on hostile and ordinary
+# input: what it refuses, parse_xml refuses; what it accepts, parse_xml parses into the same tree.
+XML_CORPUS = [
+    BILLION_LAUGHS, XXE, PARAM_ENTITY, DTD_ONLY,
+    '<!DOCTYPE xml SYSTEM "http://127.0.0.1:9/x.dtd"><xml/>',
+    '<!DOCTYPE xml PUBLIC "-//x//y" "file:///etc/passwd"><xml/>',
+    '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY e "x">]><xml>&e;</xml>',
+    '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY u SYSTEM "x" NDATA png>]><xml/>',
+    '<xml>&undefined;</xml>', '<xml><a>1</a><a>2</a></xml>', '<xml>1 &amp; 2 &lt; &#x41;&#66;</xml>',
+    '<xml><A><![CDATA[<b>&amp;</b>]]></A><B attr="v">t</B><!-- c --><?pi x?></xml>',
+    '<?xml version="1.0" encoding="UTF-8"?><xml><中文>值</中文></xml>', '<xml/>', '<xml><a></xml>',
+    '<x:xml xmlns:x="urn:x"/>', "\ufeff<xml><a>bom</a></xml>", '<?xml version="1.0" encoding="latin-1"?><xml/>',
+]
+
+
+def _tree(element):
+    return (element.tag, dict(element.attrib), (element.text or ""), [_tree(child) for child in element],
+            (element.tail or ""))
+
+
+@pytest.mark.parametrize("text", XML_CORPUS)
+def test_parse_xml_agrees_with_defusedxml(text):
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import ParseError, fromstring
+
+    from portal.wechat.crypto import parse_xml
+
+    data = text.encode("utf-8")
+    try:
+        reference = fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except (DefusedXmlException, ParseError, ValueError):
+        reference = None
+    if reference is None or reference.tag != "xml":
+        with pytest.raises(MalformedMessage):
+            parse_xml(data)
+    else:
+        assert _tree(parse_xml(data)) == _tree(reference)

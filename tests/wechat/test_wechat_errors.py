@@ -91,10 +91,10 @@ def test_nothing_else_switches_on_raw_errcodes():
                         assert not 40000 <= abs(const.value) < 100000, f"{path.name} compares to {const.value}"
 
 
-ALLOWED_THIRD_PARTY = {"requests", "urllib3", "Crypto", "defusedxml"}
+ALLOWED_THIRD_PARTY = {"requests", "urllib3", "Crypto"}
 
 
-def test_package_imports_only_stdlib_requests_crypto_defusedxml():
+def test_package_imports_only_stdlib_requests_and_crypto():
     package = Path(errors.__file__).parent
     for path in package.rglob("*.py"):
         tree = ast.parse(path.read_text("utf-8"))
