@@ -10,6 +10,16 @@ from config import Config
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def limiter_storage_uri(redis_url):
+    """The rate limiter's storage for a REDIS_URL: the same server, spelled as the `limits` package wants a
+    unix socket (``redis+unix://``, where redis-py says ``unix://``); in process memory without Redis."""
+    if not redis_url:
+        return "memory://"
+    if redis_url.startswith("unix://"):
+        return "redis+" + redis_url
+    return redis_url
+
+
 def create_app(overrides=None):
     """Build a portal app; `overrides` (a dict) wins over the environment, as tests do."""
     app = Flask(__name__, static_folder=os.path.join(_ROOT, "static"), instance_path=os.path.join(_ROOT, "instance"))
@@ -48,7 +58,7 @@ def register_extensions(app):
                    default_translation_directories=os.path.join(app.root_path, "translations"))
     app.config.setdefault("RATELIMIT_STORAGE_URI", None)
     if not app.config.get("RATELIMIT_STORAGE_URI"):
-        app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
+        app.config["RATELIMIT_STORAGE_URI"] = limiter_storage_uri(app.config.get("REDIS_URL"))
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
