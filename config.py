@@ -72,9 +72,13 @@ class Config:
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
     CALLBACK_MAX_BYTES = _env_int("CALLBACK_MAX_BYTES", 64 * 1024)
     CALLBACK_RATE_LIMIT = _env("CALLBACK_RATE_LIMIT", "600 per minute")  # per source IP, per callback URL
-    # "stored": `success` once the push is committed to the database; "queued": once it is in a Redis
-    # stream that a persistent Redis (appendonly yes) keeps, drained into the database right after.
+    # "stored": `success` once the push is committed to the database; "spooled": once it is written to this
+    # host's push spool (a local directory), "queued": once it is in a Redis stream that a persistent Redis
+    # (appendonly yes) keeps; both drained into the database right after.
     CALLBACK_ACKNOWLEDGE = _env("CALLBACK_ACKNOWLEDGE", "stored")
+    CALLBACK_SPOOL_DIR = _env("CALLBACK_SPOOL_DIR")  # default: <instance>/push-spool
+    CALLBACK_SPOOL_SYNC_SECONDS = float(_env("CALLBACK_SPOOL_SYNC_SECONDS", 1))  # fdatasync cadence; 0: every push
+    CALLBACK_SPOOL_SEGMENT_SECONDS = float(_env("CALLBACK_SPOOL_SEGMENT_SECONDS", 1))  # then a segment is drainable
     CALLBACK_QUEUE_REQUIRE_AOF = _env("CALLBACK_QUEUE_REQUIRE_AOF", "true").lower() not in ("0", "false", "no")
     CALLBACK_DRAIN_IN_PROCESS = _env("CALLBACK_DRAIN_IN_PROCESS", "true").lower() not in ("0", "false", "no")
     CALLBACK_CLAIM_IDLE_SECONDS = float(_env("CALLBACK_CLAIM_IDLE_SECONDS", 30))  # then a dead drainer's are taken

@@ -12,11 +12,13 @@ the pool wraps, which is reported):
 - `weapp_audit_success` to /wechat/events/<appid> (each one closes one audit in review, 45 per app: enough for all three runs).
 
 Both in each acknowledgement mode (CALLBACK_ACKNOWLEDGE): `stored` (committed to the database before
-`success`, concurrent pushes group-committed) and `queued` (appended to a Redis stream made persistent with
-`appendonly yes`, drained into the database by the portal's own drainer threads while the load runs; the
-row says how long after the load the last push was stored, and the stored counts are taken after that),
-and `queued` again with nothing draining during the load: the web tier's own cost when drainers run on
-other machines, drained afterwards by one `flask drain-pushes` (its rate is reported).
+`success`, concurrent pushes group-committed); `spooled` (written to a local spool file) and `queued`
+(appended to a Redis stream made persistent with `appendonly yes`), each drained into the database by the
+portal's own drainer threads while the load runs (the row says how long after the load the last push was
+stored, and the stored counts are taken after that); and `spooled` and `queued` again with nothing draining
+during the load (`spool-only`, `ack-only`): the web tier's own cost when drainers run later or elsewhere,
+drained afterwards by one `flask drain-pushes` (its rate is reported). BENCH_CALLBACK_MODES=spool-only,stored
+measures some modes only.
 
 Load comes from `wrk` (Debian's package, not the server's code) with `push_pool.lua`, a fixed number of
 connections for a fixed time, one server at a time. Reports pushes/s, p50 and p99 for each, the ratios to
@@ -164,8 +166,8 @@ def _ms(us: float) -> str:
     return f"{us / 1000:.1f} ms"
 
 
-def _drained(redis: str, timeout: float = 300.0) -> float:
-    """Seconds until the push stream is empty (nothing waiting, nothing pending)."""
+def _drained(redis: str, spool: Path, timeout: float = 300.0) -> float:
+    """Seconds until the push stream is empty (nothing waiting, nothing pending) and so is the spool."""
     import redis as redis_lib
 
     client, started = redis_lib.Redis.from_url(redis), time.monotonic()
@@ -174,6 +176,8 @@ def _drained(redis: str, timeout: float = 300.0) -> float:
             waiting = client.xlen("callbacks:pushes") + client.xpending("callbacks:pushes", "portal")["pending"]
         except redis_lib.ResponseError:  # no stream yet
             waiting = 0
+        if spool.is_dir():
+            waiting += sum(1 for p in spool.iterdir() if p.suffix in (".open", ".ready"))
         if not waiting:
             return time.monotonic() - started
         time.sleep(0.1)
@@ -183,12 +187,25 @@ def _drained(redis: str, timeout: float = 300.0) -> float:
 # (name, environment, label): the two acknowledgement modes, and the queued one with nothing draining while
 # the load runs (what the web tier alone pays when drainers run elsewhere), drained by `flask drain-pushes`.
 MODES = (("stored", {"CALLBACK_ACKNOWLEDGE": "stored"}, "stored before success (group commit)"),
+         ("spooled", {"CALLBACK_ACKNOWLEDGE": "spooled"}, "spooled to a local file, drained by the web processes"),
+         ("spool-only", {"CALLBACK_ACKNOWLEDGE": "spooled", "CALLBACK_DRAIN_IN_PROCESS": "false"},
+          "spooled to a local file, drained afterwards by flask drain-pushes"),
          ("queued", {"CALLBACK_ACKNOWLEDGE": "queued"}, "queued in Redis, drained by the web processes"),
          ("ack-only", {"CALLBACK_ACKNOWLEDGE": "queued", "CALLBACK_DRAIN_IN_PROCESS": "false"},
           "queued in Redis, drained afterwards by flask drain-pushes"))
+DRAINED_AFTER = ("spool-only", "ack-only")
 
 
 MODES_BY_NAME = {mode[0]: mode for mode in MODES}
+
+
+def _modes():
+    """The modes to measure: all, or those named in BENCH_CALLBACK_MODES (e.g. "ack-only")."""
+    named = [n.strip() for n in os.environ.get("BENCH_CALLBACK_MODES", "").split(",") if n.strip()]
+    unknown = set(named) - set(MODES_BY_NAME)
+    if unknown:
+        raise ValueError(f"BENCH_CALLBACK_MODES: unknown mode(s) {', '.join(sorted(unknown))}")
+    return [mode for mode, _settings, _label in MODES if not named or mode in named]
 
 
 def _drain_by_command(env: dict) -> float:
@@ -205,16 +222,20 @@ def _measure_portal(mode, env, factory, workdir, url, redis, seconds, connection
     try:
         wrk(portal, factory.write(workdir / "warm.txt", (factory.ticket() for _ in range(3000))), 2, connections)
         drain_after = settings.get("CALLBACK_DRAIN_IN_PROCESS") == "false"
+        spool = Path(settings["CALLBACK_SPOOL_DIR"])
         if drain_after:
+            time.sleep(1.5)  # the spool's last segment is closed about a second after its first push
             _drain_by_command(settings)
-        _drained(redis)
+        _drained(redis, spool)
         results = {}
         for name, lines in (("component_verify_ticket", lambda: (factory.ticket() for _ in range(POOL))),
                             ("weapp_audit_success", lambda: (factory.audit_success(i % APPS + 1)
                                                              for i in range(POOL)))):
             before = _stored(url)
             result = wrk(portal, factory.write(workdir / f"{mode}-{name}.txt", lines()), seconds, connections)
-            result["drain_s"] = _drain_by_command(settings) if drain_after else _drained(redis)
+            if drain_after:
+                time.sleep(1.5)  # the spool's last segment is closed about a second after its first push
+            result["drain_s"] = _drain_by_command(settings) if drain_after else _drained(redis, spool)
             after = _stored(url)
             result["stored"] = after["kinds"].get(name, 0) - before["kinds"].get(name, 0)
             result["approved"] = after["approved"] - before["approved"]
@@ -233,9 +254,9 @@ def _portal_row(mode, label, name, result, base) -> Row:
     wrapped = f", pool wrapped {result['wrapped']}x (repeats = duplicates)" if result["wrapped"] else ""
     note = f", {result['approved']} audits closed" if name == "weapp_audit_success" else ""
     drained = ""
-    if mode == "queued":
+    if mode in ("queued", "spooled"):
         drained = f"; all stored {result['drain_s']:.1f} s after the load stopped"
-    elif mode == "ack-only":
+    elif mode in DRAINED_AFTER:
         drained = (f"; drained afterwards in {result['drain_s']:.1f} s "
                    f"({result['stored'] / max(result['drain_s'], 1e-9):.0f} pushes/s, one process)")
     return Row(
@@ -272,7 +293,8 @@ def run(workdir: Path, seconds: float = 10.0, connections: int = 16, log=print) 
                if not k.startswith(("WECHAT_", "DATABASE_URL", "REDIS_URL", "CALLBACK_"))}
         env.update(credentials, DATABASE_URL=url, REDIS_URL=redis, SECRET_KEY="bench-secret-key",
                    DATA_KEY="bench-data-key", WECHAT_API_BASE=sandbox.url, WECHAT_MP_BASE=sandbox.url,
-                   WECHAT_OPEN_BASE=sandbox.url, PUBLIC_BASE_URL="http://127.0.0.1", PYTHONDONTWRITEBYTECODE="1")
+                   WECHAT_OPEN_BASE=sandbox.url, PUBLIC_BASE_URL="http://127.0.0.1", PYTHONDONTWRITEBYTECODE="1",
+                   CALLBACK_SPOOL_DIR=str(workdir / "push-spool"))
         factory = PushFactory(credentials)
         # Baseline first: the bare route, same server settings, same kind of request bodies.
         bare = Gunicorn("bench.bare_app:app", env, workdir / "gunicorn.log")
@@ -284,7 +306,7 @@ def run(workdir: Path, seconds: float = 10.0, connections: int = 16, log=print) 
             bare.stop()
         log(f"  bare: {base['per_second']:.0f}/s p50 {_ms(base['p50_us'])} p99 {_ms(base['p99_us'])}")
         measured = {mode: _measure_portal(mode, env, factory, workdir, url, redis, seconds, connections, log)
-                    for mode, _settings, _label in MODES}
+                    for mode in _modes()}
     finally:
         sandbox.stop()
     rows = [Row(f"Callbacks: bare Flask route (gunicorn -w {WORKERS} --threads {THREADS}, wrk -c{connections})",
@@ -292,6 +314,6 @@ def run(workdir: Path, seconds: float = 10.0, connections: int = 16, log=print) 
                 f"workers' CPU {base['cpu_ms']:.2f} ms/request",
                 verdict="baseline" if base["failed"] == 0 else f"{base['failed']} failed")]
     for mode, _settings, label in MODES:
-        rows += [_portal_row(mode, label, name, result, base) for name, result in measured[mode].items()]
+        rows += [_portal_row(mode, label, name, result, base) for name, result in measured.get(mode, {}).items()]
     drop_database(url)
     return rows

@@ -86,6 +86,23 @@ def check_config():
         click.echo(f"{name:28} {shown}")
     if len(cfg.get("WECHAT_COMPONENT_AES_KEY") or "") not in (0, 43):
         raise click.ClickException("WECHAT_COMPONENT_AES_KEY must be the 43-character EncodingAESKey.")
+    acknowledge = cfg.get("CALLBACK_ACKNOWLEDGE")
+    click.echo(f"{'CALLBACK_ACKNOWLEDGE':28} {acknowledge}")
+    if acknowledge not in ("stored", "spooled", "queued"):
+        raise click.ClickException("CALLBACK_ACKNOWLEDGE must be stored, spooled or queued.")
+    if acknowledge == "spooled":
+        from portal.services.push_spool import spool_dir
+
+        directory = spool_dir(current_app)
+        click.echo(f"{'CALLBACK_SPOOL_DIR':28} {directory}")
+        try:
+            os.makedirs(directory, exist_ok=True)
+            probe = os.path.join(directory, f".probe-{os.getpid()}")
+            with open(probe, "wb") as stream:
+                stream.write(b"x")
+            os.unlink(probe)
+        except OSError as exc:
+            raise click.ClickException(f"CALLBACK_SPOOL_DIR cannot be written: {exc}") from None
 
 
 @click.command("refresh-tokens")
@@ -112,18 +129,27 @@ def sync_authorizers():
 @click.option("--follow", is_flag=True, help="Keep draining as pushes arrive (a drainer outside the web processes).")
 @with_appcontext
 def drain_pushes(claim_idle, follow):
-    """Store the pushes waiting in the Redis push stream (CALLBACK_ACKNOWLEDGE=queued) until none is left."""
+    """Store the pushes acknowledged before the database write until none is left: this host's push spool
+    (CALLBACK_ACKNOWLEDGE=spooled) and the Redis push stream (=queued)."""
     from flask import current_app
 
-    from portal.services import push_queue
+    from portal.services import push_queue, push_spool
 
-    redis = current_app.extensions.get("redis")
-    if redis is None:
-        raise click.ClickException("REDIS_URL is not set: pushes are stored before success, nothing is queued.")
+    app = current_app._get_current_object()
+    redis = app.extensions.get("redis")
+    spooled = push_spool.is_enabled() or push_spool.pending(app) > 0
+    if redis is None and not spooled:
+        raise click.ClickException("Nothing to drain: pushes are stored before success (no REDIS_URL, and "
+                                   "CALLBACK_ACKNOWLEDGE is not spooled).")
     if follow:
-        push_queue.drain_forever(current_app._get_current_object())
-    idle = None if claim_idle is None else int(claim_idle * 1000)
-    click.echo(json.dumps({"stored": push_queue.drain_all(redis, push_queue.consumer_name(), idle)}))
+        if push_spool.is_enabled():
+            push_spool.drain_forever(app)
+        push_queue.drain_forever(app)
+    stored = push_spool.drain_all(app) if spooled else 0
+    if redis is not None:
+        idle = None if claim_idle is None else int(claim_idle * 1000)
+        stored += push_queue.drain_all(redis, push_queue.consumer_name(), idle)
+    click.echo(json.dumps({"stored": stored}))
 
 
 def register(app):

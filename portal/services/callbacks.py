@@ -24,7 +24,7 @@ from portal.models.callback import (
     SOURCE_MESSAGE,
 )
 from portal.models.miniprogram import AUTH_UNAUTHORIZED
-from portal.services import activity, fleet_signals, push_queue
+from portal.services import activity, fleet_signals, push_queue, push_spool
 from portal.services.audits import apply_audit_events
 from portal.services.group_commit import GroupCommitter
 from portal.services.wechat import component_appid, get_client
@@ -37,6 +37,7 @@ log = logging.getLogger("portal.callbacks")
 MAX_CLOCK_SKEW = 300  # seconds a push's timestamp may differ from our clock
 TICKET_STORED = "ticket stored"
 OUTCOME_IN_STREAM = "queued in redis"  # the answer's outcome only: no row has it
+OUTCOME_SPOOLED = "spooled"  # the same, for a push written to the spool
 SECRET_FIELDS = {"ComponentVerifyTicket", "AuthorizationCode", "PreAuthCode", "auth_code"}
 
 
@@ -155,10 +156,18 @@ def _push(source, event, xml):
 
 def receive(source, body, args, path_appid=None):
     """Handle one push end to end; returns a `Receipt` (for a duplicate, outcome "duplicate"). With
-    CALLBACK_ACKNOWLEDGE=queued (and a persistent Redis) a checked push is appended to the push stream
-    instead, outcome "queued in redis", and `store_queued` stores it shortly after."""
+    CALLBACK_ACKNOWLEDGE=spooled a checked push is written to this host's push spool instead (outcome
+    "spooled"; stored before success as usual if the spool cannot be written), with =queued (and a
+    persistent Redis) appended to the push stream (outcome "queued in redis"); `store_queued` stores either
+    shortly after."""
     event, xml = _checked(source, body, args, path_appid)
-    if push_queue.is_available():
+    if push_spool.is_enabled():
+        try:
+            push_spool.append(source, body, args, path_appid)
+            return Receipt(None, source, event.kind[:64], event.appid or None, None, OUTCOME_SPOOLED)
+        except push_spool.SpoolError as exc:
+            log.warning("push stored before success: %s", exc)
+    elif push_queue.is_available():
         push_queue.append(source, body, args, path_appid)
         return Receipt(None, source, event.kind[:64], event.appid or None, None, OUTCOME_IN_STREAM)
     push = _push(source, event, xml)
@@ -168,7 +177,7 @@ def receive(source, body, args, path_appid=None):
 
 
 def store_queued(items):
-    """Store pushes taken from the stream: (key, source, body, args, path_appid) each. Returns the keys
+    """Store pushes taken from the stream or the spool: (key, source, body, args, path_appid) each. Returns the keys
     settled (stored, counted as a retry, or refused and dropped); the others stay queued for a retry."""
     settled, grouped = [], []
     for key, source, body, args, path_appid in items:

@@ -122,7 +122,8 @@ def _portal_env(platform, **extra):
                DATA_KEY=app.config["DATA_KEY"], WECHAT_API_BASE=app.config["WECHAT_API_BASE"],
                WECHAT_MP_BASE=app.config["WECHAT_MP_BASE"], WECHAT_OPEN_BASE=app.config["WECHAT_OPEN_BASE"],
                CALLBACK_ACKNOWLEDGE="queued", CALLBACK_QUEUE_REQUIRE_AOF="false",
-               CALLBACK_RATE_LIMIT="100000 per minute", CALLBACK_CLAIM_IDLE_SECONDS="1", **extra)
+               CALLBACK_RATE_LIMIT="100000 per minute", CALLBACK_CLAIM_IDLE_SECONDS="1")
+    env.update(extra)
     return env
 
 
