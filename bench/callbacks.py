@@ -2,14 +2,14 @@
 Flask route answering "success" under the same gunicorn settings, in the same run.
 
 The portal (`bench.portal_wsgi:app`, i.e. `wsgi.py` with the callback rate limit raised) gets a fresh
-migrated database with 2,000 authorized mini-programs holding 45 audits in review each, Redis, newly
+migrated database with 2,000 authorized mini-programs holding 100 audits in review each, Redis, newly
 generated component credentials and a sandbox as its WeChat hosts. Pools of unique pushes are encrypted
 and signed with the sandbox's own message crypto (`sandbox/crypto.py`, shares no code with the portal)
 just before each run, so their timestamps are fresh and their contents distinct (no duplicates unless
 the pool wraps, which is reported):
 
 - `component_verify_ticket` to /wechat/auth-events (each one stores the ticket: one hot row),
-- `weapp_audit_success` to /wechat/events/<appid> (each one closes one audit in review, 45 per app: enough for all three runs).
+- `weapp_audit_success` to /wechat/events/<appid> (each one closes one audit in review, 100 per app: enough for the five runs).
 
 Both in each acknowledgement mode (CALLBACK_ACKNOWLEDGE): `stored` (committed to the database before
 `success`, concurrent pushes group-committed); `spooled` (written to a local spool file) and `queued`
@@ -55,8 +55,8 @@ from bench.dataset import appid_for, seed
 
 WORKERS, THREADS = 2, 4
 WRK_THREADS = 2
-APPS, OPEN_AUDITS_PER_APP = 2000, 45
-POOL = APPS * OPEN_AUDITS_PER_APP  # unique pushes of each kind per run
+APPS, OPEN_AUDITS_PER_APP = 2000, 100
+POOL = 80_000  # unique pushes of each kind per run: more than one 10-second run sends
 LUA = Path(__file__).with_name("push_pool.lua")
 
 
