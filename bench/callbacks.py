@@ -188,6 +188,8 @@ def _drained(redis: str, spool: Path, timeout: float = 300.0) -> float:
 # the load runs (what the web tier alone pays when drainers run elsewhere), drained by `flask drain-pushes`.
 MODES = (("stored", {"CALLBACK_ACKNOWLEDGE": "stored"}, "stored before success (group commit)"),
          ("spooled", {"CALLBACK_ACKNOWLEDGE": "spooled"}, "spooled to a local file, drained by the web processes"),
+         ("spool-follow", {"CALLBACK_ACKNOWLEDGE": "spooled", "CALLBACK_DRAIN_IN_PROCESS": "false"},
+          "spooled to a local file, drained meanwhile by one flask drain-pushes --follow"),
          ("spool-only", {"CALLBACK_ACKNOWLEDGE": "spooled", "CALLBACK_DRAIN_IN_PROCESS": "false"},
           "spooled to a local file, drained afterwards by flask drain-pushes"),
          ("queued", {"CALLBACK_ACKNOWLEDGE": "queued"}, "queued in Redis, drained by the web processes"),
@@ -219,6 +221,10 @@ def _measure_portal(mode, env, factory, workdir, url, redis, seconds, connection
     """Tickets then audit results against the portal in one acknowledgement mode; the figures of each."""
     settings = dict(env, **dict(MODES_BY_NAME[mode][1]))
     portal = Gunicorn("bench.portal_wsgi:app", settings, workdir / "gunicorn.log")
+    follower = None
+    if mode == "spool-follow":  # a drainer of its own, as a service beside gunicorn would be
+        follower = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "drain-pushes", "--follow"],
+                                    cwd=ROOT, env=settings, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wrk(portal, factory.write(workdir / "warm.txt", (factory.ticket() for _ in range(3000))), 2, connections)
         drain_after = settings.get("CALLBACK_DRAIN_IN_PROCESS") == "false"
@@ -244,6 +250,9 @@ def _measure_portal(mode, env, factory, workdir, url, redis, seconds, connection
                 f"p99 {_ms(result['p99_us'])}; drained {result['drain_s']:.1f} s after")
         return results
     finally:
+        if follower is not None:
+            follower.terminate()
+            follower.wait(timeout=30)
         portal.stop()
 
 
@@ -254,7 +263,7 @@ def _portal_row(mode, label, name, result, base) -> Row:
     wrapped = f", pool wrapped {result['wrapped']}x (repeats = duplicates)" if result["wrapped"] else ""
     note = f", {result['approved']} audits closed" if name == "weapp_audit_success" else ""
     drained = ""
-    if mode in ("queued", "spooled"):
+    if mode in ("queued", "spooled", "spool-follow"):
         drained = f"; all stored {result['drain_s']:.1f} s after the load stopped"
     elif mode in DRAINED_AFTER:
         drained = (f"; drained afterwards in {result['drain_s']:.1f} s "
