@@ -205,3 +205,43 @@ def test_check_config_names_the_spool_and_refuses_an_unknown_mode(app, tmp_path,
     assert (result.exit_code == 0) is ok
     assert (str(tmp_path / "spool") in result.output) is ok
     assert os.path.isdir(tmp_path / "spool") is ok
+
+
+def test_racing_writers_and_drainers_store_each_push_exactly_once(platform, tmp_path):
+    """Eight request threads spool pushes while three drainers take segments as they close: every push is
+    stored once, none counted as a retry, none left behind (segments are taken by one drainer at a time)."""
+    import threading
+
+    from portal.services import push_spool
+
+    spool = tmp_path / "spool"
+    _spooled(platform, spool, CALLBACK_SPOOL_SEGMENT_SECONDS=0.02, CALLBACK_RATE_LIMIT="100000 per minute")
+    ts = int(time.time())
+    pushes = [_ticket_push(platform, ts + i, f"ticket-race-{i}") for i in range(160)]
+    before = _count(platform, "SELECT COUNT(*) FROM callback_events")
+    stop, settled = threading.Event(), []
+
+    def drainer():
+        with platform.app.app_context():
+            while not stop.is_set():
+                settled.append(push_spool.drain_all(platform.app))
+                time.sleep(0.01)
+
+    drainers = [threading.Thread(target=drainer) for _ in range(3)]
+    for thread in drainers:
+        thread.start()
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            answers = list(pool.map(lambda p: _post_in_process(platform, *p), pushes))
+        _wait_ready(spool)
+        deadline = time.time() + 30
+        while time.time() < deadline and _segments(spool):
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        for thread in drainers:
+            thread.join(30)
+    assert answers == [(200, "success")] * len(pushes)
+    assert _segments(spool) == [] and sum(settled) == len(pushes)
+    assert _count(platform, "SELECT COUNT(*) FROM callback_events") == before + len(pushes)
+    assert _count(platform, "SELECT COALESCE(SUM(duplicates), 0) FROM callback_events") == 0
