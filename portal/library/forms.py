@@ -21,6 +21,3 @@ class NotesForm(FlaskForm):
 class ConfirmForm(FlaskForm):
     confirm = HiddenField(default="1")
 
-
-class ParamsForm(FlaskForm):
-    ext_params = TextAreaField(_l("ext parameters of this mini-program"), validators=[Optional(), Length(max=20000)])

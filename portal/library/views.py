@@ -8,10 +8,8 @@ from flask_login import current_user
 from portal.accounts.access import staff_required
 from portal.errors import PortalError
 from portal.library import bp
-from portal.library.forms import AddDraftForm, ConfirmForm, NotesForm, ParamsForm
-from portal.models import MiniProgram
+from portal.library.forms import AddDraftForm, ConfirmForm, NotesForm
 from portal.services import library
-from portal.services.tenant_settings import format_pairs
 
 
 @bp.route("/")
@@ -85,15 +83,5 @@ def edit(template_id):
 @bp.route("/miniprograms/<int:mp_id>/params", methods=["GET", "POST"])
 @staff_required
 def mp_params(mp_id):
-    mp = MiniProgram.get_for_tenant(mp_id, None)
-    form = ParamsForm(data={"ext_params": format_pairs(library.mp_overrides(mp.id))})
-    if form.validate_on_submit():
-        try:
-            library.save_mp_overrides(mp, current_user, form.ext_params.data)
-        except PortalError as exc:
-            form.ext_params.errors = [exc.message]
-        else:
-            flash(_("Parameters saved. They apply to the next upload."), "success")
-            return redirect(url_for("library.mp_params", mp_id=mp.id))
-    status = 400 if form.ext_params.errors else 200
-    return render_template("library/params.html", mp=mp, form=form, merged=library.ext_params_for(mp)), status
+    """The former staff-only ext page: a mini-program's parameters now live on its Parameters tab."""
+    return redirect(url_for("releases.params_page", mp_id=mp_id), code=308)

@@ -19,7 +19,7 @@ from portal.models import Audit, CodeCommit, LibraryTemplate, MiniProgramParams
 from portal.models.audit import OPEN_AUDIT_STATUSES
 from portal.models.template import EXT_TYPES
 from portal.services import activity, miniprograms
-from portal.services.tenant_settings import format_pairs, get_settings, parse_pairs
+from portal.services.tenant_settings import get_settings
 from portal.services.wechat import get_client
 
 SCHEMA_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_.-]{0,63})\s*:\s*([a-z]+)(\?)?$")
@@ -151,19 +151,6 @@ def validate_ext(schema, params):
 def mp_overrides(mp_id):
     row = db.session.scalar(select(MiniProgramParams).where(MiniProgramParams.miniprogram_id == mp_id))
     return json.loads(row.ext_params or "{}") if row else {}
-
-
-def save_mp_overrides(mp, actor, text):
-    """Store a mini-program's own ext parameters (`key=value` lines). :raise ValidationFailed."""
-    values = parse_pairs(text)
-    row = db.session.scalar(select(MiniProgramParams).where(MiniProgramParams.miniprogram_id == mp.id))
-    if row is None:
-        row = MiniProgramParams(miniprogram_id=mp.id)
-        db.session.add(row)
-    row.ext_params, row.updated_by = json.dumps(values, ensure_ascii=False, sort_keys=True), getattr(actor, "id", None)
-    activity.record("settings.mp_params", actor=actor, miniprogram=mp, detail=format_pairs(values)[:200])
-    db.session.commit()
-    return values
 
 
 def ext_params_for(mp, settings=None):

@@ -43,9 +43,16 @@ def test_schema_validation_and_overrides(fleet_env, make_tenant):
     appid = env.apps(tenant, 1)[0]
     with env.app.app_context():
         mp_id = db.session.query(MiniProgram).filter_by(authorizer_appid=appid).one().id
-    response = env.post(f"/staff/library/miniprograms/{mp_id}/params", {"ext_params": "shopId=7\ntheme=blue"})
+    response = env.post(f"/miniprograms/{mp_id}/params", {"ext_params": "shopId=7\ntheme=blue"})
     assert response.status_code == 302
-    assert env.post(f"/staff/library/miniprograms/{mp_id}/params", {"ext_params": "no equals"}).status_code == 400
+    assert env.post(f"/miniprograms/{mp_id}/params", {"ext_params": "no equals"}).status_code == 400
+    moved = env.client.get(f"/staff/library/miniprograms/{mp_id}/params")  # the former staff-only page
+    assert moved.status_code == 308 and moved.headers["Location"].endswith(f"/miniprograms/{mp_id}/params")
+    with env.app.app_context():  # an app no tenant holds: staff still see and edit its parameters
+        db.session.get(MiniProgram, mp_id).tenant_id = None
+        db.session.commit()
+    assert "shopId" in _html(env.client.get(f"/miniprograms/{mp_id}/params"))
+    assert env.post(f"/miniprograms/{mp_id}/params", {"ext_params": "shopId=7\ntheme=green"}).status_code == 302
     schema = library.parse_schema("shopId: integer\nvip: boolean?\nname: string")
     with env.app.app_context():
         mp = db.session.get(MiniProgram, mp_id)

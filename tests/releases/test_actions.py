@@ -123,10 +123,10 @@ def test_staff_acts_on_behalf_and_sees_every_app(code_env, make_user, login_as):
 
 
 def test_single_upload_uses_the_apps_own_parameters_over_the_tenants(platform, make_tenant):
-    """Staff may give one mini-program its own ext values (template library page); a single upload sends
+    """Staff may give one mini-program its own ext values (its Parameters tab); a single upload sends
     the same merged values a fleet release would."""
     from portal.models import MiniProgram
-    from portal.services import library, tenant_settings
+    from portal.services import app_params, tenant_settings
     from portal.services.releases import build_ext_json
 
     tenant_id = make_tenant("Params Co")
@@ -134,5 +134,5 @@ def test_single_upload_uses_the_apps_own_parameters_over_the_tenants(platform, m
     with platform.app.app_context():
         mp = MiniProgram.query.filter_by(authorizer_appid=appid).one()
         tenant_settings.save_settings(tenant_id, None, ext_params={"shop": "tenant-shop", "color": "red"})
-        library.save_mp_overrides(mp, None, "color=blue")
+        app_params.save_overrides(mp, None, {"ext_params": "color=blue"})
         assert build_ext_json(mp)["ext"] == {"shop": "tenant-shop", "color": "blue"}

@@ -53,8 +53,10 @@ def test_app_of_another_tenant_is_refused_and_staff_can_transfer(platform, make_
     moved = post_form(staff_client, f"/staff/platform/miniprograms/{mp_id}/transfer", {"tenant_id": second_tenant},
                       token_from="/staff/platform/", follow_redirects=True)
     assert "已转移" in moved.get_data(as_text=True), moved.get_data(as_text=True)[-3000:]
+    from portal.extensions import db
+
     with platform.app.app_context():
-        assert MiniProgram.query.get(mp_id).tenant_id == second_tenant
+        assert db.session.get(MiniProgram, mp_id).tenant_id == second_tenant
     assert "Contested" in second.get("/dashboard").get_data(as_text=True)
 
 
