@@ -5,6 +5,8 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, SelectField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
+from portal.form_choices import as_choices
+
 
 class LoginForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
@@ -20,7 +22,7 @@ class AcceptInvitationForm(FlaskForm):
 
 
 class LanguageForm(FlaskForm):
-    language = SelectField(_l("Language"), choices=[("zh", "简体中文"), ("en", "English")])
+    language = SelectField(_l("Language"), choices=as_choices([("zh", "简体中文"), ("en", "English")]))
     next = HiddenField()
 
 

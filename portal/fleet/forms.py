@@ -5,6 +5,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
+from portal.form_choices import as_choices
+
 MODES = [("all", _l("All authorized mini-programs")), ("tenants", _l("The mini-programs of some tenants")),
          ("version", _l("Mini-programs on a released version")), ("list", _l("A hand-picked list"))]
 
@@ -14,7 +16,7 @@ class FleetForm(FlaskForm):
     user_version = StringField(_l("Version"), validators=[DataRequired(), Length(max=64), Regexp(
         r"^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$", message=_l("Use 1-64 letters, digits, “.”, “-” or “_”, e.g. 1.2.0."))])
     user_desc = StringField(_l("Description"), validators=[Optional(), Length(max=255)])
-    mode = SelectField(_l("Targets"), choices=MODES)
+    mode = SelectField(_l("Targets"), choices=as_choices(MODES))
     tenant_ids = SelectMultipleField(_l("Tenants"), coerce=int, validate_choice=False)
     released_version = StringField(_l("Released version"), validators=[Optional(), Length(max=64)])
     miniprogram_ids = TextAreaField(_l("Mini-program ids or AppIDs, one a line"), validators=[Optional()])

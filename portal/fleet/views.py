@@ -8,6 +8,7 @@ from portal.accounts.access import staff_required
 from portal.errors import PortalError
 from portal.fleet import bp
 from portal.fleet.forms import ControlForm, FleetForm
+from portal.form_choices import as_choices
 from portal.models import fleet as F
 from portal.services import fleet, fleet_controls, fleet_report, library
 from portal.services.platform import tenant_choices
@@ -28,8 +29,9 @@ def index():
 def new():
     form = FleetForm(template_id=request.args.get("template_id", type=int))
     templates = library.list_templates()
-    form.template_id.choices = [(t.template_id, f"{t.template_id} · {t.user_version} · {t.user_desc}") for t in templates]
-    form.tenant_ids.choices = tenant_choices()
+    form.template_id.choices = as_choices((t.template_id, f"{t.template_id} · {t.user_version} · {t.user_desc}")
+                                          for t in templates)
+    form.tenant_ids.choices = as_choices(tenant_choices())
     if form.validate_on_submit():
         try:
             release = fleet.start_fleet_release(

@@ -5,11 +5,13 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from portal.form_choices import as_choices
+
 
 class AddDraftForm(FlaskForm):
     draft_id = IntegerField(_l("Draft"), validators=[DataRequired(), NumberRange(min=0)])
     template_type = SelectField(_l("Template type"), coerce=int,
-                                choices=[(0, _l("Normal template")), (1, _l("Standard template"))])
+                                choices=as_choices([(0, _l("Normal template")), (1, _l("Standard template"))]))
 
 
 class NotesForm(FlaskForm):

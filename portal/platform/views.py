@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField
 
 from portal.accounts.access import staff_required
+from portal.form_choices import as_choices
 from portal.models.miniprogram import AUTH_STATES
 from portal.platform import bp
 from portal.services import authorization as authorization_service
@@ -40,7 +41,7 @@ def transfer(mp_id):
     """Move a mini-program to another tenant (one page per app keeps the list light at any fleet size)."""
     mp = platform_service.get_miniprogram(mp_id)
     form = TransferForm(tenant_id=mp.tenant_id)
-    form.tenant_id.choices = platform_service.tenant_choices()
+    form.tenant_id.choices = as_choices(platform_service.tenant_choices())
     if form.validate_on_submit():
         mp = authorization_service.transfer(mp_id, form.tenant_id.data, current_user)
         flash(_("%(name)s moved to another tenant.", name=mp.display_name), "success")

@@ -15,6 +15,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
+from portal.form_choices import as_choices
+
 VERSION_RE = r"^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$"
 SERVER_KINDS = (
     ("requestdomain", _l("request (https)")), ("wsrequestdomain", _l("socket (wss)")),
@@ -40,7 +42,7 @@ class QRForm(FlaskForm):
 
 
 class ServerDomainForm(FlaskForm):
-    action = SelectField(_l("Action"), choices=ACTIONS)
+    action = SelectField(_l("Action"), choices=as_choices(ACTIONS))
     requestdomain = TextAreaField(SERVER_KINDS[0][1], validators=[Length(max=4000)])
     wsrequestdomain = TextAreaField(SERVER_KINDS[1][1], validators=[Length(max=4000)])
     uploaddomain = TextAreaField(SERVER_KINDS[2][1], validators=[Length(max=4000)])
@@ -50,7 +52,7 @@ class ServerDomainForm(FlaskForm):
 
 
 class WebviewDomainForm(FlaskForm):
-    action = SelectField(_l("Action"), choices=ACTIONS)
+    action = SelectField(_l("Action"), choices=as_choices(ACTIONS))
     webviewdomain = TextAreaField(_l("Business domains (web-view)"), validators=[Length(max=4000)])
 
 
@@ -80,10 +82,10 @@ class SubmitAuditForm(FlaskForm):
     version_desc = TextAreaField(_l("Notes for the reviewers (test account, password…)"),
                                  validators=[Optional(), Length(max=1000)])
     feedback_info = TextAreaField(_l("Reply to the last rejection"), validators=[Optional(), Length(max=200)])
-    ugc_scene = SelectMultipleField(_l("User-generated content"), coerce=int, choices=[
-        (1, _l("User profiles")), (2, _l("Pictures")), (3, _l("Videos")), (4, _l("Text")), (5, _l("Other"))])
-    ugc_method = SelectMultipleField(_l("How it is moderated"), coerce=int, choices=[
-        (1, _l("WeChat content-security API")), (2, _l("Another product")), (3, _l("Manual review"))])
+    ugc_scene = SelectMultipleField(_l("User-generated content"), coerce=int, choices=as_choices([
+        (1, _l("User profiles")), (2, _l("Pictures")), (3, _l("Videos")), (4, _l("Text")), (5, _l("Other"))]))
+    ugc_method = SelectMultipleField(_l("How it is moderated"), coerce=int, choices=as_choices([
+        (1, _l("WeChat content-security API")), (2, _l("Another product")), (3, _l("Manual review"))]))
     has_audit_team = BooleanField(_l("We have a moderation team"))
     audit_desc = StringField(_l("Moderation details"), validators=[Optional(), Length(max=200)])
     privacy_api_not_use = BooleanField(_l("The code does not really use the privacy features WeChat detected"))
@@ -104,7 +106,7 @@ class GrayForm(FlaskForm):
 
 
 class VisitForm(FlaskForm):
-    action = SelectField(_l("Visitors"), choices=[("open", _l("Open")), ("close", _l("Close"))])
+    action = SelectField(_l("Visitors"), choices=as_choices([("open", _l("Open")), ("close", _l("Close"))]))
 
 
 class SettingsForm(FlaskForm):
@@ -148,7 +150,7 @@ def fill_item_choices(form, defaults):
     while prefill and len(form.items.entries) < len(defaults["items"]):
         form.items.append_entry()
     for index, entry in enumerate(form.items.entries):
-        entry.form.address.choices, entry.form.category.choices = pages, cats
+        entry.form.address.choices, entry.form.category.choices = as_choices(pages), as_choices(cats)
         if prefill and index < len(defaults["items"]):
             item = defaults["items"][index]
             entry.form.address.data, entry.form.title.data = item["address"], item["title"]

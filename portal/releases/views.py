@@ -11,6 +11,7 @@ from markupsafe import Markup, escape
 
 from portal.accounts.access import current_tenant_id, merchant_required
 from portal.errors import Forbidden, NotFound, PortalError
+from portal.form_choices import as_choices
 from portal.models import MiniProgram
 from portal.releases import bp
 from portal.releases.forms import (
@@ -72,8 +73,8 @@ def code(mp_id):
     mp = load_mp(mp_id)
     form = UploadForm()
     try:
-        form.template_id.choices = [(t.template_id, f"{t.template_id} · {t.user_version} · {t.user_desc}")
-                                    for t in releases.templates()]
+        form.template_id.choices = as_choices((t.template_id, f"{t.template_id} · {t.user_version} · {t.user_desc}")
+                                              for t in releases.templates())
     except PortalError as exc:
         form.template_id.choices, error = [], exc.message
     else:

@@ -5,6 +5,8 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
+from portal.form_choices import as_choices
+
 
 class TenantForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
@@ -19,7 +21,7 @@ class MerchantUserForm(FlaskForm):
     name = StringField(_l("Name"), validators=[Optional(), Length(max=100)])
     mode = RadioField(
         _l("How the user gets in"),
-        choices=[("invite", _l("Send an invitation link")), ("password", _l("Set an initial password"))],
+        choices=as_choices([("invite", _l("Send an invitation link")), ("password", _l("Set an initial password"))]),
         default="invite",
     )
     password = PasswordField(_l("Initial password"), validators=[Optional(), Length(max=200)])
