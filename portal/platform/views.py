@@ -53,4 +53,5 @@ def transfer(mp_id):
 @staff_required
 def pushes():
     kind = request.args.get("kind", "")[:64] or None
-    return render_template("platform/pushes.html", events=callbacks_service.recent_events(200, kind), kind=kind)
+    return render_template("platform/pushes.html", events=callbacks_service.recent_events(200, kind), kind=kind,
+                           waiting=callbacks_service.waiting_pushes())

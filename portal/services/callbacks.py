@@ -406,6 +406,18 @@ def _unauthorize(appid):
     return OUTCOME_APPLIED, "marked unauthorized"
 
 
+def waiting_pushes():
+    """Pushes acknowledged but not stored yet, for the staff push list: {"mode", "spool", "stream"}; "spool"
+    is `push_spool.backlog` (or None when nothing is spooled here), "stream" a count (or None without Redis,
+    or when Redis cannot be asked)."""
+    app = current_app._get_current_object()
+    mode = app.config.get("CALLBACK_ACKNOWLEDGE")
+    spool = push_spool.backlog(app) if mode == "spooled" or push_spool.pending(app) else None
+    redis = app.extensions.get("redis")
+    stream = push_queue.backlog(redis) if redis is not None and mode == "queued" else None
+    return {"mode": mode, "spool": spool, "stream": stream}
+
+
 def recent_events(limit=100, kind=None):
     query = db.session.query(CallbackEvent).order_by(CallbackEvent.id.desc())
     if kind:

@@ -128,6 +128,14 @@ def _is_durable(redis, config):
     return durable
 
 
+def backlog(redis):
+    """Entries in the push stream not yet stored (read by a drainer or not)."""
+    try:
+        return redis.xlen(STREAM)
+    except RedisError:
+        return None
+
+
 def consumer_name():
     return f"{socket.gethostname()}:{os.getpid()}"
 

@@ -320,6 +320,25 @@ def pending(app):
     return len(_claimable(spool_dir(app)))
 
 
+def backlog(app):
+    """What waits in this host's spool: {"pushes", "segments", "oldest_seconds"} (the age of the oldest
+    segment, from the time in its name; None when the spool is empty)."""
+    directory, pushes, oldest = spool_dir(app), 0, None
+    names = _claimable(directory)
+    for name in names:
+        try:
+            with open(os.path.join(directory, name), "rb") as stream:
+                pushes += sum(1 for line in stream if line.startswith(b"{"))
+        except FileNotFoundError:  # drained meanwhile
+            continue
+        if oldest is None:
+            try:
+                oldest = max(0.0, time.time() - int(name.split("-", 1)[0]) / 1e9)
+            except ValueError:
+                oldest = None
+    return {"pushes": pushes, "segments": len(names), "oldest_seconds": oldest}
+
+
 def drain_forever(app):
     """The in-process drainer (and `flask drain-pushes --follow`): drain, pause when idle, repeat."""
     while True:

@@ -51,7 +51,8 @@ def _post_in_process(platform, path, sealed):
     return response.status_code, response.get_data(as_text=True)
 
 
-def test_queued_push_is_acknowledged_then_stored_once_by_the_drainer(platform, make_tenant, tenant_objects):
+def test_queued_push_is_acknowledged_then_stored_once_by_the_drainer(platform, make_tenant, tenant_objects,
+                                                                    make_user, login_as):
     redis = _queued(platform)
     appid = tenant_objects(make_tenant())["appid"]
     before = _count(platform, "SELECT COUNT(*) FROM callback_events")
@@ -62,6 +63,10 @@ def test_queued_push_is_acknowledged_then_stored_once_by_the_drainer(platform, m
     forged = (ticket[1][0], dict(ticket[1][1], msg_signature="0" * 40))
     assert _post_in_process(platform, ticket[0], forged)[0] == 403
     assert redis.xlen(STREAM) == 3 and _count(platform, "SELECT COUNT(*) FROM callback_events") == before
+    make_user(role="staff", email="staff@example.com")
+    staff = platform.client()
+    login_as("staff@example.com", test_client=staff)
+    assert "3 条推送已应答，正在 Redis 推送流中等待入库" in staff.get("/staff/platform/pushes").get_data(as_text=True)
     result = platform.app.test_cli_runner().invoke(args=["drain-pushes"])
     assert result.exit_code == 0 and '"stored": 3' in result.output
     assert _count(platform, "SELECT COUNT(*) FROM callback_events") == before + 2
@@ -70,6 +75,7 @@ def test_queued_push_is_acknowledged_then_stored_once_by_the_drainer(platform, m
     assert _count(platform, "SELECT COUNT(*) FROM weixin_account "
                             "WHERE component_verify_ticket IS NOT NULL") == 1
     assert redis.xlen(STREAM) == 0 and redis.xpending(STREAM, "portal")["pending"] == 0
+    assert "Redis 推送流为空" in staff.get("/staff/platform/pushes").get_data(as_text=True)
 
 
 def test_without_a_persistent_redis_pushes_are_stored_before_success(platform):

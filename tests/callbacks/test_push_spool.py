@@ -40,7 +40,7 @@ def _wait_ready(spool, timeout=10):
 
 
 def test_spooled_push_is_acknowledged_then_stored_once_by_the_drainer(platform, make_tenant, tenant_objects,
-                                                                      tmp_path):
+                                                                      tmp_path, make_user, login_as):
     spool = tmp_path / "spool"
     _spooled(platform, spool)
     appid = tenant_objects(make_tenant())["appid"]
@@ -57,6 +57,11 @@ def test_spooled_push_is_acknowledged_then_stored_once_by_the_drainer(platform, 
     lines = [json.loads(line) for name in ready for line in (spool / name).read_text().splitlines() if line]
     assert len(lines) == 3 and {line["s"] for line in lines} == {"auth", "message"}
     assert all(b"ticket-spooled" not in base64.b64decode(line["b"]) for line in lines)  # still encrypted
+    make_user(role="staff", email="staff@example.com")
+    staff = platform.client()
+    login_as("staff@example.com", test_client=staff)
+    page = staff.get("/staff/platform/pushes").get_data(as_text=True)
+    assert "3 条推送已应答，正在本机缓存中等待入库（1 个文件" in page, page[:3000]
 
     result = platform.app.test_cli_runner().invoke(args=["drain-pushes"])
     assert result.exit_code == 0 and '"stored": 3' in result.output
@@ -65,6 +70,7 @@ def test_spooled_push_is_acknowledged_then_stored_once_by_the_drainer(platform, 
     assert _count(platform, "SELECT COUNT(*) FROM wxminiprogram_audit WHERE status = 0") == 1
     assert _count(platform, "SELECT COUNT(*) FROM weixin_account WHERE component_verify_ticket IS NOT NULL") == 1
     assert _segments(spool) == []
+    assert "本机推送缓存为空" in staff.get("/staff/platform/pushes").get_data(as_text=True)
 
 
 def test_pushes_are_answered_while_the_database_is_down_and_stored_when_it_is_back(
