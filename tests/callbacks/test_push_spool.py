@@ -251,3 +251,18 @@ def test_racing_writers_and_drainers_store_each_push_exactly_once(platform, tmp_
     assert _segments(spool) == [] and sum(settled) == len(pushes)
     assert _count(platform, "SELECT COUNT(*) FROM callback_events") == before + len(pushes)
     assert _count(platform, "SELECT COALESCE(SUM(duplicates), 0) FROM callback_events") == 0
+
+
+def test_flushing_before_each_answer_still_spools_and_drains(platform, tmp_path):
+    """CALLBACK_SPOOL_SYNC_SECONDS=0: every push is flushed to disk (and a new segment's directory entry)
+    before `success`."""
+    spool = tmp_path / "spool"
+    _spooled(platform, spool, CALLBACK_SPOOL_SYNC_SECONDS=0)
+    before = _count(platform, "SELECT COUNT(*) FROM callback_events")
+    ts = int(time.time())
+    for i in range(3):
+        assert _post_in_process(platform, *_ticket_push(platform, ts + i, f"t-sync-{i}")) == (200, "success")
+    assert len(_wait_ready(spool)) == 1
+    result = platform.app.test_cli_runner().invoke(args=["drain-pushes"])
+    assert result.exit_code == 0 and '"stored": 3' in result.output
+    assert _count(platform, "SELECT COUNT(*) FROM callback_events") == before + 3
