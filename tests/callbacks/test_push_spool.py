@@ -73,10 +73,11 @@ def test_spooled_push_is_acknowledged_then_stored_once_by_the_drainer(platform, 
     assert "本机推送缓存为空" in staff.get("/staff/platform/pushes").get_data(as_text=True)
 
 
-def test_pushes_are_answered_while_the_database_is_down_and_stored_when_it_is_back(
+def test_pushes_are_answered_while_the_database_and_redis_are_down_and_stored_when_back(
         platform, make_app, make_tenant, tenant_objects, tmp_path):
-    """The same portal, its database unreachable (a port nothing listens on): pushes still get `success` and
-    wait in the spool; a drainer that cannot reach the database either keeps them; one that can stores them."""
+    """The same portal, its database and Redis unreachable (ports nothing listens on): pushes still get
+    `success` and wait in the spool; a drainer that cannot reach the database either keeps them; one that
+    can stores them."""
     spool = tmp_path / "spool"
     appid = tenant_objects(make_tenant())["appid"]
     down = make_app(**{k: platform.app.config[k] for k in (
@@ -84,7 +85,7 @@ def test_pushes_are_answered_while_the_database_is_down_and_stored_when_it_is_ba
         "WECHAT_API_BASE", "WECHAT_MP_BASE", "WECHAT_OPEN_BASE")},
         SQLALCHEMY_DATABASE_URI="mysql+mysqldb://portal:none@127.0.0.1:9/portal?connect_timeout=2",
         CALLBACK_ACKNOWLEDGE="spooled", CALLBACK_SPOOL_DIR=str(spool), CALLBACK_DRAIN_IN_PROCESS=False,
-        CALLBACK_SPOOL_SEGMENT_SECONDS=0.05, REDIS_URL=None)
+        CALLBACK_SPOOL_SEGMENT_SECONDS=0.05, REDIS_URL="redis://127.0.0.1:9/0")
     before = _count(platform, "SELECT COUNT(*) FROM callback_events")
     ts = int(time.time())
     pushes = [_audit_push(platform, appid, ts), _ticket_push(platform, ts, "ticket-db-down")]
