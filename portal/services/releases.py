@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from portal.errors import Conflict, ValidationFailed
+from portal.errors import Conflict, PortalError, ValidationFailed
 from portal.extensions import db
 from portal.models import Audit, CodeCommit
 from portal.models.audit import AUDIT_APPROVED
@@ -76,8 +76,28 @@ def commit_step(run):
     db.session.add(CodeCommit(miniprogram_id=mp.id, template_id=params["template_id"],
                               user_version=params["user_version"], user_desc=params["user_desc"],
                               ext_json=get_json(ext), created_by=run.actor_id))
-    return _l("Version %(v)s uploaded from template %(t)s. WeChat now scans it for privacy features (a few "
-             "minutes) before it can be submitted.", v=params["user_version"], t=params["template_id"]), params
+    db.session.commit()  # the upload is WeChat's fact now; nothing after it may roll it back
+    uploaded = _l("Version %(v)s uploaded from template %(t)s. WeChat now scans it for privacy features (a few "
+                  "minutes) before it can be submitted.", v=params["user_version"], t=params["template_id"])
+    domains_note = _trial_domains(mp, run.actor)
+    if domains_note is None:
+        return uploaded, params
+    return _l("%(uploaded)s %(domains)s", uploaded=uploaded, domains=domains_note), params
+
+
+def _trial_domains(mp, actor):
+    """After an upload, set the app's effective domains (its own or its tenant's, when it has any), so the
+    trial version testers open can reach its servers - not only once it is submitted. The upload stands
+    whatever happens here; the note says how it went (None: no domains to set)."""
+    from portal.services.app_params import apply_domains
+
+    try:
+        if not apply_domains(mp, actor, log=False):
+            return None
+    except PortalError as exc:
+        return _l("Its domains could not be set (%(reason)s): set them on the Domains page before testers "
+                  "open the trial version.", reason=exc.message)
+    return _l("Its domains are set too, so the trial version reaches its servers.")
 
 
 def get_json(ext):

@@ -195,3 +195,32 @@ def test_errors_reach_english_speakers_in_english(code_env, make_user, login_as)
         "message"]
     assert "ext_json is invalid" in _html(english.get(env.url("code")))
     assert "自定义配置无效" in env.client.get(env.url(f"jobs/{last_run(env).id}")).get_json()["message"]
+
+
+def test_an_upload_sets_the_domains_so_the_trial_version_works(code_env):
+    """Testers open the trial version right after an upload: the app's effective domains (here its tenant's)
+    are set then, not only at submit time; if WeChat refuses them, the upload stands and the run says why."""
+    from tests.releases.test_params import _sandbox_app
+
+    env = code_env
+    _settings(env)
+    upload(env, "5.0.0")
+    run = last_run(env)
+    assert run.kind == "commit" and run.state == "done", run.message
+    assert "Its domains are set too" in json.loads(run.message)["en"]
+    assert "域名也已设置" in json.loads(run.message)["zh"]
+    assert env.api.count("modify_domain", env.appid, errcode=0) == 1
+    assert env.api.count("setwebviewdomain", env.appid, errcode=0) == 1
+    flat = json.dumps(_sandbox_app(env))
+    assert "https://api.localhost" in flat and "https://www.localhost" in flat
+
+    env.api.faults(endpoint="modify_domain", appid=env.appid, errcode=85017, count=1)
+    upload(env, "5.0.1")
+    run = last_run(env)
+    assert run.state == "done", run.message
+    english = json.loads(run.message)["en"]
+    assert "Version 5.0.1 uploaded" in english and "Its domains could not be set" in english
+    assert "85017" in english or "domain" in english.lower()
+    with env.app.app_context():
+        versions = [c.user_version for c in db.session.query(CodeCommit).filter_by(miniprogram_id=env.mp_id)]
+    assert versions == ["5.0.0", "5.0.1"]
