@@ -136,7 +136,29 @@ class PushFactory:
         return path
 
 
+def _busy_fraction(interval: float = 0.5) -> float:
+    """The machine's CPU use over `interval` seconds (all cores, 0..1), from /proc/stat."""
+    def sample():
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return sum(fields), fields[3] + fields[4]  # total, idle + iowait
+
+    total_before, idle_before = sample()
+    time.sleep(interval)
+    total_after, idle_after = sample()
+    return 1 - (idle_after - idle_before) / max(1, total_after - total_before)
+
+
+def settle(limit: float = 0.15, timeout: float = 60.0) -> float:
+    """Wait until the machine is nearly idle (what the previous run left behind, such as the database
+    flushing the pages it wrote, would otherwise be charged to the next one); returns the seconds waited."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout and _busy_fraction() > limit:
+        pass
+    return time.monotonic() - started
+
+
 def wrk(server: Gunicorn, pool_file: Path, seconds: float, connections: int) -> dict:
+    settle()
     url, cpu_before = server.url, server.cpu_seconds()
     out = subprocess.run(["wrk", f"-t{WRK_THREADS}", f"-c{connections}", f"-d{seconds:.0f}s", "--timeout", "10s",
                           "-s", str(LUA), url, "--", str(pool_file), str(WRK_THREADS)],
