@@ -152,11 +152,18 @@ def _busy_fraction(interval: float = 0.5) -> float:
     return 1 - (idle_after - idle_before) / max(1, total_after - total_before)
 
 
-def settle(limit: float = 0.15, timeout: float = 60.0) -> float:
-    """Wait until the machine is nearly idle (what the previous run left behind, such as the database
-    flushing the pages it wrote, would otherwise be charged to the next one); returns the seconds waited."""
+def _unwritten_mib() -> float:
+    """Dirty and in-writeback page cache (MiB, /proc/meminfo): file data the kernel has yet to write."""
+    fields = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines() if ":" in line)
+    return sum(int(fields.get(name, "0 kB").split()[0]) for name in ("Dirty", "Writeback")) / 1024
+
+
+def settle(limit: float = 0.15, unwritten_mib: float = 64.0, timeout: float = 60.0) -> float:
+    """Wait until the machine is nearly idle and the disk has caught up (what the previous run left behind,
+    such as the database flushing the pages it wrote, would otherwise be charged to the next one: a write()
+    of the push spool is held back by the kernel while too much is unwritten); returns the seconds waited."""
     started = time.monotonic()
-    while time.monotonic() - started < timeout and _busy_fraction() > limit:
+    while time.monotonic() - started < timeout and (_busy_fraction() > limit or _unwritten_mib() > unwritten_mib):
         pass
     return time.monotonic() - started
 
