@@ -137,7 +137,7 @@ def drain_pushes(claim_idle, follow):
 
     app = current_app._get_current_object()
     redis = app.extensions.get("redis")
-    spooled = push_spool.is_enabled() or push_spool.pending(app) > 0
+    spooled = push_spool.has_work(app)
     if redis is None and not spooled:
         raise click.ClickException("Nothing to drain: pushes are stored before success (no REDIS_URL, and "
                                    "CALLBACK_ACKNOWLEDGE is not spooled).")

@@ -11,6 +11,6 @@ def drain_queued_pushes():
     what waits in this host's push spool (web processes on the same host whose drainers are gone)."""
     result = push_queue.drain_periodically()
     app = current_app._get_current_object()
-    if push_spool.is_enabled() or push_spool.pending(app):
+    if push_spool.has_work(app):
         result["stored"] += push_spool.drain_all(app)
     return result

@@ -61,11 +61,22 @@ def spool_dir(app):
 def append(source, body, args, path_appid):
     """Write one checked push to this process's open segment. :raise SpoolError: not written."""
     app = current_app._get_current_object()
-    record = json.dumps({"s": source, "a": path_appid or "", "q": {name: args.get(name) for name in QUERY_FIELDS},
-                         "b": base64.b64encode(body).decode("ascii")}, separators=(",", ":"))
-    _writer(app).write(("\n" + record + "\n").encode("ascii"))  # the leading newline ends any torn line
+    query = {name: args.get(name) for name in QUERY_FIELDS}
+    line = "\n" + _record(source, path_appid, query, body) + "\n"  # the leading newline ends any torn line
+    _writer(app).write(line.encode("ascii"))
     if app.config.get("CALLBACK_DRAIN_IN_PROCESS", True):
         _ensure_drainer(app)
+
+
+def _record(source, path_appid, query, body):
+    """One push as a spool line (without its newlines)."""
+    return json.dumps({"s": source, "a": path_appid or "", "q": query, "b": base64.b64encode(body).decode("ascii")},
+                      separators=(",", ":"))
+
+
+def has_work(app):
+    """Whether this host's spool is to be drained: the mode is on, or segments are left from when it was."""
+    return app.config.get("CALLBACK_ACKNOWLEDGE") == "spooled" or pending(app) > 0
 
 
 def _writer(app):
@@ -268,8 +279,7 @@ def drain_segment(path):
 def _rewrite(path, items):
     """Keep only `items` in the segment at `path` (written beside it, then moved over it)."""
     staging = path + ".rewrite"
-    lines = [json.dumps({"s": source, "a": appid or "", "q": args, "b": base64.b64encode(body).decode("ascii")},
-                        separators=(",", ":")) for _index, source, body, args, appid in items]
+    lines = [_record(source, appid, args, body) for _index, source, body, args, appid in items]
     with open(staging, "wb") as stream:
         stream.write(("\n" + "\n".join(lines) + "\n").encode("ascii"))
         stream.flush()

@@ -51,29 +51,45 @@ def _post_in_process(platform, path, sealed):
     return response.status_code, response.get_data(as_text=True)
 
 
-def test_queued_push_is_acknowledged_then_stored_once_by_the_drainer(platform, make_tenant, tenant_objects,
-                                                                    make_user, login_as):
-    redis = _queued(platform)
-    appid = tenant_objects(make_tenant())["appid"]
-    before = _count(platform, "SELECT COUNT(*) FROM callback_events")
+def send_retry_and_forgery(platform, appid, ticket_text):
+    """An audit push, a ticket push and the audit push again (WeChat's retry), all answered `success`; a
+    forged copy of the ticket refused with 403."""
     ts = int(time.time())
-    audit, ticket = _audit_push(platform, appid, ts), _ticket_push(platform, ts, "ticket-queued")
-    for push in (audit, ticket, audit):  # the audit push twice: WeChat's retry
+    audit, ticket = _audit_push(platform, appid, ts), _ticket_push(platform, ts, ticket_text)
+    for push in (audit, ticket, audit):
         assert _post_in_process(platform, *push) == (200, "success")
     forged = (ticket[1][0], dict(ticket[1][1], msg_signature="0" * 40))
     assert _post_in_process(platform, ticket[0], forged)[0] == 403
-    assert redis.xlen(STREAM) == 3 and _count(platform, "SELECT COUNT(*) FROM callback_events") == before
+
+
+def staff_client(platform, make_user, login_as):
     make_user(role="staff", email="staff@example.com")
     staff = platform.client()
     login_as("staff@example.com", test_client=staff)
-    assert "3 条推送已应答，正在 Redis 推送流中等待入库" in staff.get("/staff/platform/pushes").get_data(as_text=True)
+    return staff
+
+
+def drain_and_check_stored_once(platform, before):
+    """`flask drain-pushes` stores what `send_retry_and_forgery` sent: two rows, the retry counted once, the
+    audit closed, the ticket kept."""
     result = platform.app.test_cli_runner().invoke(args=["drain-pushes"])
     assert result.exit_code == 0 and '"stored": 3' in result.output
     assert _count(platform, "SELECT COUNT(*) FROM callback_events") == before + 2
     assert _count(platform, "SELECT SUM(duplicates) FROM callback_events") == 1
     assert _count(platform, "SELECT COUNT(*) FROM wxminiprogram_audit WHERE status = 0") == 1
-    assert _count(platform, "SELECT COUNT(*) FROM weixin_account "
-                            "WHERE component_verify_ticket IS NOT NULL") == 1
+    assert _count(platform, "SELECT COUNT(*) FROM weixin_account WHERE component_verify_ticket IS NOT NULL") == 1
+
+
+def test_queued_push_is_acknowledged_then_stored_once_by_the_drainer(platform, make_tenant, tenant_objects,
+                                                                    make_user, login_as):
+    redis = _queued(platform)
+    appid = tenant_objects(make_tenant())["appid"]
+    before = _count(platform, "SELECT COUNT(*) FROM callback_events")
+    send_retry_and_forgery(platform, appid, "ticket-queued")
+    assert redis.xlen(STREAM) == 3 and _count(platform, "SELECT COUNT(*) FROM callback_events") == before
+    staff = staff_client(platform, make_user, login_as)
+    assert "3 条推送已应答，正在 Redis 推送流中等待入库" in staff.get("/staff/platform/pushes").get_data(as_text=True)
+    drain_and_check_stored_once(platform, before)
     assert redis.xlen(STREAM) == 0 and redis.xpending(STREAM, "portal")["pending"] == 0
     assert "Redis 推送流为空" in staff.get("/staff/platform/pushes").get_data(as_text=True)
 

@@ -18,6 +18,9 @@ from tests.callbacks.test_push_queue import (
     _portal_env,
     _post_in_process,
     _ticket_push,
+    drain_and_check_stored_once,
+    send_retry_and_forgery,
+    staff_client,
 )
 
 
@@ -45,30 +48,17 @@ def test_spooled_push_is_acknowledged_then_stored_once_by_the_drainer(platform, 
     _spooled(platform, spool)
     appid = tenant_objects(make_tenant())["appid"]
     before = _count(platform, "SELECT COUNT(*) FROM callback_events")
-    ts = int(time.time())
-    audit, ticket = _audit_push(platform, appid, ts), _ticket_push(platform, ts, "ticket-spooled")
-    for push in (audit, ticket, audit):  # the audit push twice: WeChat's retry
-        assert _post_in_process(platform, *push) == (200, "success")
-    forged = (ticket[1][0], dict(ticket[1][1], msg_signature="0" * 40))
-    assert _post_in_process(platform, ticket[0], forged)[0] == 403
+    send_retry_and_forgery(platform, appid, "ticket-spooled")
     assert _count(platform, "SELECT COUNT(*) FROM callback_events") == before
     ready = _wait_ready(spool)
     assert ready and all(name.endswith(".ready") for name in ready)
     lines = [json.loads(line) for name in ready for line in (spool / name).read_text().splitlines() if line]
     assert len(lines) == 3 and {line["s"] for line in lines} == {"auth", "message"}
     assert all(b"ticket-spooled" not in base64.b64decode(line["b"]) for line in lines)  # still encrypted
-    make_user(role="staff", email="staff@example.com")
-    staff = platform.client()
-    login_as("staff@example.com", test_client=staff)
+    staff = staff_client(platform, make_user, login_as)
     page = staff.get("/staff/platform/pushes").get_data(as_text=True)
     assert "3 条推送已应答，正在本机缓存中等待入库（1 个文件" in page, page[:3000]
-
-    result = platform.app.test_cli_runner().invoke(args=["drain-pushes"])
-    assert result.exit_code == 0 and '"stored": 3' in result.output
-    assert _count(platform, "SELECT COUNT(*) FROM callback_events") == before + 2
-    assert _count(platform, "SELECT SUM(duplicates) FROM callback_events") == 1
-    assert _count(platform, "SELECT COUNT(*) FROM wxminiprogram_audit WHERE status = 0") == 1
-    assert _count(platform, "SELECT COUNT(*) FROM weixin_account WHERE component_verify_ticket IS NOT NULL") == 1
+    drain_and_check_stored_once(platform, before)
     assert _segments(spool) == []
     assert "本机推送缓存为空" in staff.get("/staff/platform/pushes").get_data(as_text=True)
 
