@@ -66,6 +66,13 @@ logconfig_dict = {
 }
 
 
+def post_worker_init(worker):
+    """Say when a worker has its own signal handlers and serves: a SIGTERM that reaches a worker between
+    its fork and this point is lost (gunicorn's handler copied from the master only queues it), and the
+    master then waits the whole graceful timeout before it kills that worker."""
+    worker.log.info("Worker ready (pid: %s)", worker.pid)
+
+
 def post_fork(server, worker):
     """A preloaded app's database connections belong to the master: drop them (without closing the
     master's sockets) so this worker opens its own."""

@@ -31,6 +31,18 @@ def wait_until_up(url, process, timeout=60.0):
     raise AssertionError(f"{url} never answered")
 
 
+def wait_until_workers_ready(log_path, workers, process, timeout=60.0):
+    """Until every worker has said it is ready: a SIGTERM sent before a worker installs its own handlers
+    is lost by gunicorn itself, and stopping would then take the whole graceful timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "gunicorn exited early"
+        if log_path.read_text().count("Worker ready") >= workers:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"not all {workers} workers became ready")
+
+
 def test_gunicorn_with_the_project_config_serves_health_and_logs_json_lines(app, tmp_path):
     port = free_port()
     env = dict(os.environ, GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS="2", GUNICORN_THREADS="2",
@@ -47,6 +59,7 @@ def test_gunicorn_with_the_project_config_serves_health_and_logs_json_lines(app,
     base = f"http://127.0.0.1:{port}"
     try:
         assert wait_until_up(base + "/healthz", server).json() == {"status": "ok"}
+        wait_until_workers_ready(log_path, 2, server)
         ready = requests.get(base + "/readyz", headers={"X-Request-Id": "drill-ready-1"}, timeout=5)
         assert ready.status_code == 200, ready.text
         assert ready.json()["checks"]["database"] == "ok"
