@@ -37,7 +37,7 @@ class FleetRelease(db.Model):
     options = db.Column(db.Text)  # JSON: auto_submit, auto_release, gray_percentage, max_failure_rate, ...
     canary_passed = db.Column(db.Boolean, nullable=False, default=True)
     stop_reason = db.Column(db.Text)  # why it paused by itself (failure rate, quota, canary)
-    quota_rest = db.Column(db.Integer)  # queryquota's `rest` minus submissions started since
+    quota_rest = db.Column(db.Integer)  # queryquota's `rest`, less submissions then handed out but unsent, and since
     quota_checked_at = db.Column(db.DateTime)
     created_by = db.Column(db.Integer, db.ForeignKey("users.id"))
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)

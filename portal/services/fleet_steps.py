@@ -21,7 +21,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from redis.exceptions import RedisError
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -51,23 +51,38 @@ def _epoch(value):
 
 def submit_quota(release, candidates, now):
     """How many submissions may start now: queryquota's `rest` (cached FLEET_QUOTA_TTL seconds on the
-    release, minus submissions started since). 0 when WeChat cannot tell (we never guess upwards)."""
+    release, minus submissions started since). 0 when WeChat cannot tell (we never guess upwards).
+
+    A fresh reading also subtracts the submissions already handed out (by any running release) that have
+    not reached WeChat yet: WeChat's `rest` cannot know them, and each holds a unit it may still use. They
+    are counted before WeChat is asked, so one sent in between is subtracted twice (too few, never too many,
+    until the next reading). The release pauses only when WeChat itself says nothing is left."""
     if not candidates:
         return 0
     ttl = current_app.config.get("FLEET_QUOTA_TTL", 60)
     if release.quota_checked_at is None or release.quota_checked_at < now - timedelta(seconds=ttl):
+        pending = unsent_submissions()
         try:
             throttle(1)
-            release.quota_rest = miniprograms.api(candidates[0].miniprogram).audit.query_quota().rest
-            release.quota_checked_at = now
+            rest = miniprograms.api(candidates[0].miniprogram).audit.query_quota().rest
         except (WeChatError, Conflict) as exc:
             log.warning("fleet %s: queryquota failed: %s", release.id, exc)
             return 0
-        if release.quota_rest <= 0:
+        release.quota_rest, release.quota_checked_at = rest - pending, now
+        if rest <= 0:
             release.state = F.PAUSED
             release.stop_reason = _("The platform's monthly audit quota is used up (85085): resume next month or "
                                     "after WeChat raises it.")
     return max(0, release.quota_rest or 0)
+
+
+def unsent_submissions():
+    """Submit steps handed out, in any release that may still run them, whose submit_audit has not been sent
+    (`step` is set to "submit_sent" just before the call)."""
+    live = select(FleetRelease.id).where(FleetRelease.state.in_((F.RUNNING, F.PAUSED, F.CANCELLING)))
+    return db.session.scalar(select(func.count()).select_from(FleetTarget).where(
+        FleetTarget.release_id.in_(live), FleetTarget.state == F.SUBMITTING,
+        FleetTarget.step.is_(None) | (FleetTarget.step != "submit_sent"))) or 0
 
 
 # --- running one step -------------------------------------------------------------------------------------
@@ -247,13 +262,14 @@ def _failed(target, state, exc, lang, now):
 
 def _refund_quota(target):
     """Give back the submission the coordinator counted when it dispatched this submit step, when the step
-    ends without calling submit_audit (scan still running, skipped, failed before sending). Only a unit taken
-    from the current queryquota reading is given back, and atomically, since other steps update it too."""
+    ends without calling submit_audit (scan still running, skipped, failed before sending), atomically, since
+    other steps update it too. The unit is in the current reading either way: taken from it, or, when the
+    step was handed out before it, subtracted from it as not sent yet (`submit_quota`)."""
     if target.step == "submit_sent":
         return
     db.session.execute(update(FleetRelease).where(
-        FleetRelease.id == target.release_id, FleetRelease.quota_rest.is_not(None),
-        FleetRelease.quota_checked_at <= target.dispatched_at).values(quota_rest=FleetRelease.quota_rest + 1))
+        FleetRelease.id == target.release_id, FleetRelease.quota_rest.is_not(None))
+        .values(quota_rest=FleetRelease.quota_rest + 1))
 
 
 class TakenOver(Exception):

@@ -1,7 +1,10 @@
 """Quota-aware submissions: the coordinator reads queryquota before submitting, never starts more submissions
 than the platform's remaining monthly quota (85085), and backs off on 45009 / -1 before trying again."""
 
+import time
 from datetime import datetime
+
+import pytest
 
 from tests.fleet.conftest import run_to_end, start, successes
 
@@ -37,6 +40,35 @@ def test_never_submits_beyond_the_remaining_quota(fleet_env, make_tenant, sandbo
     states = run_to_end(env, release_id, timeout=25)
     assert set(states.values()) == {"released"}, states
     assert all(n == 1 for n in successes(api, "submit_audit", appids).values())
+
+
+def test_a_fresh_quota_reading_counts_submissions_handed_out_but_not_sent(fleet_env, make_tenant, sandbox):
+    from portal.jobs.fleet import fleet_tick_job
+
+    env, api = fleet_env, fleet_env.api
+    if env.app.extensions.get("redis") is None:
+        pytest.skip("needs queued jobs: without Redis a step runs as soon as it is handed out")
+    env.app.config["FLEET_QUOTA_TTL"] = -1  # every tick reads the quota afresh, even within a second
+    env.apps(make_tenant("Florist"), 5)
+    _set_submit_quota(sandbox, api.component_appid, 3)
+    release_id = start(env, env.template(), max_concurrency=5)
+    # all five uploaded; each submission handed out so far found WeChat still scanning and gave its unit back
+    states = env.settle_until(release_id, lambda s: set(s.values()) == {"privacy"})
+    assert set(states.values()) == {"privacy"}, states
+    assert env.release(release_id).quota_rest == 3 and api.count("submit_audit") == 0
+    api.advance(31)  # the scans end
+    time.sleep(1.1)  # FLEET_PRIVACY_RECHECK_SECONDS on the portal's clock, which keeps whole seconds
+    with env.app.app_context():
+        fleet_tick_job(release_id)  # reads the quota: 3 left, so 3 submissions go out
+        fleet_tick_job(release_id)  # reads it again before any was sent: WeChat still says 3, but 3 are on their way
+    states = env.states(release_id)
+    assert sorted(states.values()) == ["privacy"] * 2 + ["submitting"] * 3, states
+    env.drain()
+    assert api.count("submit_audit") == 3 and api.count("submit_audit", errcode=85085) == 0
+    env.tick(release_id)  # WeChat now says 0: the release waits for staff, the other two for quota
+    release = env.release(release_id)
+    assert release.state == "paused" and "85085" in release.stop_reason, (release.state, release.stop_reason)
+    assert sorted(env.states(release_id).values()) == ["in_audit"] * 3 + ["privacy"] * 2
 
 
 def test_backs_off_on_45009_and_minus_1(fleet_env, make_tenant):
