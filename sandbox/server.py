@@ -1,28 +1,41 @@
-"""Running the sandbox: a threaded werkzeug server, in the foreground or on a background thread.
+"""Running the sandbox: a waitress server, in the foreground or on a background thread.
 
 ``start_background(host="127.0.0.1", port=0, **options)`` is what test fixtures and the demo use: it binds
 (port 0 = any free port), serves on a daemon thread and returns a ``SandboxServer`` handle with ``url``,
-``app``, ``sandbox`` and ``stop()``. The server is threaded so slow (fault-injected) calls never block others.
+``app``, ``sandbox`` and ``stop()``.
+
+Like WeChat's servers, it keeps HTTP/1.1 connections open between calls, so the portal's connection pool is
+used as in production (and a call costs no new connection: werkzeug's development server closes every one).
+Slow (fault-injected) calls never hold others up: each runs in one of THREADS worker threads, far more than
+the portal ever has calls in flight. A connection left idle for IDLE_SECONDS is closed, as servers do.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 
-from werkzeug.serving import WSGIRequestHandler, make_server
+from waitress.server import create_server
 
 from . import create_app
 from .options import SandboxOptions
 
+THREADS = 64
+IDLE_SECONDS = 15
+log = logging.getLogger("sandbox.http")
 
-class QuietRequestHandler(WSGIRequestHandler):
-    """Keeps access logs out of test output and benchmarks; HTTP/1.1 for keep-alive clients."""
 
-    protocol_version = "HTTP/1.1"
+def _logged(app):
+    """The app, writing one line per request (``--verbose``)."""
 
-    def log_request(self, code="-", size="-"):
-        if not self.server.quiet:
-            super().log_request(code, size)
+    def logging_app(environ, start_response):
+        def start(status, headers, exc_info=None):
+            log.info("%s %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"), status.split(" ", 1)[0])
+            return start_response(status, headers, exc_info)
+
+        return app(environ, start)
+
+    return logging_app
 
 
 class SandboxServer:
@@ -33,15 +46,33 @@ class SandboxServer:
         self.server = server
         self.thread = thread
         self.sandbox = app.extensions["sandbox"]
-        self.host, self.port = server.server_address[:2]
+        self.host, self.port = server.effective_host, server.effective_port
         self.url = f"http://{self.host}:{self.port}"
+        self._stopped = False
+
+    def serve(self) -> None:
+        """Serve until ``stop()`` (from another thread) or Ctrl-C."""
+        try:
+            self.server.run()
+        except (OSError, ValueError):  # the loop's sockets were closed under it by stop()
+            if not self._stopped:
+                raise
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.sandbox.close()
+        if self._stopped:
+            return
+        self._stopped = True
+        # waitress' own test servers stop this way: close every socket of the loop (listener, trigger and open
+        # connections, which ends the loop), then let the worker threads finish what they run
+        for channel in list(self.server._map.values()):
+            try:
+                channel.close()
+            except OSError:
+                pass
+        self.server.task_dispatcher.shutdown(timeout=5)
         if self.thread is not None:
             self.thread.join(timeout=5)
+        self.sandbox.close()
 
     def __enter__(self):
         return self
@@ -53,9 +84,10 @@ class SandboxServer:
 def make_sandbox_server(host: str = "127.0.0.1", port: int = 0, options: SandboxOptions | dict | None = None,
                         **kwargs) -> SandboxServer:
     app = create_app(options, **kwargs)
-    server = make_server(host, port, app, threaded=True, request_handler=QuietRequestHandler)
-    server.quiet = app.extensions["sandbox"].options.quiet
-    server.daemon_threads = True
+    quiet = app.extensions["sandbox"].options.quiet
+    server = create_server(app if quiet else _logged(app), host=host, port=port, threads=THREADS,
+                           connection_limit=10_000, channel_timeout=IDLE_SECONDS, cleanup_interval=5,
+                           asyncore_use_poll=True, ident="sandbox")
     return SandboxServer(app, server)
 
 
@@ -63,7 +95,7 @@ def start_background(host: str = "127.0.0.1", port: int = 0, options: SandboxOpt
                      **kwargs) -> SandboxServer:
     """Start a sandbox on a daemon thread; returns the handle (``handle.url``, ``handle.stop()``)."""
     handle = make_sandbox_server(host, port, options, **kwargs)
-    handle.thread = threading.Thread(target=handle.server.serve_forever, name="sandbox-server", daemon=True)
+    handle.thread = threading.Thread(target=handle.serve, name="sandbox-server", daemon=True)
     handle.thread.start()
     return handle
 
@@ -71,9 +103,8 @@ def start_background(host: str = "127.0.0.1", port: int = 0, options: SandboxOpt
 def serve_forever(host: str, port: int, options: SandboxOptions | dict | None = None, **kwargs) -> None:
     handle = make_sandbox_server(host, port, options, **kwargs)
     try:
-        handle.server.serve_forever()
+        handle.serve()
     except KeyboardInterrupt:
         pass
     finally:
-        handle.server.server_close()
-        handle.sandbox.close()
+        handle.stop()
