@@ -23,6 +23,7 @@ FINAL = (RELEASED, REJECTED, FAILED, SKIPPED, CANCELLED)
 
 RUNNING, PAUSED, CANCELLING, CANCELLED_RELEASE, FINISHED = "running", "paused", "cancelling", "cancelled", "finished"
 RELEASE_STATES = (RUNNING, PAUSED, CANCELLING, CANCELLED_RELEASE, FINISHED)
+ACTIVE_RELEASE = (RUNNING, PAUSED, CANCELLING)  # may still run steps
 
 
 class FleetRelease(db.Model):
@@ -53,7 +54,7 @@ class FleetRelease(db.Model):
 
     @property
     def is_active(self):
-        return self.state in (RUNNING, PAUSED, CANCELLING)
+        return self.state in ACTIVE_RELEASE
 
 
 class FleetTarget(db.Model):

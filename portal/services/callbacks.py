@@ -412,7 +412,9 @@ def waiting_pushes():
     or when Redis cannot be asked)."""
     app = current_app._get_current_object()
     mode = app.config.get("CALLBACK_ACKNOWLEDGE")
-    spool = push_spool.backlog(app) if push_spool.has_work(app) else None
+    spool = push_spool.backlog(app)  # one listing of the spool: shown when spooling is on or segments are left
+    if mode != "spooled" and not spool["segments"]:
+        spool = None
     redis = app.extensions.get("redis")
     stream = push_queue.backlog(redis) if redis is not None and mode == "queued" else None
     return {"mode": mode, "spool": spool, "stream": stream}

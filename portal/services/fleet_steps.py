@@ -79,7 +79,7 @@ def submit_quota(release, candidates, now):
 def unsent_submissions():
     """Submit steps handed out, in any release that may still run them, whose submit_audit has not been sent
     (`step` is set to "submit_sent" just before the call)."""
-    live = select(FleetRelease.id).where(FleetRelease.state.in_((F.RUNNING, F.PAUSED, F.CANCELLING)))
+    live = select(FleetRelease.id).where(FleetRelease.state.in_(F.ACTIVE_RELEASE))
     return db.session.scalar(select(func.count()).select_from(FleetTarget).where(
         FleetTarget.release_id.in_(live), FleetTarget.state == F.SUBMITTING,
         FleetTarget.step.is_(None) | (FleetTarget.step != "submit_sent"))) or 0
