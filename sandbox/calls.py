@@ -28,14 +28,15 @@ class CallRecorder:
             self._seq = 0
 
     def record(self, endpoint: str, appid: str | None, errcode: int, http_status: int,
-               sandbox_time: float, duration_ms: float, fault: str | None = None) -> None:
+               sandbox_time: float, duration_ms: float, fault: str | None = None,
+               action: str | None = None) -> None:
         with self._lock:
             self._seq += 1
             self._counts[(endpoint, appid or "", errcode)] += 1
             self._recent.append({"seq": self._seq, "endpoint": endpoint, "appid": appid or "",
                                  "errcode": errcode, "http_status": http_status, "time": time.time(),
                                  "sandbox_time": sandbox_time, "duration_ms": round(duration_ms, 2),
-                                 "fault": fault})
+                                 "fault": fault, "action": action})
 
     def query(self, endpoint: str | None = None, appid: str | None = None,
               errcode: int | None = None, limit: int = 50) -> dict:

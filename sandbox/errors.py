@@ -62,6 +62,7 @@ ERRMSG: dict[int, str] = {
     87012: "this version can not be reverted",
     87013: "undo code audit reach limit",
     86004: "invalid wechat id",
+    86102: "每个月只能修改50次，超过域名修改次数限制",  # the description in the doc's errcode table
     89019: "webview domain not changed",
     89021: "the domain is not a business domain of the third party platform",
     89248: "invalid code type",

@@ -66,6 +66,7 @@ class Account:
     visit_status: int = 0
     domains: dict = field(default_factory=dict)
     webview_domains: dict = field(default_factory=dict)
+    domain_changes: dict = field(default_factory=dict)  # {"2026-12": n}: server-domain changes per Beijing month
     testers: dict = field(default_factory=dict)
     dev: dict | None = None
     audit_ids: list = field(default_factory=list)

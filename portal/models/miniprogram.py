@@ -52,6 +52,9 @@ class MiniProgram(TenantOwned, Timestamps, db.Model):
     authorized_at = db.Column(db.DateTime)
     unauthorized_at = db.Column(db.DateTime)
     refresh_token_updated_at = db.Column(db.DateTime)
+    # Server-domain change requests sent this calendar month, Beijing time (WeChat allows 50 a month).
+    domain_changes_month = db.Column(db.String(7))  # "2026-12"; a count from another month means 0
+    domain_changes = db.Column(db.Integer, nullable=False, default=0)
 
     tenant = db.relationship("Tenant")
 

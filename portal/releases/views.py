@@ -111,8 +111,14 @@ def domains_page(mp_id):
         current, error = domains.current_domains(mp), None
     except PortalError as exc:
         current, error = None, exc.message
+    return render_domains(mp, current=current, error=error)
+
+
+def render_domains(mp, current=None, error=None, server_form=None, webview_form=None):
     return render_template("releases/domains.html", mp=mp, current=current, error=error,
-                           server_form=ServerDomainForm(), webview_form=WebviewDomainForm())
+                           server_form=server_form or ServerDomainForm(),
+                           webview_form=webview_form or WebviewDomainForm(),
+                           changes=domains.changes_this_month(mp), monthly_changes=domains.MONTHLY_CHANGES)
 
 
 def may_edit(mp, part):
@@ -127,14 +133,12 @@ def server_domains(mp_id):
     may_edit(mp, "domains")
     form = ServerDomainForm()
     if not form.validate_on_submit():
-        return render_template("releases/domains.html", mp=mp, current=None, error=None, server_form=form,
-                               webview_form=WebviewDomainForm()), 400
+        return render_domains(mp, server_form=form), 400
     try:
-        hosts = {k: domains.parse_hosts(getattr(form, k).data) for k in domains.SERVER_KINDS}
+        hosts = {k: domains.parse_kind(k, getattr(form, k).data) for k in domains.SERVER_KINDS}
     except PortalError as exc:
         form.requestdomain.errors.append(exc.message)
-        return render_template("releases/domains.html", mp=mp, current=None, error=None, server_form=form,
-                               webview_form=WebviewDomainForm()), 400
+        return render_domains(mp, server_form=form), 400
     return act(mp, domains.change_server_domains, _("Server domains saved."), "releases.domains_page",
                form.action.data, hosts)
 
@@ -146,13 +150,12 @@ def webview_domains(mp_id):
     may_edit(mp, "domains")
     form = WebviewDomainForm()
     try:
-        hosts = domains.parse_hosts(form.webviewdomain.data) if form.validate_on_submit() else None
+        hosts = domains.parse_kind(domains.WEBVIEW, form.webviewdomain.data) if form.validate_on_submit() else None
     except PortalError as exc:
         form.webviewdomain.errors.append(exc.message)
         hosts = None
     if hosts is None:
-        return render_template("releases/domains.html", mp=mp, current=None, error=None,
-                               server_form=ServerDomainForm(), webview_form=form), 400
+        return render_domains(mp, webview_form=form), 400
     return act(mp, domains.change_webview_domains, _("Business domains saved."), "releases.domains_page",
                form.action.data, hosts)
 

@@ -98,7 +98,7 @@ def save_overrides(mp, actor, data):
     if "ext" in parts:
         values["ext_params"] = parse_pairs(data.get("ext_params"))
     if "domains" in parts:
-        values["domains"] = {k: hosts for k in KINDS if (hosts := domains.parse_hosts(data.get(k)))}
+        values["domains"] = {k: hosts for k in KINDS if (hosts := domains.parse_kind(k, data.get(k)))}
     if "privacy" in parts:
         values["privacy"] = parse_guideline(data)
     row = _row(mp.id)
@@ -113,16 +113,17 @@ def save_overrides(mp, actor, data):
     return row
 
 
-def apply_domains(mp, actor, values=None, log=True):
-    """Set the app's effective domains on WeChat ("set": modify_domain / setwebviewdomain, or the *_directly
-    APIs); False when neither the app nor its tenant has any. :raise WeChatFailed: e.g. 85017."""
+def apply_domains(mp, actor, values=None, log=True, before_calls=None):
+    """Make WeChat hold the app's effective domains, sending "set" (modify_domain / setwebviewdomain, or the
+    *_directly APIs) only for what differs from what it holds; False when neither the app nor its tenant has
+    any. :raise ValidationFailed: this month's server-domain changes are used. :raise WeChatFailed."""
     values = values if values is not None else effective_domains(mp)
     server = {k: values.get(k) or [] for k in domains.SERVER_KINDS}
-    if any(server.values()):
-        domains.change_server_domains(mp, actor, "set", server, log=log)
-    if values.get(domains.WEBVIEW):
-        domains.change_webview_domains(mp, actor, "set", values[domains.WEBVIEW], log=log)
-    return any(server.values()) or bool(values.get(domains.WEBVIEW))
+    webview = values.get(domains.WEBVIEW) or []
+    if not any(server.values()) and not webview:
+        return False
+    domains.sync_domains(mp, actor, server, webview, log=log, before_calls=before_calls)
+    return True
 
 
 def set_domains(mp, actor):
@@ -139,11 +140,7 @@ def prepare_for_audit(mp, actor=None, before_calls=None):
 
     :raise ValidationFailed: a guideline without contact/notice method. :raise WeChatFailed, WeChatError."""
     values = effective(mp)
-    hosts = effective_domains(mp, values)
-    if any(hosts.values()):
-        if before_calls:
-            before_calls(2)
-        apply_domains(mp, actor, hosts, log=False)
+    apply_domains(mp, actor, effective_domains(mp, values), log=False, before_calls=before_calls)
     guideline = effective_guideline(mp, values)
     if guideline["owner_setting"]:
         return privacy.apply_guideline(mp, actor, guideline, log=False)

@@ -109,7 +109,7 @@ def save_settings(tenant_id, actor, ext_params=None, required_private_infos=None
 def save_from_form(tenant_id, actor, data):
     """Validate and store the parts the settings form sent (a dict of strings; a part whose fields are all
     absent stays as it is). :raise Forbidden: a part the actor may not edit. :raise ValidationFailed."""
-    from portal.services.domains import SERVER_KINDS, WEBVIEW, parse_hosts
+    from portal.services.domains import SERVER_KINDS, WEBVIEW, parse_kind
 
     parts = parts_in(data)
     check_may_edit(actor, get_settings(tenant_id), parts)
@@ -118,7 +118,7 @@ def save_from_form(tenant_id, actor, data):
         values.update(ext_params=parse_pairs(data.get("ext_params")),
                       required_private_infos=parse_api_names(data.get("required_private_infos")))
     if "domains" in parts:
-        values["domains"] = {k: parse_hosts(data.get(k)) for k in (*SERVER_KINDS, WEBVIEW)}
+        values["domains"] = {k: parse_kind(k, data.get(k)) for k in (*SERVER_KINDS, WEBVIEW)}
     if "privacy" in parts:
         values["privacy"] = parse_guideline(data)
     return save_settings(tenant_id, actor, **values)

@@ -196,6 +196,10 @@ ERRCODES: dict[int, tuple[str, str]] = {
         "线上版本还没有隐私保护指引，请先设置开发版本的隐私指引并发布。",
         "The live version has no privacy guideline yet. Set the development version's guideline and release it.",
     ),
+    86102: (
+        "本月修改服务器域名的次数已用完（微信每月允许 50 次），请下月再改。",
+        "This month's server-domain changes are used up (WeChat allows 50 a month). Change them next month.",
+    ),
     87013: (
         "撤回审核的次数已达上限（每天 5 次、每月 10 次）。",
         "The withdraw limit is reached (5 a day, 10 a month).",

@@ -175,7 +175,7 @@ ERRCODE_CLASSES: dict[int, type[APIError]] = {
     44002: InvalidRequest, 47001: InvalidRequest, 48006: InvalidRequest, 61010: InvalidRequest,
     61070: InvalidRequest, 85001: InvalidRequest, 85002: InvalidRequest, 85003: InvalidRequest,
     85004: InvalidRequest, 85015: InvalidRequest, 85016: InvalidRequest, 85017: InvalidRequest,
-    85018: InvalidRequest, 85301: InvalidRequest, 86004: InvalidRequest, 89019: InvalidRequest,
+    85018: InvalidRequest, 85301: InvalidRequest, 86004: InvalidRequest, 86102: InvalidRequest, 89019: InvalidRequest,
     89020: InvalidRequest, 89021: InvalidRequest, 89029: InvalidRequest, 89231: InvalidRequest,
     89248: InvalidRequest, 89249: InvalidRequest, 89250: InvalidRequest, 89251: InvalidRequest,
     89252: InvalidRequest, 89253: InvalidRequest,
@@ -187,6 +187,9 @@ ERRCODE_CLASSES: dict[int, type[APIError]] = {
     85087: ReviewError, 86000: ReviewError, 86001: ReviewError, 86002: ReviewError, 86074: ReviewError,
     87013: ReviewError,
 }
+
+# modify_domain(_directly): "每个月只能修改50次，超过域名修改次数限制".
+DOMAIN_CHANGES_SPENT = 86102
 
 # Token errors after which a fresh token can help (41001 "missing" means our own bug, not a stale token).
 REFRESHABLE_TOKEN_ERRCODES = frozenset({40001, 40014, 42001})
@@ -201,3 +204,8 @@ def error_for_errcode(errcode: int, errmsg: str = "", api: str = "", response: A
 def is_refreshable_token_error(exc: BaseException) -> bool:
     """True if ``exc`` says the token we sent is stale and one refresh + retry is worth it."""
     return isinstance(exc, TokenError) and exc.errcode in REFRESHABLE_TOKEN_ERRCODES
+
+
+def is_domain_changes_spent(exc: BaseException) -> bool:
+    """True if WeChat refused a server-domain change because the month's 50 are used (86102)."""
+    return isinstance(exc, APIError) and exc.errcode == DOMAIN_CHANGES_SPENT

@@ -144,8 +144,14 @@ def dispatch(name: str, token_kind: str | None, handler) -> Response:
         log.exception("sandbox handler %s failed", name)
         response, errcode = json_response(ApiError(-1).as_dict()), -1
     sb.calls.record(name, appid, errcode, response.status_code, sb.now(),
-                    (time.monotonic() - started) * 1000, fault_label)
+                    (time.monotonic() - started) * 1000, fault_label, _action(call))
     return response
+
+
+def _action(call: ApiCall) -> str | None:
+    """The body's ``action`` (modify_domain's get/set, ...), so a record tells a read from a change."""
+    action = call._body.get("action") if isinstance(call._body, dict) else None
+    return action if isinstance(action, str) else None
 
 
 def _quota_overrides(sb, call: ApiCall) -> dict | None:

@@ -5,6 +5,10 @@ get_effective_webviewdomain, bind_tester, unbind_tester and memberauth.
 ``modify_domain`` only accepts domains on the platform's registered server domains (others are filtered
 into ``invalid_*``; 85017 when nothing is left), ``modify_domain_directly`` skips that check, as WeChat's
 two strategies do. Web-view domains must be platform business domains (89021).
+
+Server domains may carry a port (1-65535) and are compared with it; business domains may not ("业务域名中不能
+含有端口号"). Both modify_domain APIs allow 50 change requests (add/delete/set; ``get`` is a read) per
+mini-program per calendar month, Beijing time, of the sandbox clock; the 51st answers 86102.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
+import time
 from urllib.parse import urlsplit
 
 from flask import Blueprint
@@ -27,18 +32,28 @@ SCHEMES = {"requestdomain": "https", "wsrequestdomain": "wss", "uploaddomain": "
 FORBIDDEN_HOSTS = {"api.weixin.qq.com"}
 WECHAT_ID = re.compile(r"^[a-zA-Z][-_a-zA-Z0-9]{5,19}$")
 MAX_PER_KIND, MAX_TESTERS = 200, 15
+MONTHLY_CHANGES = 50  # "每月可提交修改申请50次" (modifyServerDomain)
+BEIJING = 8 * 3600
 
 
 def _host_on(host: str, domains: list) -> bool:
     return any(host == d or host.endswith("." + d) for d in (x.lower() for x in domains))
 
 
-def _is_valid(kind: str, value, platform_domains: list | None) -> bool:
+def _port_ok(parts, port_allowed: bool) -> bool:
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or past 65535
+        return False
+    return port is None or (port_allowed and 1 <= port <= 65535)
+
+
+def _is_valid(kind: str, value, platform_domains: list | None, port_allowed: bool = True) -> bool:
     if not isinstance(value, str):
         return False
     parts = urlsplit(value)
     host = (parts.hostname or "").lower()
-    if parts.scheme != SCHEMES[kind] or not host or host in FORBIDDEN_HOSTS:
+    if parts.scheme != SCHEMES[kind] or not host or host in FORBIDDEN_HOSTS or not _port_ok(parts, port_allowed):
         return False
     try:
         ipaddress.ip_address(host)
@@ -56,6 +71,9 @@ def _change_domains(call, source: str, platform_domains: list | None) -> dict:
         return {kind: list(current.get(kind, [])) for kind in DOMAIN_KINDS}
     if action not in ("add", "delete", "set"):
         raise ApiError(40097)
+    month = time.strftime("%Y-%m", time.gmtime(call.sb.now() + BEIJING))
+    if account.domain_changes.get(month, 0) >= MONTHLY_CHANGES:
+        raise ApiError(86102)
     given = {kind: body.get(kind) or [] for kind in DOMAIN_KINDS}
     if not all(isinstance(v, list) for v in given.values()):
         raise ApiError(47001)
@@ -74,6 +92,7 @@ def _change_domains(call, source: str, platform_domains: list | None) -> dict:
         if len(new) > MAX_PER_KIND:
             raise ApiError(85016)
         current[kind] = new
+    account.domain_changes[month] = account.domain_changes.get(month, 0) + 1
     call.sb.state.dirty = True
     result = {kind: list(current[kind]) for kind in DOMAIN_KINDS}
     result.update({k: v for k, v in invalid.items() if v})
@@ -112,7 +131,8 @@ def _change_webview(call, source: str, platform_domains: list | None) -> dict:
     given = body.get("webviewdomain") or []
     if action not in ("add", "delete", "set") or not isinstance(given, list):
         raise ApiError(40097)
-    if action != "delete" and not all(_is_valid("requestdomain", v, platform_domains) for v in given):
+    if action != "delete" and not all(_is_valid("requestdomain", v, platform_domains, port_allowed=False)
+                                      for v in given):
         raise ApiError(89021)
     if action == "add":
         new = current + [v for v in given if v not in current]
