@@ -100,7 +100,7 @@ def qrcode(mp_id):
         image = releases.experience_qr(mp, request.args.get("path", "").strip()[:256] or None)
     except PortalError as exc:
         return Response(exc.message, status=exc.status_code, mimetype="text/plain")
-    return Response(image, mimetype="image/jpeg", headers={"Cache-Control": "private, max-age=60"})
+    return Response(image.content, mimetype=image.content_type, headers={"Cache-Control": "private, max-age=60"})
 
 
 @bp.route("/<int:mp_id>/domains")

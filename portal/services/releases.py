@@ -214,7 +214,7 @@ def change_visit_status(mp, actor, action):
 
 
 def experience_qr(mp, path=None):
-    """The trial version's QR code image bytes (get_qrcode), for an inline <img>."""
+    """The trial version's QR code (get_qrcode) as an `Image` (bytes and media type), for an inline <img>."""
     if path and (len(path) > 256 or path.startswith(("http:", "https:", "//"))):
         raise ValidationFailed(_("Give a page path of the mini-program, e.g. pages/index/index?id=1."))
     with miniprograms.wechat_errors():

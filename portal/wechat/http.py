@@ -3,7 +3,7 @@
 `WeChatHTTP` wraps an injected ``requests.Session``: base URL and timeouts from config, UTF-8 JSON bodies
 written with ``ensure_ascii=False`` (some WeChat APIs store ``\\uXXXX`` escapes literally), transport retries
 with bounded exponential backoff and jitter for connection failures and 5xx only, binary (image) bodies
-returned as bytes, ``errcode != 0`` turned into the typed exception from `errors.ERRCODE_CLASSES`, and one
+returned as an `Image` (with its type), ``errcode != 0`` turned into the typed exception from `errors`, and one
 token refresh + retry on 40001/40014/42001 through compare-and-invalidate. Tokens never reach logs,
 exception messages or the metrics observer. Imports requests (plus its transport urllib3, to tell "never
 sent" from "sent then dropped" and to redact urllib3's DEBUG lines) and the standard library only; no Flask
@@ -18,7 +18,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
@@ -91,6 +91,30 @@ Observer = Callable[[CallRecord], None]
 
 
 @dataclass(frozen=True)
+class Image:
+    """A binary answer (get_qrcode, getwxacodeunlimit): the bytes and their media type."""
+
+    content: bytes = field(repr=False)
+    content_type: str
+
+
+# WeChat's get_qrcode page shows ``Content-Type: image/jpeg``; the portal serves images on with
+# ``X-Content-Type-Options: nosniff``, so the type is read from the bytes and the label is only a fallback.
+_IMAGE_SIGNATURES = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"),
+                     (b"GIF87a", "image/gif"), (b"GIF89a", "image/gif"))
+
+
+def image_type(content: bytes, declared: str = "") -> str:
+    """The media type of ``content`` from its magic number; else the declared ``image/*`` type, else
+    ``application/octet-stream``."""
+    for signature, media_type in _IMAGE_SIGNATURES:
+        if content.startswith(signature):
+            return media_type
+    declared = declared.split(";", 1)[0].strip().lower()
+    return declared if declared.startswith("image/") else "application/octet-stream"
+
+
+@dataclass(frozen=True)
 class _Request:
     method: str
     path: str
@@ -125,7 +149,7 @@ class WeChatHTTP:
     def call(self, method: str, path: str, *, api: str, token: TokenBinding | None = None,
              appid: str | None = None, params: Mapping[str, Any] | None = None, json: Any = None,
              files: Any = None, binary: bool = False) -> Any:
-        """Send one API call and return the decoded JSON dict (or bytes for a binary answer if ``binary``).
+        """Send one API call and return the decoded JSON dict (or an `Image` for a binary answer if ``binary``).
 
         :raise TransportError: no usable answer after the allowed retries.
         :raise APIError: (a subclass from `errors.ERRCODE_CLASSES`) WeChat answered ``errcode != 0``.
@@ -221,7 +245,7 @@ class WeChatHTTP:
         ctype = response.headers.get("Content-Type", "").lower()
         if req.binary and "json" not in ctype and (ctype.startswith("image/")
                                                    or not content.lstrip().startswith(b"{")):
-            return content
+            return Image(content, image_type(content, ctype))
         try:
             data = jsonlib.loads(content.decode("utf-8"), strict=False)
         except (UnicodeDecodeError, ValueError):

@@ -207,12 +207,20 @@ def test_compare_and_invalidate_keeps_a_token_refreshed_by_someone_else(server, 
 # --- bodies ---
 
 
-def test_binary_image_returned_as_bytes(server, client):
-    server.on("/wxa/getwxacodeunlimit", Reply(body=PNG, content_type="image/png"))
-    server.on("/wxa/get_qrcode", Reply(body=PNG, content_type="image/jpeg"))
+def test_binary_image_returned_with_the_type_of_its_bytes(server, client):
+    """get_qrcode's page names image/jpeg; the bytes' signature decides, the label is only a fallback."""
+    jpeg, gif = b"\xff\xd8\xff\xe0" + bytes(64), b"GIF89a" + bytes(64)
+    server.on("/wxa/getwxacodeunlimit", Reply(body=PNG, content_type="image/png"),
+              Reply(body=gif, content_type="application/octet-stream"),
+              Reply(body=b"\x00\x01 no signature", content_type="image/webp"))
+    server.on("/wxa/get_qrcode", Reply(body=PNG, content_type="image/jpeg"), Reply(body=jpeg, content_type="image/jpeg"))
     mp = client.miniprogram(MP)
-    assert mp.qrcode.get_unlimited("id=42", page="pages/index/index", check_path=False) == PNG
-    assert mp.code.get_qrcode("pages/index/index?x=1") == PNG
+    image = mp.qrcode.get_unlimited("id=42", page="pages/index/index", check_path=False)
+    assert (image.content, image.content_type) == (PNG, "image/png")
+    assert mp.qrcode.get_unlimited("s").content_type == "image/gif"
+    assert mp.qrcode.get_unlimited("s").content_type == "image/webp"
+    assert mp.code.get_qrcode("pages/index/index?x=1") == wechat_http.Image(PNG, "image/png")
+    assert mp.code.get_qrcode().content_type == "image/jpeg"
     assert server.seen("/wxa/get_qrcode")[0].args["path"] == "pages/index/index?x=1"
     assert server.seen("/wxa/getwxacodeunlimit")[0].json() == {
         "scene": "id=42", "page": "pages/index/index", "check_path": False}

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..http import Image
 from .base import FamilyAPI
 
 MAX_USER_VERSION = 64
@@ -86,7 +87,7 @@ class CodeAPI(FamilyAPI):
         """
         return list(self._get("/wxa/get_category", "get_category").get("category_list") or ())
 
-    def get_qrcode(self, path: str | None = None) -> bytes:
+    def get_qrcode(self, path: str | None = None) -> Image:
         """Trial-version QR code image (/wxa/get_qrcode); ``path`` is a page with optional query.
 
         :raise TokenError, TransportError, APIError.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ..http import Image
 from .base import FamilyAPI, compact
 
 MAX_SCENE = 32
@@ -19,8 +20,8 @@ class QRCodeAPI(FamilyAPI):
 
     def get_unlimited(self, scene: str, *, page: str | None = None, check_path: bool | None = None,
                       env_version: str | None = None, width: int | None = None, auto_color: bool | None = None,
-                      line_color: Mapping[str, int] | None = None, is_hyaline: bool | None = None) -> bytes:
-        """Unlimited-count mini-program code image (/wxa/getwxacodeunlimit); returns image bytes.
+                      line_color: Mapping[str, int] | None = None, is_hyaline: bool | None = None) -> Image:
+        """Unlimited-count mini-program code image (/wxa/getwxacodeunlimit).
 
         :raise InvalidRequest: 41030 page not released, 40097 bad arguments. :raise RateLimited: 45009.
         :raise TokenError, TransportError, APIError.
