@@ -161,10 +161,12 @@ class ComponentAPI:
             raise ValueError("pre_auth_code and redirect_uri are required")
         query: list[tuple[str, Any]] = [("component_appid", self.config.component_appid),
                                         ("pre_auth_code", pre_auth_code), ("redirect_uri", redirect_uri)]
-        if auth_type is not None:
-            query.append(("auth_type", int(auth_type)))
+        # 授权流程技术说明: "auth_type、biz_appid 两个字段互斥" (older text); now biz_appid wins a conflict. A
+        # link for one account names that account only, and its own type decides what the page offers.
         if biz_appid:
             query.append(("biz_appid", biz_appid))
+        elif auth_type is not None:
+            query.append(("auth_type", int(auth_type)))
         return query
 
     def pc_authorization_url(self, pre_auth_code: str, redirect_uri: str, auth_type: int | None = 2,
@@ -172,7 +174,8 @@ class ComponentAPI:
         """PC scan page ``{mp_base}/cgi-bin/componentloginpage?…`` (no API call).
 
         ``auth_type`` 1 = official accounts, 2 = mini-programs (default), 3 = both; None omits it.
-        ``biz_appid`` restricts the page to one account.
+        ``biz_appid`` restricts the page to one account; ``auth_type`` is then left out (the two exclude each
+        other).
         """
         query = self._auth_query(pre_auth_code, redirect_uri, auth_type, biz_appid)
         return f"{self.config.mp_base}/cgi-bin/componentloginpage?{urlencode(query)}"

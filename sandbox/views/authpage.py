@@ -54,8 +54,8 @@ def _validate(sb, params: dict) -> tuple:
     if auth_type not in AUTH_TYPES:
         raise AuthPageError(f"invalid auth_type {auth_type!r} / auth_type 参数错误")
     accounts = [a for a in sb.state.accounts.values() if a.account_type in AUTH_TYPES[auth_type]]
-    # biz_appid is described as mutually exclusive with auth_type (unverified); when both come,
-    # biz_appid restricts the choice to that one account.
+    # 授权流程技术说明: "auth_type、biz_appid 两个字段如果设置的信息冲突，则biz_appid生效的优先级更高" (an older
+    # text: "两个字段互斥"). So both may come and the page offers that one account whatever auth_type says.
     if params["biz_appid"]:
         accounts = [a for a in sb.state.accounts.values() if a.appid == params["biz_appid"]]
         if not accounts:

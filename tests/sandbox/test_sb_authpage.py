@@ -102,5 +102,9 @@ def test_auth_type_and_biz_appid_filter_the_choice(api, platform):
     only_mp = api.session.get(api.base + PATHS[0], params=params).text
     assert f'value="{mp}"' in only_mp and f'value="{oa}"' not in only_mp
     assert confirm(api, PATHS[0], params, oa).status_code == 400  # not offered, cannot be chosen
+    # "auth_type、biz_appid 两个字段如果设置的信息冲突，则biz_appid生效的优先级更高": auth_type=1 (official
+    # accounts) with a mini-program's biz_appid offers that mini-program
+    conflict = api.session.get(api.base + PATHS[0], params=page_params(api, platform, auth_type="1", biz_appid=mp))
+    assert conflict.status_code == 200 and f'value="{mp}"' in conflict.text and f'value="{oa}"' not in conflict.text
     calls = api.calls(endpoint="componentloginpage")
     assert calls["counts"]["componentloginpage"] >= 3

@@ -5,6 +5,8 @@ import json
 import re
 from urllib.parse import parse_qs, urlsplit
 
+import requests
+
 from tests.conftest import drain_jobs
 from tests.helpers import authorize_in_browser, confirm_on_wechat_page, merchant_client, pc_authorization_url
 
@@ -76,3 +78,22 @@ def test_state_of_another_user_is_refused(platform, make_tenant, make_user, logi
     login_as("other@example.com", test_client=intruder)
     assert intruder.get(urlsplit(redirect_uri).path + "?auth_code=x").status_code == 404
     assert platform.client().get(urlsplit(redirect_uri).path + "?auth_code=x").status_code == 302  # to login
+
+
+def test_a_link_for_one_account_names_it_and_sends_no_auth_type(platform):
+    """授权流程技术说明: auth_type and biz_appid exclude each other; a link for one account sends biz_appid only."""
+    from portal.services.wechat import get_client
+
+    appid = platform.api.create_miniprogram(nick_name="Only this one")
+    other = platform.api.create_miniprogram(nick_name="Not this one")
+    with platform.app.app_context():
+        component = get_client().component
+        code = component.create_preauthcode().pre_auth_code
+        redirect_uri = platform.url + "/authorization/callback/state"
+        urls = [component.pc_authorization_url(code, redirect_uri, biz_appid=appid),
+                component.mobile_authorization_url(code, redirect_uri, biz_appid=appid)]
+    for url in urls:
+        query = parse_qs(urlsplit(url).query)
+        assert query["biz_appid"] == [appid] and "auth_type" not in query
+        page = requests.get(url, timeout=10)
+        assert page.status_code == 200 and f'value="{appid}"' in page.text and other not in page.text

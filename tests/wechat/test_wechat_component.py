@@ -58,9 +58,11 @@ def test_create_preauthcode_and_urls(server, client):
     parts = urlsplit(mobile)
     assert mobile.startswith("https://open.example.test/wxaopen/safe/bindcomponent?action=bindcomponent&no_scan=1&")
     assert parts.fragment == "wechat_redirect"
-    assert parse_qs(parts.query)["biz_appid"] == [MP] and parse_qs(parts.query)["auth_type"] == ["2"]
-    no_type = client.component.pc_authorization_url("p", redirect, auth_type=None, biz_appid=MP)
-    assert "auth_type" not in no_type and "biz_appid=" + MP in no_type
+    # auth_type and biz_appid exclude each other (授权流程技术说明): one account named, no type sent
+    assert parse_qs(parts.query)["biz_appid"] == [MP] and "auth_type" not in parse_qs(parts.query)
+    for auth_type in (None, 1, 2):
+        one = client.component.pc_authorization_url("p", redirect, auth_type=auth_type, biz_appid=MP)
+        assert "auth_type" not in one and "biz_appid=" + MP in one
 
 
 def test_query_auth(server, client):
