@@ -1,7 +1,10 @@
 """Time helpers: the portal stores naive UTC datetimes everywhere (same on SQLite and MySQL)."""
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
+
+# WeChat's daily and monthly limits start at 00:00 Beijing time (UTC+8, no daylight saving).
+BEIJING = timezone(timedelta(hours=8))
 
 
 def utcnow():
@@ -11,3 +14,11 @@ def utcnow():
 
 def epoch():
     return int(time.time())
+
+
+def beijing_day_and_month_starts(now):
+    """The naive-UTC instants at which the Beijing day and the Beijing calendar month holding `now` (naive
+    UTC) began: the windows WeChat's per-day and per-month limits are counted in."""
+    day = now.replace(tzinfo=UTC).astimezone(BEIJING).replace(hour=0, minute=0, second=0, microsecond=0)
+    month = day.replace(day=1)
+    return tuple(t.astimezone(UTC).replace(tzinfo=None) for t in (day, month))

@@ -11,6 +11,18 @@ from __future__ import annotations
 import threading
 import time
 
+BEIJING_OFFSET = 8 * 3600  # WeChat's days and months begin at 00:00 Beijing time (UTC+8)
+
+
+def beijing_day(t: float) -> str:
+    """The Beijing calendar day of sandbox time ``t``, e.g. ``2026-12-06``."""
+    return time.strftime("%Y-%m-%d", time.gmtime(t + BEIJING_OFFSET))
+
+
+def beijing_month(t: float) -> str:
+    """The Beijing calendar month of sandbox time ``t``, e.g. ``2026-12``."""
+    return beijing_day(t)[:7]
+
 
 class SandboxClock:
     """Monotonic-based clock = wall time at start + elapsed * speed + manual offset."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 
 from . import audits, commits
+from .clock import beijing_day, beijing_month
 from .errors import ApiError
 from .model import AUDIT_APPROVED, AUDIT_WITHDRAWN
 
@@ -55,12 +56,14 @@ def undo_audit(sb, account) -> None:
     audit = sb.state.latest_audit(account)
     if audit is None or not audit.is_pending:
         return  # WeChat historically answered 0 when nothing was under audit
+    # "单个账号每天审核撤回次数最多不超过 5 次（每天的额度从0点开始生效），一个月不超过 10 次": calendar day and
+    # month in Beijing time, on the sandbox clock.
     now = sb.now()
-    recent_day = [t for t in account.undo_log if t > now - 86400]
-    recent_month = [t for t in account.undo_log if t > now - 30 * 86400]
-    if len(recent_day) >= UNDO_PER_DAY or len(recent_month) >= UNDO_PER_MONTH:
+    this_month = [t for t in account.undo_log if beijing_month(t) == beijing_month(now)]
+    today = [t for t in this_month if beijing_day(t) == beijing_day(now)]
+    if len(today) >= UNDO_PER_DAY or len(this_month) >= UNDO_PER_MONTH:
         raise ApiError(87013)
-    account.undo_log = recent_month + [now]
+    account.undo_log = this_month + [now]
     audit.status, audit.finished_at = AUDIT_WITHDRAWN, now
     sb.state.dirty = True
 

@@ -26,7 +26,7 @@ from portal.models.audit import (
 )
 from portal.models.callback import OUTCOME_APPLIED, OUTCOME_IGNORED
 from portal.services import activity, fleet_signals, jobs, miniprograms, privacy
-from portal.timeutil import utcnow
+from portal.timeutil import beijing_day_and_month_starts, utcnow
 from portal.wechat import callbacks as events
 from portal.wechat.errors import APIError, ReviewError, WeChatError
 
@@ -299,16 +299,19 @@ def poll_open_audits(older_than_minutes=None, limit=200):
 
 
 def undo_limits(mp):
-    """Withdrawals left today / this month (WeChat: 5 a day, 10 a month), from our activity log."""
-    now = utcnow()
+    """Withdrawals left today / this month, from our activity log (WeChat offers no query for them).
+
+    undocodeaudit: "单个账号每天审核撤回次数最多不超过 5 次（每天的额度从0点开始生效），一个月不超过 10 次" -
+    a calendar day and month in Beijing time, not the last 24 hours or 30 days.
+    """
+    day_start, month_start = beijing_day_and_month_starts(utcnow())
 
     def count(since):
         return db.session.scalar(select(db.func.count()).select_from(Activity).where(
             Activity.miniprogram_id == mp.id, Activity.action == "audit.undo", Activity.outcome == "ok",
             Activity.created_at >= since))
 
-    return {"day": max(0, UNDO_PER_DAY - count(now - timedelta(days=1))),
-            "month": max(0, UNDO_PER_MONTH - count(now - timedelta(days=30)))}
+    return {"day": max(0, UNDO_PER_DAY - count(day_start)), "month": max(0, UNDO_PER_MONTH - count(month_start))}
 
 
 def undo_audit(mp, actor):

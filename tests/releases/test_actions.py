@@ -1,6 +1,8 @@
 """The rest of code management through the pages: withdraw, speed up, quota, roll back with history, gray
 release, visit status, privacy; staff acting on behalf; the staff list and the WeChat call log."""
 
+from datetime import UTC, datetime, timedelta, timezone
+
 from portal.extensions import db
 from portal.models import Activity
 from tests.conftest import post_form
@@ -37,6 +39,31 @@ def test_undo_speedup_and_quota(code_env):
     again = env.post("audit/undo", follow_redirects=True)
     assert "没有进行中的审核" in _html(again)
     assert env.api.count("undocodeaudit", env.appid) == 1
+
+
+def test_undo_limits_count_the_beijing_calendar_day_and_month(code_env):
+    """undocodeaudit: "每天的额度从0点开始生效，一个月不超过 10 次": a withdrawal a second before Beijing midnight
+    is yesterday's, one a second before the 1st is last month's, however recent."""
+    env = code_env
+    beijing = timezone(timedelta(hours=8))
+
+    def utc(moment):
+        return moment.astimezone(UTC).replace(tzinfo=None)
+
+    while True:
+        now = datetime.now(beijing)
+        today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        month = today.replace(day=1)
+        with env.app.app_context():
+            db.session.query(Activity).filter_by(action="audit.undo").delete()
+            db.session.add_all(Activity(miniprogram_id=env.mp_id, tenant_id=env.tenant_id, action="audit.undo",
+                                        created_at=utc(moment - timedelta(seconds=1))) for moment in (month, today))
+            db.session.commit()
+        page = _html(env.get("audit"))
+        if datetime.now(beijing).date() == now.date():  # else Beijing midnight passed meanwhile: again
+            break
+    month_left = 9 if today > month else 10  # yesterday is this month's unless today is the 1st
+    assert f"今天 5 次，本月 {month_left} 次" in page
 
 
 def test_revert_to_previous_release_with_history(code_env):

@@ -1,5 +1,7 @@
 """Audits decide themselves (rules, delays, pushes) and drive the dev → audit → approved → released states."""
 
+from datetime import datetime, timedelta, timezone
+
 from tests.sandbox.helpers import PRIVACY, add_template, commit, committed_and_scanned, submit
 
 GET = "GET"
@@ -108,6 +110,63 @@ def test_undo_limits(api, platform, mp):
         assert latest(api, access)["status"] == 3
     submit(api, access)
     assert api.call("/wxa/undocodeaudit", method=GET, access_token=access)["errcode"] == 87013
+
+
+BEIJING = timezone(timedelta(hours=8))
+
+
+def advance_to(api, moment):
+    """Move the sandbox clock forward to `moment` (an aware datetime)."""
+    api.advance(moment.timestamp() - api.call("/sandbox/clock", method=GET)["now"])
+
+
+def fresh_access(api, platform, appid, info):
+    """An authorizer token after a long jump of the clock (tickets and tokens have expired meanwhile)."""
+    platform.ticket = api.call("/sandbox/push-ticket", {"component_appid": platform.appid})["ticket"]
+    data = api.call("/cgi-bin/component/api_authorizer_token", {
+        "component_appid": platform.appid, "authorizer_appid": appid,
+        "authorizer_refresh_token": info["authorizer_refresh_token"]}, component_access_token=platform.component_token())
+    info["authorizer_refresh_token"] = data["authorizer_refresh_token"]
+    return data["authorizer_access_token"]
+
+
+def submit_and_undo(api, access):
+    assert submit(api, access)["errcode"] == 0
+    return api.call("/wxa/undocodeaudit", method=GET, access_token=access)["errcode"]
+
+
+def test_undo_limit_is_per_beijing_calendar_day(api, platform):
+    """"单个账号每天审核撤回次数最多不超过 5 次（每天的额度从0点开始生效）": not the last 24 hours."""
+    appid, info = platform.authorized_miniprogram()
+    now = datetime.fromtimestamp(api.call("/sandbox/clock", method=GET)["now"], BEIJING)
+    advance_to(api, (now + timedelta(days=1)).replace(hour=23, minute=0, second=0, microsecond=0))
+    access = fresh_access(api, platform, appid, info)
+    committed_and_scanned(api, platform, access)
+    assert [submit_and_undo(api, access) for _ in range(5)] == [0] * 5
+    assert submit_and_undo(api, access) == 87013
+    api.advance(2 * 3600)  # 01:00 the next day in Beijing: the five are within 24 h, but yesterday's
+    access = fresh_access(api, platform, appid, info)
+    assert submit_and_undo(api, access) == 0
+
+
+def test_undo_limit_is_per_beijing_calendar_month(api, platform):
+    """"一个月不超过 10 次": ten spent late in a calendar month are all back on the 1st, not 30 days later."""
+    appid, info = platform.authorized_miniprogram()
+    now = datetime.fromtimestamp(api.call("/sandbox/clock", method=GET)["now"], BEIJING)
+    first = (now.replace(day=1) + timedelta(days=32)).replace(day=1, hour=0, minute=30, second=0, microsecond=0)
+    advance_to(api, first - timedelta(days=3) + timedelta(hours=10))  # 10:30 three days before the 1st
+    access = fresh_access(api, platform, appid, info)
+    committed_and_scanned(api, platform, access)
+    assert [submit_and_undo(api, access) for _ in range(5)] == [0] * 5
+    api.advance(86400)
+    access = fresh_access(api, platform, appid, info)
+    assert [submit_and_undo(api, access) for _ in range(5)] == [0] * 5
+    api.advance(86400)  # a new day, but the month's ten are spent
+    access = fresh_access(api, platform, appid, info)
+    assert submit_and_undo(api, access) == 87013
+    advance_to(api, first)  # 00:30 on the 1st: the ten are two days old, but last month's
+    access = fresh_access(api, platform, appid, info)
+    assert submit_and_undo(api, access) == 0
 
 
 def test_submit_quota_and_speedup(make_platform, api):
