@@ -117,8 +117,9 @@ def refresh_tokens():
 @click.command("sync-authorizers")
 @with_appcontext
 def sync_authorizers():
-    """Re-read refresh tokens from WeChat's authorizer list; flag apps WeChat no longer lists."""
-    from portal.services.tokens import sync_authorizers as sync
+    """Re-read refresh tokens from WeChat's authorizer list; flag apps it no longer lists, note the ones
+    the portal lacks for staff to assign."""
+    from portal.services.authorizers import sync_authorizers as sync
 
     click.echo(json.dumps(sync()))
 

@@ -23,6 +23,7 @@ PERIODIC = [
     ("fleet-tick", fleet.tick_active_fleets, 30, "fleet"),
     ("prune-call-log", releases.prune_call_log, 86400, "maintenance"),
     ("drain-pushes", callbacks.drain_queued_pushes, 60, "maintenance"),
+    ("sync-authorizers", tokens.sync_authorizers, 86400, "maintenance"),
 ]
 
 

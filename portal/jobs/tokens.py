@@ -1,8 +1,14 @@
-"""Token jobs: the proactive refresher that runs every few minutes."""
+"""Token jobs: the proactive refresher that runs every few minutes, and the nightly reconciliation with
+WeChat's authorizer list."""
 
-from portal.services import tokens
+from portal.services import authorizers, tokens
 
 
 def refresh_expiring_tokens():
     """Refresh tokens that expire soon (component + every authorized mini-program)."""
     return tokens.refresh_expiring_tokens()
+
+
+def sync_authorizers():
+    """Reconcile with api_get_authorizer_list: refresh tokens, apps no longer listed, apps the portal lacks."""
+    return authorizers.sync_authorizers()

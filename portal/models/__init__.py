@@ -13,10 +13,12 @@ from portal.models.template import LibraryTemplate, MiniProgramParams
 from portal.models.tenant import Tenant
 from portal.models.tenant_settings import TenantSettings
 from portal.models.tester import Tester
+from portal.models.unclaimed import UnclaimedAuthorizer
 from portal.models.user import User
 from portal.models.wechat_call import WeChatCall
 
 __all__ = [
     "Activity", "Audit", "CallbackEvent", "CodeCommit", "ComponentAccount", "FleetRelease", "FleetTarget", "JobRun",
-    "LibraryTemplate", "MiniProgram", "MiniProgramParams", "PreAuthSession", "Tenant", "TenantSettings", "Tester", "User", "WeChatCall",
+    "LibraryTemplate", "MiniProgram", "MiniProgramParams", "PreAuthSession", "Tenant", "TenantSettings", "Tester",
+    "UnclaimedAuthorizer", "User", "WeChatCall",
 ]

@@ -7,10 +7,12 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField
 
 from portal.accounts.access import staff_required
+from portal.errors import PortalError
 from portal.form_choices import as_choices
 from portal.models.miniprogram import AUTH_STATES
 from portal.platform import bp
 from portal.services import authorization as authorization_service
+from portal.services import authorizers as authorizers_service
 from portal.services import callbacks as callbacks_service
 from portal.services import platform as platform_service
 
@@ -47,6 +49,32 @@ def transfer(mp_id):
         flash(_("%(name)s moved to another tenant.", name=mp.display_name), "success")
         return redirect(url_for("platform.index"))
     return render_template("platform/transfer.html", mp=mp, form=form), (400 if form.errors else 200)
+
+
+@bp.route("/unclaimed")
+@staff_required
+def unclaimed():
+    """Accounts WeChat lists as authorized that the portal has no row for (found by the nightly sync)."""
+    return render_template("platform/unclaimed.html", rows=authorizers_service.list_unclaimed())
+
+
+@bp.route("/unclaimed/<int:row_id>/assign", methods=["GET", "POST"])
+@staff_required
+def assign_unclaimed(row_id):
+    row = authorizers_service.get_unclaimed(row_id)
+    form = TransferForm()
+    form.tenant_id.choices = as_choices(platform_service.tenant_choices())
+    status = 200
+    if form.validate_on_submit():
+        try:
+            mp = authorization_service.assign_unclaimed(row_id, form.tenant_id.data, current_user)
+        except PortalError as exc:
+            flash(exc.message, "error")
+            status = exc.status_code
+        else:
+            flash(_("%(name)s is now managed for its tenant.", name=mp.display_name), "success")
+            return redirect(url_for("platform.unclaimed"))
+    return render_template("platform/assign.html", row=row, form=form), 400 if form.errors else status
 
 
 @bp.route("/pushes")

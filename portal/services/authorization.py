@@ -2,7 +2,9 @@
 `authorized` push that completes it even when the merchant's browser never comes back.
 
 Both paths end in `_complete`, serialized per pre-auth session, so a code is exchanged once: WeChat's
-authorization code is short-lived and the redirect and the push race each other.
+authorization code is short-lived and the redirect and the push race each other. When both were lost, the
+nightly sync finds the account in WeChat's authorizer list and staff bind it with `assign_unclaimed`, which
+stores it through the same `_upsert`.
 """
 
 import hashlib
@@ -17,14 +19,16 @@ from sqlalchemy import select
 
 from portal.errors import Conflict, NotFound, ValidationFailed, WeChatFailed
 from portal.extensions import db
-from portal.models import CallbackEvent, MiniProgram, PreAuthSession
+from portal.models import CallbackEvent, MiniProgram, PreAuthSession, Tenant
 from portal.models.callback import OUTCOME_APPLIED, OUTCOME_FAILED
 from portal.models.miniprogram import AUTH_AUTHORIZED, CODE_MANAGEMENT_FUNCSCOPE
 from portal.services import activity
+from portal.services.authorizers import get_unclaimed
 from portal.services.locks import named_lock
 from portal.services.wechat import get_client, human_error  # noqa: F401 - human_error re-exported
 from portal.timeutil import epoch, utcnow
 from portal.wechat import callbacks as events
+from portal.wechat.component import Authorization
 from portal.wechat.errors import WeChatError
 
 log = logging.getLogger("portal.authorization")
@@ -129,6 +133,36 @@ def _complete(auth_code, session, actor, expected_appid=None):
         db.session.commit()
         client.tokens.cache_authorizer_token(mp.authorizer_appid, mp.authorizer_access_token, mp.authorizer_expires)
         return mp, _warnings(mp)
+
+
+def assign_unclaimed(row_id, tenant_id, actor):
+    """Staff bind an account found in WeChat's authorizer list to a tenant: api_get_authorizer_info, then
+    api_authorizer_token with the refresh token the list gave, stored (encrypted) as an authorization is.
+
+    :raise NotFound: no such unclaimed account. :raise ValidationFailed: unknown tenant, not a mini-program,
+    no refresh token. :raise Conflict: bound to another tenant meanwhile. :raise WeChatFailed: WeChat refused.
+    """
+    row = get_unclaimed(row_id)
+    if db.session.get(Tenant, tenant_id) is None:
+        raise ValidationFailed(_("Choose a tenant."))
+    if not row.refresh_token:
+        raise ValidationFailed(_("WeChat's list gave no refresh token for this account. Ask its administrator "
+                                 "to authorize the platform again."))
+    appid, client = row.authorizer_appid, get_client()
+    with named_lock(f"authorization:{appid}"):
+        try:
+            info = client.component.get_authorizer_info(appid)
+            if not info.is_miniprogram:
+                raise ValidationFailed(_("This account is not a mini-program. Please authorize a mini-program."))
+            token = client.component.refresh_authorizer_token(appid, row.refresh_token)
+        except WeChatError as exc:
+            raise human_error(exc) from exc
+        auth = Authorization(appid, token.access_token, token.expires_in, token.refresh_token, info.func_ids)
+        mp = _upsert(auth, info, tenant_id, None, actor)
+        db.session.delete(row)
+        db.session.commit()
+    client.tokens.cache_authorizer_token(appid, mp.authorizer_access_token, mp.authorizer_expires)
+    return mp
 
 
 def _upsert(auth, info, tenant_id, user_id, actor):

@@ -382,26 +382,3 @@ def refresh_expiring_tokens(within=3 * REFRESH_MARGIN):
             counts["failed"] += 1
             log.warning("token refresh for %s failed: %s", appid, exc.errcode or exc.__class__.__name__)
     return counts
-
-
-def sync_authorizers():
-    """Reconcile with WeChat's authorizer list (api_get_authorizer_list): store every refresh token WeChat
-    lists (the canonical recovery for lost tokens, WxJava #1119) and flag apps WeChat no longer lists.
-    Returns counts."""
-    from portal.services.wechat import get_client
-
-    store = get_client().tokens
-    listed = {item.authorizer_appid: item.refresh_token for item in get_client().component.iter_authorizers()}
-    counts = {"listed": len(listed), "updated": 0, "lost": 0}
-    rows = db.session.scalars(select(MiniProgram).where(MiniProgram.auth_state == AUTH_AUTHORIZED)).all()
-    for mp in rows:
-        token = listed.get(mp.authorizer_appid)
-        if token is None:
-            counts["lost"] += 1
-            db.session.commit()
-            store.mark_needs_reauth(mp.authorizer_appid, "not in api_get_authorizer_list")
-        elif token != mp.authorizer_refresh_token:
-            mp.authorizer_refresh_token, mp.refresh_token_updated_at = token, utcnow()
-            counts["updated"] += 1
-    db.session.commit()
-    return counts

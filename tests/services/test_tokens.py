@@ -219,7 +219,7 @@ def test_sync_authorizers_restores_refresh_tokens_and_flags_revoked_apps(platfor
         db.session.commit()
     result = platform.app.test_cli_runner().invoke(args=["sync-authorizers"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output) == {"listed": 1, "updated": 1, "lost": 1}
+    assert json.loads(result.output) == {"listed": 1, "updated": 1, "lost": 1, "unclaimed": 0}
     assert _stored_refresh_token(platform, kept) != "lost-" + "z" * 30
     with platform.app.app_context():
         assert MiniProgram.query.filter_by(authorizer_appid=revoked).one().auth_state == "needs_reauth"
