@@ -22,3 +22,8 @@ def beijing_day_and_month_starts(now):
     day = now.replace(tzinfo=UTC).astimezone(BEIJING).replace(hour=0, minute=0, second=0, microsecond=0)
     month = day.replace(day=1)
     return tuple(t.astimezone(UTC).replace(tzinfo=None) for t in (day, month))
+
+
+def beijing_month(now):
+    """The Beijing calendar month ("2026-12") holding `now` (naive UTC)."""
+    return (now + timedelta(hours=8)).strftime("%Y-%m")

@@ -13,7 +13,6 @@ WeChat allows 50 server-domain change requests per mini-program per calendar mon
 
 import ipaddress
 import re
-from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -23,7 +22,7 @@ from portal.errors import ValidationFailed
 from portal.extensions import db
 from portal.models import MiniProgram
 from portal.services.miniprograms import api, done, wechat_errors
-from portal.timeutil import utcnow
+from portal.timeutil import beijing_month, utcnow
 from portal.wechat.errors import WeChatError, is_domain_changes_spent
 
 SCHEMES = {"requestdomain": "https", "wsrequestdomain": "wss", "uploaddomain": "https", "downloaddomain": "https",
@@ -139,7 +138,7 @@ def change_server_domains(mp, actor, action, hosts_by_kind, log=True):
 
 
 def _month():
-    return (utcnow() + timedelta(hours=8)).strftime("%Y-%m")  # WeChat's months are Beijing time
+    return beijing_month(utcnow())  # WeChat's months are Beijing time
 
 
 def changes_this_month(mp):

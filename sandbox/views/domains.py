@@ -16,12 +16,12 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
-import time
 from urllib.parse import urlsplit
 
 from flask import Blueprint
 
 from .. import commits
+from ..clock import beijing_month
 from ..errors import ApiError
 from ..model import DOMAIN_KINDS
 from .api import AUTHORIZER, api_route
@@ -33,7 +33,6 @@ FORBIDDEN_HOSTS = {"api.weixin.qq.com"}
 WECHAT_ID = re.compile(r"^[a-zA-Z][-_a-zA-Z0-9]{5,19}$")
 MAX_PER_KIND, MAX_TESTERS = 200, 15
 MONTHLY_CHANGES = 50  # "每月可提交修改申请50次" (modifyServerDomain)
-BEIJING = 8 * 3600
 
 
 def _host_on(host: str, domains: list) -> bool:
@@ -71,7 +70,7 @@ def _change_domains(call, source: str, platform_domains: list | None) -> dict:
         return {kind: list(current.get(kind, [])) for kind in DOMAIN_KINDS}
     if action not in ("add", "delete", "set"):
         raise ApiError(40097)
-    month = time.strftime("%Y-%m", time.gmtime(call.sb.now() + BEIJING))
+    month = beijing_month(call.sb.now())
     if account.domain_changes.get(month, 0) >= MONTHLY_CHANGES:
         raise ApiError(86102)
     given = {kind: body.get(kind) or [] for kind in DOMAIN_KINDS}

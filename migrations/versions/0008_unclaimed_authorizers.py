@@ -7,14 +7,14 @@ a managed mini-program. The nightly sync_authorizers fills it (refresh token as 
 wxminiprograms.authorizer_refresh_token; name and kind from api_get_authorizer_info); assigning an account
 to a tenant binds it as an authorization does and deletes its row. Nothing else changes.
 
-Revision ID: 0007_unclaimed_authorizers
-Revises: 0006
+Revision ID: 0008_unclaimed_authorizers
+Revises: 0007
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0007_unclaimed_authorizers'
-down_revision = '0006'
+revision = '0008_unclaimed_authorizers'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
