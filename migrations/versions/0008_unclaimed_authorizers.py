@@ -3,7 +3,7 @@ wxminiprograms row for, because both the `authorized` push and the administrator
 
 A table of its own rather than wxminiprograms rows without a tenant: the list also holds official accounts
 and apps staff have not looked at yet, and a wxminiprograms row is what every job, list and fleet treats as
-a managed mini-program. The nightly sync_authorizers fills it (refresh token as AES-GCM ciphertext, like
+a managed mini-program. The daily sync_authorizers fills it (refresh token as AES-GCM ciphertext, like
 wxminiprograms.authorizer_refresh_token; name and kind from api_get_authorizer_info); assigning an account
 to a tenant binds it as an authorization does and deletes its row. Nothing else changes.
 

@@ -1,4 +1,4 @@
-"""Token jobs: the proactive refresher that runs every few minutes, and the nightly reconciliation with
+"""Token jobs: the proactive refresher that runs every few minutes, and the daily reconciliation with
 WeChat's authorizer list."""
 
 from portal.services import authorizers, tokens

@@ -1,5 +1,5 @@
 """Accounts WeChat lists as authorized to the platform (api_get_authorizer_list) that have no wxminiprograms
-row: their push and their administrator's return were both lost. The nightly `sync_authorizers` notes them
+row: their push and their administrator's return were both lost. The daily `sync_authorizers` notes them
 here; staff assign each to a tenant, which binds it as an authorization would and deletes the row.
 
 `refresh_token` holds AES-GCM ciphertext (see portal.secretbox), like the mini-programs' tokens.

@@ -54,7 +54,7 @@ def transfer(mp_id):
 @bp.route("/unclaimed")
 @staff_required
 def unclaimed():
-    """Accounts WeChat lists as authorized that the portal has no row for (found by the nightly sync)."""
+    """Accounts WeChat lists as authorized that the portal has no row for (found by the daily sync)."""
     return render_template("platform/unclaimed.html", rows=authorizers_service.list_unclaimed())
 
 

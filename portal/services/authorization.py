@@ -3,7 +3,7 @@
 
 Both paths end in `_complete`, serialized per pre-auth session, so a code is exchanged once: WeChat's
 authorization code is short-lived and the redirect and the push race each other. When both were lost, the
-nightly sync finds the account in WeChat's authorizer list and staff bind it with `assign_unclaimed`, which
+daily sync finds the account in WeChat's authorizer list and staff bind it with `assign_unclaimed`, which
 stores it through the same `_upsert`.
 """
 

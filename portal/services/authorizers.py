@@ -1,4 +1,4 @@
-"""Reconciling with WeChat's authorizer list (api_get_authorizer_list), nightly and from the CLI.
+"""Reconciling with WeChat's authorizer list (api_get_authorizer_list), daily and from the CLI.
 
 WeChat's list is the truth about who has authorized the platform. `sync_authorizers` stores the refresh
 token it lists for each authorized app (the canonical recovery for lost tokens, WxJava #1119), flags apps
