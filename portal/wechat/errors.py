@@ -185,8 +185,11 @@ ERRCODE_CLASSES: dict[int, type[APIError]] = {
     85045: ReviewError, 85046: ReviewError, 85047: ReviewError, 85048: ReviewError, 85052: ReviewError,
     85064: ReviewError, 85065: ReviewError, 85077: ReviewError, 85085: ReviewError, 85086: ReviewError,
     85087: ReviewError, 86000: ReviewError, 86001: ReviewError, 86002: ReviewError, 86074: ReviewError,
-    87013: ReviewError,
+    87013: ReviewError, 9402203: ReviewError,
 }
+
+# submit_audit: location APIs undeclared in requiredPrivateInfos or without permission (see the commit doc).
+LOCATION_PRIVACY_REFUSED = 61040
 
 # Token errors after which a fresh token can help (41001 "missing" means our own bug, not a stale token).
 REFRESHABLE_TOKEN_ERRCODES = frozenset({40001, 40014, 42001})
@@ -201,3 +204,8 @@ def error_for_errcode(errcode: int, errmsg: str = "", api: str = "", response: A
 def is_refreshable_token_error(exc: BaseException) -> bool:
     """True if ``exc`` says the token we sent is stale and one refresh + retry is worth it."""
     return isinstance(exc, TokenError) and exc.errcode in REFRESHABLE_TOKEN_ERRCODES
+
+
+def is_location_refusal(exc: BaseException) -> bool:
+    """True if submit_audit refused location APIs the code uses (61040): undeclared or not permitted."""
+    return isinstance(exc, ReviewError) and exc.errcode == LOCATION_PRIVACY_REFUSED
