@@ -5,12 +5,18 @@ rule set for the mini-program (or for the whole sandbox, or for that one audit):
 reject (a Reason with ``<br>`` and Chinese text, plus ScreenShot media ids) or delay (status 4 and a
 ``weapp_audit_delay`` push, then later success or fail anyway). Every outcome changes the version state
 and pushes ``weapp_audit_*`` to the platform's message URL with ``$APPID$`` replaced.
+
+The reviewers also check the privacy guideline (用户隐私保护指引): an audit submitted while the dev guideline
+had no text for a privacy key the code uses is rejected, whatever the rule says, with a reason naming the
+keys ("每次代码审核环节会进行相关核验,如配置的用户隐私保护指引和代码实际里收集的用户信息不匹配以及未满足相应要求,
+则无法通过代码版本审核", 配置小程序用户隐私保护指引). A decision forced through the control API stands.
 """
 
 from __future__ import annotations
 
 import secrets
 
+from .commits import undeclared_privacy_keys
 from .model import AUDIT_APPROVED, AUDIT_DELAYED, AUDIT_IN_REVIEW, AUDIT_REJECTED, Audit
 from .registry import push_target
 
@@ -18,6 +24,9 @@ OUTCOMES = ("approve", "reject", "delay")
 DEFAULT_REJECT_REASON = ("1:小程序存在未完成或测试页面，请确认后再提交审核。<br>"
                          "2:请在提审时补充测试账号和密码。<br>"
                          "(sandbox) The mini-program has unfinished pages.")
+GUIDELINE_REASON = ("1:你的小程序《用户隐私保护指引》未完善,代码中使用了以下用户信息类型但未在指引中说明用途:{keys}。"
+                    "请补充用户隐私保护指引后再提交审核。<br>"
+                    "(sandbox) The privacy guideline has no text for: {keys}.")
 DEFAULT_DELAY_REASON = "审核延后：该版本需要进一步审核，请耐心等待。(sandbox) Audit delayed."
 
 
@@ -50,7 +59,8 @@ def create_audit(sb, account, component_appid: str, request_body: dict) -> Audit
     audit = Audit(auditid=sb.state.next_id("audit"), appid=account.appid, component_appid=component_appid,
                   code=dict(account.dev), submit_time=now, decide_at=now + delay, rule=rule,
                   request={k: request_body.get(k) for k in ("item_list", "version_desc", "feedback_info",
-                                                            "privacy_api_not_use", "ugc_declare")})
+                                                            "privacy_api_not_use", "ugc_declare")},
+                  privacy_gaps=undeclared_privacy_keys(account))
     sb.state.audits[audit.auditid] = audit
     account.audit_ids.append(audit.auditid)
     sb.state.dirty = True
@@ -70,7 +80,10 @@ def decide_due(sb, auditid: int, wait: bool = False) -> None:
         if audit is None or not audit.is_pending or audit.decide_at > sb.now():
             return
         outcome = audit.rule["then"] if audit.delay_pushed else audit.rule["outcome"]
-    apply_outcome(sb, auditid, outcome, wait=wait)
+        reason = None
+        if audit.privacy_gaps and outcome != "delay":
+            outcome, reason = "reject", GUIDELINE_REASON.format(keys="、".join(audit.privacy_gaps))
+    apply_outcome(sb, auditid, outcome, reason=reason, wait=wait)
 
 
 def apply_outcome(sb, auditid: int, outcome: str, reason: str | None = None,

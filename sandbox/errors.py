@@ -70,6 +70,7 @@ ERRMSG: dict[int, str] = {
     89250: "task not found",
     89251: "waiting for the legal person to confirm",
     89253: "lack of some params",
+    9402203: "标准模板extjson错误",
 }
 
 

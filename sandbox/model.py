@@ -77,6 +77,7 @@ class Account:
     undo_log: list = field(default_factory=list)
     audit_rule: dict | None = None
     next_app_version: int = 1
+    location_permissions: list = field(default_factory=list)  # location APIs granted (apply_privacy_interface)
 
     @property
     def is_miniprogram(self) -> bool:
@@ -181,6 +182,7 @@ class Audit:
     finished_at: float = 0.0
     released: bool = False
     request: dict = field(default_factory=dict)
+    privacy_gaps: list = field(default_factory=list)  # keys the code uses that the guideline had no text for
 
     @property
     def is_pending(self) -> bool:

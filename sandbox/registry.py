@@ -72,6 +72,7 @@ def create_account(sb, spec: dict) -> Account:
     fields.setdefault("func_info", list(DEFAULT_FUNC_INFO if is_mp else DEFAULT_OA_FUNC_INFO))
     account = Account(**fields)
     account.func_info = [int(x) for x in account.func_info]
+    account.location_permissions = _location_permissions(account.location_permissions)
     account.privacy = account.privacy or {"dev": None, "live": None}
     with sb.state.lock:
         if appid in sb.state.accounts:
@@ -79,6 +80,13 @@ def create_account(sb, spec: dict) -> Account:
         sb.state.accounts[appid] = account
         sb.state.dirty = True
     return account
+
+
+def _location_permissions(value) -> list:
+    """The location APIs the account may use, as API names ("wx.getLocation"; "getLocation" is accepted)."""
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise RegistryError("location_permissions must be a list of API names such as wx.getLocation")
+    return [v.strip() if v.strip().startswith("wx.") else "wx." + v.strip() for v in value]
 
 
 def push_target(component: Component, kind: str, appid: str = "") -> PushTarget:

@@ -1,8 +1,10 @@
 """Submitting for audit and releasing: the version state machine dev → audit → approved → released.
 
 ``submit_audit`` checks in WeChat's order: 85086 nothing committed, 85009 already in review, 61039 privacy
-scan unfinished, 61040 privacy/location declarations missing (unless ``privacy_api_not_use``), 85085
-platform's monthly quota spent. ``release`` answers 85019 with no approved version, 85020 when a newer
+scan unfinished, 61040 location APIs (see ``commits.location_refusal``: one declared in requiredPrivateInfos
+without permission; one the code calls that requiredPrivateInfos lacks, unless ``privacy_api_not_use``),
+85085 platform's monthly quota spent. A privacy guideline lacking a key the code uses is not refused here:
+the reviewers reject that audit (see ``audits``). ``release`` answers 85019 with no approved version, 85020 when a newer
 commit or audit came after the approval, 85052 when it was already released. Also rollback, gray release
 and visit status.
 """
@@ -39,11 +41,9 @@ def submit_audit(sb, account, component_appid: str, body: dict) -> int:
         raise ApiError(85009)
     if sb.now() < dev["scan_done_at"]:
         raise ApiError(61039)
-    if commits.missing_location_declarations(account):
-        raise ApiError(61040)
-    if commits.undeclared_privacy_keys(account) and not body.get("privacy_api_not_use"):
-        raise ApiError(61040, "privacy setting is missing keys used by the code: "
-                              + ",".join(commits.undeclared_privacy_keys(account)))
+    refusal = commits.location_refusal(account, body.get("privacy_api_not_use") is True)
+    if refusal:
+        raise ApiError(61040, refusal)
     component = sb.state.components[component_appid]
     _roll_quota_month(sb, component)
     if component.submit_used >= component.submit_quota:

@@ -30,7 +30,8 @@ class FleetForm(FlaskForm):
                                     validators=[Optional(), NumberRange(0, 100)])
     max_concurrency = IntegerField(_l("Mini-programs worked on at once"), default=10,
                                    validators=[DataRequired(), NumberRange(1, 500)])
-    privacy_api_not_use = BooleanField(_l("Declare privacy features without a text as not used"))
+    privacy_api_not_use = BooleanField(
+        _l("The code does not call the location APIs WeChat found undeclared (privacy_api_not_use)"))
     version_desc = TextAreaField(_l("Note for the reviewers (test account etc.)"), validators=[Optional(), Length(max=500)])
 
 

@@ -29,8 +29,7 @@ def index():
 def new():
     form = FleetForm(template_id=request.args.get("template_id", type=int))
     templates = library.list_templates()
-    form.template_id.choices = as_choices((t.template_id, f"{t.template_id} · {t.user_version} · {t.user_desc}")
-                                          for t in templates)
+    form.template_id.choices = as_choices(library.template_choices(templates))
     form.tenant_ids.choices = as_choices(tenant_choices())
     if form.validate_on_submit():
         try:

@@ -88,7 +88,8 @@ class SubmitAuditForm(FlaskForm):
         (1, _l("WeChat content-security API")), (2, _l("Another product")), (3, _l("Manual review"))]))
     has_audit_team = BooleanField(_l("We have a moderation team"))
     audit_desc = StringField(_l("Moderation details"), validators=[Optional(), Length(max=200)])
-    privacy_api_not_use = BooleanField(_l("The code does not really use the privacy features WeChat detected"))
+    privacy_api_not_use = BooleanField(
+        _l("The code does not call the location APIs WeChat found undeclared (privacy_api_not_use)"))
 
 
 class ConfirmForm(FlaskForm):

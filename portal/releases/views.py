@@ -24,7 +24,7 @@ from portal.releases.forms import (
     UploadForm,
     WebviewDomainForm,
 )
-from portal.services import activity_feed, app_params, domains, jobs, privacy, releases, testers
+from portal.services import activity_feed, app_params, domains, jobs, library, privacy, releases, testers
 from portal.services import tenant_settings as settings_service
 
 
@@ -73,8 +73,7 @@ def code(mp_id):
     mp = load_mp(mp_id)
     form = UploadForm()
     try:
-        form.template_id.choices = as_choices((t.template_id, f"{t.template_id} · {t.user_version} · {t.user_desc}")
-                                              for t in releases.templates())
+        form.template_id.choices = as_choices(library.template_choices(releases.templates()))
     except PortalError as exc:
         form.template_id.choices, error = [], exc.message
     else:

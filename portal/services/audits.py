@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, case, insert, select, update
 
-from portal.errors import Conflict, ValidationFailed
+from portal.errors import Conflict
 from portal.extensions import db
 from portal.models import Activity, Audit, CodeCommit, MiniProgram
 from portal.models.activity import OUTCOME_OK
@@ -166,12 +166,11 @@ def submit_step(run):
     if privacy.scan_result(mp) is None:
         raise jobs.RetryLater(ReviewError(privacy.SCAN_PENDING, "privacy scan not finished", "get_code_privacy_info"))
     missing = _prepare_privacy(mp, run, form)
-    if missing and not form.get("privacy_api_not_use"):
-        raise ValidationFailed(_l("The code uses privacy features with no text in the privacy guideline: %(keys)s. "
-                                 "Add a text for each under Settings → Privacy, or declare that they are not used.",
-                                 keys=", ".join(missing)))
+    if missing:  # privacy_api_not_use is about location APIs: it cannot stand in for the guideline
+        raise privacy.incomplete_guideline(missing)
     jobs.set_step(run, "submitting")
-    auditid = wxa.audit.submit_audit(**_submit_args(form))
+    with privacy.location_refusals_explained(mp):
+        auditid = wxa.audit.submit_audit(**_submit_args(form))
     audit = _record_audit(mp, run, auditid)
     return _l("Submitted for audit (id %(id)s). WeChat usually answers within a few days.", id=audit.auditid), \
         {"auditid": audit.auditid}

@@ -74,7 +74,8 @@ def describe_options(release):
             (_("Gray release"), f"{opts['gray_percentage']}%" if opts.get("gray_percentage") else _("everyone")),
             (_("Stop when more than this percentage fail"), f"{opts.get('max_failure_rate', 100)}%"),
             (_("Mini-programs worked on at once"), str(opts.get("max_concurrency", ""))),
-            (_("Declare privacy features without a text as not used"), yes if opts.get("privacy_api_not_use") else no)]
+            (_("The code does not call the location APIs WeChat found undeclared (privacy_api_not_use)"),
+             yes if opts.get("privacy_api_not_use") else no)]
     if opts.get("version_desc"):
         rows.append((_("Note for the reviewers (test account etc.)"), opts["version_desc"]))
     return rows

@@ -38,6 +38,7 @@ from portal.services.releases import build_ext_json, get_json
 from portal.services.wechat import explain
 from portal.timeutil import utcnow
 from portal.wechat.errors import APIError, AuthorizationLost, RateLimited, ReviewError, WeChatError
+from portal.wechat.templates import TEMPLATE_STANDARD
 
 log = logging.getLogger("portal.fleet.steps")
 ALREADY_AUDITING, QUOTA_EXHAUSTED, ALREADY_RELEASED, NO_AUDIT = 85009, 85085, 85052, 86001
@@ -252,7 +253,7 @@ def _failed(target, state, exc, lang, now):
     if isinstance(exc, WeChatError):
         reason = explain(exc, lang)
     elif isinstance(exc, PortalError):
-        reason = exc.message
+        reason = str(exc.message)  # lazy texts are rendered in the release creator's language
     else:
         reason = _("An unexpected error stopped this step. The platform staff were told.")
     target.state, target.errcode = F.FAILED, getattr(exc, "errcode", None)
@@ -299,7 +300,8 @@ def commit(target, release):
         target.state, target.reason, target.finished_at = F.SKIPPED, _("An audit is already open."), utcnow()
         return
     template = db.session.scalar(select(LibraryTemplate).where(LibraryTemplate.template_id == release.template_id))
-    ext = build_ext_json(mp)  # its "ext" holds the app's parameters (tenant's, overridden by its own)
+    standard = template is not None and template.template_type == TEMPLATE_STANDARD
+    ext = build_ext_json(mp, standard=standard)  # "ext": the app's parameters (tenant's, overridden by its own)
     values, errors = library.validate_ext(template.schema() if template else {}, ext["ext"])
     if errors:
         raise PortalError(" ".join(errors))
@@ -337,15 +339,15 @@ def submit(target, release):
         target.state, target.not_before = F.PRIVACY, utcnow() + timedelta(seconds=recheck)
         return _refund_quota(target)
     missing = _prepare_privacy(mp, wxa)
-    if missing and not opts.get("privacy_api_not_use"):
-        raise PortalError(_("The code uses privacy features with no text in the privacy guideline: %(keys)s.",
-                            keys=", ".join(missing)))
+    if missing:  # privacy_api_not_use is about location APIs: it cannot stand in for the guideline
+        raise privacy.incomplete_guideline(missing)
     target.step_name = None
     _mark_sent(target, "submit_sent")
     throttle(1)  # just before the call, so a 45009 back-off that began meanwhile holds it back
     try:
-        auditid = wxa.audit.submit_audit(version_desc=opts.get("version_desc") or None,
-                                         privacy_api_not_use=True if opts.get("privacy_api_not_use") else None)
+        with privacy.location_refusals_explained(mp):
+            auditid = wxa.audit.submit_audit(version_desc=opts.get("version_desc") or None,
+                                             privacy_api_not_use=True if opts.get("privacy_api_not_use") else None)
     except ReviewError as exc:
         return _submit_refused(target, release, exc)
     _record(target, release, mp, auditid, AUDIT_IN_REVIEW, utcnow())

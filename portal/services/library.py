@@ -21,6 +21,7 @@ from portal.models.template import EXT_TYPES
 from portal.services import activity, miniprograms
 from portal.services.tenant_settings import get_settings
 from portal.services.wechat import get_client
+from portal.wechat.templates import TEMPLATE_STANDARD
 
 SCHEMA_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_.-]{0,63})\s*:\s*([a-z]+)(\?)?$")
 
@@ -63,6 +64,24 @@ def sync_templates(actor=None):
         row.is_deleted = True
     db.session.commit()
     return list_templates()
+
+
+def is_standard_template(template_id):
+    """Whether `template_id` is in the standard template library (template_type 1), whose commits take a
+    restricted ext_json. Our library row knows (a template's type never changes); a template not synced yet
+    is looked up in gettemplatelist. :raise WeChatError."""
+    row = db.session.scalar(select(LibraryTemplate).where(LibraryTemplate.template_id == template_id))
+    if row is not None:
+        return row.template_type == TEMPLATE_STANDARD
+    return any(t.template_id == template_id and t.template_type == TEMPLATE_STANDARD
+               for t in get_client().templates.get_templates())
+
+
+def template_choices(templates):
+    """(template_id, label) pairs for a select, standard templates marked (their ext_json is restricted)."""
+    return [(t.template_id, " · ".join([str(t.template_id), t.user_version or "", t.user_desc or ""]
+                                       + ([_("standard template")] if t.template_type == TEMPLATE_STANDARD else [])))
+            for t in templates]
 
 
 def drafts():

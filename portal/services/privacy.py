@@ -2,16 +2,26 @@
 
 Order matters (2023 privacy rules): after a commit WeChat scans the code (get_code_privacy_info answers
 61039 until done); getprivacysetting then lists the keys the code uses (`privacy_list`); each needs a text
-in `setting_list` (setprivacysetting) or submit_audit fails with 61040. The tenant keeps one guideline
-(owner contact, notice method, a text per key) that is applied to each of its mini-programs, unless the
-mini-program has its own values (`services.app_params.effective_guideline` gives what is sent).
+in `setting_list` (setprivacysetting), or WeChat's reviewers reject the version ("如配置的用户隐私保护指引和
+代码实际里收集的用户信息不匹配 … 则无法通过代码版本审核"), so the portal refuses to submit without them. The
+tenant keeps one guideline (owner contact, notice method, a text per key) that is applied to each of its
+mini-programs, unless the mini-program has its own values (`services.app_params.effective_guideline`).
+
+The scan itself is about location APIs (wx.getLocation …), by API name: `without_conf_list` those the code
+calls that ext_json requiredPrivateInfos does not declare, `without_auth_list` those the mini-program has no
+permission for. submit_audit answers 61040 for them; `privacy_api_not_use` declares the undeclared ones
+unused, and does nothing for the guideline.
 """
 
-from flask_babel import gettext as _
+from contextlib import contextmanager
 
-from portal.errors import ValidationFailed
+from flask_babel import LazyString
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from portal.errors import ValidationFailed, WeChatFailed
 from portal.services.miniprograms import api, done, wechat_errors
-from portal.wechat.errors import ReviewError
+from portal.wechat.errors import ReviewError, WeChatError, is_location_refusal
 
 SCAN_PENDING = 61039
 CONTACTS = ("contact_email", "contact_phone", "contact_qq", "contact_weixin")
@@ -41,15 +51,61 @@ def scan_result(mp):
     return {"without_auth": list(info.without_auth_list), "without_conf": list(info.without_conf_list)}
 
 
+def location_notes(scan):
+    """What the scan's findings (`scan_result` shape) ask of the user, one sentence per list."""
+    notes = []
+    if scan.get("without_conf"):
+        notes.append(_("The code calls location APIs that requiredPrivateInfos does not declare: %(apis)s. Declare "
+                       "the ones it uses in the settings (requiredPrivateInfos, e.g. getLocation) and upload again; "
+                       "if the code never calls them, declare them unused when submitting for audit.",
+                       apis=", ".join(scan["without_conf"])))
+    if scan.get("without_auth"):
+        notes.append(_("This mini-program has no permission for: %(apis)s. Apply to WeChat for the ones the code "
+                       "uses (apply_privacy_interface); one that requiredPrivateInfos declares is refused until then, "
+                       "even when declared unused.", apis=", ".join(scan["without_auth"])))
+    return notes
+
+
+@contextmanager
+def location_refusals_explained(mp):
+    """Around submit_audit: its 61040 becomes a `WeChatFailed` naming the location APIs the scan found and
+    what to do about each (in whichever language it is read); other errors pass unchanged."""
+    try:
+        yield
+    except ReviewError as exc:
+        scan = _findings_if_readable(mp) if is_location_refusal(exc) else {}
+        if not location_notes(scan):
+            raise
+        raise WeChatFailed(LazyString(_refusal_text, exc.errcode, scan), errcode=exc.errcode) from exc
+
+
+def _findings_if_readable(mp):
+    try:
+        return scan_result(mp) or {}
+    except WeChatError:
+        return {}  # WeChat's own 61040 text still says what is wrong
+
+
+def _refusal_text(errcode, scan):
+    return " ".join([_("WeChat refused the submission (error %(code)s).", code=errcode), *location_notes(scan)])
+
+
+def incomplete_guideline(missing):
+    """The refusal to submit while the guideline lacks a text for keys the code uses."""
+    return ValidationFailed(_l("The code uses privacy features with no text in the privacy guideline: %(keys)s. "
+                               "WeChat's reviewers reject such a version: add a text for each under Settings → "
+                               "Privacy (or in the mini-program's parameters) first.", keys=", ".join(missing)))
+
+
 def privacy_status(mp, data):
-    """What the privacy page shows for a guideline (`guideline()` shape): scan state, keys the code uses,
-    declared, configured, missing."""
+    """What the privacy page shows for a guideline (`guideline()` shape): scan state, what the scan asks about
+    location APIs, keys the code uses, declared, configured, missing."""
     with wechat_errors():
         scan = scan_result(mp)
         current = api(mp).privacy.get_privacy_setting()
     used = [str(k) for k in current.get("privacy_list") or ()]
     declared = {str(s.get("privacy_key")) for s in current.get("setting_list") or ()}
-    return {"scanning": scan is None, "scan": scan or {}, "used": used, "declared": sorted(declared),
+    return {"scanning": scan is None, "location": location_notes(scan or {}), "used": used, "declared": sorted(declared),
             "missing": [k for k in used if k not in declared and k not in data["texts"]],
             "undeclared": [k for k in used if k not in declared], "guideline": data}
 

@@ -3,7 +3,9 @@ versions. Commit and release run as jobs (see `portal.services.jobs`); the rest 
 
 The ext_json sent with a commit is built from the tenant's parameters (seed 004: "different admins,
 different parameters"): {"extEnable": true, "extAppid": appid, "ext": {...}} plus requiredPrivateInfos
-when configured, and it always goes out as a JSON string (the client enforces it).
+when configured, and it always goes out as a JSON string (the client enforces it). A template of the
+standard template library takes only {"extAppid", "ext", "window"} (commit doc; WeChat answers 9402203
+otherwise), so its ext_json is {"extAppid", "ext"} and cannot carry requiredPrivateInfos.
 """
 
 import re
@@ -17,7 +19,7 @@ from portal.errors import Conflict, PortalError, ValidationFailed
 from portal.extensions import db
 from portal.models import Audit, CodeCommit
 from portal.models.audit import AUDIT_APPROVED
-from portal.services import jobs, miniprograms
+from portal.services import jobs, library, miniprograms
 from portal.services.audits import audits_of, open_audit
 from portal.services.tenant_settings import get_settings
 from portal.services.wechat import get_client
@@ -38,17 +40,21 @@ def templates():
         return sorted(get_client().templates.get_templates(), key=lambda t: -t.create_time)
 
 
-def build_ext_json(mp):
+def build_ext_json(mp, standard=False):
     """The ext_json object for this mini-program: its tenant's parameters, overridden by its own (the same
-    values a fleet release sends)."""
-    from portal.services.library import ext_params_for
-
+    values a fleet release sends). `standard`: for a template of the standard template library, whose
+    ext_json may hold only extAppid, ext and window."""
     settings = get_settings(mp.tenant_id)
-    ext = {"extEnable": True, "extAppid": mp.authorizer_appid, "ext": ext_params_for(mp, settings)}
+    ext = {"extAppid": mp.authorizer_appid, "ext": library.ext_params_for(mp, settings)}
+    if standard:
+        return ext
     required = settings.load("required_private_infos", [])
-    if required:
-        ext["requiredPrivateInfos"] = list(required)
-    return ext
+    return {"extEnable": True, **ext, **({"requiredPrivateInfos": list(required)} if required else {})}
+
+
+def left_out_of_standard(mp):
+    """What a standard template's ext_json cannot carry of this app's settings: its requiredPrivateInfos."""
+    return list(get_settings(mp.tenant_id).load("required_private_infos", []))
 
 
 def latest_commit(mp):
@@ -71,18 +77,29 @@ def request_commit(mp, actor, template_id, user_version, user_desc):
 def commit_step(run):
     """The job's step: /wxa/commit with the tenant's ext_json, then record what the trial version holds."""
     mp, params = run.miniprogram, run.get_params()
-    ext = build_ext_json(mp)
+    standard = library.is_standard_template(params["template_id"])
+    ext = build_ext_json(mp, standard=standard)
     miniprograms.api(mp).code.commit(params["template_id"], ext, params["user_version"], params["user_desc"])
     db.session.add(CodeCommit(miniprogram_id=mp.id, template_id=params["template_id"],
                               user_version=params["user_version"], user_desc=params["user_desc"],
                               ext_json=get_json(ext), created_by=run.actor_id))
     db.session.commit()  # the upload is WeChat's fact now; nothing after it may roll it back
-    uploaded = _l("Version %(v)s uploaded from template %(t)s. WeChat now scans it for privacy features (a few "
-                  "minutes) before it can be submitted.", v=params["user_version"], t=params["template_id"])
+    uploaded = _uploaded(mp, params, standard)
     domains_note = _trial_domains(mp, run.actor)
     if domains_note is None:
         return uploaded, params
     return _l("%(uploaded)s %(domains)s", uploaded=uploaded, domains=domains_note), params
+
+
+def _uploaded(mp, params, standard):
+    text = _l("Version %(v)s uploaded from template %(t)s. WeChat now scans it for privacy features (a few "
+              "minutes) before it can be submitted.", v=params["user_version"], t=params["template_id"])
+    left_out = left_out_of_standard(mp) if standard else []
+    if not left_out:
+        return text
+    return _l("%(uploaded)s It comes from a standard template, whose ext_json carries only extAppid, ext and window: "
+              "the requiredPrivateInfos of the settings (%(apis)s) were not sent.", uploaded=text,
+              apis=", ".join(left_out))
 
 
 def _trial_domains(mp, actor):

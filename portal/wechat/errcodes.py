@@ -104,9 +104,11 @@ ERRCODES: dict[int, tuple[str, str]] = {
         "(do not upload the code again).",
     ),
     61040: (
-        "代码使用的隐私接口（如地理位置）未在 ext.json 的 requiredPrivateInfos 中声明或未获权限，请补充声明或申请权限。",
-        "The code uses a privacy API (such as location) that is not declared in requiredPrivateInfos or not "
-        "permitted. Declare it or apply for the permission.",
+        "代码使用的地理位置接口未在 ext.json 的 requiredPrivateInfos 中声明，或小程序没有该接口的权限：请声明并申请权限；"
+        "若代码并不使用这些接口，提交审核时声明不使用（privacy_api_not_use）。",
+        "The code uses a location API that requiredPrivateInfos in ext.json does not declare, or that the "
+        "mini-program has no permission for: declare it and apply for the permission, or, if the code does not "
+        "really use it, declare it unused when submitting (privacy_api_not_use).",
     ),
     61070: (
         "法人姓名与法人微信号实名信息不一致，请核对后重新提交。",
@@ -224,6 +226,11 @@ ERRCODES: dict[int, tuple[str, str]] = {
     89254: (
         "第三方平台缺少所需权限集，请在开放平台申请。",
         "The platform lacks the required permission sets. Apply for them on the Open Platform.",
+    ),
+    9402203: (
+        "标准模板的 ext_json 只能包含 extAppid、ext 和 window，不能带 extEnable、requiredPrivateInfos 等其他配置。",
+        "A standard template's ext_json may hold only extAppid, ext and window, not extEnable, "
+        "requiredPrivateInfos or any other key.",
     ),
 }
 

@@ -185,11 +185,13 @@ ERRCODE_CLASSES: dict[int, type[APIError]] = {
     85045: ReviewError, 85046: ReviewError, 85047: ReviewError, 85048: ReviewError, 85052: ReviewError,
     85064: ReviewError, 85065: ReviewError, 85077: ReviewError, 85085: ReviewError, 85086: ReviewError,
     85087: ReviewError, 86000: ReviewError, 86001: ReviewError, 86002: ReviewError, 86074: ReviewError,
-    87013: ReviewError,
+    87013: ReviewError, 9402203: ReviewError,
 }
 
 # modify_domain(_directly): "每个月只能修改50次，超过域名修改次数限制".
 DOMAIN_CHANGES_SPENT = 86102
+# submit_audit: location APIs undeclared in requiredPrivateInfos or without permission (see the commit doc).
+LOCATION_PRIVACY_REFUSED = 61040
 
 # Token errors after which a fresh token can help (41001 "missing" means our own bug, not a stale token).
 REFRESHABLE_TOKEN_ERRCODES = frozenset({40001, 40014, 42001})
@@ -209,3 +211,8 @@ def is_refreshable_token_error(exc: BaseException) -> bool:
 def is_domain_changes_spent(exc: BaseException) -> bool:
     """True if WeChat refused a server-domain change because the month's 50 are used (86102)."""
     return isinstance(exc, APIError) and exc.errcode == DOMAIN_CHANGES_SPENT
+
+
+def is_location_refusal(exc: BaseException) -> bool:
+    """True if submit_audit refused location APIs the code uses (61040): undeclared or not permitted."""
+    return isinstance(exc, ReviewError) and exc.errcode == LOCATION_PRIVACY_REFUSED

@@ -14,25 +14,65 @@ def latest(api, access):
 def test_submit_audit_preconditions(api, platform, mp):
     _, access = mp
     assert submit(api, access)["errcode"] == 85086
-    tid = add_template(api, platform, privacy_keys=["UserInfo"], location_apis=["getLocation"])
+    tid = add_template(api, platform, privacy_keys=["UserInfo"])
     commit(api, access, tid)
     assert submit(api, access)["errcode"] == 61039
     api.advance(31)
-    assert submit(api, access)["errcode"] == 61040  # getLocation not in requiredPrivateInfos
-    commit(api, access, tid, ext={"requiredPrivateInfos": ["getLocation"]})
-    api.advance(31)
-    assert submit(api, access)["errcode"] == 61040  # UserInfo not declared in the privacy setting
-    assert api.call("/cgi-bin/component/setprivacysetting", PRIVACY, access_token=access)["errcode"] == 0
     first = submit(api, access)
     assert first["errcode"] == 0 and first["auditid"] > 0
     assert submit(api, access)["errcode"] == 85009
 
 
-def test_privacy_api_not_use_skips_undeclared_keys(api, platform, mp):
+def test_location_api_missing_from_required_private_infos_is_61040(api, platform):
+    """Commit doc: code using a location API that ext_json requiredPrivateInfos does not declare -> 61040,
+    even when the mini-program has the permission."""
+    _, info = platform.authorized_miniprogram(location_permissions=["wx.getLocation"])
+    access = info["authorizer_access_token"]
+    tid = add_template(api, platform, location_apis=["getLocation"])
+    commit(api, access, tid)
+    api.advance(31)
+    refused = submit(api, access)
+    assert refused["errcode"] == 61040 and "wx.getLocation" in refused["errmsg"]
+    commit(api, access, tid, ext={"requiredPrivateInfos": ["getLocation"]})
+    api.advance(31)
+    assert submit(api, access)["errcode"] == 0
+
+
+def test_location_api_without_permission(api, platform, mp):
+    """Commit doc: a location API the app has no permission for -> 61040; privacy_api_not_use declares the
+    undeclared ones unused. One declared in ext.json without permission stays 61040 (getCodePrivacyInfo's
+    61040 text: "ext.json配置的隐私接口xxx无权限,请申请权限后再提交审核")."""
     _, access = mp
-    committed_and_scanned(api, platform, access, privacy_keys=["Album"])
+    tid = add_template(api, platform, location_apis=["getLocation"])
+    commit(api, access, tid, ext={"requiredPrivateInfos": ["getLocation"]})
+    api.advance(31)
+    for flag in (False, True):
+        refused = submit(api, access, privacy_api_not_use=flag)
+        assert refused["errcode"] == 61040 and "无权限" in refused["errmsg"]
+    commit(api, access, tid)
+    api.advance(31)
     assert submit(api, access)["errcode"] == 61040
     assert submit(api, access, privacy_api_not_use=True)["errcode"] == 0
+
+
+def test_incomplete_guideline_is_rejected_by_the_reviewers(api, platform, mp, receiver):
+    """An undeclared guideline key is no 61040 (nor does privacy_api_not_use change it): the audit is
+    rejected with a reason naming the key (配置小程序用户隐私保护指引: 用户隐私保护指引和代码实际里收集的
+    用户信息不匹配 ... 则无法通过代码版本审核)."""
+    _, access = mp
+    committed_and_scanned(api, platform, access, privacy_keys=["UserInfo", "Album"])
+    assert api.call("/cgi-bin/component/setprivacysetting", PRIVACY, access_token=access)["errcode"] == 0
+    first = submit(api, access, privacy_api_not_use=True)
+    assert first["errcode"] == 0
+    api.advance(61)
+    push = receiver.wait_for("weapp_audit_fail")[0]
+    assert "Album" in push["Reason"] and "隐私保护指引" in push["Reason"] and "UserInfo" not in push["Reason"]
+    assert latest(api, access)["status"] == 1
+    setting = {**PRIVACY, "setting_list": PRIVACY["setting_list"] + [{"privacy_key": "Album", "privacy_text": "头像"}]}
+    assert api.call("/cgi-bin/component/setprivacysetting", setting, access_token=access)["errcode"] == 0
+    assert submit(api, access)["errcode"] == 0
+    api.advance(61)
+    assert latest(api, access)["status"] == 0
 
 
 def test_default_rule_approves_after_delay_and_pushes(api, platform, mp, receiver):

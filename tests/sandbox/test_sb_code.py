@@ -33,11 +33,19 @@ def test_commit_validation_errcodes(api, platform, mp):
     assert api.call("/wxa/get_page", method=GET, access_token=access)["page_list"] == ["pages/index/index"]
 
 
-def test_standard_template_accepts_only_ext_keys(api, platform, mp):
-    _, access = mp
+def test_standard_template_accepts_only_extappid_ext_and_window(api, platform, mp):
+    """Commit doc: a standard template's ext_json supports only {"extAppid", "ext", "window"}; any other key
+    is 9402203 (标准模板extjson错误), including the extEnable a normal template takes."""
+    appid, access = mp
     tid = add_template(api, platform, template_type=1)
-    assert commit(api, access, tid, ext={"pages": ["pages/index/index"]})["errcode"] == 85013
-    assert commit(api, access, tid, ext={"ext": {"a": 1}, "window": {}})["errcode"] == 0
+    for extra in ({"extEnable": True}, {"requiredPrivateInfos": ["getLocation"]}, {"directCommit": False},
+                  {"pages": ["pages/index/index"]}):
+        answer = commit(api, access, tid, ext={"extAppid": appid, "ext": {"a": 1}, **extra})
+        assert answer["errcode"] == 9402203 and next(iter(extra)) in answer["errmsg"]
+    assert commit(api, access, tid, ext={"extAppid": appid, "ext": {"a": 1}, "window": {}})["errcode"] == 0
+    normal = add_template(api, platform)
+    assert commit(api, access, normal, ext={"extEnable": True, "extAppid": appid, "ext": {},
+                                            "requiredPrivateInfos": ["getLocation"]})["errcode"] == 0
 
 
 def test_get_page_without_commit_and_category(api, mp):
@@ -75,12 +83,31 @@ def test_code_privacy_scan_window(api, platform, mp):
     commit(api, access, tid)
     assert api.call("/wxa/security/get_code_privacy_info", method=GET, access_token=access)["errcode"] == 61039
     api.advance(31)
-    info = api.call("/wxa/security/get_code_privacy_info", method=GET, access_token=access)
-    assert info["errcode"] == 0
-    assert info["without_conf_list"] == ["UserInfo", "Location"]
-    assert info["without_auth_list"] == ["getLocation"]
+    assert api.call("/wxa/security/get_code_privacy_info", method=GET, access_token=access)["errcode"] == 0
     commit(api, access, tid)  # every commit restarts the scan
     assert api.call("/wxa/security/get_code_privacy_info", method=GET, access_token=access)["errcode"] == 61039
+
+
+def test_code_privacy_info_lists_location_api_names(api, platform):
+    """getCodePrivacyInfo: without_auth_list = 没权限的隐私接口的api英文名, without_conf_list = 没配置的隐私接口的
+    api英文名 - the doc's own example: getLocation declared but not granted, onLocationChange neither."""
+    _, info = platform.authorized_miniprogram()
+    access = info["authorizer_access_token"]
+    tid = add_template(api, platform, privacy_keys=["UserInfo", "Location"],
+                       location_apis=["getLocation", "onLocationChange"])
+    commit(api, access, tid, ext={"requiredPrivateInfos": ["getLocation"]})
+    api.advance(31)
+    scan = api.call("/wxa/security/get_code_privacy_info", method=GET, access_token=access)
+    assert scan["without_auth_list"] == ["wx.getLocation", "wx.onLocationChange"]
+    assert scan["without_conf_list"] == ["wx.onLocationChange"]  # privacy-guideline keys never appear here
+    _, info = platform.authorized_miniprogram(location_permissions=["wx.getLocation", "onLocationChange"])
+    access = info["authorizer_access_token"]
+    commit(api, access, tid, ext={"requiredPrivateInfos": ["getLocation", "onLocationChange", "chooseAddress"]})
+    api.advance(31)
+    scan = api.call("/wxa/security/get_code_privacy_info", method=GET, access_token=access)
+    assert scan["without_auth_list"] == ["wx.chooseAddress"]  # declared in ext.json, not granted
+    assert scan["without_conf_list"] == []
+    assert api.post("/sandbox/miniprograms", {"location_permissions": "wx.getLocation"}).status_code == 400
 
 
 def test_privacy_settings(api, platform, mp):

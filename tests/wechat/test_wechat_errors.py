@@ -28,7 +28,7 @@ SPEC_CODES = [
     61005, 61006, 61010, 61023, 61039, 61040, 61070, 85001, 85002, 85003, 85004, 85009, 85012, 85013, 85014,
     85015, 85016, 85017, 85018, 85019, 85020, 85043, 85044, 85045, 85046, 85047, 85048, 85052, 85064, 85065,
     85077, 85085, 85086, 85087, 85301, 86000, 86001, 86002, 86004, 86074, 87013, 89019, 89020, 89021, 89029,
-    89231, 89248, 89249, 89250, 89251, 89252, 89253, 89254,
+    89231, 89248, 89249, 89250, 89251, 89252, 89253, 89254, 9402203,
 ]
 
 
@@ -60,7 +60,8 @@ def test_describe_fallbacks():
     (40001, TokenError, False), (42001, TokenError, False), (41001, TokenError, False),
     (45009, RateLimited, True), (-1, SystemBusy, True), (61003, AuthorizationLost, False),
     (61023, AuthorizationLost, False), (40097, InvalidRequest, False), (85009, ReviewError, False),
-    (61040, ReviewError, False), (87013, ReviewError, False), (99999, APIError, False),
+    (61040, ReviewError, False), (87013, ReviewError, False), (9402203, ReviewError, False),
+    (99999, APIError, False),
 ])
 def test_error_for_errcode(code, cls, retryable):
     exc = error_for_errcode(code, "msg", "some_api", {"errcode": code})
