@@ -34,7 +34,7 @@ from portal.models.audit import AUDIT_IN_REVIEW
 from portal.services import audits, background, fleet_leases, library, miniprograms, privacy
 from portal.services.fleet import BACK, STEP_OF
 from portal.services.fleet_limits import back_off_everyone, throttle
-from portal.services.releases import build_ext_json, get_json
+from portal.services.releases import build_ext_json, get_json, trial_version_is
 from portal.services.wechat import explain
 from portal.timeutil import utcnow
 from portal.wechat.errors import APIError, AuthorizationLost, RateLimited, ReviewError, WeChatError
@@ -304,19 +304,13 @@ def commit(target, release):
     if errors:
         raise PortalError(" ".join(errors))
     ext["ext"] = values
-    if not (target.step == "commit_sent" and _dev_version_is(wxa, release)):
+    if not (target.step == "commit_sent" and trial_version_is(wxa, release.user_version, release.created_at)):
         _mark_sent(target, "commit_sent")
         throttle(1)
         wxa.code.commit(release.template_id, ext, release.user_version, release.user_desc or "")
     db.session.add(CodeCommit(miniprogram_id=mp.id, template_id=release.template_id, user_version=release.user_version,
                               user_desc=release.user_desc, ext_json=get_json(ext), created_by=release.created_by))
     target.state, target.step, target.errcode = F.COMMITTED, None, None
-
-
-def _dev_version_is(wxa, release):
-    info = wxa.code.get_version_info().get("exp_info") or {}
-    return info.get("exp_version") == release.user_version and int(info.get("exp_time") or 0) >= \
-        _epoch(release.created_at) - 5
 
 
 # --- privacy + submit ------------------------------------------------------------------------------------
