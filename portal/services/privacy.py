@@ -15,6 +15,7 @@ from portal.wechat.errors import ReviewError
 
 SCAN_PENDING = 61039
 CONTACTS = ("contact_email", "contact_phone", "contact_qq", "contact_weixin")
+FIRST_SCAN_CHECK = 2.0  # seconds before asking again whether the scan has ended, at first
 
 
 def guideline(settings):
@@ -39,6 +40,24 @@ def scan_result(mp):
             return None
         raise
     return {"without_auth": list(info.without_auth_list), "without_conf": list(info.without_conf_list)}
+
+
+def scan_recheck_delay(waited, longest):
+    """Seconds until get_code_privacy_info is worth asking again, after `waited` seconds of scanning: 2 s at
+    first, then a quarter of the time waited so far, never more than `longest`. WeChat's scan takes about
+    a minute ("请稍等一分钟再重试"), so the submit follows its end within a few seconds, for a dozen calls."""
+    return min(longest, max(min(FIRST_SCAN_CHECK, longest), waited / 4))
+
+
+def scan_started_at(mp):
+    """When this app's latest upload through the portal was recorded (its scan began then), or None."""
+    from sqlalchemy import select
+
+    from portal.extensions import db
+    from portal.models import CodeCommit
+
+    return db.session.scalar(select(CodeCommit.created_at).where(CodeCommit.miniprogram_id == mp.id)
+                             .order_by(CodeCommit.id.desc()).limit(1))
 
 
 def privacy_status(mp, data):
