@@ -382,7 +382,9 @@ def _adopt(wxa, target, release):
         if exc.retryable or exc.errcode != NO_AUDIT:
             raise
         return False
-    if latest.auditid is None or latest.submit_audit_time < _epoch(target.dispatched_at) - 5 \
+    # since the release began, not since this dispatch: a step put back after a lost answer is handed out
+    # again seconds or minutes after the submit it must find
+    if latest.auditid is None or latest.submit_audit_time < _epoch(release.created_at) - 5 \
             or latest.user_version not in ("", release.user_version):
         return False
     known = db.session.scalar(select(Audit).where(Audit.appid == target.appid, Audit.auditid == str(latest.auditid)))
