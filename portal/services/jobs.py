@@ -2,13 +2,14 @@
 service step with retries, and recover runs whose worker died.
 
 Enqueue: the run is inserted with `active_key = key`; the unique index turns a double click into the
-existing run. Run: transient WeChat failures (network, 5xx, -1, 45009) are re-raised
-so RQ's `Retry` applies (embedded mode retries in the thread); a final failure is written on the run with
-the human text and the job returns normally. A step that cannot go on *yet* (WeChat still scans the upload)
-raises `WaitFor`: the run stays active and its job is enqueued again after the delay (`queues.enqueue_in`),
-so no worker is held while waiting and no failure is counted. Recovery: a run still "running" after `JOB_STALE_SECONDS`
-lost its worker; it is enqueued again under a new RQ id and its step decides whether a remote call may
-already have happened (see `audits.submit_step`).
+existing run. Run: transient WeChat failures (network, 5xx, -1, 45009) are re-raised so RQ's `Retry`
+applies (embedded mode retries in the thread); a final failure is written on the run with the human text
+and the job returns normally. A step that cannot go on *yet* (WeChat still scans the upload) raises
+`WaitFor`: the run stays active and its job is enqueued again after the delay (`queues.enqueue_in`), so
+no worker is held while waiting and no failure is counted; a job that is no longer the run's own (an
+older one of a run enqueued again since) does nothing. Recovery: a run still "running" after
+`JOB_STALE_SECONDS` lost its worker; it is enqueued again under a new RQ id and its step decides whether
+a remote call may already have happened (see `audits.submit_step`).
 """
 
 import json
