@@ -52,9 +52,14 @@ class Config:
     # modify_domain_directly. WeChat asks platforms to pick one and never mix them.
     WECHAT_DOMAIN_STRATEGY = _env("WECHAT_DOMAIN_STRATEGY", "platform")
 
+    # Waiting for WeChat's post-commit privacy scan before a submit: the longest pause between two checks
+    # (get_code_privacy_info), and how long a single submit job waits before it gives up with 61039.
+    PRIVACY_SCAN_CHECK_SECONDS = float(_env("PRIVACY_SCAN_CHECK_SECONDS", 5))
+    PRIVACY_SCAN_MAX_WAIT_SECONDS = float(_env("PRIVACY_SCAN_MAX_WAIT_SECONDS", 900))
+
     # Fleet release tuning (seconds unless named otherwise); workers read them from the environment too.
     FLEET_BACKOFF_SECONDS = float(_env("FLEET_BACKOFF_SECONDS", 5))
-    FLEET_PRIVACY_RECHECK_SECONDS = float(_env("FLEET_PRIVACY_RECHECK_SECONDS", 30))
+    FLEET_PRIVACY_RECHECK_SECONDS = float(_env("FLEET_PRIVACY_RECHECK_SECONDS", 5))  # longest pause, as above
     FLEET_STEP_STALE_SECONDS = float(_env("FLEET_STEP_STALE_SECONDS", 600))
     FLEET_QUOTA_TTL = float(_env("FLEET_QUOTA_TTL", 60))
     FLEET_RATE_LIMIT_PAUSE = float(_env("FLEET_RATE_LIMIT_PAUSE", 30))

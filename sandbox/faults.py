@@ -4,6 +4,8 @@ A ``Fault`` matches an endpoint name (or ``*``) and optionally one appid. On a m
 latency, answer an errcode (HTTP 200) or a bare HTTP status with a given probability, hang for longer than
 a client timeout, or fail everything during an outage window (sandbox time). ``drop_pushes`` faults make
 pushes vanish (recorded as dropped) for "lost push" tests. ``count`` limits a fault to its next N hits.
+``after_call`` makes an ``http_status`` or a hang come *after* the call was carried out: WeChat acted, the
+answer was lost on the way back (what makes a resent write visible as a double).
 Imports only the standard library.
 """
 
@@ -31,6 +33,7 @@ class Fault:
     count: int | None = None
     drop_pushes: bool = False
     push_type: str = "*"
+    after_call: bool = False
     hits: int = field(default=0)
 
     def matches(self, endpoint: str, appid: str | None) -> bool:
@@ -53,6 +56,7 @@ class FaultEffect:
     errcode: int | None = None
     errmsg: str | None = None
     http_status: int | None = None
+    after_call: bool = False  # the call runs first; latency, hang and http_status replace its answer
     labels: list = field(default_factory=list)
 
     @property
@@ -134,6 +138,7 @@ class FaultBook:
             effect.errcode, effect.errmsg, effect.http_status = fault.errcode, fault.errmsg, fault.http_status
             applied = True
         if applied:
+            effect.after_call = effect.after_call or fault.after_call
             effect.labels.append(f"fault#{fault.id}")
         return applied
 

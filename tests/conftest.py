@@ -432,6 +432,27 @@ def drain_jobs(app):
         worker.work(burst=True)
 
 
+def wait_for(app, condition, timeout=60.0, what="the condition"):
+    """Run the jobs that fall due, delayed ones too (`queues.enqueue_in`), until `condition()` holds; fail
+    after `timeout` seconds. With Redis each round is a burst worker whose scheduler first enqueues the
+    delayed jobs that are due; embedded, they start in their own threads and this only polls."""
+    import time
+
+    from rq import SimpleWorker
+
+    from portal.jobs.queues import QUEUE_ORDER, get_queue
+
+    deadline = time.monotonic() + timeout
+    redis = app.extensions.get("redis")
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} did not happen within {timeout} s"
+        if redis is not None:
+            with app.app_context():
+                SimpleWorker([get_queue(n, redis) for n in QUEUE_ORDER], connection=redis).work(
+                    burst=True, with_scheduler=True)
+        time.sleep(0.1)
+
+
 # --- code management (tests/releases) --------------------------------------------------------------------
 
 class CodeEnv:

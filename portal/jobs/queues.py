@@ -2,13 +2,16 @@
 
 With `REDIS_URL` set, jobs go to RQ and `python worker.py` runs them. Without it (embedded mode, as
 `make run` uses), the same job functions run in a background thread of the portal process, so the demo
-needs no Redis. Deterministic job ids make a double click enqueue once.
+needs no Redis. Deterministic job ids make a double click enqueue once. `enqueue_in` runs a job after a
+delay without holding a worker meanwhile: RQ's scheduler (workers run `with_scheduler`) or, embedded, a
+timer that starts the job's thread when it is due.
 """
 
 import logging
 import re
 import threading
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import current_app
 from rq import Queue, Retry
@@ -57,6 +60,20 @@ def enqueue(func, *args, queue="wechat", job_id=None, retry=None, **kwargs):
     return job.id
 
 
+def enqueue_in(seconds, func, *args, queue="wechat", job_id=None, retry=None):
+    """Enqueue `func(*args)` to run in `seconds`, once per `job_id` (a second request for an id already
+    waiting adds nothing); returns the job id, or None if it was already waiting (embedded mode)."""
+    job_id = safe_job_id(job_id) if job_id else None
+    redis = current_app.extensions.get("redis")
+    if redis is None:
+        return _run_in_thread_later(seconds, func, args, job_id)
+    # RQ schedules a job id once: scheduling it again replaces the waiting job with the same one
+    job = get_queue(queue, redis).enqueue_in(
+        timedelta(seconds=max(0.0, seconds)), func, *args, job_id=job_id, result_ttl=QUEUES[queue].result_ttl,
+        retry=retry or Retry(max=3, interval=[10, 60, 300]))
+    return job.id
+
+
 def safe_job_id(text):
     """RQ accepts only letters, digits, '_' and '-' in job ids: `release:12:v1.0` -> `release-12-v1_0`."""
     return re.sub(r"[^A-Za-z0-9_-]", lambda m: "-" if m.group(0) == ":" else "_", text)[:200]
@@ -91,6 +108,30 @@ def _run_in_thread(func, args, kwargs, job_id):
                 _embedded_running.discard(job_id)
 
     threading.Thread(target=target, name=f"job-{job_id or func.__name__}", daemon=True).start()
+    return job_id
+
+
+_embedded_waiting = set()
+
+
+def _run_in_thread_later(seconds, func, args, job_id):
+    """Embedded `enqueue_in`: a timer thread that only starts the job (in its own thread) when it is due."""
+    with _embedded_lock:
+        if job_id and job_id in _embedded_waiting:
+            return None
+        if job_id:
+            _embedded_waiting.add(job_id)
+    app = current_app._get_current_object()
+
+    def due():
+        with _embedded_lock:
+            _embedded_waiting.discard(job_id)
+        with app.app_context():
+            _run_in_thread(func, args, {}, job_id)
+
+    timer = threading.Timer(max(0.0, seconds), due)
+    timer.name, timer.daemon = f"wait-{job_id or func.__name__}", True
+    timer.start()
     return job_id
 
 

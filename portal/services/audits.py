@@ -8,6 +8,7 @@ rescues audits whose push was lost, withdrawing, speeding up and the monthly quo
 import logging
 from datetime import UTC, datetime, timedelta
 
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, case, insert, select, update
@@ -163,8 +164,7 @@ def submit_step(run):
         if adopted is not None:
             return _l("Audit %(id)s was already submitted; following it.", id=adopted.auditid), \
                 {"auditid": adopted.auditid}
-    if privacy.scan_result(mp) is None:
-        raise jobs.RetryLater(ReviewError(privacy.SCAN_PENDING, "privacy scan not finished", "get_code_privacy_info"))
+    _wait_for_privacy_scan(mp, run)
     missing = _prepare_privacy(mp, run, form)
     if missing:  # privacy_api_not_use is about location APIs: it cannot stand in for the guideline
         raise privacy.incomplete_guideline(missing)
@@ -174,6 +174,22 @@ def submit_step(run):
     audit = _record_audit(mp, run, auditid)
     return _l("Submitted for audit (id %(id)s). WeChat usually answers within a few days.", id=audit.auditid), \
         {"auditid": audit.auditid}
+
+
+def _wait_for_privacy_scan(mp, run):
+    """Return once WeChat's post-commit privacy scan has ended. While it runs (get_code_privacy_info answers
+    61039) the job is enqueued again a few seconds later (`privacy.scan_recheck_delay`), never submitting
+    to find out: each commit restarts the scan, and a submit during it only earns 61039. Gives up with
+    61039 after PRIVACY_SCAN_MAX_WAIT_SECONDS of this run."""
+    if privacy.scan_result(mp) is not None:
+        return
+    config = current_app.config
+    waited = (utcnow() - (run.started_at or utcnow())).total_seconds()
+    if waited >= config.get("PRIVACY_SCAN_MAX_WAIT_SECONDS", 900):
+        raise ReviewError(privacy.SCAN_PENDING, "privacy scan not finished", "get_code_privacy_info")
+    delay = privacy.scan_recheck_delay(waited, config.get("PRIVACY_SCAN_CHECK_SECONDS", 5))
+    raise jobs.WaitFor(delay, _l("WeChat is still scanning the uploaded code for privacy features; the audit "
+                                 "is submitted as soon as the scan ends."), privacy.SCAN_PENDING)
 
 
 def _prepare_privacy(mp, run, form):
@@ -269,8 +285,6 @@ def refresh_one(mp, audit, actor=None):
 
 def poll_open_audits(older_than_minutes=None, limit=200):
     """Make sure a lost push never strands an audit: ask WeChat about audits open for a while."""
-    from flask import current_app
-
     minutes = current_app.config.get("AUDIT_POLL_AFTER_MINUTES", 10) if older_than_minutes is None \
         else older_than_minutes
     cutoff = utcnow() - timedelta(minutes=minutes)

@@ -60,6 +60,19 @@ def request_tick(release_id):
         redis.delete(_queued_key(release_id))
 
 
+def tick_in(release_id, seconds):
+    """Run the coordinator in `seconds`, when a target waiting for WeChat's privacy scan falls due to be
+    checked again: a delayed tick job (no worker waits meanwhile), one per release and due second."""
+    from rq import Retry
+
+    from portal.jobs.fleet import fleet_tick_job
+    from portal.jobs.queues import enqueue_in
+
+    due = int(time.time() + seconds)
+    enqueue_in(seconds, fleet_tick_job, release_id, queue="fleet", job_id=f"fleet-recheck-{release_id}-{due}",
+               retry=Retry(max=1, interval=[5]))
+
+
 def tick_job_started(release_id):
     """A queued tick job starts: the next request queues another one."""
     redis = _redis()

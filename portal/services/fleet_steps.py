@@ -11,6 +11,9 @@ that succeeds sets it back to 0.
 
 A job that uploaded an app's code goes on to submit it itself, under a new attempt number and lease, when
 the release allows it right away (`claim_submit`); otherwise the coordinator hands the submission out.
+While WeChat still scans an upload (61039) the target waits in "privacy" and a tick is queued for when it
+is due to be checked again, a few seconds later (`privacy.scan_recheck_delay`), so its submission follows
+the end of the scan closely without any worker waiting.
 """
 
 import logging
@@ -31,10 +34,10 @@ from portal.extensions import db
 from portal.models import Audit, CodeCommit, FleetRelease, FleetTarget, LibraryTemplate
 from portal.models import fleet as F
 from portal.models.audit import AUDIT_IN_REVIEW
-from portal.services import audits, background, fleet_leases, library, miniprograms, privacy
+from portal.services import audits, background, fleet_leases, fleet_signals, library, miniprograms, privacy
 from portal.services.fleet import BACK, STEP_OF
 from portal.services.fleet_limits import back_off_everyone, throttle
-from portal.services.releases import build_ext_json, get_json
+from portal.services.releases import build_ext_json, get_json, trial_version_is
 from portal.services.wechat import explain
 from portal.timeutil import utcnow
 from portal.wechat.errors import APIError, AuthorizationLost, RateLimited, ReviewError, WeChatError
@@ -107,6 +110,8 @@ def run_step(target_id, attempt):
         if attempt is None:
             break
     _tick_after(result["release"])
+    if result.get("recheck_in") is not None:  # committed: the tick that falls due hands the recheck out
+        fleet_signals.tick_in(result["release"], result["recheck_in"])
     return result
 
 
@@ -191,8 +196,10 @@ def _run_once(target_id, attempt):
             db.session.rollback()
             _handle(db.session.get(FleetTarget, target_id), state, exc, lang)
         db.session.commit()
+    recheck_in = max(0.0, (target.not_before - utcnow()).total_seconds()) \
+        if target.state == F.PRIVACY and target.not_before is not None else None
     return {"target": target_id, "release": target.release_id, "state": target.state, "may_submit": may_submit,
-            "canary": target.is_canary}
+            "canary": target.is_canary, "recheck_in": recheck_in}
 
 
 def _give_back(target_id, attempt):
@@ -306,19 +313,13 @@ def commit(target, release):
     if errors:
         raise PortalError(" ".join(errors))
     ext["ext"] = values
-    if not (target.step == "commit_sent" and _dev_version_is(wxa, release)):
+    if not (target.step == "commit_sent" and trial_version_is(wxa, release.user_version, release.created_at)):
         _mark_sent(target, "commit_sent")
         throttle(1)
         wxa.code.commit(release.template_id, ext, release.user_version, release.user_desc or "")
     db.session.add(CodeCommit(miniprogram_id=mp.id, template_id=release.template_id, user_version=release.user_version,
                               user_desc=release.user_desc, ext_json=get_json(ext), created_by=release.created_by))
     target.state, target.step, target.errcode = F.COMMITTED, None, None
-
-
-def _dev_version_is(wxa, release):
-    info = wxa.code.get_version_info().get("exp_info") or {}
-    return info.get("exp_version") == release.user_version and int(info.get("exp_time") or 0) >= \
-        _epoch(release.created_at) - 5
 
 
 # --- privacy + submit ------------------------------------------------------------------------------------
@@ -334,9 +335,11 @@ def submit(target, release):
         return _refund_quota(target)
     throttle(2)
     target.step_name = "privacy"
-    if privacy.scan_result(mp) is None:  # 61039: WeChat still scans the upload; look again later
-        recheck = current_app.config.get("FLEET_PRIVACY_RECHECK_SECONDS", 30)
-        target.state, target.not_before = F.PRIVACY, utcnow() + timedelta(seconds=recheck)
+    if privacy.scan_result(mp) is None:  # 61039: WeChat still scans the upload; look again soon
+        now = utcnow()
+        waited = (now - (privacy.scan_started_at(mp) or now)).total_seconds()
+        delay = privacy.scan_recheck_delay(waited, current_app.config.get("FLEET_PRIVACY_RECHECK_SECONDS", 5))
+        target.state, target.not_before = F.PRIVACY, now + timedelta(seconds=delay)
         return _refund_quota(target)
     missing = _prepare_privacy(mp, wxa)
     if missing:  # privacy_api_not_use is about location APIs: it cannot stand in for the guideline
@@ -381,7 +384,9 @@ def _adopt(wxa, target, release):
         if exc.retryable or exc.errcode != NO_AUDIT:
             raise
         return False
-    if latest.auditid is None or latest.submit_audit_time < _epoch(target.dispatched_at) - 5 \
+    # since the release began, not since this dispatch: a step put back after a lost answer is handed out
+    # again seconds or minutes after the submit it must find
+    if latest.auditid is None or latest.submit_audit_time < _epoch(release.created_at) - 5 \
             or latest.user_version not in ("", release.user_version):
         return False
     known = db.session.scalar(select(Audit).where(Audit.appid == target.appid, Audit.auditid == str(latest.auditid)))

@@ -2,11 +2,14 @@
 service step with retries, and recover runs whose worker died.
 
 Enqueue: the run is inserted with `active_key = key`; the unique index turns a double click into the
-existing run. Run: transient WeChat failures (network, 5xx, -1, 45009, and `RetryLater`) are re-raised
-so RQ's `Retry` applies (embedded mode retries in the thread); a final failure is written on the run with
-the human text and the job returns normally. Recovery: a run still "running" after `JOB_STALE_SECONDS`
-lost its worker; it is enqueued again under a new RQ id and its step decides whether a remote call may
-already have happened (see `audits.submit_step`).
+existing run. Run: transient WeChat failures (network, 5xx, -1, 45009) are re-raised so RQ's `Retry`
+applies (embedded mode retries in the thread); a final failure is written on the run with the human text
+and the job returns normally. A step that cannot go on *yet* (WeChat still scans the upload) raises
+`WaitFor`: the run stays active and its job is enqueued again after the delay (`queues.enqueue_in`), so
+no worker is held while waiting and no failure is counted; a job that is no longer the run's own (an
+older one of a run enqueued again since) does nothing. Recovery: a run still "running" after
+`JOB_STALE_SECONDS` lost its worker; it is enqueued again under a new RQ id and its step decides whether
+a remote call may already have happened (see `audits.submit_step`).
 """
 
 import json
@@ -35,14 +38,12 @@ log = logging.getLogger("portal.jobs.runs")
 DEFAULT_RETRY_INTERVALS = (10, 60, 300)
 
 
-class RetryLater(WeChatError):
-    """A step that cannot go on yet (the privacy scan still runs: 61039) and is worth trying again."""
+class WaitFor(Exception):  # noqa: N818 - an instruction to the runner, not an error
+    """Raised by a step that cannot go on yet: run it again in `seconds`, showing `message` meanwhile."""
 
-    retryable = True
-
-    def __init__(self, cause):
-        super().__init__(str(cause), api=getattr(cause, "api", ""))
-        self.errcode, self.errmsg = getattr(cause, "errcode", None), getattr(cause, "errmsg", "")
+    def __init__(self, seconds, message, errcode=None):
+        super().__init__(str(message))
+        self.seconds, self.message, self.errcode = seconds, message, errcode
 
 
 def _intervals():
@@ -69,15 +70,19 @@ def start(kind, mp, actor, key, params, job_func):
     return run, True
 
 
-def _enqueue(run, job_func):
-    from portal.jobs.queues import enqueue
+def _enqueue(run, job_func, delay=None):
+    from portal.jobs.queues import enqueue, enqueue_in
 
     intervals = _intervals()
     # Deterministic per run and attempt; the creation time keeps ids unique across databases sharing a Redis.
     rq_id = f"{run.kind}-{run.miniprogram_id}-{run.id}-{run.attempts}-{run.created_at:%Y%m%d%H%M%S%f}"
     run.rq_job_id = rq_id
     db.session.commit()
-    enqueue(job_func, run.id, queue="wechat", job_id=rq_id, retry=Retry(max=len(intervals), interval=intervals))
+    retry = Retry(max=len(intervals), interval=intervals)
+    if delay is None:
+        enqueue(job_func, run.id, queue="wechat", job_id=rq_id, retry=retry)
+    else:
+        enqueue_in(delay, job_func, run.id, queue="wechat", job_id=rq_id, retry=retry)
 
 
 def _retries_left():
@@ -89,15 +94,22 @@ def _lang(run):
     return (run.actor.language if run.actor is not None else None) or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
-def run(run_id, step):
-    """Run `step(run)` for a job: it returns (message, result dict). See the module docstring."""
+def run(run_id, step, again=None):
+    """Run `step(run)` for a job: it returns (message, result dict). `again` is the job function that
+    runs it later when the step says `WaitFor`. See the module docstring."""
     row = db.session.get(JobRun, run_id)
-    if row is None or row.state not in ACTIVE_STATES:
+    if row is None or row.state not in ACTIVE_STATES or _superseded(row):
         return {"run": run_id, "skipped": True}
     embedded_tries = 0 if get_current_job() else len(_intervals())
     while True:
         try:
             return _attempt(row, step)
+        except WaitFor as wait:
+            if again is None:  # no job function to enqueue: wait here
+                time.sleep(wait.seconds)
+                continue
+            _enqueue(row, again, delay=wait.seconds)
+            return {"run": row.id, "state": row.state, "waiting": wait.seconds}
         except WeChatError as exc:
             left = _retries_left()
             if left is None and embedded_tries > 0:
@@ -116,6 +128,12 @@ def _attempt(row, step):
     try:
         with force_locale(_lang(row)):
             message, result = step(row)
+    except WaitFor as wait:
+        db.session.rollback()
+        row.state, row.errcode, row.heartbeat_at = JOB_RETRYING, wait.errcode, utcnow()
+        row.message = json.dumps(_texts(wait.message), ensure_ascii=False)
+        db.session.commit()
+        raise
     except WeChatError as exc:
         db.session.rollback()
         if not exc.retryable:
@@ -132,6 +150,15 @@ def _attempt(row, step):
         _finish(row, JOB_FAILED, _texts(_l("An unexpected error stopped this job. The platform staff were told.")))
         raise
     return _finish(row, JOB_DONE, _texts(message), result=result)
+
+
+def _superseded(row):
+    """Whether the job running now is not the run's own (an older job of a run enqueued again since)."""
+    from portal.jobs.queues import safe_job_id
+    from portal.logging_setup import current_job
+
+    job = current_job()
+    return job is not None and job[0] != "-" and bool(row.rq_job_id) and job[0] != safe_job_id(row.rq_job_id)
 
 
 def _languages():
@@ -211,11 +238,12 @@ def _job_alive(row):
     from rq.exceptions import NoSuchJobError
     from rq.job import Job
 
-    from portal.jobs.queues import _embedded_running, safe_job_id
+    from portal.jobs.queues import _embedded_running, _embedded_waiting, safe_job_id
 
     redis = current_app.extensions.get("redis")
     if redis is None:
-        return safe_job_id(row.rq_job_id or "") in _embedded_running
+        job_id = safe_job_id(row.rq_job_id or "")
+        return job_id in _embedded_running or job_id in _embedded_waiting
     try:
         status = Job.fetch(row.rq_job_id, connection=redis).get_status(refresh=True)
     except NoSuchJobError:
@@ -240,4 +268,4 @@ def describe(row, lang):
             "finished_at": row.finished_at.isoformat() + "Z" if row.finished_at else None}
 
 
-__all__ = ["JOB_DONE", "JOB_FAILED", "JOB_RETRYING", "RetryLater", "describe", "recover_stranded", "run", "start"]
+__all__ = ["JOB_DONE", "JOB_FAILED", "JOB_RETRYING", "WaitFor", "describe", "recover_stranded", "run", "start"]

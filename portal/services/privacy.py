@@ -25,6 +25,7 @@ from portal.wechat.errors import ReviewError, WeChatError, is_location_refusal
 
 SCAN_PENDING = 61039
 CONTACTS = ("contact_email", "contact_phone", "contact_qq", "contact_weixin")
+FIRST_SCAN_CHECK = 2.0  # seconds before asking again whether the scan has ended, at first
 
 
 def guideline(settings):
@@ -95,6 +96,24 @@ def incomplete_guideline(missing):
     return ValidationFailed(_l("The code uses privacy features with no text in the privacy guideline: %(keys)s. "
                                "WeChat's reviewers reject such a version: add a text for each under Settings → "
                                "Privacy (or in the mini-program's parameters) first.", keys=", ".join(missing)))
+
+
+def scan_recheck_delay(waited, longest):
+    """Seconds until get_code_privacy_info is worth asking again, after `waited` seconds of scanning: 2 s at
+    first, then a quarter of the time waited so far, never more than `longest`. WeChat's scan takes about
+    a minute ("请稍等一分钟再重试"), so the submit follows its end within a few seconds, for a dozen calls."""
+    return min(longest, max(min(FIRST_SCAN_CHECK, longest), waited / 4))
+
+
+def scan_started_at(mp):
+    """When this app's latest upload through the portal was recorded (its scan began then), or None."""
+    from sqlalchemy import select
+
+    from portal.extensions import db
+    from portal.models import CodeCommit
+
+    return db.session.scalar(select(CodeCommit.created_at).where(CodeCommit.miniprogram_id == mp.id)
+                             .order_by(CodeCommit.id.desc()).limit(1))
 
 
 def privacy_status(mp, data):

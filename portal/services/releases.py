@@ -75,11 +75,16 @@ def request_commit(mp, actor, template_id, user_version, user_desc):
 
 
 def commit_step(run):
-    """The job's step: /wxa/commit with the tenant's ext_json, then record what the trial version holds."""
+    """The job's step: /wxa/commit with the tenant's ext_json, then record what the trial version holds.
+    A retry after a commit whose answer was lost asks getversioninfo first and commits again only if the
+    trial version is not this one: each commit restarts WeChat's privacy scan."""
     mp, params = run.miniprogram, run.get_params()
     standard = library.is_standard_template(params["template_id"])
     ext = build_ext_json(mp, standard=standard)
-    miniprograms.api(mp).code.commit(params["template_id"], ext, params["user_version"], params["user_desc"])
+    wxa = miniprograms.api(mp)
+    if not (run.step == "committing" and trial_version_is(wxa, params["user_version"], run.created_at)):
+        jobs.set_step(run, "committing")
+        wxa.code.commit(params["template_id"], ext, params["user_version"], params["user_desc"])
     db.session.add(CodeCommit(miniprogram_id=mp.id, template_id=params["template_id"],
                               user_version=params["user_version"], user_desc=params["user_desc"],
                               ext_json=get_json(ext), created_by=run.actor_id))
@@ -100,6 +105,14 @@ def _uploaded(mp, params, standard):
     return _l("%(uploaded)s It comes from a standard template, whose ext_json carries only extAppid, ext and window: "
               "the requiredPrivateInfos of the settings (%(apis)s) were not sent.", uploaded=text,
               apis=", ".join(left_out))
+
+
+def trial_version_is(wxa, user_version, since):
+    """Whether WeChat's trial version (getversioninfo exp_info) is `user_version`, uploaded at `since` or
+    later (a few seconds of clock difference allowed): a commit whose answer was lost did land."""
+    info = wxa.code.get_version_info().get("exp_info") or {}
+    return info.get("exp_version") == user_version and \
+        int(info.get("exp_time") or 0) >= int(since.replace(tzinfo=UTC).timestamp()) - 5
 
 
 def _trial_domains(mp, actor):

@@ -112,9 +112,13 @@ class ComponentAPI:
         return TokenBinding(param, store.get_component_token, store.invalidate_component_token)
 
     def _post(self, path: str, api: str, body: dict[str, Any], *, appid: str | None = None,
-              token_param: str | None = "component_access_token", params: dict[str, Any] | None = None) -> Any:
+              token_param: str | None = "component_access_token", params: dict[str, Any] | None = None,
+              idempotent: bool = False) -> Any:
+        # Every POST here that is not marked idempotent issues something (a token, a pre-auth code, a
+        # rotated refresh token) or changes something, so a lost answer is never answered by a repeat.
         token = self._token(token_param) if token_param else None
-        return self.http.call("POST", path, api=api, token=token, appid=appid, json=body, params=params)
+        return self.http.call("POST", path, api=api, token=token, appid=appid, json=body, params=params,
+                              idempotent=idempotent)
 
     # --- credentials ---
 
@@ -229,7 +233,7 @@ class ComponentAPI:
         """
         data = self._post("/cgi-bin/component/api_get_authorizer_info", "api_get_authorizer_info", {
             "component_appid": self.config.component_appid, "authorizer_appid": authorizer_appid,
-        }, appid=authorizer_appid)
+        }, appid=authorizer_appid, idempotent=True)
         info = data.get("authorizer_info") or {}
         auth = data.get("authorization_info") or {}
         return AuthorizerInfo(
@@ -248,7 +252,7 @@ class ComponentAPI:
         if not 1 <= count <= MAX_AUTHORIZER_PAGE or offset < 0:
             raise ValueError("count must be 1..500 and offset >= 0")
         data = self._post("/cgi-bin/component/api_get_authorizer_list", "api_get_authorizer_list", {
-            "component_appid": self.config.component_appid, "offset": offset, "count": count})
+            "component_appid": self.config.component_appid, "offset": offset, "count": count}, idempotent=True)
         items = tuple(
             AuthorizerListItem(str(row.get("authorizer_appid", "")), str(row.get("refresh_token", "")),
                                int(row.get("auth_time") or 0))
@@ -309,4 +313,4 @@ class ComponentAPI:
         """Query a fast-registration task (fastregisterweapp?action=search). :raise InvalidRequest: 89250."""
         return self._post("/cgi-bin/component/fastregisterweapp", "fastregisterweapp_search", {
             "name": name, "legal_persona_wechat": legal_persona_wechat, "legal_persona_name": legal_persona_name,
-        }, params={"action": "search"})
+        }, params={"action": "search"}, idempotent=True)

@@ -242,6 +242,11 @@ TRANSPORT: tuple[str, str] = (
     "无法连接微信服务器，请稍后重试。",
     "Could not reach WeChat. Try again later.",
 )
+MAYBE_SENT: tuple[str, str] = (
+    "请求可能已到达微信，但未收到应答。请先查看当前状态，确认未生效后再重试。",
+    "The request may have reached WeChat, but its answer was lost. Check the current state before trying "
+    "again.",
+)
 
 
 def describe(errcode: int | None, lang: str = "zh", errmsg: str | None = None) -> str:

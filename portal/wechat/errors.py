@@ -50,14 +50,30 @@ def _rebuild(cls: type[WeChatError], message: str) -> WeChatError:
 
 
 class TransportError(WeChatError):
-    """No usable answer from WeChat: timeout, connection error, non-2xx HTTP status, unreadable body."""
+    """No usable answer from WeChat: timeout, connection error, non-2xx HTTP status, unreadable body.
+
+    ``maybe_sent`` is True when the request may have reached WeChat (a 5xx, a read timeout, a connection
+    dropped after sending, an unreadable answer) for a call that changes something: WeChat may have acted,
+    so the client did not send it again, and the caller must find out by reading (get_latest_auditstatus,
+    getversioninfo...) before any repeat.
+    """
 
     retryable = True
     retry_after = 5.0
+    maybe_sent = False
 
-    def __init__(self, message: str = "", *, api: str = "", http_status: int | None = None) -> None:
+    def __init__(self, message: str = "", *, api: str = "", http_status: int | None = None,
+                 maybe_sent: bool = False) -> None:
+        if maybe_sent:
+            message = f"{message} (may have reached WeChat; not sent again)"
         super().__init__(message, api=api)
         self.http_status = http_status
+        self.maybe_sent = maybe_sent
+
+    def human(self, lang: str = "zh") -> str:
+        if self.maybe_sent:
+            return errcodes.MAYBE_SENT[0 if str(lang).lower().startswith("zh") else 1]
+        return super().human(lang)
 
 
 class InvalidResponse(TransportError):

@@ -2,7 +2,11 @@
 
 `WeChatHTTP` wraps an injected ``requests.Session``: base URL and timeouts from config, UTF-8 JSON bodies
 written with ``ensure_ascii=False`` (some WeChat APIs store ``\\uXXXX`` escapes literally), transport retries
-with bounded exponential backoff and jitter for connection failures and 5xx only, binary (image) bodies
+with bounded exponential backoff and jitter only for what is safe to send again: a request that never left
+(the connection could not be made) and a read marked ``idempotent=True`` (any transport failure, 5xx
+included). A call that changes something (commit, submit_audit, release...) and got a 5xx, a read timeout
+or a dropped connection may have reached WeChat: it is never sent again here, it raises a `TransportError`
+with ``maybe_sent=True`` for the caller to resolve by reading. Binary (image) bodies are
 returned as an `Image` (with its type), ``errcode != 0`` turned into the typed exception from `errors`, and one
 token refresh + retry on 40001/40014/42001 through compare-and-invalidate. Tokens never reach logs,
 exception messages or the metrics observer. Imports requests (plus its transport urllib3, to tell "never
@@ -124,6 +128,7 @@ class _Request:
     body: bytes | None
     files: Any
     binary: bool
+    idempotent: bool
 
 
 class WeChatHTTP:
@@ -148,16 +153,19 @@ class WeChatHTTP:
 
     def call(self, method: str, path: str, *, api: str, token: TokenBinding | None = None,
              appid: str | None = None, params: Mapping[str, Any] | None = None, json: Any = None,
-             files: Any = None, binary: bool = False) -> Any:
+             files: Any = None, binary: bool = False, idempotent: bool = False) -> Any:
         """Send one API call and return the decoded JSON dict (or an `Image` for a binary answer if ``binary``).
 
-        :raise TransportError: no usable answer after the allowed retries.
+        ``idempotent=True`` marks a call that only reads (sending it twice changes nothing at WeChat), so a
+        5xx or a timeout is retried; every other call is retried only when it surely never left.
+        :raise TransportError: no usable answer after the allowed retries (``maybe_sent`` when a call that
+            is not idempotent may have reached WeChat).
         :raise APIError: (a subclass from `errors.ERRCODE_CLASSES`) WeChat answered ``errcode != 0``.
         """
         body = None
         if json is not None:
             body = jsonlib.dumps(json, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        req = _Request(method.upper(), path, api, appid, params, body, files, binary)
+        req = _Request(method.upper(), path, api, appid, params, body, files, binary, idempotent)
         if token is None:
             return self._send(req, None)
         value = token.get()
@@ -227,14 +235,19 @@ class WeChatHTTP:
                                             data=req.body, files=req.files, headers=headers,
                                             timeout=self.timeout)
         except requests.RequestException as exc:
+            never_sent = _never_sent(exc)
             error = TransportError(f"{req.method} {shown}: {type(exc).__name__}: {redact(str(exc))}",
-                                   api=req.api)
-            if _never_sent(exc):
+                                   api=req.api, maybe_sent=not never_sent and not req.idempotent)
+            if never_sent or req.idempotent:
                 raise _Retry(error) from None
             raise error from None
         if response.status_code >= 500:
-            raise _Retry(TransportError(f"{req.method} {shown}: HTTP {response.status_code}", api=req.api,
-                                        http_status=response.status_code))
+            # WeChat (or its gateway) got the request: only a read may be sent again
+            error = TransportError(f"{req.method} {shown}: HTTP {response.status_code}", api=req.api,
+                                   http_status=response.status_code, maybe_sent=not req.idempotent)
+            if req.idempotent:
+                raise _Retry(error)
+            raise error
         if not 200 <= response.status_code < 300:
             raise TransportError(f"{req.method} {shown}: HTTP {response.status_code}", api=req.api,
                                  http_status=response.status_code)
@@ -250,7 +263,8 @@ class WeChatHTTP:
             data = jsonlib.loads(content.decode("utf-8"), strict=False)
         except (UnicodeDecodeError, ValueError):
             raise InvalidResponse(f"{req.method} {shown}: body is not JSON ({ctype or 'no content-type'})",
-                                  api=req.api, http_status=response.status_code) from None
+                                  api=req.api, http_status=response.status_code,
+                                  maybe_sent=not req.idempotent) from None
         if not isinstance(data, dict):
             raise InvalidResponse(f"{req.method} {shown}: JSON body is not an object", api=req.api,
                                   http_status=response.status_code)
@@ -290,7 +304,7 @@ class WeChatHTTP:
 
 
 class _Retry(Exception):
-    """Internal: the attempt failed in a way that is safe to repeat."""
+    """Internal: the attempt failed in a way that is safe to repeat (never sent, or an idempotent read)."""
 
     def __init__(self, error: TransportError) -> None:
         super().__init__(error.errmsg)
@@ -300,7 +314,8 @@ class _Retry(Exception):
 def _never_sent(exc: requests.RequestException) -> bool:
     """True when the request cannot have reached WeChat (connect failed), so resending cannot duplicate it.
 
-    A connection reset *after* sending (e.g. during submit_audit) is not retried: WeChat may have acted.
+    A connection reset *after* sending (e.g. during submit_audit) is not retried unless the call is an
+    idempotent read: WeChat may have acted.
     """
     if isinstance(exc, requests.ConnectTimeout):
         return True

@@ -55,7 +55,8 @@ class TemplateAPI:
 
     def get_drafts(self) -> list[TemplateDraft]:
         """Drafts uploaded from developer tools (gettemplatedraftlist). :raise APIError, TransportError."""
-        data = self.http.call("GET", "/wxa/gettemplatedraftlist", api="gettemplatedraftlist", token=self._token())
+        data = self.http.call("GET", "/wxa/gettemplatedraftlist", api="gettemplatedraftlist", token=self._token(),
+                              idempotent=True)
         return [
             TemplateDraft(int(row.get("draft_id", 0)), str(row.get("user_version", "")),
                           str(row.get("user_desc", "")), int(row.get("create_time") or 0), row)
@@ -74,7 +75,7 @@ class TemplateAPI:
         """Templates in the library (gettemplatelist, GET). :raise APIError, TransportError."""
         params = {"template_type": int(template_type)} if template_type is not None else None
         data = self.http.call("GET", "/wxa/gettemplatelist", api="gettemplatelist", token=self._token(),
-                              params=params)
+                              params=params, idempotent=True)
         return [
             Template(int(row.get("template_id", 0)), str(row.get("user_version", "")),
                      str(row.get("user_desc", "")), int(row.get("create_time") or 0),

@@ -4,6 +4,7 @@
 call: identifies the caller (token owner or ``component_appid`` in the body), applies injected faults,
 validates the token (41001/40014/40001/42001), charges the daily quota (45009), runs the handler, turns
 ``ApiError`` into WeChat's JSON error body, and records the call with its errcode — also when it failed.
+An ``after_call`` fault runs the call first and then loses its answer (an HTTP error or a hang).
 """
 
 from __future__ import annotations
@@ -131,18 +132,15 @@ def dispatch(name: str, token_kind: str | None, handler) -> Response:
         response = None
         if effect is not None:
             fault_label = effect.label
-            response = _apply_fault(effect)
+            response = None if effect.after_call else _apply_fault(effect)
         if response is None:
-            call.authenticate()
-            overrides = _quota_overrides(sb, call)
-            sb.quotas.consume(name, appid, sb.now(), overrides)
-            response = _to_response(name, handler(call))
-        errcode = 0 if response.status_code == 200 else -1
+            response, errcode = _perform(sb, call, name, appid, handler)
+        else:
+            errcode = -1
+        if effect is not None and effect.after_call:
+            response = _apply_fault(effect) or response  # WeChat acted; the answer is lost on the way
     except ApiError as exc:
         response, errcode = json_response(exc.as_dict(), exc.http_status), exc.errcode
-    except Exception:  # a sandbox bug answers like WeChat's "system error", but loudly in the log
-        log.exception("sandbox handler %s failed", name)
-        response, errcode = json_response(ApiError(-1).as_dict()), -1
     sb.calls.record(name, appid, errcode, response.status_code, sb.now(),
                     (time.monotonic() - started) * 1000, fault_label, _action(call))
     return response
@@ -152,6 +150,21 @@ def _action(call: ApiCall) -> str | None:
     """The body's ``action`` (modify_domain's get/set, ...), so a record tells a read from a change."""
     action = call._body.get("action") if isinstance(call._body, dict) else None
     return action if isinstance(action, str) else None
+
+
+def _perform(sb, call: ApiCall, name: str, appid: str, handler) -> tuple[Response, int]:
+    """Authenticate, charge the quota and run the handler: its response and errcode."""
+    try:
+        call.authenticate()
+        overrides = _quota_overrides(sb, call)
+        sb.quotas.consume(name, appid, sb.now(), overrides)
+        response = _to_response(name, handler(call))
+    except ApiError as exc:
+        return json_response(exc.as_dict(), exc.http_status), exc.errcode
+    except Exception:  # a sandbox bug answers like WeChat's "system error", but loudly in the log
+        log.exception("sandbox handler %s failed", name)
+        return json_response(ApiError(-1).as_dict()), -1
+    return response, 0 if response.status_code == 200 else -1
 
 
 def _quota_overrides(sb, call: ApiCall) -> dict | None:

@@ -129,9 +129,9 @@ def test_reset_after_sending_is_not_resent(make_client, sleeps):
     threading.Thread(target=serve, daemon=True).start()
     try:
         client = make_client(api_base=f"http://127.0.0.1:{listener.getsockname()[1]}")
-        with pytest.raises(TransportError):
+        with pytest.raises(TransportError) as info:
             client.miniprogram(MP).audit.submit_audit(version_desc="v1")
-        assert len(accepted) == 1 and sleeps == []
+        assert len(accepted) == 1 and sleeps == [] and info.value.maybe_sent
     finally:
         listener.close()
 
@@ -142,6 +142,37 @@ def test_read_timeout_is_transport_error_and_not_resent(server, make_client, sle
     with pytest.raises(TransportError, match="ReadTimeout"):
         client.miniprogram(MP).release.release()
     assert len(server.seen("/wxa/release")) == 1 and sleeps == []
+
+
+def test_5xx_on_a_write_is_not_resent_and_says_it_may_have_reached_wechat(server, client, sleeps):
+    """WeChat may have acted on a submit answered by a 5xx: sending it again could submit twice."""
+    server.on("/wxa/submit_audit", Reply(status=502, body="bad gateway", content_type="text/html"),
+              {"errcode": 0, "auditid": 1234})
+    with pytest.raises(TransportError) as info:
+        client.miniprogram(MP).audit.submit_audit(version_desc="v1")
+    assert info.value.maybe_sent and info.value.http_status == 502 and "may have reached WeChat" in str(info.value)
+    assert "可能已到达微信" in info.value.human("zh")
+    assert len(server.seen("/wxa/submit_audit")) == 1 and sleeps == []
+
+
+def test_a_read_is_retried_after_a_read_timeout(server, make_client, sleeps):
+    """A read changes nothing at WeChat, so a timeout or a dropped answer is simply asked again."""
+    client = make_client(read_timeout=0.2)
+    server.on("/wxa/get_latest_auditstatus", Reply(delay=0.6),
+              {"errcode": 0, "auditid": 7, "status": 2, "reason": "", "ScreenShot": ""})
+    assert client.miniprogram(MP).audit.get_latest_audit_status().auditid == 7
+    assert len(server.seen("/wxa/get_latest_auditstatus")) == 2 and len(sleeps) == 1
+
+
+def test_a_post_that_only_reads_is_retried_after_a_5xx(server, client):
+    server.on("/wxa/modify_domain", Reply(status=503, body="busy", content_type="text/plain"),
+              {"errcode": 0, "requestdomain": ["https://a.example.com"]})
+    assert client.miniprogram(MP).domains.modify_domain("get")["requestdomain"] == ["https://a.example.com"]
+    assert len(server.seen("/wxa/modify_domain")) == 2
+    server.on("/wxa/modify_domain", Reply(status=503, body="busy", content_type="text/plain"), {"errcode": 0})
+    with pytest.raises(TransportError) as info:
+        client.miniprogram(MP).domains.modify_domain("set", requestdomain=["https://a.example.com"])
+    assert info.value.maybe_sent and len(server.seen("/wxa/modify_domain")) == 3
 
 
 def test_invalid_json_body(server, client):

@@ -76,6 +76,9 @@ class AuditAPI(FamilyAPI):
                      order_path: str | None = None) -> int:
         """Submit the trial version for review (/wxa/submit_audit); returns ``auditid``.
 
+        Never sent twice: when the answer is lost (``TransportError.maybe_sent``) read
+        `get_latest_audit_status` to learn whether WeChat took it.
+
         ``feedback_stuff`` may be a list of media ids (joined with ``|``).
         :raise ReviewError: 85009 already in review, 85085 monthly quota, 85086, 86002, 85077, 85087,
             61039 privacy scan unfinished, 61040 privacy API undeclared. :raise TokenError, TransportError.
@@ -101,7 +104,7 @@ class AuditAPI(FamilyAPI):
 
         :raise ReviewError: 85012 invalid auditid, 86000, 86001. :raise TokenError, TransportError.
         """
-        data = self._post("/wxa/get_auditstatus", "get_auditstatus", {"auditid": int(auditid)})
+        data = self._post("/wxa/get_auditstatus", "get_auditstatus", {"auditid": int(auditid)}, idempotent=True)
         return parse_audit_status(data, int(auditid))
 
     def get_latest_audit_status(self) -> AuditStatus:
@@ -109,7 +112,8 @@ class AuditAPI(FamilyAPI):
 
         :raise ReviewError: 86000, 86001. :raise TokenError, TransportError, APIError.
         """
-        return parse_audit_status(self._get("/wxa/get_latest_auditstatus", "get_latest_auditstatus"))
+        return parse_audit_status(self._get("/wxa/get_latest_auditstatus", "get_latest_auditstatus",
+                                            idempotent=True))
 
     def undo_code_audit(self) -> None:
         """Withdraw the submission under review (/wxa/undocodeaudit).
@@ -130,6 +134,6 @@ class AuditAPI(FamilyAPI):
 
         :raise TokenError, TransportError, APIError.
         """
-        data = self._get("/wxa/queryquota", "queryquota")
+        data = self._get("/wxa/queryquota", "queryquota", idempotent=True)
         return Quota(int(data.get("rest") or 0), int(data.get("limit") or 0),
                      int(data.get("speedup_rest") or 0), int(data.get("speedup_limit") or 0), data)

@@ -1,8 +1,10 @@
 """Shared plumbing of the authorizer-token (mini-program) API families.
 
 `FamilyAPI` binds one authorizer appid to the `WeChatHTTP` sender and the `TokenStore`, so each family module
-(domains, testers, code, audit, release, privacy, qrcode) only states paths and bodies. Imports the standard
-library and this package only; no Flask or ``portal.*``.
+(domains, testers, code, audit, release, privacy, qrcode) only states paths and bodies. Each call site says
+whether it only reads (``idempotent=True``: `WeChatHTTP` may send it again after a 5xx or a timeout); every
+other call changes something and is never sent twice. Imports the standard library and this package only;
+no Flask or ``portal.*``.
 """
 
 from __future__ import annotations
@@ -28,13 +30,15 @@ class FamilyAPI:
         )
 
     def _post(self, path: str, api: str, body: dict[str, Any] | None = None, *,
-              params: dict[str, Any] | None = None, binary: bool = False) -> Any:
+              params: dict[str, Any] | None = None, binary: bool = False, idempotent: bool = False) -> Any:
         return self.http.call("POST", path, api=api, token=self._token, appid=self.appid,
-                              json={} if body is None else body, params=params, binary=binary)
+                              json={} if body is None else body, params=params, binary=binary,
+                              idempotent=idempotent)
 
-    def _get(self, path: str, api: str, params: dict[str, Any] | None = None, *, binary: bool = False) -> Any:
+    def _get(self, path: str, api: str, params: dict[str, Any] | None = None, *, binary: bool = False,
+             idempotent: bool = False) -> Any:
         return self.http.call("GET", path, api=api, token=self._token, appid=self.appid, params=params,
-                              binary=binary)
+                              binary=binary, idempotent=idempotent)
 
     def _upload(self, path: str, api: str, field_name: str, filename: str, content: bytes,
                 content_type: str) -> Any:

@@ -66,7 +66,8 @@ class CodeAPI(FamilyAPI):
                user_desc: str = "") -> dict[str, Any]:
         """Upload template code as the trial version (/wxa/commit).
 
-        ``template_id`` is sent as a number and ``ext_json`` as a JSON string, always.
+        ``template_id`` is sent as a number and ``ext_json`` as a JSON string, always. Never sent twice (each
+        commit restarts WeChat's privacy scan): after a lost answer compare `get_version_info`'s ``exp_info``.
         :raise ReviewError: 85013, 85014, 85043-85048. :raise InvalidRequest: 47001.
         :raise PermissionDenied: 48001. :raise TokenError, TransportError, APIError.
         """
@@ -78,14 +79,14 @@ class CodeAPI(FamilyAPI):
 
     def get_page(self) -> list[str]:
         """Pages of the uploaded code (/wxa/get_page). :raise TokenError, TransportError, APIError."""
-        return [str(p) for p in self._get("/wxa/get_page", "get_page").get("page_list") or ()]
+        return [str(p) for p in self._get("/wxa/get_page", "get_page", idempotent=True).get("page_list") or ()]
 
     def get_category(self) -> list[dict[str, Any]]:
         """Categories usable in submit_audit ``item_list`` (/wxa/get_category).
 
         :raise TokenError, TransportError, APIError.
         """
-        return list(self._get("/wxa/get_category", "get_category").get("category_list") or ())
+        return list(self._get("/wxa/get_category", "get_category", idempotent=True).get("category_list") or ())
 
     def get_qrcode(self, path: str | None = None) -> Image:
         """Trial-version QR code image (/wxa/get_qrcode); ``path`` is a page with optional query.
@@ -93,11 +94,11 @@ class CodeAPI(FamilyAPI):
         :raise TokenError, TransportError, APIError.
         """
         params = {"path": path} if path else None
-        return self._get("/wxa/get_qrcode", "get_qrcode", params, binary=True)
+        return self._get("/wxa/get_qrcode", "get_qrcode", params, binary=True, idempotent=True)
 
     def get_version_info(self) -> dict[str, Any]:
         """``exp_info`` and ``release_info`` (/wxa/getversioninfo); use it to reconcile 85020/85052."""
-        return self._post("/wxa/getversioninfo", "getversioninfo", {})
+        return self._post("/wxa/getversioninfo", "getversioninfo", {}, idempotent=True)
 
     def get_code_privacy_info(self) -> CodePrivacyInfo:
         """Result of the post-commit privacy scan (/wxa/security/get_code_privacy_info).
@@ -105,7 +106,7 @@ class CodeAPI(FamilyAPI):
         Poll this until it stops raising 61039 before submit_audit; never re-commit to "retry".
         :raise ReviewError: 61039 scan not finished. :raise TokenError, TransportError, APIError.
         """
-        data = self._get("/wxa/security/get_code_privacy_info", "get_code_privacy_info")
+        data = self._get("/wxa/security/get_code_privacy_info", "get_code_privacy_info", idempotent=True)
         return CodePrivacyInfo(tuple(data.get("without_auth_list") or ()),
                                tuple(data.get("without_conf_list") or ()), data)
 

@@ -43,7 +43,7 @@ class DomainsAPI(FamilyAPI):
         body = _domain_body(action, dict(
             requestdomain=requestdomain, wsrequestdomain=wsrequestdomain, uploaddomain=uploaddomain,
             downloaddomain=downloaddomain, udpdomain=udpdomain, tcpdomain=tcpdomain))
-        return self._post("/wxa/modify_domain", "modify_domain", body)
+        return self._post("/wxa/modify_domain", "modify_domain", body, idempotent=action == "get")
 
     def modify_domain_directly(self, action: str, *, requestdomain: Sequence[str] | None = None,
                                wsrequestdomain: Sequence[str] | None = None,
@@ -58,14 +58,15 @@ class DomainsAPI(FamilyAPI):
         body = _domain_body(action, dict(
             requestdomain=requestdomain, wsrequestdomain=wsrequestdomain, uploaddomain=uploaddomain,
             downloaddomain=downloaddomain, udpdomain=udpdomain, tcpdomain=tcpdomain))
-        return self._post("/wxa/modify_domain_directly", "modify_domain_directly", body)
+        return self._post("/wxa/modify_domain_directly", "modify_domain_directly", body,
+                          idempotent=action == "get")
 
     def get_effective_domain(self) -> dict[str, Any]:
         """``mp_domain``, ``third_domain``, ``direct_domain`` and ``effective_domain`` (/wxa/get_effective_domain).
 
         :raise TokenError, TransportError, APIError.
         """
-        return self._post("/wxa/get_effective_domain", "get_effective_domain", {})
+        return self._post("/wxa/get_effective_domain", "get_effective_domain", {}, idempotent=True)
 
     def set_webview_domain(self, action: str, webviewdomain: Sequence[str] | None = None) -> dict[str, Any]:
         """Business (web-view) domains registered on the platform (/wxa/setwebviewdomain).
@@ -73,7 +74,7 @@ class DomainsAPI(FamilyAPI):
         :raise InvalidRequest: 89019-89021, 89029, 89231. :raise TokenError, TransportError, APIError.
         """
         body = _domain_body(action, {"webviewdomain": webviewdomain})
-        return self._post("/wxa/setwebviewdomain", "setwebviewdomain", body)
+        return self._post("/wxa/setwebviewdomain", "setwebviewdomain", body, idempotent=action == "get")
 
     def set_webview_domain_directly(self, action: str,
                                     webviewdomain: Sequence[str] | None = None) -> dict[str, Any]:
@@ -83,12 +84,15 @@ class DomainsAPI(FamilyAPI):
         :raise InvalidRequest, TokenError, TransportError, APIError.
         """
         body = _domain_body(action, {"webviewdomain": webviewdomain})
-        return self._post("/wxa/setwebviewdomain_directly", "setwebviewdomain_directly", body)
+        return self._post("/wxa/setwebviewdomain_directly", "setwebviewdomain_directly", body,
+                          idempotent=action == "get")
 
     def get_webviewdomain_confirmfile(self) -> dict[str, Any]:
         """``file_name`` and ``file_content`` of the confirm file (/wxa/get_webviewdomain_confirmfile)."""
-        return self._post("/wxa/get_webviewdomain_confirmfile", "get_webviewdomain_confirmfile", {})
+        return self._post("/wxa/get_webviewdomain_confirmfile", "get_webviewdomain_confirmfile", {},
+                          idempotent=True)
 
     def get_effective_webviewdomain(self) -> dict[str, Any]:
         """Effective business domains by source (/wxa/get_effective_webviewdomain)."""
-        return self._post("/wxa/get_effective_webviewdomain", "get_effective_webviewdomain", {})
+        return self._post("/wxa/get_effective_webviewdomain", "get_effective_webviewdomain", {},
+                          idempotent=True)

@@ -50,7 +50,7 @@ class PrivacyAPI(FamilyAPI):
         :raise TokenError, TransportError, APIError.
         """
         return self._post("/cgi-bin/component/getprivacysetting", "getprivacysetting",
-                          {"privacy_ver": int(privacy_ver)})
+                          {"privacy_ver": int(privacy_ver)}, idempotent=True)
 
     def undeclared_privacy_keys(self, privacy_ver: int = PRIVACY_DEV) -> list[str]:
         """Keys detected in the code (``privacy_list``) that ``setting_list`` does not declare yet."""

@@ -33,4 +33,5 @@ class QRCodeAPI(FamilyAPI):
         body = compact(scene=scene, page=page, check_path=check_path, env_version=env_version, width=width,
                        auto_color=auto_color, line_color=dict(line_color) if line_color else None,
                        is_hyaline=is_hyaline)
-        return self._post("/wxa/getwxacodeunlimit", "getwxacodeunlimit", body, binary=True)
+        # generating a code changes nothing at WeChat (the same arguments give the same code): safe to repeat
+        return self._post("/wxa/getwxacodeunlimit", "getwxacodeunlimit", body, binary=True, idempotent=True)

@@ -14,7 +14,8 @@ class ReleaseAPI(FamilyAPI):
     """``client.miniprogram(appid).release``."""
 
     def release(self) -> None:
-        """Publish the approved version (/wxa/release, body ``{}``).
+        """Publish the approved version (/wxa/release, body ``{}``). Never sent twice: after a lost answer
+        compare `CodeAPI.get_version_info`'s ``release_info`` (a repeat answers 85052 at best).
 
         :raise ReviewError: 85019 nothing approved, 85020 status not allowed, 85052 already released.
         :raise TokenError, TransportError, APIError.
@@ -35,7 +36,7 @@ class ReleaseAPI(FamilyAPI):
         :raise TokenError, TransportError, APIError.
         """
         data = self._get("/wxa/revertcoderelease", "revertcoderelease_history",
-                         {"action": "get_history_version"})
+                         {"action": "get_history_version"}, idempotent=True)
         return list(data.get("version_list") or ())
 
     def gray_release(self, gray_percentage: int, *, support_debuger_first: bool | None = None,
@@ -55,7 +56,8 @@ class ReleaseAPI(FamilyAPI):
 
         :raise TokenError, TransportError, APIError.
         """
-        return dict(self._get("/wxa/getgrayreleaseplan", "getgrayreleaseplan").get("gray_release_plan") or {})
+        data = self._get("/wxa/getgrayreleaseplan", "getgrayreleaseplan", idempotent=True)
+        return dict(data.get("gray_release_plan") or {})
 
     def revert_gray_release(self) -> None:
         """Cancel the gray release (/wxa/revertgrayrelease). :raise TokenError, TransportError, APIError."""
@@ -72,4 +74,4 @@ class ReleaseAPI(FamilyAPI):
 
     def get_visit_status(self) -> int:
         """Current visit status (/wxa/getvisitstatus). :raise TokenError, TransportError, APIError."""
-        return int(self._post("/wxa/getvisitstatus", "getvisitstatus", {}).get("status") or 0)
+        return int(self._post("/wxa/getvisitstatus", "getvisitstatus", {}, idempotent=True).get("status") or 0)

@@ -40,5 +40,5 @@ class TestersAPI(FamilyAPI):
 
         :raise TokenError, TransportError, APIError.
         """
-        data = self._post("/wxa/memberauth", "memberauth", {"action": "get_experiencer"})
+        data = self._post("/wxa/memberauth", "memberauth", {"action": "get_experiencer"}, idempotent=True)
         return [str(m.get("userstr", "")) for m in data.get("members") or ()]
