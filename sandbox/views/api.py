@@ -24,6 +24,8 @@ COMPONENT, AUTHORIZER, ANY_TOKEN = "component", "authorizer", "any"
 # These answers carry no errcode/errmsg on success, like WeChat's.
 BARE_SUCCESS = {"api_component_token", "api_create_preauthcode", "api_query_auth", "api_authorizer_token",
                 "api_get_authorizer_info", "api_get_authorizer_list"}
+# These pages require a JSON body even with no fields in it (「要传空的json，不传会报错」): 44002 without one.
+BODY_REQUIRED = {"getversioninfo", "get_webviewdomain_confirmfile", "getprivacysetting"}
 
 
 class ApiCall:
@@ -108,6 +110,13 @@ def json_response(payload: dict, status: int = 200) -> Response:
                     mimetype="application/json", content_type="application/json; charset=utf-8")
 
 
+def require_json_body(call: ApiCall) -> dict:
+    """The JSON body, which must be sent: 44002 "empty post data" when there is none at all (``{}`` is fine)."""
+    if not request.get_data(cache=True).strip():
+        raise ApiError(44002, "empty post data")
+    return call.body
+
+
 def _apply_fault(effect) -> Response | None:
     if effect.latency:
         time.sleep(effect.latency)
@@ -158,6 +167,8 @@ def _perform(sb, call: ApiCall, name: str, appid: str, handler) -> tuple[Respons
         call.authenticate()
         overrides = _quota_overrides(sb, call)
         sb.quotas.consume(name, appid, sb.now(), overrides)
+        if name in BODY_REQUIRED:
+            require_json_body(call)
         response = _to_response(name, handler(call))
     except ApiError as exc:
         return json_response(exc.as_dict(), exc.http_status), exc.errcode
