@@ -28,13 +28,14 @@ LOCATION_APIS = ("wx.getFuzzyLocation", "wx.getLocation", "wx.onLocationChange",
 DICT_KEYS = ("ext", "extPages", "window", "networkTimeout", "tabBar", "plugins")
 
 
-def require_miniprogram(sb, call):
-    """The account behind an authorizer token; 85015 for official accounts, 48001 without set 18."""
+def require_miniprogram(sb, call, permission_sets=(18,)):
+    """The account behind an authorizer token; 85015 for official accounts, 48001 when the authorization
+    holds none of ``permission_sets`` (each page names its own: 「该接口所属的权限集 id 为：18」 for most)."""
     account = sb.state.accounts[call.appid]
     if not account.is_miniprogram:
         raise ApiError(85015)
     auth = sb.state.authorization(call.component_appid, call.appid)
-    if 18 not in auth.func_info:
+    if not set(permission_sets) & set(auth.func_info):
         raise ApiError(48001)
     return account
 

@@ -15,6 +15,7 @@ ERRMSG: dict[int, str] = {
     40014: "invalid access_token",
     40097: "invalid args",
     40125: "invalid appsecret",
+    40169: "invalid length for scene, or the data is not json string",
     41001: "access_token missing",
     41005: "media data missing",
     41030: "invalid page rid",
@@ -53,7 +54,7 @@ ERRMSG: dict[int, str] = {
     85052: "this version has been released",
     85064: "template not found",
     85065: "template list is full",
-    85083: "speedup audit reach limit",
+    85081: "invalid gray percentage",
     85085: "submit audit reach limit, please try again later",
     85086: "must commit code before submit audit",
     86001: "no code submitted by the third party",
@@ -63,6 +64,7 @@ ERRMSG: dict[int, str] = {
     87013: "undo code audit reach limit",
     86004: "invalid wechat id",
     86102: "每个月只能修改50次，超过域名修改次数限制",  # the description in the doc's errcode table
+    86069: "owner_setting必填字段字段缺失",  # sic: WeChat doubles 字段
     89019: "webview domain not changed",
     89021: "the domain is not a business domain of the third party platform",
     89248: "invalid code type",
@@ -70,6 +72,9 @@ ERRMSG: dict[int, str] = {
     89250: "task not found",
     89251: "waiting for the legal person to confirm",
     89253: "lack of some params",
+    89402: "该审核单不在待审核队列，请检查是否已提交审核或已审完",
+    89404: "本单已加速成功，请勿重复提交",
+    89405: "本月加急额度已用完，请提高提审质量以获取更多额度",
     9402203: "标准模板extjson错误",
 }
 

@@ -183,6 +183,7 @@ class Audit:
     released: bool = False
     request: dict = field(default_factory=dict)
     privacy_gaps: list = field(default_factory=list)  # keys the code uses that the guideline had no text for
+    sped_up: bool = False  # speedupaudit accepted once (a second answers 89404)
 
     @property
     def is_pending(self) -> bool:

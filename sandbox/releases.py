@@ -69,14 +69,18 @@ def undo_audit(sb, account) -> None:
 
 
 def speedup(sb, account, component_appid: str, auditid) -> None:
+    """speedupaudit's errcodes: 89402 not in the review queue, 89404 already expedited, 89405 quota spent."""
     audit = sb.state.audits.get(auditid) if isinstance(auditid, int) else None
     if audit is None or audit.appid != account.appid or not audit.is_pending:
-        raise ApiError(85012)
+        raise ApiError(89402)
+    if audit.sped_up:
+        raise ApiError(89404)
     component = sb.state.components[component_appid]
     _roll_quota_month(sb, component)
     if component.speedup_used >= component.speedup_quota:
-        raise ApiError(85083)  # errcode for a spent speed-up quota is unverified
+        raise ApiError(89405)
     component.speedup_used += 1
+    audit.sped_up = True
     now = sb.now()
     audit.decide_at = now + max(0.0, (audit.decide_at - now) / 2)
 
@@ -123,9 +127,11 @@ def _publish(sb, account, audit) -> None:
 
 
 def gray_release(sb, account, body: dict) -> None:
+    # doc: "灰度的百分比 0 ~ 100 的整数。如果gray_percentage=0，support_experiencer_first与support_debuger_first二选一必填"
     percentage = body.get("gray_percentage")
-    if not isinstance(percentage, int) or not 1 <= percentage <= 100:
-        raise ApiError(40097)
+    members_first = body.get("support_experiencer_first") or body.get("support_debuger_first")
+    if type(percentage) is not int or not 0 <= percentage <= 100 or (percentage == 0 and not members_first):
+        raise ApiError(85081)
     audit = _releasable(sb, account)
     account.gray_plan = {"status": 1, "create_timestamp": int(sb.now()), "gray_percentage": percentage,
                          "support_debuger_first": bool(body.get("support_debuger_first")),

@@ -48,8 +48,8 @@ def get_category(call):
 
 @api_route(bp, "/wxa/get_qrcode", "get_qrcode", AUTHORIZER, methods=("GET",))
 def get_qrcode(call):
-    """The trial version's QR code: a real PNG encoding appid, version and path."""
-    account = commits.require_miniprogram(call.sb, call)
+    """The trial version's QR code: a real PNG encoding appid, version and path. Permission set 18 or 86."""
+    account = commits.require_miniprogram(call.sb, call, permission_sets=(18, 86))
     dev = commits.require_dev(account, 86001)
     query = urlencode({"version": dev["user_version"], "env": "trial", "path": request.args.get("path", "")})
     return qr_png(f"https://sandbox.weixin.qq.com/a/{account.appid}?{query}")
@@ -64,11 +64,15 @@ def get_code_privacy_info(call):
 
 @api_route(bp, "/wxa/getwxacodeunlimit", "getwxacodeunlimit", AUTHORIZER)
 def getwxacodeunlimit(call):
-    account = commits.require_miniprogram(call.sb, call)
+    """Permission set 17. A missing, empty or over-32-character scene gets WeChat's 40169 ("invalid length for
+    scene, or the data is not json string", as reported in the community; the doc lists no code for it)."""
+    account = commits.require_miniprogram(call.sb, call, permission_sets=(17,))
     body = call.body
     scene, page = body.get("scene"), body.get("page", "")
     env = body.get("env_version", "release")
-    if not isinstance(scene, str) or not 0 < len(scene) <= 32 or env not in ("release", "trial", "develop"):
+    if not isinstance(scene, str) or not 0 < len(scene) <= 32:
+        raise ApiError(40169)
+    if env not in ("release", "trial", "develop"):
         raise ApiError(40097)
     version = account.release if env == "release" else account.dev
     if body.get("check_path", True) and page and (not version or page not in version["pages"]):

@@ -25,9 +25,16 @@ PRIVACY_LABELS = {
 
 
 def _check_owner_setting(owner) -> dict:
-    # The errcode for a missing owner_setting field is unverified; WeChat's text is "owner_setting必填字段缺失".
-    if not isinstance(owner, dict) or not any(owner.get(k) for k in CONTACTS) or not owner.get("notice_method"):
-        raise ApiError(40097, "owner_setting必填字段缺失 (owner_setting required field missing)")
+    """86069 when a required owner_setting field is missing: 「4种联系方式至少要填一种」 and notice_method 是.
+
+    The code is not in the doc; WeChat's answer to a body without a contact is on record in the community:
+    {"errcode":86069,"errmsg":"owner_setting必填字段字段缺失"}. An owner_setting that is not an object (e.g. a
+    JSON string) is a format error, 47001, as reported there too.
+    """
+    if owner is not None and not isinstance(owner, dict):
+        raise ApiError(47001)
+    if not owner or not any(owner.get(k) for k in CONTACTS) or not owner.get("notice_method"):
+        raise ApiError(86069)
     return dict(owner)
 
 

@@ -217,9 +217,9 @@ def test_submit_quota_and_speedup(make_platform, api):
     assert (quota["rest"], quota["limit"], quota["speedup_rest"], quota["speedup_limit"]) == (1, 1, 1, 1)
     committed_and_scanned(api, platform, access)
     auditid = submit(api, access)["auditid"]
-    assert api.call("/wxa/speedupaudit", {"auditid": 123}, access_token=access)["errcode"] == 85012
+    assert api.call("/wxa/speedupaudit", {"auditid": 123}, access_token=access)["errcode"] == 89402
     assert api.call("/wxa/speedupaudit", {"auditid": auditid}, access_token=access)["errcode"] == 0
-    assert api.call("/wxa/speedupaudit", {"auditid": auditid}, access_token=access)["errcode"] == 85083
+    assert api.call("/wxa/speedupaudit", {"auditid": auditid}, access_token=access)["errcode"] == 89404
     api.advance(31)  # speed-up halved the remaining 60 s
     assert latest(api, access)["status"] == 0
     assert api.call("/wxa/queryquota", method=GET, access_token=access)["rest"] == 0
@@ -271,7 +271,7 @@ def test_gray_release(api, platform, mp):
     plan = api.call("/wxa/getgrayreleaseplan", method=GET, access_token=access)["gray_release_plan"]
     assert plan["status"] == 0
     approved_release(api, platform, access)
-    assert api.call("/wxa/grayrelease", {"gray_percentage": 0}, access_token=access)["errcode"] == 40097
+    assert api.call("/wxa/grayrelease", {"gray_percentage": 0}, access_token=access)["errcode"] == 85081
     assert api.call("/wxa/grayrelease", {"gray_percentage": 10}, access_token=access)["errcode"] == 0
     plan = api.call("/wxa/getgrayreleaseplan", method=GET, access_token=access)["gray_release_plan"]
     assert plan["status"] == 1 and plan["gray_percentage"] == 10

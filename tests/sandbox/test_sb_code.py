@@ -115,7 +115,7 @@ def test_privacy_settings(api, platform, mp):
     tid = add_template(api, platform, privacy_keys=["UserInfo"])
     commit(api, access, tid)
     url = "/cgi-bin/component/setprivacysetting"
-    assert api.call(url, {**PRIVACY, "owner_setting": {"notice_method": "x"}}, access_token=access)["errcode"] == 40097
+    assert api.call(url, {**PRIVACY, "owner_setting": {"notice_method": "x"}}, access_token=access)["errcode"] == 86069
     assert api.call(url, {"privacy_ver": 1, "owner_setting": PRIVACY["owner_setting"]},
                     access_token=access)["errcode"] == 86074
     assert api.call(url, {**PRIVACY, "privacy_ver": 1}, access_token=access)["errcode"] == 40097
@@ -133,7 +133,7 @@ def test_wxacode_unlimit(api, platform, mp):
     _, access = mp
     url = "/wxa/getwxacodeunlimit"
     assert api.call(url, {"scene": "a=1", "page": "pages/index/index"}, access_token=access)["errcode"] == 41030
-    assert api.call(url, {"scene": "x" * 33}, access_token=access)["errcode"] == 40097
+    assert api.call(url, {"scene": "x" * 33}, access_token=access)["errcode"] == 40169
     image = api.post(url, {"scene": "a=1", "page": "pages/index/index", "check_path": False}, access_token=access)
     assert image.headers["Content-Type"] == "image/png" and image.content.startswith(b"\x89PNG")
     tid = add_template(api, platform)
