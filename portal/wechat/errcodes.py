@@ -36,6 +36,10 @@ ERRCODES: dict[int, tuple[str, str]] = {
         "调用方 IP 不在白名单中，请在微信后台把服务器出口 IP 加入 IP 白名单。",
         "The calling IP is not whitelisted. Add the server's outgoing IP to the IP whitelist in WeChat.",
     ),
+    40169: (
+        "小程序码的 scene 长度不对：必须填写，且最多 32 个字符。",
+        "The QR code's scene has the wrong length: it is required and may hold at most 32 characters.",
+    ),
     41001: (
         "缺少 access_token 参数，系统会重新获取凭证；若反复出现，请检查令牌服务。",
         "The access token is missing. A token is fetched again; if this keeps happening, check the token service.",
@@ -173,6 +177,23 @@ ERRCODES: dict[int, tuple[str, str]] = {
         "小程序类目无效或尚未审核通过，请检查提审填写的类目。",
         "The category is invalid or not approved yet. Check the category used for the review.",
     ),
+    85079: (
+        "小程序还没有线上版本，不能分阶段发布。",
+        "The mini-program has no live version yet, so it cannot be released in phases.",
+    ),
+    85080: (
+        "提交的审核还没有通过，不能分阶段发布。",
+        "The submitted version is not approved yet, so it cannot be released in phases.",
+    ),
+    85081: (
+        "分阶段发布的比例无效：须为 0 到 100 的整数，填 0 时须选择优先发布给项目成员或体验成员。",
+        "Invalid phased-release percentage: it must be a whole number from 0 to 100, and 0 needs project "
+        "members or testers to go first.",
+    ),
+    85082: (
+        "分阶段发布的比例必须比之前设置的更高。",
+        "The phased-release percentage must be higher than the one set before.",
+    ),
     85085: (
         "本月提交审核的次数已用完，请下月再试（可在“查询配额”查看剩余次数）。",
         "This month's review submissions are used up. Try next month (see the remaining quota).",
@@ -194,6 +215,11 @@ ERRCODES: dict[int, tuple[str, str]] = {
         "The mini-program has no name, avatar or description yet. Complete its basic profile first.",
     ),
     86004: ("微信号无效，请核对法人微信号。", "The WeChat ID is invalid. Check the legal representative's WeChat ID."),
+    86069: (
+        "隐私保护指引缺少必填的开发者信息：请至少填写一种联系方式（邮箱、手机、QQ 或微信号），并填写通知方式。",
+        "The privacy guideline lacks required developer details: give at least one contact (email, phone, QQ "
+        "or WeChat ID) and the notice method.",
+    ),
     86074: (
         "线上版本还没有隐私保护指引，请先设置开发版本的隐私指引并发布。",
         "The live version has no privacy guideline yet. Set the development version's guideline and release it.",
@@ -226,6 +252,21 @@ ERRCODES: dict[int, tuple[str, str]] = {
     89254: (
         "第三方平台缺少所需权限集，请在开放平台申请。",
         "The platform lacks the required permission sets. Apply for them on the Open Platform.",
+    ),
+    89401: ("微信系统不稳定，请稍后再试。", "WeChat is unstable right now. Try again later."),
+    89402: (
+        "该审核单不在待审核队列（可能尚未提交或已审完），无法加急。",
+        "This audit is not waiting in the review queue (not submitted or already decided), so it cannot be "
+        "sped up.",
+    ),
+    89403: (
+        "该审核单属于不支持加急的类型，请等待正常审核。",
+        "This kind of review cannot be sped up. Wait for the normal review.",
+    ),
+    89404: ("该审核单已经加急过，无需重复申请。", "This audit was already sped up; there is no need to ask again."),
+    89405: (
+        "本月的加急次数已用完（所有小程序共用），请下月再试。",
+        "This month's speed-ups are used up (shared by all mini-programs). Try next month.",
     ),
     9402203: (
         "标准模板的 ext_json 只能包含 extAppid、ext 和 window，不能带 extEnable、requiredPrivateInfos 等其他配置。",

@@ -176,7 +176,7 @@ class InvalidAESKey(WeChatError, ValueError):
 # --- the one table ---------------------------------------------------------------------------------------
 
 ERRCODE_CLASSES: dict[int, type[APIError]] = {
-    -1: SystemBusy,
+    -1: SystemBusy, 89401: SystemBusy,
     # token
     40001: TokenError, 40014: TokenError, 42001: TokenError, 41001: TokenError,
     # quotas
@@ -186,6 +186,11 @@ ERRCODE_CLASSES: dict[int, type[APIError]] = {
     61005: TicketError, 61006: TicketError,
     40164: PermissionDenied, 48001: PermissionDenied, 48004: PermissionDenied, 61004: PermissionDenied,
     61007: PermissionDenied, 89254: PermissionDenied,
+    # codes from single pages' own tables: getwxacodeunlimit's scene (40169), setprivacysetting's owner_setting
+    # (86069), grayrelease (85079-85082) and speedupaudit (89402-89405)
+    40169: InvalidRequest, 86069: InvalidRequest,
+    85079: ReviewError, 85080: ReviewError, 85081: ReviewError, 85082: ReviewError,
+    89402: ReviewError, 89403: ReviewError, 89404: ReviewError, 89405: ReviewError,
     # parameter errors (incl. tester, domain and fast-register rules: the request must change)
     40013: InvalidRequest, 40097: InvalidRequest, 40125: InvalidRequest, 41030: InvalidRequest,
     44002: InvalidRequest, 47001: InvalidRequest, 48006: InvalidRequest, 61010: InvalidRequest,

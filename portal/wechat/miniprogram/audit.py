@@ -125,7 +125,8 @@ class AuditAPI(FamilyAPI):
     def speedup_audit(self, auditid: int) -> None:
         """Ask for an expedited review (/wxa/speedupaudit); limited by ``speedup_rest``.
 
-        :raise TokenError, TransportError, APIError.
+        :raise ReviewError: 89402 not in the review queue, 89403 kind not expeditable, 89404 already sped up,
+            89405 the month's speed-ups spent. :raise SystemBusy: 89401. :raise TokenError, TransportError.
         """
         self._post("/wxa/speedupaudit", "speedupaudit", {"auditid": int(auditid)})
 

@@ -27,6 +27,7 @@ class PrivacyAPI(FamilyAPI):
         """Write the privacy guideline (/cgi-bin/component/setprivacysetting).
 
         :raise ReviewError: 86074 no live guideline (privacy_ver 1). :raise TokenError, TransportError.
+        :raise ValueError: no contact or no notice_method, checked here first (WeChat answers 86069).
         """
         if privacy_ver not in (PRIVACY_LIVE, PRIVACY_DEV):
             raise ValueError("privacy_ver must be 1 (live) or 2 (development)")

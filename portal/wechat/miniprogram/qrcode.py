@@ -23,7 +23,8 @@ class QRCodeAPI(FamilyAPI):
                       line_color: Mapping[str, int] | None = None, is_hyaline: bool | None = None) -> Image:
         """Unlimited-count mini-program code image (/wxa/getwxacodeunlimit).
 
-        :raise InvalidRequest: 41030 page not released, 40097 bad arguments. :raise RateLimited: 45009.
+        :raise InvalidRequest: 40169 scene length, 41030 page not released, 40097 bad arguments.
+        :raise PermissionDenied: 48001 without permission set 17. :raise RateLimited: 45009.
         :raise TokenError, TransportError, APIError.
         """
         if not scene or len(scene) > MAX_SCENE:

@@ -41,12 +41,17 @@ class ReleaseAPI(FamilyAPI):
 
     def gray_release(self, gray_percentage: int, *, support_debuger_first: bool | None = None,
                      support_experiencer_first: bool | None = None) -> None:
-        """Release to a percentage of users first (/wxa/grayrelease).
+        """Release to a percentage of users first (/wxa/grayrelease): 0..100, where 0 reaches only project
+        members or testers, so it needs one of the two flags (「如果gray_percentage=0，support_experiencer_first与
+        support_debuger_first二选一必填」).
 
+        :raise ReviewError: 85079-85082 (no live version, not approved, bad or lower percentage).
         :raise TokenError, TransportError, APIError.
         """
-        if not 1 <= int(gray_percentage) <= 100:
-            raise ValueError("gray_percentage must be 1..100")
+        if not 0 <= int(gray_percentage) <= 100:
+            raise ValueError("gray_percentage must be 0..100")
+        if int(gray_percentage) == 0 and not (support_debuger_first or support_experiencer_first):
+            raise ValueError("gray_percentage 0 needs support_debuger_first or support_experiencer_first")
         body = compact(gray_percentage=int(gray_percentage), support_debuger_first=support_debuger_first,
                        support_experiencer_first=support_experiencer_first)
         self._post("/wxa/grayrelease", "grayrelease", body)
