@@ -1,4 +1,4 @@
-"""Records every API call and enforces the per-endpoint daily call quotas.
+"""Records every API call and enforces the per-endpoint call quotas (daily 45009, per-minute 45011).
 
 ``CallRecorder`` keeps exact counters keyed by (endpoint, appid, errcode) for the whole run plus the
 last N calls in detail, so tests can prove "exactly one token refresh". ``QuotaBook`` counts successful
@@ -57,7 +57,8 @@ class CallRecorder:
 
 
 class QuotaBook:
-    """Daily call quotas per (endpoint, appid); limits come from the component or the defaults."""
+    """Daily call quotas per (endpoint, appid), limits from the component or the defaults (45009 past them),
+    and per-minute limits a test sets (45011 past them; none by default, as WeChat publishes no numbers)."""
 
     def __init__(self, default_limit: int):
         self._lock = threading.Lock()
@@ -69,10 +70,22 @@ class QuotaBook:
             self._used: collections.Counter = collections.Counter()
             self._limits: dict[tuple[str, str], int] = {}
             self._clears: collections.Counter = collections.Counter()
+            self._minute_used: dict[tuple[str, str], collections.deque] = {}
+            self._minute_limits: dict[tuple[str, str], int] = {}
 
     def set_limit(self, endpoint: str, limit: int, appid: str = "*") -> None:
         with self._lock:
             self._limits[(endpoint, appid or "*")] = int(limit)
+
+    def set_minute_limit(self, endpoint: str, limit: int, appid: str = "*") -> None:
+        with self._lock:
+            self._minute_limits[(endpoint, appid or "*")] = int(limit)
+
+    def _minute_limit(self, endpoint: str, appid: str) -> int | None:
+        for key in ((endpoint, appid), (endpoint, "*"), ("*", appid), ("*", "*")):
+            if key in self._minute_limits:
+                return self._minute_limits[key]
+        return None
 
     def limit_for(self, endpoint: str, appid: str, overrides: dict | None = None) -> int:
         for key in ((endpoint, appid), (endpoint, "*"), ("*", appid), ("*", "*")):
@@ -85,10 +98,23 @@ class QuotaBook:
     def consume(self, endpoint: str, appid: str, now: float, overrides: dict | None = None) -> None:
         day = int(now // 86400)
         with self._lock:
+            self._consume_minute(endpoint, appid or "", now)
             key = (endpoint, appid or "", day)
             if self._used[key] >= self.limit_for(endpoint, appid or "", overrides):
                 raise ApiError(45009)
             self._used[key] += 1
+
+    def _consume_minute(self, endpoint: str, appid: str, now: float) -> None:
+        """45011 past a per-minute limit: calls counted over the last 60 s (a sliding window)."""
+        limit = self._minute_limit(endpoint, appid)
+        if limit is None:
+            return
+        recent = self._minute_used.setdefault((endpoint, appid), collections.deque())
+        while recent and recent[0] <= now - 60:
+            recent.popleft()
+        if len(recent) >= limit:
+            raise ApiError(45011)
+        recent.append(now)
 
     def clear(self, appid: str, now: float, monthly_limit: int = 10) -> None:
         """clear_quota: reset one account's counters; 10 resets per month (48006 after that)."""

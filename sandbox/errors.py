@@ -25,6 +25,7 @@ ERRMSG: dict[int, str] = {
     48001: "api unauthorized",
     48006: "forbid to clear quota because of reaching the limit",
     61003: "component is not authorized by this account",
+    45011: "api minute-quota reach limit, must slower, retry next minute",
     61004: "access clientip is not registered",
     61005: "component ticket is expired",
     61006: "component ticket is invalid",

@@ -2,8 +2,8 @@
 
 Everything a test or the demo needs without a browser: register components and accounts, authorize and
 revoke, push tickets, add drafts/templates, decide audits or set audit rules, inject faults and quotas,
-advance the clock, read recorded calls and pushes, reset. JSON in, JSON out; bad input answers HTTP 400
-``{"error": …}``. ``?sync=1`` or ``"wait": true`` delivers the pushes a request causes before answering.
+advance the clock, read recorded calls and pushes, reset. JSON in, JSON out; bad input, including a field
+the endpoint does not declare (named in the answer), answers HTTP 400 ``{"error": …}``. ``?sync=1`` or ``"wait": true`` delivers the pushes a request causes before answering.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import dataclasses
 from flask import Blueprint, request
 
 from .. import audits, authorization, library, registry
+from ..faults import Fault
 from ..runtime import current_sandbox
 from .api import json_response
 
@@ -24,9 +25,41 @@ class ControlError(ValueError):
     pass
 
 
-def _body() -> dict:
+WAIT_FIELDS = ("wait", "sync")
+COMPONENT_FIELDS = registry.COMPONENT_FIELDS + (
+    "auth_event_url", "message_url", "name", "authorized_domains", "server_domains", "webview_domains",
+    "ip_whitelist", "rotate_refresh_tokens", "submit_quota", "speedup_quota", "ticket_interval",
+    "template_limit", "daily_quotas")
+ACCOUNT_FIELDS = ("appid", "nick_name", "account_type", "principal_name", "signature", "head_img", "categories",
+                  "func_info", "user_name", "alias", "verify_type", "visit_status", "location_permissions")
+AUTHORIZE_FIELDS = ("component_appid", "authorizer_appid", "appid")
+DRAFT_FIELDS = ("component_appid", "user_version", "user_desc", "pages", "privacy_keys", "location_apis",
+                "source_miniprogram_appid", "source_miniprogram", "developer")
+DECIDE_FIELDS = ("auditid", "appid", "outcome", "reason", "screenshot", "then", "then_delay")
+RULE_FIELDS = ("outcome", "delay", "reason", "screenshot", "delay_reason", "then", "then_delay")
+QUOTA_FIELDS = ("endpoint", "limit", "per_minute", "appid")
+
+
+def check_fields(data: dict, allowed, where: str = "body") -> dict:
+    """Refuse a field the endpoint does not declare (a misspelling must not be silently ignored)."""
+    unknown = sorted(set(data) - set(allowed) - set(WAIT_FIELDS))
+    if unknown:
+        raise ControlError(f"unknown field(s) in {where}: {', '.join(unknown)}")
+    return data
+
+
+def _body(*allowed: str) -> dict:
+    """The JSON object sent (an empty body is {}), holding only the ``allowed`` fields (and wait/sync)."""
+    if not request.get_data(cache=True).strip():
+        return {}
     data = request.get_json(silent=True)
-    return data if isinstance(data, dict) else {}
+    if not isinstance(data, dict):
+        raise ControlError("the body must be a JSON object")
+    return check_fields(data, allowed)
+
+
+def _fault_fields() -> set:
+    return (set(Fault.__dataclass_fields__) - {"id", "hits"}) | {"outage_seconds", "outage"}
 
 
 def _wait(body: dict) -> bool:
@@ -64,7 +97,7 @@ def account_view(sb, account) -> dict:
 
 @bp.post("/components")
 def create_component():
-    sb, body = current_sandbox(), _body()
+    sb, body = current_sandbox(), _body(*COMPONENT_FIELDS)
     component = registry.register_component(sb, body)
     push = registry.push_ticket(sb, component.component_appid, wait=_wait(body))
     return ok(component=component_view(component), push_id=push.id, ticket=component.ticket)
@@ -79,7 +112,7 @@ def list_components():
 
 @bp.post("/miniprograms")
 def create_miniprogram():
-    sb, body = current_sandbox(), _body()
+    sb, body = current_sandbox(), _body(*ACCOUNT_FIELDS)
     account = registry.create_account(sb, body)
     with sb.state.lock:
         return ok(miniprogram=account_view(sb, account), appid=account.appid)
@@ -104,7 +137,7 @@ def show_miniprogram(appid):
 
 @bp.post("/authorize")
 def authorize():
-    sb, body = current_sandbox(), _body()
+    sb, body = current_sandbox(), _body(*AUTHORIZE_FIELDS, "func_info")
     result = authorization.authorize(sb, body.get("component_appid", ""),
                                      body.get("authorizer_appid") or body.get("appid", ""),
                                      func_info=body.get("func_info"), wait=_wait(body))
@@ -113,7 +146,7 @@ def authorize():
 
 @bp.post("/unauthorize")
 def unauthorize():
-    sb, body = current_sandbox(), _body()
+    sb, body = current_sandbox(), _body(*AUTHORIZE_FIELDS)
     result = authorization.unauthorize(sb, body.get("component_appid", ""),
                                        body.get("authorizer_appid") or body.get("appid", ""), wait=_wait(body))
     return ok(**result)
@@ -121,7 +154,7 @@ def unauthorize():
 
 @bp.post("/push-ticket")
 def push_ticket():
-    sb, body = current_sandbox(), _body()
+    sb, body = current_sandbox(), _body("component_appid")
     appid = body.get("component_appid") or next(iter(sb.state.components), "")
     if appid not in sb.state.components:
         raise LookupError(f"no component {appid}")
@@ -131,7 +164,7 @@ def push_ticket():
 
 @bp.post("/drafts")
 def add_draft():
-    sb, body = current_sandbox(), _body()
+    sb, body = current_sandbox(), _body(*DRAFT_FIELDS)
     draft = library.add_draft(sb, body)
     return ok(draft_id=draft.draft_id, draft=dataclasses.asdict(draft))
 
@@ -139,16 +172,19 @@ def add_draft():
 @bp.post("/templates")
 def add_template():
     """Shortcut: a draft plus its template in one call (body as for /drafts, plus template_type)."""
-    sb, body = current_sandbox(), _body()
+    sb, body = current_sandbox(), _body(*DRAFT_FIELDS, "template_type")
     template = library.add_template_directly(sb, body)
     return ok(template_id=template.template_id, template=dataclasses.asdict(template))
 
 
 @bp.post("/audits/decide")
 def decide_audit():
-    sb, body = current_sandbox(), _body()
-    if "rule" in body:
-        rule = audits.normalise_rule(body["rule"])
+    sb = current_sandbox()
+    if "rule" in (body := _body(*DECIDE_FIELDS, "rule")):
+        check_fields(body, ("appid", "rule"))
+        if not isinstance(body["rule"], dict):
+            raise ControlError("rule must be a JSON object")
+        rule = audits.normalise_rule(check_fields(body["rule"], RULE_FIELDS, "rule"))
         with sb.state.lock:
             if body.get("appid"):
                 account = sb.state.accounts.get(body["appid"])
@@ -185,8 +221,12 @@ def _pending_auditid(sb, body: dict) -> int:
 
 @bp.post("/faults")
 def add_faults():
-    sb, body = current_sandbox(), _body()
+    sb, body = current_sandbox(), _body("faults", *_fault_fields())
     specs = body["faults"] if isinstance(body.get("faults"), list) else [body]
+    for spec in specs:
+        if not isinstance(spec, dict):
+            raise ControlError("each fault must be a JSON object")
+        check_fields(spec, _fault_fields(), "fault")
     added = [dataclasses.asdict(sb.faults.add(spec, sb.now())) for spec in specs]
     return ok(faults=added)
 
@@ -204,8 +244,15 @@ def clear_faults():
 
 @bp.post("/quotas")
 def set_quota():
-    sb, body = current_sandbox(), _body()
-    sb.quotas.set_limit(body.get("endpoint", "*"), int(body["limit"]), body.get("appid") or "*")
+    """A daily limit (``limit``: 45009 past it) and/or a per-minute one (``per_minute``: 45011)."""
+    sb, body = current_sandbox(), _body(*QUOTA_FIELDS)
+    if "limit" not in body and "per_minute" not in body:
+        raise ControlError("missing field: limit or per_minute")
+    endpoint, appid = body.get("endpoint", "*"), body.get("appid") or "*"
+    if "limit" in body:
+        sb.quotas.set_limit(endpoint, int(body["limit"]), appid)
+    if "per_minute" in body:
+        sb.quotas.set_minute_limit(endpoint, int(body["per_minute"]), appid)
     return ok()
 
 
@@ -221,7 +268,7 @@ def show_clock():
 
 @bp.post("/clock")
 def move_clock():
-    sb, body = current_sandbox(), _body()
+    sb, body = current_sandbox(), _body("advance", "speed")
     if body.get("speed"):
         sb.clock.set_speed(float(body["speed"]))
     if body.get("advance"):
@@ -253,10 +300,11 @@ def install_demo():
     """Install the demo accounts (and a demo component when the body carries its credentials)."""
     from ..demo import install_demo as install
 
-    return ok(**install(current_sandbox(), _body()))
+    return ok(**install(current_sandbox(), _body(*COMPONENT_FIELDS)))
 
 
 @bp.post("/reset")
 def reset():
+    _body()
     current_sandbox().reset()
     return ok()

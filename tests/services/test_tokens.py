@@ -192,7 +192,7 @@ def test_app_no_longer_listed_is_marked_needs_reauthorization(platform):
 
     appid = platform.authorized_app()
     platform.api.call("/sandbox/unauthorize", {"component_appid": platform.component_appid,
-                                               "authorizer_appid": appid, "wait": True, "push": False})
+                                               "authorizer_appid": appid, "wait": True})
     with platform.app.app_context():
         mp = MiniProgram.query.filter_by(authorizer_appid=appid).one()
         mp.auth_state = "authorized"  # as if the unauthorized push had been lost
