@@ -67,9 +67,11 @@ def setup(base: str, miniprograms: int) -> dict:
         code = requests.post(base + "/sandbox/authorize", json={"component_appid": spec["component_appid"],
                                                                 "appid": appid}, timeout=5).json()["auth_code"]
         info = requests.post(base + "/cgi-bin/component/api_query_auth", params={"component_access_token": ctoken},
-                             json={"authorization_code": code}, timeout=5).json()["authorization_info"]
+                             json={"component_appid": spec["component_appid"], "authorization_code": code},
+                             timeout=5).json()["authorization_info"]
         apps.append(info)
-    return {"token_body": token_body, "ctoken": ctoken, "apps": apps}
+    return {"token_body": token_body, "ctoken": ctoken, "apps": apps,
+            "component_appid": spec["component_appid"]}
 
 
 def one_call(session, base, world, rng) -> int:
@@ -80,7 +82,8 @@ def one_call(session, base, world, rng) -> int:
         app = rng.choice(world["apps"])
         resp = session.post(base + "/cgi-bin/component/api_authorizer_token",
                             params={"component_access_token": world["ctoken"]},
-                            json={"authorizer_appid": app["authorizer_appid"],
+                            json={"component_appid": world["component_appid"],
+                                  "authorizer_appid": app["authorizer_appid"],
                                   "authorizer_refresh_token": app["authorizer_refresh_token"]}, timeout=10)
     else:
         method, path, body = rng.choice(MP_CALLS)

@@ -117,17 +117,21 @@ def func_info_list(ids: list) -> list[dict]:
 
 
 def query_auth(sb, component_appid: str, raw_code) -> dict:
-    """api_query_auth: 61009 unknown code, 61010 expired code; the code may be read more than once."""
+    """api_query_auth: 61009 unknown or already used code (a code is single-use), 61010 expired code."""
     now = sb.now()
     with sb.state.lock:
         code = sb.state.codes.get(raw_code) if isinstance(raw_code, str) else None
         if code is None or code.kind != AUTHCODE or code.component_appid != component_appid:
+            raise ApiError(61009)
+        if code.used:
             raise ApiError(61009)
         if now >= code.expires_at:
             raise ApiError(61010)
         auth = sb.state.authorization(component_appid, code.appid)
         if auth is None or not auth.is_authorized:
             raise ApiError(61003)
+        code.used = True
+        sb.state.dirty = True
         record = tokens.issue_access_token(sb, tokens.AUTHORIZER, component_appid, code.appid)
         return {"authorization_info": {
             "authorizer_appid": code.appid, "authorizer_access_token": record.token,
@@ -143,7 +147,8 @@ def authorizer_info(sb, component_appid: str, appid, base_url: str) -> dict:
             raise ApiError(61003)
         info = {
             "nick_name": account.nick_name,
-            "head_img": account.head_img or f"{base_url}sandbox/avatars/{account.appid}.png",
+            "head_img": "" if account.head_img is None
+            else account.head_img or f"{base_url}sandbox/avatars/{account.appid}.png",
             "service_type_info": {"id": 0 if account.is_miniprogram else 2},
             "verify_type_info": {"id": account.verify_type},
             "user_name": account.user_name, "alias": account.alias,

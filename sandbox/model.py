@@ -59,11 +59,11 @@ class Account:
     principal_name: str = ""
     signature: str = ""
     alias: str = ""
-    head_img: str = ""
+    head_img: str | None = ""  # "" = a generated avatar; None = no avatar set yet (submit_audit: 86002)
     categories: list = field(default_factory=list)
     func_info: list = field(default_factory=list)
     verify_type: int = 0
-    visit_status: int = 0
+    visit_status: int = 1  # getvisitstatus: 1 未暂停服务 (open), 0 已暂停服务 (paused)
     domains: dict = field(default_factory=dict)
     webview_domains: dict = field(default_factory=dict)
     domain_changes: dict = field(default_factory=dict)  # {"2026-12": n}: server-domain changes per Beijing month

@@ -1,10 +1,11 @@
 """Submitting for audit and releasing: the version state machine dev → audit → approved → released.
 
-``submit_audit`` checks in WeChat's order: 85086 nothing committed, 85009 already in review, 61039 privacy
-scan unfinished, 61040 location APIs (see ``commits.location_refusal``: one declared in requiredPrivateInfos
-without permission; one the code calls that requiredPrivateInfos lacks, unless ``privacy_api_not_use``),
-85085 platform's monthly quota spent. A privacy guideline lacking a key the code uses is not refused here:
-the reviewers reject that audit (see ``audits``). ``release`` answers 85019 with no approved version, 85020 when a newer
+``submit_audit`` checks in WeChat's order: 85086 nothing committed, 86002 name/avatar/intro not set,
+85009 already in review, 61039 privacy scan unfinished, 61040 location APIs (see
+``commits.location_refusal``: one declared in requiredPrivateInfos without permission; one the code calls
+that requiredPrivateInfos lacks, unless ``privacy_api_not_use``), 85085 platform's monthly quota spent. A
+privacy guideline lacking a key the code uses is not refused here: the reviewers reject that audit (see
+``audits``). ``release`` answers 85019 with no approved version, 85020 when a newer
 commit or audit came after the approval, 85052 when it was already released. Also rollback, gray release
 and visit status.
 """
@@ -34,8 +35,16 @@ def quota(sb, component) -> dict:
             "speedup_limit": component.speedup_quota}
 
 
+def missing_profile(account) -> list[str]:
+    """What 86002 complains about: 小程序还未设置昵称、头像、简介 (a head_img of None means no avatar set)."""
+    missing = [name for name in ("nick_name", "signature") if not getattr(account, name)]
+    return missing + (["head_img"] if account.head_img is None else [])
+
+
 def submit_audit(sb, account, component_appid: str, body: dict) -> int:
     dev = commits.require_dev(account)
+    if missing_profile(account):
+        raise ApiError(86002)
     latest = sb.state.latest_audit(account)
     if latest is not None and latest.is_pending:
         raise ApiError(85009)

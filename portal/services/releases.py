@@ -209,7 +209,7 @@ def release_state(mp):
     wxa = miniprograms.api(mp).release
     with miniprograms.wechat_errors():
         return {"history": wxa.get_history_versions(), "gray": wxa.get_gray_release_plan(),
-                "visit": wxa.get_visit_status()}
+                "is_open": wxa.is_open_to_visitors()}
 
 
 def revert_release(mp, actor, app_version=None):

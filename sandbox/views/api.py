@@ -1,9 +1,10 @@
 """The machinery every emulated WeChat endpoint goes through.
 
-``api_route`` registers a handler under its WeChat path and endpoint name. ``dispatch`` then, for every
-call: identifies the caller (token owner or ``component_appid`` in the body), applies injected faults,
-validates the token (41001/40014/40001/42001), charges the daily quota (45009), runs the handler, turns
-``ApiError`` into WeChat's JSON error body, and records the call with its errcode — also when it failed.
+``api_route`` registers a handler under its WeChat path, endpoint name and the one HTTP method its doc
+page names. ``dispatch`` then, for every call: identifies the caller (token owner or ``component_appid`` in
+the body), applies injected faults, answers the other method with 43001/43002, validates the token
+(41001/40014/40001/42001), charges the daily quota (45009), runs the handler, turns ``ApiError`` into
+WeChat's JSON error body, and records the call with its errcode — also when it failed.
 An ``after_call`` fault runs the call first and then loses its answer (an HTTP error or a hang).
 """
 
@@ -49,6 +50,24 @@ class ApiCall:
                 raise ApiError(47001)
         return self._body
 
+    def require_body(self) -> dict:
+        """The JSON body, which must be sent: 44002 (empty post data) when there is none at all."""
+        if not request.get_data(cache=True).strip():
+            raise ApiError(44002)
+        return self.body
+
+    def require(self, *fields: str) -> dict:
+        """The JSON body with every named field present (the doc marks them 必填); 47001 names a missing one.
+
+        WeChat's errcode for a missing required field is not documented; 47001 (data format error) is the
+        code it gives to bodies that do not match the expected shape.
+        """
+        body = self.body
+        missing = [name for name in fields if body.get(name) is None]
+        if missing:
+            raise ApiError(47001, f"data format error: missing {', '.join(missing)}")
+        return body
+
     def raw_token(self) -> str | None:
         if self.token_kind == COMPONENT:
             # WeChat's legacy doc pages use component_access_token=, the newer ones access_token=;
@@ -88,18 +107,19 @@ class ApiCall:
         return self.token.appid
 
 
-def api_route(bp, rule: str, name: str, token: str | None = None, methods=("POST",)):
-    """Register ``handler(call)`` at ``rule``; it runs holding the state lock (handlers never block)."""
+def api_route(bp, rule: str, name: str, token: str | None = None, method: str = "POST"):
+    """Register ``handler(call)`` at ``rule`` for the one HTTP ``method`` its doc page names; it runs
+    holding the state lock (handlers never block). The other method answers 43001/43002 as WeChat does."""
     def decorator(handler):
         def locked(call):
             with call.sb.state.lock:
                 return handler(call)
 
         def view():
-            return dispatch(name, token, locked)
+            return dispatch(name, token, locked, method)
 
         view.__name__ = f"api_{name}"
-        bp.add_url_rule(rule, endpoint=name, view_func=view, methods=list(methods))
+        bp.add_url_rule(rule, endpoint=name, view_func=view, methods=["GET", "POST"])
         return handler
 
     return decorator
@@ -130,7 +150,7 @@ def _apply_fault(effect) -> Response | None:
     return None
 
 
-def dispatch(name: str, token_kind: str | None, handler) -> Response:
+def dispatch(name: str, token_kind: str | None, handler, method: str = "POST") -> Response:
     sb = current_sandbox()
     started = time.monotonic()
     call = ApiCall(sb, name, token_kind)
@@ -143,6 +163,8 @@ def dispatch(name: str, token_kind: str | None, handler) -> Response:
             fault_label = effect.label
             response = None if effect.after_call else _apply_fault(effect)
         if response is None:
+            if request.method != method:
+                raise ApiError(43001 if method == "GET" else 43002)
             response, errcode = _perform(sb, call, name, appid, handler)
         else:
             errcode = -1

@@ -30,7 +30,7 @@ def get_auditstatus(call):
     return {"status": audit.status, "reason": audit.reason, "screenshot": audit.screenshot}
 
 
-@api_route(bp, "/wxa/get_latest_auditstatus", "get_latest_auditstatus", AUTHORIZER, methods=("GET",))
+@api_route(bp, "/wxa/get_latest_auditstatus", "get_latest_auditstatus", AUTHORIZER, method="GET")
 def get_latest_auditstatus(call):
     account = commits.require_miniprogram(call.sb, call)
     audit = call.sb.state.latest_audit(account)
@@ -41,7 +41,7 @@ def get_latest_auditstatus(call):
             "user_desc": audit.code["user_desc"], "submit_audit_time": int(audit.submit_time)}
 
 
-@api_route(bp, "/wxa/undocodeaudit", "undocodeaudit", AUTHORIZER, methods=("GET",))
+@api_route(bp, "/wxa/undocodeaudit", "undocodeaudit", AUTHORIZER, method="GET")
 def undocodeaudit(call):
     releases.undo_audit(call.sb, commits.require_miniprogram(call.sb, call))
     return {}
@@ -54,7 +54,7 @@ def speedupaudit(call):
     return {}
 
 
-@api_route(bp, "/wxa/queryquota", "queryquota", AUTHORIZER, methods=("GET",))
+@api_route(bp, "/wxa/queryquota", "queryquota", AUTHORIZER, method="GET")
 def queryquota(call):
     commits.require_miniprogram(call.sb, call)
     return releases.quota(call.sb, call.sb.state.components[call.component_appid])

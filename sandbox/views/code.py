@@ -27,17 +27,19 @@ def qr_png(content: str) -> Response:
 @api_route(bp, "/wxa/commit", "commit", AUTHORIZER)
 def commit(call):
     account = commits.require_miniprogram(call.sb, call)
-    commits.commit(call.sb, account, call.component_appid, call.body)
+    # The commit doc marks all four 必填; ext_json may be "{}" but must be sent.
+    body = call.require("template_id", "ext_json", "user_version", "user_desc")
+    commits.commit(call.sb, account, call.component_appid, body)
     return {}
 
 
-@api_route(bp, "/wxa/get_page", "get_page", AUTHORIZER, methods=("GET", "POST"))
+@api_route(bp, "/wxa/get_page", "get_page", AUTHORIZER, method="GET")
 def get_page(call):
     account = commits.require_miniprogram(call.sb, call)
     return {"page_list": list(commits.require_dev(account, 86001)["pages"])}
 
 
-@api_route(bp, "/wxa/get_category", "get_category", AUTHORIZER, methods=("GET",))
+@api_route(bp, "/wxa/get_category", "get_category", AUTHORIZER, method="GET")
 def get_category(call):
     account = commits.require_miniprogram(call.sb, call)
     return {"category_list": [{"first_class": c.get("first_class", ""), "second_class": c.get("second_class", ""),
@@ -46,7 +48,7 @@ def get_category(call):
                               for c in account.categories]}
 
 
-@api_route(bp, "/wxa/get_qrcode", "get_qrcode", AUTHORIZER, methods=("GET",))
+@api_route(bp, "/wxa/get_qrcode", "get_qrcode", AUTHORIZER, method="GET")
 def get_qrcode(call):
     """The trial version's QR code: a real PNG encoding appid, version and path. Permission set 18 or 86."""
     account = commits.require_miniprogram(call.sb, call, permission_sets=(18, 86))
@@ -56,7 +58,7 @@ def get_qrcode(call):
 
 
 @api_route(bp, "/wxa/security/get_code_privacy_info", "get_code_privacy_info", AUTHORIZER,
-           methods=("GET", "POST"))
+           method="GET")
 def get_code_privacy_info(call):
     account = commits.require_miniprogram(call.sb, call)
     return commits.code_privacy_info(call.sb, account)

@@ -17,6 +17,19 @@ bp = Blueprint("component", __name__)
 PREFIX = "/cgi-bin/component"
 
 
+def own_body(call) -> dict:
+    """The body of a component-token call, whose ``component_appid`` (必填 on these pages) must name the
+    token's platform: 41002 (appid missing) without it, 40013 (invalid appid) for another platform's.
+    The docs give no errcode for either; these are WeChat's global codes for the two cases."""
+    body = call.body
+    given = body.get("component_appid")
+    if not given:
+        raise ApiError(41002)
+    if given != call.component_appid:
+        raise ApiError(40013)
+    return body
+
+
 @api_route(bp, f"{PREFIX}/api_component_token", "api_component_token")
 def api_component_token(call):
     body = call.body
@@ -42,31 +55,32 @@ def api_start_push_ticket(call):
 
 @api_route(bp, f"{PREFIX}/api_create_preauthcode", "api_create_preauthcode", COMPONENT)
 def api_create_preauthcode(call):
+    own_body(call)
     code = authorization.create_preauth_code(call.sb, call.component_appid)
     return {"pre_auth_code": code.code, "expires_in": call.sb.options.preauth_code_ttl}
 
 
 @api_route(bp, f"{PREFIX}/api_query_auth", "api_query_auth", COMPONENT)
 def api_query_auth(call):
-    return authorization.query_auth(call.sb, call.component_appid, call.body.get("authorization_code"))
+    return authorization.query_auth(call.sb, call.component_appid, own_body(call).get("authorization_code"))
 
 
 @api_route(bp, f"{PREFIX}/api_authorizer_token", "api_authorizer_token", COMPONENT)
 def api_authorizer_token(call):
-    body = call.body
+    body = own_body(call)
     return tokens.refresh_authorizer_token(call.sb, call.component_appid, body.get("authorizer_appid"),
                                            body.get("authorizer_refresh_token"))
 
 
 @api_route(bp, f"{PREFIX}/api_get_authorizer_info", "api_get_authorizer_info", COMPONENT)
 def api_get_authorizer_info(call):
-    return authorization.authorizer_info(call.sb, call.component_appid, call.body.get("authorizer_appid"),
+    return authorization.authorizer_info(call.sb, call.component_appid, own_body(call).get("authorizer_appid"),
                                          request.host_url)
 
 
 @api_route(bp, f"{PREFIX}/api_get_authorizer_list", "api_get_authorizer_list", COMPONENT)
 def api_get_authorizer_list(call):
-    body = call.body
+    body = own_body(call)
     return authorization.authorizer_list(call.sb, call.component_appid, body.get("offset", 0),
                                          body.get("count", 500))
 
@@ -82,8 +96,7 @@ def clear_quota(call):
 
 @api_route(bp, f"{PREFIX}/clear_quota", "component_clear_quota", COMPONENT)
 def component_clear_quota(call):
-    if call.body.get("component_appid") != call.component_appid:
-        raise ApiError(40013)
+    own_body(call)
     call.sb.quotas.clear(call.component_appid, call.sb.now())
     return {}
 

@@ -64,7 +64,8 @@ def _is_valid(kind: str, value, platform_domains: list | None, port_allowed: boo
 
 def _change_domains(call, source: str, platform_domains: list | None) -> dict:
     account = commits.require_miniprogram(call.sb, call)
-    body, action = call.body, call.body.get("action", "get")
+    body = call.require("action")  # 必填 on both modify_domain pages
+    action = body["action"]
     current = account.domains.setdefault(source, {kind: [] for kind in DOMAIN_KINDS})
     if action == "get":
         return {kind: list(current.get(kind, [])) for kind in DOMAIN_KINDS}

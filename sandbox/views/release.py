@@ -11,8 +11,8 @@ from ..errors import ApiError
 from .api import AUTHORIZER, api_route
 
 bp = Blueprint("release", __name__)
-# getvisitstatus: 0 = visible, 1 = closed (the exact enum is unverified; "open"/"close" map to these).
-VISIT_STATUS = {"open": 0, "close": 1}
+# getvisitstatus doc: "0表示已暂停服务（包含主动暂停服务违规被暂停服务）。1表示未暂停服务。"
+VISIT_STATUS = {"open": 1, "close": 0}
 
 
 @api_route(bp, "/wxa/release", "release", AUTHORIZER)
@@ -25,7 +25,7 @@ def release(call):
     return {}
 
 
-@api_route(bp, "/wxa/revertcoderelease", "revertcoderelease", AUTHORIZER, methods=("GET",))
+@api_route(bp, "/wxa/revertcoderelease", "revertcoderelease", AUTHORIZER, method="GET")
 def revertcoderelease(call):
     account = commits.require_miniprogram(call.sb, call)
     if request.args.get("action") == "get_history_version":
@@ -40,7 +40,7 @@ def grayrelease(call):
     return {}
 
 
-@api_route(bp, "/wxa/getgrayreleaseplan", "getgrayreleaseplan", AUTHORIZER, methods=("GET",))
+@api_route(bp, "/wxa/getgrayreleaseplan", "getgrayreleaseplan", AUTHORIZER, method="GET")
 def getgrayreleaseplan(call):
     account = commits.require_miniprogram(call.sb, call)
     plan = account.gray_plan or {"status": 0, "create_timestamp": 0, "gray_percentage": 0,
@@ -48,7 +48,7 @@ def getgrayreleaseplan(call):
     return {"gray_release_plan": {k: v for k, v in plan.items() if k != "auditid"}}
 
 
-@api_route(bp, "/wxa/revertgrayrelease", "revertgrayrelease", AUTHORIZER, methods=("GET",))
+@api_route(bp, "/wxa/revertgrayrelease", "revertgrayrelease", AUTHORIZER, method="GET")
 def revertgrayrelease(call):
     releases.revert_gray_release(call.sb, commits.require_miniprogram(call.sb, call))
     return {}
@@ -57,16 +57,18 @@ def revertgrayrelease(call):
 @api_route(bp, "/wxa/change_visitstatus", "change_visitstatus", AUTHORIZER)
 def change_visitstatus(call):
     account = commits.require_miniprogram(call.sb, call)
-    action = call.body.get("action")
+    action = call.require("action")["action"]
     if action not in VISIT_STATUS:
         raise ApiError(40097)
     account.visit_status = VISIT_STATUS[action]
     return {}
 
 
-@api_route(bp, "/wxa/getvisitstatus", "getvisitstatus", AUTHORIZER, methods=("POST", "GET"))
+@api_route(bp, "/wxa/getvisitstatus", "getvisitstatus", AUTHORIZER)
 def getvisitstatus(call):
-    return {"status": commits.require_miniprogram(call.sb, call).visit_status}
+    account = commits.require_miniprogram(call.sb, call)
+    call.require_body()  # doc: "要传空的json，不传会报错44002"
+    return {"status": account.visit_status}
 
 
 @api_route(bp, "/wxa/getversioninfo", "getversioninfo", AUTHORIZER)

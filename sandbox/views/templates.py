@@ -1,5 +1,5 @@
 """Template library endpoints (component token): gettemplatedraftlist, addtotemplate,
-gettemplatelist (GET; the older POST form is accepted too) and deletetemplate.
+gettemplatelist (GET, ``template_type`` in the query string) and deletetemplate.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from .api import COMPONENT, api_route
 bp = Blueprint("templates", __name__)
 
 
-@api_route(bp, "/wxa/gettemplatedraftlist", "gettemplatedraftlist", COMPONENT, methods=("GET", "POST"))
+@api_route(bp, "/wxa/gettemplatedraftlist", "gettemplatedraftlist", COMPONENT, method="GET")
 def gettemplatedraftlist(call):
     return {"draft_list": library.draft_list(call.sb, call.component_appid)}
 
@@ -25,11 +25,9 @@ def addtotemplate(call):
     return {}
 
 
-@api_route(bp, "/wxa/gettemplatelist", "gettemplatelist", COMPONENT, methods=("GET", "POST"))
+@api_route(bp, "/wxa/gettemplatelist", "gettemplatelist", COMPONENT, method="GET")
 def gettemplatelist(call):
     raw = request.args.get("template_type")
-    if raw is None and request.method == "POST":
-        raw = call.body.get("template_type")
     try:
         template_type = int(raw) if raw not in (None, "") else None
     except (TypeError, ValueError):

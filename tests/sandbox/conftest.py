@@ -166,6 +166,11 @@ class Platform:
         assert "component_access_token" in data, data
         return data["component_access_token"]
 
+    @property
+    def own(self) -> dict:
+        """The body field component-token calls carry: ``component_appid`` naming this platform."""
+        return {"component_appid": self.appid}
+
     def new_miniprogram(self, **fields) -> str:
         return self.api.call("/sandbox/miniprograms", fields)["appid"]
 

@@ -281,10 +281,21 @@ def test_gray_release(api, platform, mp):
     assert api.call("/wxa/revertgrayrelease", method=GET, access_token=access)["errcode"] == 85020
 
 
-def test_visit_status(api, mp):
+def test_visit_status_follows_the_doc_enum(api, mp):
+    """getvisitstatus: "0表示已暂停服务 ... 1表示未暂停服务"; a new account serves visitors."""
     _, access = mp
-    assert api.call("/wxa/change_visitstatus", {"action": "bogus"}, access_token=access)["errcode"] == 40097
-    assert api.call("/wxa/change_visitstatus", {"action": "close"}, access_token=access)["errcode"] == 0
     assert api.call("/wxa/getvisitstatus", {}, access_token=access)["status"] == 1
-    api.call("/wxa/change_visitstatus", {"action": "open"}, access_token=access)
+    assert api.call("/wxa/change_visitstatus", {"action": "bogus"}, access_token=access)["errcode"] == 40097
+    assert api.call("/wxa/change_visitstatus", {}, access_token=access)["errcode"] == 47001  # action 必填
+    assert api.call("/wxa/change_visitstatus", {"action": "close"}, access_token=access)["errcode"] == 0
     assert api.call("/wxa/getvisitstatus", {}, access_token=access)["status"] == 0
+    api.call("/wxa/change_visitstatus", {"action": "open"}, access_token=access)
+    assert api.call("/wxa/getvisitstatus", {}, access_token=access)["status"] == 1
+
+
+def test_getvisitstatus_without_a_body_is_44002(api, mp):
+    """The doc: "要传空的json，不传会报错44002"."""
+    _, access = mp
+    bare = api.session.post(api.base + "/wxa/getvisitstatus", params={"access_token": access}, timeout=10)
+    assert bare.json()["errcode"] == 44002
+    assert api.call("/wxa/getvisitstatus", {}, access_token=access)["errcode"] == 0

@@ -44,7 +44,7 @@ def test_confirm_redirects_with_code_and_pushes(api, platform, receiver, path):
     push = receiver.wait_for("authorized")[0]
     assert push["AuthorizationCode"] == query["auth_code"][0]
     assert push["PreAuthCode"] == params["pre_auth_code"]
-    info = api.call("/cgi-bin/component/api_query_auth", {"authorization_code": query["auth_code"][0]},
+    info = api.call("/cgi-bin/component/api_query_auth", {**platform.own, "authorization_code": query["auth_code"][0]},
                     component_access_token=platform.component_token())
     assert info["authorization_info"]["authorizer_appid"] == appid
     again = api.session.get(api.base + path, params=params)

@@ -11,14 +11,14 @@ def test_commit_validation_errcodes(api, platform, mp):
     appid, access = mp
     tid = add_template(api, platform)
     assert commit(api, access, 999)["errcode"] == 85014
-    assert api.call("/wxa/commit", {"template_id": str(tid), "user_version": "1", "ext_json": "{}"},
-                    access_token=access)["errcode"] == 85014  # quoted template_id
-    assert api.call("/wxa/commit", {"template_id": tid, "user_version": "1", "ext_json": {"a": 1}},
+    quoted = {"template_id": str(tid), "user_version": "1", "user_desc": "", "ext_json": "{}"}
+    assert api.call("/wxa/commit", quoted, access_token=access)["errcode"] == 85014  # quoted template_id
+    assert api.call("/wxa/commit", {"template_id": tid, "user_version": "1", "user_desc": "", "ext_json": {"a": 1}},
                     access_token=access)["errcode"] == 47001  # ext_json must be a string
     assert api.post("/wxa/commit", None, access_token=access).json()["errcode"] in (0, 85014, 47001, 40097)
     resp = api.session.post(api.base + "/wxa/commit", data="not json", params={"access_token": access})
     assert resp.json()["errcode"] == 47001
-    assert api.call("/wxa/commit", {"template_id": tid, "user_version": "1", "ext_json": "{bad"},
+    assert api.call("/wxa/commit", {"template_id": tid, "user_version": "1", "user_desc": "", "ext_json": "{bad"},
                     access_token=access)["errcode"] == 85048
     assert commit(api, access, tid, ext=["list"])["errcode"] == 85013
     assert commit(api, access, tid, ext={"extAppid": "wxsomeoneelse"})["errcode"] == 85013

@@ -65,19 +65,19 @@ def test_start_push_ticket(api, platform, receiver):
 
 def test_token_lifetime_overlap_and_errors(api, platform):
     first = platform.component_token()
-    assert "pre_auth_code" in api.call(PREAUTH, {"component_appid": platform.appid}, component_access_token=first)
+    assert "pre_auth_code" in api.call(PREAUTH, platform.own, component_access_token=first)
     second = platform.component_token()
     # the old token stays valid 5 minutes after a new one is issued
     api.advance(200)
-    assert "pre_auth_code" in api.call(PREAUTH, {}, component_access_token=first)
+    assert "pre_auth_code" in api.call(PREAUTH, platform.own, component_access_token=first)
     api.advance(150)
-    assert api.call(PREAUTH, {}, component_access_token=first)["errcode"] == 40001
-    assert "pre_auth_code" in api.call(PREAUTH, {}, access_token=second)  # both parameter names work
+    assert api.call(PREAUTH, platform.own, component_access_token=first)["errcode"] == 40001
+    assert "pre_auth_code" in api.call(PREAUTH, platform.own, access_token=second)  # both parameter names work
     api.advance(7200)
-    assert api.call(PREAUTH, {}, component_access_token=second)["errcode"] == 42001
+    assert api.call(PREAUTH, platform.own, component_access_token=second)["errcode"] == 42001
     assert api.call(PREAUTH, {})["errcode"] == 41001
-    assert api.call(PREAUTH, {}, component_access_token="not a token")["errcode"] == 40014
-    assert api.call(PREAUTH, {}, component_access_token="12_" + "x" * 100)["errcode"] == 40001
+    assert api.call(PREAUTH, platform.own, component_access_token="not a token")["errcode"] == 40014
+    assert api.call(PREAUTH, platform.own, component_access_token="12_" + "x" * 100)["errcode"] == 40001
 
 
 def test_query_auth_and_authorized_push(api, platform, receiver):
@@ -89,16 +89,13 @@ def test_query_auth_and_authorized_push(api, platform, receiver):
     assert push["AuthorizationCode"] == result["auth_code"]
     assert int(push["AuthorizationCodeExpiredTime"]) > int(push["CreateTime"])
     token = platform.component_token()
-    info = api.call(QUERY_AUTH, {"component_appid": platform.appid, "authorization_code": result["auth_code"]},
+    info = api.call(QUERY_AUTH, {**platform.own, "authorization_code": result["auth_code"]},
                     component_access_token=token)["authorization_info"]
     assert info["authorizer_appid"] == appid and info["expires_in"] == 7200
     assert info["authorizer_refresh_token"].startswith("refreshtoken@@@")
     assert {"funcscope_category": {"id": 18}} in info["func_info"]
-    assert api.call(QUERY_AUTH, {"authorization_code": "nope"}, component_access_token=token)["errcode"] == 61009
-    api.advance(3601)
-    token = platform.component_token() if False else token
-    expired = api.call(QUERY_AUTH, {"authorization_code": result["auth_code"]}, access_token=token)
-    assert expired["errcode"] in (61010, 42001)
+    unknown = {"component_appid": platform.appid, "authorization_code": "nope"}
+    assert api.call(QUERY_AUTH, unknown, component_access_token=token)["errcode"] == 61009
 
 
 def test_auth_code_expiry_is_61010(api, platform):
@@ -107,14 +104,15 @@ def test_auth_code_expiry_is_61010(api, platform):
     api.advance(3601)
     platform.ticket = api.call("/sandbox/push-ticket", {"component_appid": platform.appid})["ticket"]
     token = platform.component_token()
-    assert api.call(QUERY_AUTH, {"authorization_code": code}, component_access_token=token)["errcode"] == 61010
+    body = {"component_appid": platform.appid, "authorization_code": code}
+    assert api.call(QUERY_AUTH, body, component_access_token=token)["errcode"] == 61010
 
 
 def test_refresh_token_rotation_and_61023(api, platform):
     appid, info = platform.authorized_miniprogram()
     token = platform.component_token()
     first_rt = info["authorizer_refresh_token"]
-    body = {"component_appid": platform.appid, "authorizer_appid": appid, "authorizer_refresh_token": first_rt}
+    body = {**platform.own, "authorizer_appid": appid, "authorizer_refresh_token": first_rt}
     refreshed = api.call(AUTHORIZER_TOKEN, body, component_access_token=token)
     assert refreshed["authorizer_refresh_token"] != first_rt
     assert refreshed["expires_in"] == 7200
@@ -152,13 +150,15 @@ def test_authorizer_info_and_list(api, platform, sandbox_server):
     assert info["authorizer_info"]["user_name"].startswith("gh_")
     avatar = api.session.get(info["authorizer_info"]["head_img"])
     assert avatar.headers["Content-Type"] == "image/png" and avatar.content.startswith(b"\x89PNG")
-    oa_info = api.call(INFO, {"authorizer_appid": oa}, component_access_token=token)
+    oa_info = api.call(INFO, {**platform.own, "authorizer_appid": oa}, component_access_token=token)
     assert "MiniProgramInfo" not in oa_info["authorizer_info"]
-    assert api.call(INFO, {"authorizer_appid": "wxunknown"}, component_access_token=token)["errcode"] == 61003
+    unknown = {**platform.own, "authorizer_appid": "wxunknown"}
+    assert api.call(INFO, unknown, component_access_token=token)["errcode"] == 61003
     page = api.call(LIST, {"component_appid": platform.appid, "offset": 1, "count": 1},
                     component_access_token=token)
     assert page["total_count"] == 2 and len(page["list"]) == 1
-    assert api.call(LIST, {"offset": 0, "count": 501}, component_access_token=token)["errcode"] == 40097
+    too_many = {**platform.own, "offset": 0, "count": 501}
+    assert api.call(LIST, too_many, component_access_token=token)["errcode"] == 40097
 
 
 def test_reauthorization_pushes_updateauthorized(platform, receiver):
@@ -172,12 +172,12 @@ def test_unauthorize_invalidates_tokens_and_pushes(api, platform, receiver):
     appid, info = platform.authorized_miniprogram()
     access = info["authorizer_access_token"]
     assert api.call("/wxa/get_category", method="GET", access_token=access)["errcode"] == 0
-    api.call("/sandbox/unauthorize", {"component_appid": platform.appid, "authorizer_appid": appid, "wait": True})
+    api.call("/sandbox/unauthorize", {**platform.own, "authorizer_appid": appid, "wait": True})
     push = receiver.wait_for("unauthorized")[0]
     assert push["AuthorizerAppid"] == appid
     assert api.call("/wxa/get_category", method="GET", access_token=access)["errcode"] == 40001
     token = platform.component_token()
-    refresh = api.call(AUTHORIZER_TOKEN, {"authorizer_appid": appid,
+    refresh = api.call(AUTHORIZER_TOKEN, {"component_appid": platform.appid, "authorizer_appid": appid,
                                           "authorizer_refresh_token": info["authorizer_refresh_token"]},
                        component_access_token=token)
     assert refresh["errcode"] == 61003
@@ -189,11 +189,11 @@ def test_clear_quota_variants(api, platform):
     api.call("/sandbox/quotas", {"endpoint": "api_create_preauthcode", "limit": 2})
     token = platform.component_token()
     for _ in range(2):
-        assert "pre_auth_code" in api.call(PREAUTH, {}, component_access_token=token)
-    assert api.call(PREAUTH, {}, component_access_token=token)["errcode"] == 45009
+        assert "pre_auth_code" in api.call(PREAUTH, platform.own, component_access_token=token)
+    assert api.call(PREAUTH, platform.own, component_access_token=token)["errcode"] == 45009
     assert api.call("/cgi-bin/component/clear_quota", {"component_appid": platform.appid},
                     component_access_token=token)["errcode"] == 0
-    assert "pre_auth_code" in api.call(PREAUTH, {}, component_access_token=token)
+    assert "pre_auth_code" in api.call(PREAUTH, platform.own, component_access_token=token)
     assert api.call("/cgi-bin/component/clear_quota/v2",
                     {"component_appid": platform.appid, "appsecret": "bad"})["errcode"] == 40125
     for _ in range(9):
@@ -254,7 +254,8 @@ def test_fast_registration(api, platform, receiver):
     raw = [r for r in receiver.requests if r["xml"] and r["xml"].get("InfoType") == "notify_third_fasteregister"][0]
     assert "<info><name><![CDATA[快注册公司]]></name>" in _decrypt(platform, raw["body"])
     assert api.call(url, body, component_access_token=token, action="search")["errcode"] == 0
-    info = api.call(QUERY_AUTH, {"authorization_code": push["auth_code"]}, component_access_token=token)
+    body = {**platform.own, "authorization_code": push["auth_code"]}
+    info = api.call(QUERY_AUTH, body, component_access_token=token)
     assert info["authorization_info"]["authorizer_appid"] == push["appid"]
     assert receiver.events("authorized") == []  # the result comes as notify_third_fasteregister only
 

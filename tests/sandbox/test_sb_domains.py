@@ -37,7 +37,7 @@ def test_direct_domains_and_effective_view(api, platform, mp):
     assert set(effective["effective_domain"]["requestdomain"]) == {"https://cdn.other.com",
                                                                    "https://portal.example.com"}
     token = platform.component_token()
-    info = api.call("/cgi-bin/component/api_get_authorizer_info", {"authorizer_appid": appid},
+    info = api.call("/cgi-bin/component/api_get_authorizer_info", {**platform.own, "authorizer_appid": appid},
                     component_access_token=token)
     assert "https://cdn.other.com" in info["authorizer_info"]["MiniProgramInfo"]["network"]["RequestDomain"]
 

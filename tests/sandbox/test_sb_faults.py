@@ -16,7 +16,7 @@ def test_latency_applies_only_to_its_endpoint(api, platform):
     token = platform.component_token()
     add_fault(api, endpoint="api_create_preauthcode", latency_ms=300)
     started = time.monotonic()
-    assert "pre_auth_code" in api.call(PREAUTH, {}, component_access_token=token)
+    assert "pre_auth_code" in api.call(PREAUTH, platform.own, component_access_token=token)
     assert time.monotonic() - started >= 0.3
     started = time.monotonic()
     platform.component_token()
@@ -27,9 +27,9 @@ def test_errcode_fault_with_count_is_recorded(api, platform):
     token = platform.component_token()
     fault = add_fault(api, endpoint="api_create_preauthcode", errcode=-1, errmsg="system error", count=2)
     assert fault["id"] > 0
-    assert api.call(PREAUTH, {}, component_access_token=token) == {"errcode": -1, "errmsg": "system error"}
-    assert api.call(PREAUTH, {}, component_access_token=token)["errcode"] == -1
-    assert "pre_auth_code" in api.call(PREAUTH, {}, component_access_token=token)
+    assert api.call(PREAUTH, platform.own, component_access_token=token) == {"errcode": -1, "errmsg": "system error"}
+    assert api.call(PREAUTH, platform.own, component_access_token=token)["errcode"] == -1
+    assert "pre_auth_code" in api.call(PREAUTH, platform.own, component_access_token=token)
     calls = api.calls(endpoint="api_create_preauthcode")
     assert calls["counts"] == {"api_create_preauthcode": 3}
     assert calls["errcodes"] == {"-1": 2, "0": 1}
@@ -50,7 +50,7 @@ def test_http_status_and_wildcard_with_appid(api, platform):
 def test_error_rate_is_probabilistic(api, platform):
     token = platform.component_token()
     add_fault(api, endpoint="api_create_preauthcode", errcode=45009, error_rate=0.5)
-    codes = {api.call(PREAUTH, {}, component_access_token=token).get("errcode", 0) for _ in range(40)}
+    codes = {api.call(PREAUTH, platform.own, component_access_token=token).get("errcode", 0) for _ in range(40)}
     assert codes == {0, 45009}
 
 
@@ -58,25 +58,25 @@ def test_timeout_hangs_longer_than_client_timeout(api, platform):
     token = platform.component_token()
     add_fault(api, endpoint="api_create_preauthcode", timeout_seconds=0.8, count=1)
     with pytest.raises(requests.Timeout):
-        requests.post(api.base + PREAUTH, json={}, params={"component_access_token": token}, timeout=0.3)
+        requests.post(api.base + PREAUTH, json=platform.own, params={"component_access_token": token}, timeout=0.3)
     time.sleep(0.6)
     assert api.calls(endpoint="api_create_preauthcode")["calls"][0]["http_status"] == 504
-    assert "pre_auth_code" in api.call(PREAUTH, {}, component_access_token=token)
+    assert "pre_auth_code" in api.call(PREAUTH, platform.own, component_access_token=token)
 
 
 def test_outage_window_follows_the_sandbox_clock(api, platform):
     token = platform.component_token()
     add_fault(api, endpoint="*", outage_seconds=120)
-    assert api.post(PREAUTH, {}, component_access_token=token).status_code == 503
+    assert api.post(PREAUTH, platform.own, component_access_token=token).status_code == 503
     assert api.post("/cgi-bin/component/api_component_token", {}).status_code == 503
     api.advance(121)
-    assert "pre_auth_code" in api.call(PREAUTH, {}, component_access_token=token)
+    assert "pre_auth_code" in api.call(PREAUTH, platform.own, component_access_token=token)
 
 
 def test_outage_with_errcode(api, platform):
     token = platform.component_token()
     add_fault(api, endpoint="api_create_preauthcode", outage={"start": 0, "end": 9e12}, errcode=-1)
-    assert api.call(PREAUTH, {}, component_access_token=token)["errcode"] == -1
+    assert api.call(PREAUTH, platform.own, component_access_token=token)["errcode"] == -1
 
 
 def test_dropped_pushes_are_recorded_not_delivered(api, platform, receiver):
@@ -98,7 +98,7 @@ def test_slow_calls_overlap_on_the_threaded_server(api, platform):
     add_fault(api, endpoint="api_create_preauthcode", latency_ms=400)
     started = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(10) as pool:
-        results = list(pool.map(lambda _: requests.post(api.base + PREAUTH, json={}, timeout=5,
+        results = list(pool.map(lambda _: requests.post(api.base + PREAUTH, json=platform.own, timeout=5,
                                                         params={"component_access_token": token}).json(),
                                 range(10)))
     assert all("pre_auth_code" in r for r in results)

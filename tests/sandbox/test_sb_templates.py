@@ -19,7 +19,7 @@ def test_template_library(api, make_platform):
     assert len(listed) == 2 and listed[0]["user_version"] == "2.0.0" and listed[0]["draft_id"] == draft
     standard = api.call("/wxa/gettemplatelist", method="GET", access_token=token, template_type=1)["template_list"]
     assert [t["template_type"] for t in standard] == [1]
-    assert len(api.call("/wxa/gettemplatelist", {}, access_token=token)["template_list"]) == 2  # old POST form
+    assert api.call("/wxa/gettemplatelist", {}, access_token=token)["errcode"] == 43001  # the doc names GET
     template_id = listed[0]["template_id"]
     assert api.call("/wxa/deletetemplate", {"template_id": template_id}, access_token=token)["errcode"] == 0
     assert api.call("/wxa/deletetemplate", {"template_id": template_id}, access_token=token)["errcode"] == 85064
@@ -32,8 +32,8 @@ def test_template_pages_drive_commit_checks(api, platform, mp):
     draft = api.call("/sandbox/drafts", {"component_appid": platform.appid, "pages": ["pages/x/x"]})["draft_id"]
     api.call("/wxa/addtotemplate", {"draft_id": draft}, access_token=token)
     template_id = api.call("/wxa/gettemplatelist", method="GET", access_token=token)["template_list"][0]["template_id"]
-    assert api.call("/wxa/commit", {"template_id": template_id, "user_version": "1", "ext_json": "{}"},
-                    access_token=access)["errcode"] == 0
+    body = {"template_id": template_id, "user_version": "1", "user_desc": "", "ext_json": "{}"}
+    assert api.call("/wxa/commit", body, access_token=access)["errcode"] == 0
     assert api.call("/wxa/get_page", method="GET", access_token=access)["page_list"] == ["pages/x/x"]
 
 

@@ -142,12 +142,13 @@ def test_release_family(server, mp):
     assert mp.release.get_gray_release_plan()["gray_percentage"] == 5
     mp.release.revert_gray_release()
     mp.release.change_visit_status("close")
-    assert mp.release.get_visit_status() == 1
+    assert mp.release.is_open_to_visitors() is True
     seen = server.seen()
     assert seen[0].path == "/wxa/release" and seen[0].body == b"{}"
     assert seen[2].args["action"] == "get_history_version"
     assert seen[3].json() == {"gray_percentage": 5, "support_experiencer_first": True}
     assert seen[6].json() == {"action": "close"}
+    assert seen[7].path == "/wxa/getvisitstatus" and seen[7].body == b"{}"  # WeChat answers 44002 without it
     for bad in (0, 101):
         with pytest.raises(ValueError):
             mp.release.gray_release(bad)

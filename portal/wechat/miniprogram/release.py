@@ -9,6 +9,8 @@ from typing import Any
 
 from .base import FamilyAPI, compact
 
+VISIT_OPEN = 1  # getvisitstatus: "1表示未暂停服务"
+
 
 class ReleaseAPI(FamilyAPI):
     """``client.miniprogram(appid).release``."""
@@ -77,6 +79,10 @@ class ReleaseAPI(FamilyAPI):
             raise ValueError("action must be 'open' or 'close'")
         self._post("/wxa/change_visitstatus", "change_visitstatus", {"action": action})
 
-    def get_visit_status(self) -> int:
-        """Current visit status (/wxa/getvisitstatus). :raise TokenError, TransportError, APIError."""
-        return int(self._post("/wxa/getvisitstatus", "getvisitstatus", {}, idempotent=True).get("status") or 0)
+    def is_open_to_visitors(self) -> bool:
+        """Whether the live version serves visitors (/wxa/getvisitstatus, body ``{}``: WeChat answers 44002
+        without it). ``status`` 1 is 未暂停服务 (open), 0 已暂停服务 (paused, by the owner or for a violation).
+
+        :raise TokenError, TransportError, APIError.
+        """
+        return self._post("/wxa/getvisitstatus", "getvisitstatus", {}, idempotent=True).get("status") == VISIT_OPEN
