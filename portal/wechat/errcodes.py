@@ -44,6 +44,10 @@ ERRCODES: dict[int, tuple[str, str]] = {
         "缺少 access_token 参数，系统会重新获取凭证；若反复出现，请检查令牌服务。",
         "The access token is missing. A token is fetched again; if this keeps happening, check the token service.",
     ),
+    41002: (
+        "请求缺少 component_appid，请检查第三方平台的 AppID 配置。",
+        "The request lacks the component_appid. Check the platform's AppID setting.",
+    ),
     41030: (
         "页面路径不存在或尚未发布，请填写已发布版本中的页面，或关闭路径校验。",
         "The page does not exist or is not released yet. Use a page from the released version, "
@@ -53,6 +57,10 @@ ERRCODES: dict[int, tuple[str, str]] = {
         "access_token 已过期，系统会自动刷新。",
         "The access token has expired. It is refreshed automatically.",
     ),
+    43001: ("该接口需要 GET 请求（门户的调用方式有误，请联系平台技术人员）。",
+            "This API needs a GET request (the portal called it wrongly; contact the platform's engineers)."),
+    43002: ("该接口需要 POST 请求（门户的调用方式有误，请联系平台技术人员）。",
+            "This API needs a POST request (the portal called it wrongly; contact the platform's engineers)."),
     44002: ("请求体为空，请补全提交的内容。", "The request body is empty. Fill in the required data."),
     45009: (
         "接口调用次数已达今日上限，请明天再试，或使用“清空调用次数”（每月 10 次）。",
@@ -92,6 +100,10 @@ ERRCODES: dict[int, tuple[str, str]] = {
     61007: (
         "该接口未授权给第三方平台，请让商家在授权时勾选对应权限集。",
         "This API is not authorized to the platform. Ask the merchant to grant the needed permission set.",
+    ),
+    61009: (
+        "授权码无效或已使用（授权码只能使用一次），请重新扫码授权。",
+        "The authorization code is invalid or already used (a code works once). Please authorize again.",
     ),
     61010: (
         "授权码已过期，请让商家重新扫码授权或更新授权后再试。",
@@ -211,8 +223,9 @@ ERRCODES: dict[int, tuple[str, str]] = {
     86000: ("该操作只能由第三方平台调用。", "Only the third-party platform can do this."),
     86001: ("没有由第三方平台提交的代码。", "There is no code submitted by the third-party platform."),
     86002: (
-        "小程序还没有设置名称、头像和简介，请先在微信后台完善基本信息。",
-        "The mini-program has no name, avatar or description yet. Complete its basic profile first.",
+        "小程序还没有设置名称、头像或简介，请先在微信公众平台（mp.weixin.qq.com）“设置 - 基本设置”中补全后再提交审核。",
+        "The mini-program has no name, avatar or description yet. Set them in the WeChat admin console "
+        "(mp.weixin.qq.com, Settings → Basic settings), then submit again.",
     ),
     86004: ("微信号无效，请核对法人微信号。", "The WeChat ID is invalid. Check the legal representative's WeChat ID."),
     86069: (

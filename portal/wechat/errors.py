@@ -192,8 +192,9 @@ ERRCODE_CLASSES: dict[int, type[APIError]] = {
     85079: ReviewError, 85080: ReviewError, 85081: ReviewError, 85082: ReviewError,
     89402: ReviewError, 89403: ReviewError, 89404: ReviewError, 89405: ReviewError,
     # parameter errors (incl. tester, domain and fast-register rules: the request must change)
-    40013: InvalidRequest, 40097: InvalidRequest, 40125: InvalidRequest, 41030: InvalidRequest,
-    44002: InvalidRequest, 47001: InvalidRequest, 48006: InvalidRequest, 61010: InvalidRequest,
+    40013: InvalidRequest, 40097: InvalidRequest, 40125: InvalidRequest, 41002: InvalidRequest,
+    41030: InvalidRequest, 43001: InvalidRequest, 43002: InvalidRequest, 44002: InvalidRequest,
+    47001: InvalidRequest, 48006: InvalidRequest, 61009: InvalidRequest, 61010: InvalidRequest,
     61070: InvalidRequest, 85001: InvalidRequest, 85002: InvalidRequest, 85003: InvalidRequest,
     85004: InvalidRequest, 85015: InvalidRequest, 85016: InvalidRequest, 85017: InvalidRequest,
     85018: InvalidRequest, 85301: InvalidRequest, 86004: InvalidRequest, 86102: InvalidRequest, 89019: InvalidRequest,
