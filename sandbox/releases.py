@@ -1,7 +1,7 @@
 """Submitting for audit and releasing: the version state machine dev → audit → approved → released.
 
-``submit_audit`` checks in WeChat's order: 85086 nothing committed, 86002 name/avatar/intro not set,
-85009 already in review, 61039 privacy scan unfinished, 61040 location APIs (see
+``submit_audit`` checks in WeChat's order: 85086 nothing committed, 85009 already in review, 86002
+name/avatar/intro not set, 61039 privacy scan unfinished, 61040 location APIs (see
 ``commits.location_refusal``: one declared in requiredPrivateInfos without permission; one the code calls
 that requiredPrivateInfos lacks, unless ``privacy_api_not_use``), 85085 platform's monthly quota spent. A
 privacy guideline lacking a key the code uses is not refused here: the reviewers reject that audit (see
@@ -43,11 +43,11 @@ def missing_profile(account) -> list[str]:
 
 def submit_audit(sb, account, component_appid: str, body: dict) -> int:
     dev = commits.require_dev(account)
-    if missing_profile(account):
-        raise ApiError(86002)
     latest = sb.state.latest_audit(account)
     if latest is not None and latest.is_pending:
         raise ApiError(85009)
+    if missing_profile(account):
+        raise ApiError(86002)
     if sb.now() < dev["scan_done_at"]:
         raise ApiError(61039)
     refusal = commits.location_refusal(account, body.get("privacy_api_not_use") is True)
