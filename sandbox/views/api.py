@@ -26,7 +26,10 @@ COMPONENT, AUTHORIZER, ANY_TOKEN = "component", "authorizer", "any"
 BARE_SUCCESS = {"api_component_token", "api_create_preauthcode", "api_query_auth", "api_authorizer_token",
                 "api_get_authorizer_info", "api_get_authorizer_list"}
 # These pages require a JSON body even with no fields in it (「要传空的json，不传会报错」): 44002 without one.
-BODY_REQUIRED = {"getversioninfo", "get_webviewdomain_confirmfile", "getprivacysetting"}
+# release: 「post的data为空，不等于不需要传data，否则会报错【errcode: 44002 "errmsg": "empty post data"】」;
+# getvisitstatus: 「要传空的json，不传会报错44002」.
+BODY_REQUIRED = {"getversioninfo", "get_webviewdomain_confirmfile", "getprivacysetting", "release",
+                 "getvisitstatus"}
 
 
 class ApiCall:
@@ -49,12 +52,6 @@ class ApiCall:
             if not isinstance(self._body, dict):
                 raise ApiError(47001)
         return self._body
-
-    def require_body(self) -> dict:
-        """The JSON body, which must be sent: 44002 (empty post data) when there is none at all."""
-        if not request.get_data(cache=True).strip():
-            raise ApiError(44002)
-        return self.body
 
     def require(self, *fields: str) -> dict:
         """The JSON body with every named field present (the doc marks them 必填); 47001 names a missing one.

@@ -241,7 +241,7 @@ def test_release_state_machine(api, platform, mp):
     assert api.call("/wxa/release", {}, access_token=access)["errcode"] == 85019
     approved_release(api, platform, access)
     resp = api.session.post(api.base + "/wxa/release", params={"access_token": access})
-    assert resp.json()["errcode"] == 47001  # body must be {}
+    assert resp.json()["errcode"] == 44002  # the doc: no data "会报错【errcode: 44002 "errmsg": "empty post data"】"
     assert api.call("/wxa/release", {}, access_token=access)["errcode"] == 0
     assert api.call("/wxa/release", {}, access_token=access)["errcode"] == 85052
     info = api.call("/wxa/getversioninfo", {}, access_token=access)
