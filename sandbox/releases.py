@@ -12,8 +12,6 @@ and visit status.
 
 from __future__ import annotations
 
-import time
-
 from . import audits, commits
 from .clock import beijing_day, beijing_month
 from .errors import ApiError
@@ -23,7 +21,8 @@ UNDO_PER_DAY, UNDO_PER_MONTH = 5, 10
 
 
 def _roll_quota_month(sb, component) -> None:
-    month = time.strftime("%Y-%m", time.gmtime(sb.now()))
+    """queryquota counts "当月" (this month's) submissions and speed-ups: a Beijing calendar month."""
+    month = beijing_month(sb.now())
     if component.quota_month != month:
         component.quota_month, component.submit_used, component.speedup_used = month, 0, 0
 

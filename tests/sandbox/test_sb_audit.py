@@ -299,3 +299,22 @@ def test_getvisitstatus_without_a_body_is_44002(api, mp):
     bare = api.session.post(api.base + "/wxa/getvisitstatus", params={"access_token": access}, timeout=10)
     assert bare.json()["errcode"] == 44002
     assert api.call("/wxa/getvisitstatus", {}, access_token=access)["errcode"] == 0
+
+
+def test_submit_quota_is_per_beijing_calendar_month(make_platform, api):
+    """queryquota: "当月分配quota": the month's quota comes back at 00:00 on the 1st in Beijing, which is 16:00
+    UTC on the last day of the month before."""
+    platform = make_platform(submit_quota=1)
+    appid, info = platform.authorized_miniprogram()
+    now = datetime.fromtimestamp(api.call("/sandbox/clock", method=GET)["now"], BEIJING)
+    first = (now.replace(day=1) + timedelta(days=32)).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    advance_to(api, first - timedelta(hours=2))  # 22:00 Beijing on the last day of the month
+    access = fresh_access(api, platform, appid, info)
+    committed_and_scanned(api, platform, access)
+    assert submit(api, access)["errcode"] == 0
+    assert api.call("/sandbox/audits/decide", {"appid": appid, "outcome": "reject"})["audit"]["status"] == 1
+    assert submit(api, access)["errcode"] == 85085
+    advance_to(api, first + timedelta(minutes=30))  # 16:30 UTC: still the old month in UTC, a new one in Beijing
+    access = fresh_access(api, platform, appid, info)
+    assert api.call("/wxa/queryquota", method=GET, access_token=access)["rest"] == 1
+    assert submit(api, access)["errcode"] == 0
