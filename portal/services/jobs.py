@@ -139,7 +139,8 @@ def _attempt(row, step):
         if not exc.retryable:
             return _finish(row, JOB_FAILED, _wechat_texts(exc), errcode=exc.errcode)
         row.state, row.errcode = JOB_RETRYING, exc.errcode
-        row.message = json.dumps(_wechat_texts(exc), ensure_ascii=False)
+        texts = _texts(LOST_ANSWER) if getattr(exc, "maybe_sent", False) else _wechat_texts(exc)
+        row.message = json.dumps(texts, ensure_ascii=False)
         db.session.commit()
         raise
     except PortalError as exc:
@@ -150,6 +151,12 @@ def _attempt(row, step):
         _finish(row, JOB_FAILED, _texts(_l("An unexpected error stopped this job. The platform staff were told.")))
         raise
     return _finish(row, JOB_DONE, _texts(message), result=result)
+
+
+# A retried step whose call may have reached WeChat reads WeChat's state before acting again (adopting the
+# audit, checking the trial or live version), so the words say what happens next, not "check it yourself".
+LOST_ANSWER = _l("WeChat's answer was lost on the way, so it may have acted. Before trying again, this job asks "
+                 "WeChat what it now holds: nothing is sent twice.")
 
 
 def _superseded(row):
