@@ -9,21 +9,41 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Callable
+from typing import NamedTuple
 
 from portal.jobs import audits, callbacks, fleet, releases, tokens
 from portal.logging_setup import job_context
 
 log = logging.getLogger("portal.jobs.schedule")
 
-# (name, function, interval in seconds, queue)
+
+class PeriodicJob(NamedTuple):
+    """A job run once per `interval` seconds; its slots begin `offset` seconds after each multiple of the
+    interval since the epoch (so a daily job can run at night in Beijing rather than at 00:00 UTC)."""
+
+    name: str
+    func: Callable
+    interval: int
+    queue: str
+    offset: int = 0
+
+    def slot(self, now):
+        """The number of the slot `now` (epoch seconds) falls in: one enqueue per slot."""
+        return int((now - self.offset) // self.interval)
+
+
+# WeChat's authorizer list is compared at 03:00 Beijing time (19:00 UTC), when merchants are asleep.
+NIGHTLY_BEIJING = 19 * 3600
+
 PERIODIC = [
-    ("refresh-tokens", tokens.refresh_expiring_tokens, 300, "maintenance"),
-    ("poll-audits", audits.poll_open_audits, 300, "maintenance"),
-    ("recover-jobs", releases.recover_stranded_jobs, 120, "maintenance"),
-    ("fleet-tick", fleet.tick_active_fleets, 30, "fleet"),
-    ("prune-call-log", releases.prune_call_log, 86400, "maintenance"),
-    ("drain-pushes", callbacks.drain_queued_pushes, 60, "maintenance"),
-    ("sync-authorizers", tokens.sync_authorizers, 86400, "maintenance"),
+    PeriodicJob("refresh-tokens", tokens.refresh_expiring_tokens, 300, "maintenance"),
+    PeriodicJob("poll-audits", audits.poll_open_audits, 300, "maintenance"),
+    PeriodicJob("recover-jobs", releases.recover_stranded_jobs, 120, "maintenance"),
+    PeriodicJob("fleet-tick", fleet.tick_active_fleets, 30, "fleet"),
+    PeriodicJob("prune-call-log", releases.prune_call_log, 86400, "maintenance"),
+    PeriodicJob("drain-pushes", callbacks.drain_queued_pushes, 60, "maintenance"),
+    PeriodicJob("sync-authorizers", tokens.sync_authorizers, 86400, "maintenance", offset=NIGHTLY_BEIJING),
 ]
 
 
@@ -39,13 +59,12 @@ class PeriodicEnqueuer(threading.Thread):
 
         while not self.stop.is_set():
             now = time.time()
-            for name, func, interval, queue in PERIODIC:
-                slot = int(now // interval)
+            for job in PERIODIC:
                 with self.app.app_context():
                     try:
-                        enqueue(func, queue=queue, job_id=f"periodic:{name}:{slot}")
+                        enqueue(job.func, queue=job.queue, job_id=f"periodic:{job.name}:{job.slot(now)}")
                     except Exception:  # noqa: BLE001 - Redis down: try again next tick
-                        log.exception("could not enqueue %s", name)
+                        log.exception("could not enqueue %s", job.name)
             self.stop.wait(self.tick)
 
     def shut_down(self, timeout=10.0):
@@ -77,7 +96,7 @@ def start_embedded_scheduler(app):
     def loop():
         last = {}
         while not stop.is_set():
-            for name, func, interval, _queue in PERIODIC:
+            for name, func, interval, _queue, _offset in PERIODIC:
                 if time.time() - last.get(name, 0) >= interval:
                     last[name] = time.time()
                     with app.app_context(), job_context(f"periodic-{name}", f"{func.__module__}.{func.__name__}"):

@@ -194,7 +194,7 @@ def test_the_workers_schedule_drains_the_stream_and_forgets_consumers_long_gone(
 
     redis = _queued(platform, CALLBACK_CONSUMER_IDLE_SECONDS=0)
     appid = tenant_objects(make_tenant())["appid"]
-    name, func, _interval, queue = next(p for p in PERIODIC if p[0] == "drain-pushes")
+    name, func, _interval, queue, _offset = next(p for p in PERIODIC if p.name == "drain-pushes")
 
     def periodic_run(slot):
         with platform.app.app_context():

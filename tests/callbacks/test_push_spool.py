@@ -172,7 +172,7 @@ def test_the_workers_schedule_drains_the_spool(platform, make_tenant, tenant_obj
     spool = tmp_path / "spool"
     _spooled(platform, spool)
     appid = tenant_objects(make_tenant())["appid"]
-    name, func, _interval, queue = next(p for p in PERIODIC if p[0] == "drain-pushes")
+    name, func, _interval, queue, _offset = next(p for p in PERIODIC if p.name == "drain-pushes")
     assert _post_in_process(platform, *_audit_push(platform, appid, int(time.time()))) == (200, "success")
     assert _wait_ready(spool)
     with platform.app.app_context():

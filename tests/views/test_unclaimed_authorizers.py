@@ -20,7 +20,7 @@ def _scheduled_sync(platform):
     from portal.jobs.queues import enqueue
     from portal.jobs.schedule import PERIODIC
 
-    name, func, interval, queue = next(p for p in PERIODIC if p[0] == "sync-authorizers")
+    name, func, interval, queue, _offset = next(p for p in PERIODIC if p.name == "sync-authorizers")
     assert interval == 86400
     with platform.app.app_context():
         enqueue(func, queue=queue, job_id=f"periodic:{name}:test")
@@ -92,3 +92,18 @@ def test_only_staff_see_them_and_an_official_account_is_not_assigned(platform, m
     assert _raw(platform, "SELECT id FROM wxminiprograms WHERE authorizer_appid = :a", a=account) is None
     assert _raw(platform, "SELECT id FROM unclaimed_authorizers WHERE authorizer_appid = :a", a=account) is not None
     assert staff.get("/staff/platform/unclaimed/999999/assign").status_code == 404
+
+
+def test_the_sync_runs_at_night_in_beijing():
+    """Once a day, in a slot that begins at 03:00 Beijing time (19:00 UTC), not at 08:00 (00:00 UTC)."""
+    from datetime import UTC, datetime
+
+    from portal.jobs.schedule import PERIODIC
+
+    job = next(p for p in PERIODIC if p.name == "sync-authorizers")
+
+    def at(hour, minute, day=6):
+        return datetime(2026, 12, day, hour, minute, tzinfo=UTC).timestamp()
+
+    assert job.slot(at(18, 59)) + 1 == job.slot(at(19, 0)) == job.slot(at(23, 59)) == job.slot(at(18, 59, day=7))
+    assert job.slot(at(0, 1)) == job.slot(at(23, 59, day=5))
