@@ -21,8 +21,9 @@ import sys
 from rq import SimpleWorker, Worker
 
 from portal import create_app
-from portal.jobs.queues import QUEUE_ORDER, get_queue
-from portal.jobs.runner import wait_for_redis, work_until_stopped
+from portal.queueing.queues import QUEUE_ORDER, get_queue
+from portal.queueing.runner import wait_for_redis, work_until_stopped
+from portal.queueing.schedule import periodic_enqueuer
 
 
 class AppWorker(SimpleWorker):
@@ -52,8 +53,6 @@ def main(argv):
         from portal.extensions import db
 
         db.engine.dispose()
-        from portal.jobs.schedule import periodic_enqueuer
-
         queues = [get_queue(n, redis) for n in names]
 
         def make_worker():

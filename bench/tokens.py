@@ -66,7 +66,7 @@ def _serve(app):
 def _drain(app, redis):
     from rq import SimpleWorker
 
-    from portal.jobs.queues import QUEUE_ORDER, get_queue
+    from portal.queueing import QUEUE_ORDER, get_queue
 
     with app.app_context():
         connection = app.extensions["redis"]

@@ -82,7 +82,7 @@ def main():
     from werkzeug.serving import make_server
 
     from portal import create_app
-    from portal.jobs.schedule import start_embedded_scheduler
+    from portal.queueing.schedule import start_embedded_scheduler
 
     app = create_app(overrides)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # request lines would show auth codes in queries

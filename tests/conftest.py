@@ -419,11 +419,11 @@ def drain_jobs(app):
     """Run every queued job to completion on real Redis (SimpleWorker, burst), as workers would."""
     from rq import SimpleWorker
 
-    from portal.jobs.queues import QUEUE_ORDER, get_queue
+    from portal.queueing import QUEUE_ORDER, get_queue
 
     redis = app.extensions.get("redis")
     if redis is None:
-        from portal.jobs.queues import wait_embedded_idle
+        from portal.queueing import wait_embedded_idle
 
         assert wait_embedded_idle(), "embedded jobs did not finish"
         return
@@ -440,7 +440,7 @@ def wait_for(app, condition, timeout=60.0, what="the condition"):
 
     from rq import SimpleWorker
 
-    from portal.jobs.queues import QUEUE_ORDER, get_queue
+    from portal.queueing import QUEUE_ORDER, get_queue
 
     deadline = time.monotonic() + timeout
     redis = app.extensions.get("redis")

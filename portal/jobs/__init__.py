@@ -1,4 +1,6 @@
-"""RQ entry points. Job functions take ids only, load rows, call one service and return a small dict.
+"""RQ entry points, and nothing else. Job functions take ids only, load rows, call one service and return
+a small dict. They are enqueued by dotted name (`portal.queueing.enqueue("portal.jobs.releases.commit_job",
+...)`), so nothing but `worker.py` imports this package.
 
 No import-time side effects: `worker.py` imports this package once before forking workers.
 """

@@ -6,7 +6,7 @@ from portal.services import audits, jobs
 
 def submit_audit_job(run_id):
     """Submit the trial version for audit (/wxa/submit_audit), once."""
-    return jobs.run(run_id, audits.submit_step, again=submit_audit_job)
+    return jobs.run(run_id, audits.submit_step, again="portal.jobs.audits.submit_audit_job")
 
 
 def poll_open_audits():

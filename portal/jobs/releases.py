@@ -16,10 +16,9 @@ def release_job(run_id):
 
 def recover_stranded_jobs():
     """Enqueue again the runs whose worker died mid-job."""
-    from portal.jobs.audits import submit_audit_job
-
-    return {"recovered": jobs.recover_stranded({"commit": commit_job, "release": release_job,
-                                                "submit_audit": submit_audit_job})}
+    return {"recovered": jobs.recover_stranded({"commit": "portal.jobs.releases.commit_job",
+                                                "release": "portal.jobs.releases.release_job",
+                                                "submit_audit": "portal.jobs.audits.submit_audit_job"})}
 
 
 def prune_call_log():

@@ -386,11 +386,11 @@ def _store_ticket(event, connection):
 
 
 def _queue_authorization(row):
-    from portal.jobs.authorization import complete_authorization_from_push
-    from portal.jobs.queues import enqueue
+    from portal.queueing import enqueue
 
     db.session.commit()  # the job loads the row by id
-    enqueue(complete_authorization_from_push, row.id, job_id=f"authorization-push:{row.id}")
+    enqueue("portal.jobs.authorization.complete_authorization_from_push", row.id,
+            job_id=f"authorization-push:{row.id}")
     return OUTCOME_QUEUED, "query_auth queued"
 
 

@@ -366,12 +366,11 @@ def _dispatch(release, opts, now, inflight, rechecks=True):
 def _enqueue_steps(jobs):
     from rq import Retry
 
-    from portal.jobs.fleet import fleet_step_job
-    from portal.jobs.queues import enqueue
+    from portal.queueing import enqueue
 
     for target_id, attempt in jobs:
-        enqueue(fleet_step_job, target_id, attempt, queue="fleet", job_id=fleet_leases.step_job_id(target_id, attempt),
-                retry=Retry(max=1, interval=[5]))
+        enqueue("portal.jobs.fleet.fleet_step_job", target_id, attempt, queue="fleet",
+                job_id=fleet_leases.step_job_id(target_id, attempt), retry=Retry(max=1, interval=[5]))
 
 
 def _cancel_waiting(release, opts, now):

@@ -46,8 +46,7 @@ def _queued_key(release_id):
 def request_tick(release_id):
     """Run the coordinator soon, in a job; while one is queued and not yet started, asking again only
     marks the release dirty (a burst of audit pushes queues one tick, not one each)."""
-    from portal.jobs.fleet import fleet_tick_job
-    from portal.jobs.queues import enqueue
+    from portal.queueing import enqueue
 
     mark_dirty(release_id)
     redis = _redis()
@@ -55,7 +54,8 @@ def request_tick(release_id):
         return
     # a new id each time (utcnow() has whole seconds only: a second request within the same second would
     # be taken for a duplicate of the finished job and dropped)
-    if enqueue(fleet_tick_job, release_id, queue="fleet", job_id=f"fleet-tick-{release_id}-{uuid.uuid4().hex}") is None \
+    job_id = f"fleet-tick-{release_id}-{uuid.uuid4().hex}"
+    if enqueue("portal.jobs.fleet.fleet_tick_job", release_id, queue="fleet", job_id=job_id) is None \
             and redis is not None:
         redis.delete(_queued_key(release_id))
 
@@ -65,12 +65,11 @@ def tick_in(release_id, seconds):
     checked again: a delayed tick job (no worker waits meanwhile), one per release and due second."""
     from rq import Retry
 
-    from portal.jobs.fleet import fleet_tick_job
-    from portal.jobs.queues import enqueue_in
+    from portal.queueing import enqueue_in
 
     due = int(time.time() + seconds)
-    enqueue_in(seconds, fleet_tick_job, release_id, queue="fleet", job_id=f"fleet-recheck-{release_id}-{due}",
-               retry=Retry(max=1, interval=[5]))
+    enqueue_in(seconds, "portal.jobs.fleet.fleet_tick_job", release_id, queue="fleet",
+               job_id=f"fleet-recheck-{release_id}-{due}", retry=Retry(max=1, interval=[5]))
 
 
 def tick_job_started(release_id):

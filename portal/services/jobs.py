@@ -29,6 +29,7 @@ from portal.extensions import db
 from portal.models import JobRun
 from portal.models.activity import OUTCOME_FAILED, OUTCOME_OK
 from portal.models.job_run import ACTIVE_STATES, JOB_DONE, JOB_FAILED, JOB_QUEUED, JOB_RETRYING, JOB_RUNNING
+from portal.queueing import enqueue, enqueue_in, held_embedded, safe_job_id
 from portal.services import activity
 from portal.services.wechat import explain
 from portal.timeutil import utcnow
@@ -50,8 +51,9 @@ def _intervals():
     return list(current_app.config.get("JOB_RETRY_INTERVALS") or DEFAULT_RETRY_INTERVALS)
 
 
-def start(kind, mp, actor, key, params, job_func):
-    """The active run for `key`, or a new one enqueued now. Returns (run, created)."""
+def start(kind, mp, actor, key, params, job_name):
+    """The active run for `key`, or a new one enqueued now as the job `job_name` (the dotted name of its
+    entry point, e.g. "portal.jobs.releases.commit_job"). Returns (run, created)."""
     run = JobRun(kind=kind, key=key, active_key=key, miniprogram_id=mp.id, tenant_id=mp.tenant_id,
                  actor_id=getattr(actor, "id", None), on_behalf=bool(actor is not None and actor.is_staff),
                  state=JOB_QUEUED, params=json.dumps(params, ensure_ascii=False))
@@ -65,14 +67,12 @@ def start(kind, mp, actor, key, params, job_func):
             existing.created_now = False  # not a column: tells the page "already running"
             return existing, False
         raise
-    _enqueue(run, job_func)
+    _enqueue(run, job_name)
     run.created_now = True
     return run, True
 
 
-def _enqueue(run, job_func, delay=None):
-    from portal.jobs.queues import enqueue, enqueue_in
-
+def _enqueue(run, job_name, delay=None):
     intervals = _intervals()
     # Deterministic per run and attempt; the creation time keeps ids unique across databases sharing a Redis.
     rq_id = f"{run.kind}-{run.miniprogram_id}-{run.id}-{run.attempts}-{run.created_at:%Y%m%d%H%M%S%f}"
@@ -80,9 +80,9 @@ def _enqueue(run, job_func, delay=None):
     db.session.commit()
     retry = Retry(max=len(intervals), interval=intervals)
     if delay is None:
-        enqueue(job_func, run.id, queue="wechat", job_id=rq_id, retry=retry)
+        enqueue(job_name, run.id, queue="wechat", job_id=rq_id, retry=retry)
     else:
-        enqueue_in(delay, job_func, run.id, queue="wechat", job_id=rq_id, retry=retry)
+        enqueue_in(delay, job_name, run.id, queue="wechat", job_id=rq_id, retry=retry)
 
 
 def _retries_left():
@@ -95,8 +95,8 @@ def _lang(run):
 
 
 def run(run_id, step, again=None):
-    """Run `step(run)` for a job: it returns (message, result dict). `again` is the job function that
-    runs it later when the step says `WaitFor`. See the module docstring."""
+    """Run `step(run)` for a job: it returns (message, result dict). `again` is the dotted name of the job
+    that runs it later when the step says `WaitFor`. See the module docstring."""
     row = db.session.get(JobRun, run_id)
     if row is None or row.state not in ACTIVE_STATES or _superseded(row):
         return {"run": run_id, "skipped": True}
@@ -105,7 +105,7 @@ def run(run_id, step, again=None):
         try:
             return _attempt(row, step)
         except WaitFor as wait:
-            if again is None:  # no job function to enqueue: wait here
+            if again is None:  # no job to enqueue: wait here
                 time.sleep(wait.seconds)
                 continue
             _enqueue(row, again, delay=wait.seconds)
@@ -161,7 +161,6 @@ LOST_ANSWER = _l("WeChat's answer was lost on the way, so it may have acted. Bef
 
 def _superseded(row):
     """Whether the job running now is not the run's own (an older job of a run enqueued again since)."""
-    from portal.jobs.queues import safe_job_id
     from portal.logging_setup import current_job
 
     job = current_job()
@@ -220,9 +219,10 @@ def set_step(row, step):
         job.save_meta()
 
 
-def recover_stranded(job_funcs, older_than=None):
+def recover_stranded(job_names, older_than=None):
     """Enqueue again the runs whose worker died: "running" long after their heartbeat, or queued/retrying
-    long after it with no live job behind them (a restarted embedded portal, a flushed Redis)."""
+    long after it with no live job behind them (a restarted embedded portal, a flushed Redis).
+    `job_names` maps a run's kind to the dotted name of its job."""
     seconds = current_app.config.get("JOB_STALE_SECONDS", 360) if older_than is None else older_than
     cutoff = utcnow() - timedelta(seconds=seconds)
     rows = db.session.scalars(select(JobRun).where(JobRun.state.in_(ACTIVE_STATES),
@@ -230,12 +230,12 @@ def recover_stranded(job_funcs, older_than=None):
                                                    <= cutoff)).all()
     recovered = 0
     for row in rows:
-        func = job_funcs.get(row.kind)
-        if func is None or (row.state != JOB_RUNNING and _job_alive(row)):
+        name = job_names.get(row.kind)
+        if name is None or (row.state != JOB_RUNNING and _job_alive(row)):
             continue
         log.warning("job run %s (%s) lost its worker; enqueueing it again", row.id, row.kind)
         row.state = JOB_QUEUED
-        _enqueue(row, func)
+        _enqueue(row, name)
         recovered += 1
     return recovered
 
@@ -245,12 +245,9 @@ def _job_alive(row):
     from rq.exceptions import NoSuchJobError
     from rq.job import Job
 
-    from portal.jobs.queues import _embedded_running, _embedded_waiting, safe_job_id
-
     redis = current_app.extensions.get("redis")
     if redis is None:
-        job_id = safe_job_id(row.rq_job_id or "")
-        return job_id in _embedded_running or job_id in _embedded_waiting
+        return held_embedded(row.rq_job_id or "")
     try:
         status = Job.fetch(row.rq_job_id, connection=redis).get_status(refresh=True)
     except NoSuchJobError:

@@ -64,13 +64,12 @@ def latest_commit(mp):
 
 def request_commit(mp, actor, template_id, user_version, user_desc):
     """Enqueue the commit job (the seed's uploadCode). :raise ValidationFailed: bad version."""
-    from portal.jobs.releases import commit_job
-
     if not USER_VERSION.match(user_version or ""):
         raise ValidationFailed(_("A version has 1-64 letters, digits, “.”, “-” or “_”, e.g. 1.2.0."))
     miniprograms.api(mp)
     params = {"template_id": int(template_id), "user_version": user_version, "user_desc": (user_desc or "")[:255]}
-    run, _created = jobs.start("commit", mp, actor, f"commit:{mp.id}", params, commit_job)
+    run, _created = jobs.start("commit", mp, actor, f"commit:{mp.id}", params,
+                              "portal.jobs.releases.commit_job")
     return run
 
 
@@ -153,11 +152,9 @@ def releasable_audit(mp):
 
 
 def request_release(mp, actor):
-    from portal.jobs.releases import release_job
-
     audit = releasable_audit(mp)
     run, _created = jobs.start("release", mp, actor, f"release:{mp.id}:{audit.auditid}",
-                               {"audit_id": audit.id}, release_job)
+                               {"audit_id": audit.id}, "portal.jobs.releases.release_job")
     return run
 
 

@@ -188,17 +188,17 @@ def test_the_workers_schedule_drains_the_stream_and_forgets_consumers_long_gone(
     """No web process left to drain (restarted, nothing pushed since): the periodic job stores what waits,
     and drops consumers that hold nothing, so the group does not keep one per process ever started; a
     consumer still holding an entry stays until its entry is claimed."""
-    from portal.jobs.queues import enqueue
-    from portal.jobs.schedule import PERIODIC
+    from portal.queueing import enqueue
+    from portal.queueing.schedule import PERIODIC
     from tests.conftest import drain_jobs
 
     redis = _queued(platform, CALLBACK_CONSUMER_IDLE_SECONDS=0)
     appid = tenant_objects(make_tenant())["appid"]
-    name, func, _interval, queue, _offset = next(p for p in PERIODIC if p.name == "drain-pushes")
+    name, job, _interval, queue, _offset = next(p for p in PERIODIC if p.name == "drain-pushes")
 
     def periodic_run(slot):
         with platform.app.app_context():
-            enqueue(func, queue=queue, job_id=f"periodic:{name}:{slot}")
+            enqueue(job, queue=queue, job_id=f"periodic:{name}:{slot}")
         drain_jobs(platform.app)
 
     def consumers():

@@ -165,18 +165,18 @@ def test_a_spool_that_cannot_be_written_falls_back_to_storing_before_success(pla
 
 
 def test_the_workers_schedule_drains_the_spool(platform, make_tenant, tenant_objects, tmp_path):
-    from portal.jobs.queues import enqueue
-    from portal.jobs.schedule import PERIODIC
+    from portal.queueing import enqueue
+    from portal.queueing.schedule import PERIODIC
     from tests.conftest import drain_jobs
 
     spool = tmp_path / "spool"
     _spooled(platform, spool)
     appid = tenant_objects(make_tenant())["appid"]
-    name, func, _interval, queue, _offset = next(p for p in PERIODIC if p.name == "drain-pushes")
+    name, job, _interval, queue, _offset = next(p for p in PERIODIC if p.name == "drain-pushes")
     assert _post_in_process(platform, *_audit_push(platform, appid, int(time.time()))) == (200, "success")
     assert _wait_ready(spool)
     with platform.app.app_context():
-        enqueue(func, queue=queue, job_id=f"periodic:{name}:spool")
+        enqueue(job, queue=queue, job_id=f"periodic:{name}:spool")
     drain_jobs(platform.app)
     assert _count(platform, "SELECT COUNT(*) FROM wxminiprogram_audit WHERE status = 0") == 1
     assert _segments(spool) == []

@@ -26,7 +26,7 @@ def _worker(app):
         sys.path.insert(0, {ROOT!r})
         from rq import SimpleWorker
         from portal import create_app
-        from portal.jobs.queues import QUEUE_ORDER, get_queue
+        from portal.queueing import QUEUE_ORDER, get_queue
         app = create_app(json.loads({json.dumps(json.dumps(settings))}))
         with app.app_context():
             import portal.jobs
@@ -52,7 +52,6 @@ def _run(env):
 
 @needs_redis
 def test_worker_killed_mid_submit_then_restarted_submits_once(code_env):
-    from portal.jobs.audits import submit_audit_job
     from portal.services import jobs
 
     env = code_env
@@ -71,7 +70,7 @@ def test_worker_killed_mid_submit_then_restarted_submits_once(code_env):
     # WeChat finishes the submission although nobody reads the answer
     assert _wait(lambda: env.api.count("submit_audit", env.appid, errcode=0) == 1)
     with env.app.app_context():
-        assert jobs.recover_stranded({"submit_audit": submit_audit_job}, older_than=0) == 1
+        assert jobs.recover_stranded({"submit_audit": "portal.jobs.audits.submit_audit_job"}, older_than=0) == 1
     env.drain()
     run = _run(env)
     assert run.state == "done", run.message

@@ -17,13 +17,13 @@ def _authorized_unseen(platform, **fields):
 
 def _scheduled_sync(platform):
     """Run the periodic job as the workers' schedule (and the in-process runner) would."""
-    from portal.jobs.queues import enqueue
-    from portal.jobs.schedule import PERIODIC
+    from portal.queueing import enqueue
+    from portal.queueing.schedule import PERIODIC
 
-    name, func, interval, queue, _offset = next(p for p in PERIODIC if p.name == "sync-authorizers")
+    name, job, interval, queue, _offset = next(p for p in PERIODIC if p.name == "sync-authorizers")
     assert interval == 86400
     with platform.app.app_context():
-        enqueue(func, queue=queue, job_id=f"periodic:{name}:test")
+        enqueue(job, queue=queue, job_id=f"periodic:{name}:test")
     drain_jobs(platform.app)
 
 
@@ -98,7 +98,7 @@ def test_the_sync_runs_at_night_in_beijing():
     """Once a day, in a slot that begins at 03:00 Beijing time (19:00 UTC), not at 08:00 (00:00 UTC)."""
     from datetime import UTC, datetime
 
-    from portal.jobs.schedule import PERIODIC
+    from portal.queueing.schedule import PERIODIC
 
     job = next(p for p in PERIODIC if p.name == "sync-authorizers")
 

@@ -3,17 +3,19 @@
 Worker mode: every `python worker.py` runs `PeriodicEnqueuer`, which enqueues each periodic job once per
 interval with a job id made of the name and the time slot, so several workers enqueue it once.
 Embedded mode (`make run`, no Redis): `start_embedded_scheduler` calls the same functions from a thread.
+Jobs are named by the dotted path of their entry point in `portal.jobs`, resolved when they run.
 """
 
 import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
 from typing import NamedTuple
 
-from portal.jobs import audits, callbacks, fleet, releases, tokens
+from werkzeug.utils import import_string
+
 from portal.logging_setup import job_context
+from portal.queueing.queues import enqueue
 
 log = logging.getLogger("portal.jobs.schedule")
 
@@ -23,7 +25,7 @@ class PeriodicJob(NamedTuple):
     interval since the epoch (so a daily job can run at night in Beijing rather than at 00:00 UTC)."""
 
     name: str
-    func: Callable
+    job: str  # dotted name of the entry point
     interval: int
     queue: str
     offset: int = 0
@@ -37,13 +39,14 @@ class PeriodicJob(NamedTuple):
 NIGHTLY_BEIJING = 19 * 3600
 
 PERIODIC = [
-    PeriodicJob("refresh-tokens", tokens.refresh_expiring_tokens, 300, "maintenance"),
-    PeriodicJob("poll-audits", audits.poll_open_audits, 300, "maintenance"),
-    PeriodicJob("recover-jobs", releases.recover_stranded_jobs, 120, "maintenance"),
-    PeriodicJob("fleet-tick", fleet.tick_active_fleets, 30, "fleet"),
-    PeriodicJob("prune-call-log", releases.prune_call_log, 86400, "maintenance"),
-    PeriodicJob("drain-pushes", callbacks.drain_queued_pushes, 60, "maintenance"),
-    PeriodicJob("sync-authorizers", tokens.sync_authorizers, 86400, "maintenance", offset=NIGHTLY_BEIJING),
+    PeriodicJob("refresh-tokens", "portal.jobs.tokens.refresh_expiring_tokens", 300, "maintenance"),
+    PeriodicJob("poll-audits", "portal.jobs.audits.poll_open_audits", 300, "maintenance"),
+    PeriodicJob("recover-jobs", "portal.jobs.releases.recover_stranded_jobs", 120, "maintenance"),
+    PeriodicJob("fleet-tick", "portal.jobs.fleet.tick_active_fleets", 30, "fleet"),
+    PeriodicJob("prune-call-log", "portal.jobs.releases.prune_call_log", 86400, "maintenance"),
+    PeriodicJob("drain-pushes", "portal.jobs.callbacks.drain_queued_pushes", 60, "maintenance"),
+    PeriodicJob("sync-authorizers", "portal.jobs.tokens.sync_authorizers", 86400, "maintenance",
+                offset=NIGHTLY_BEIJING),
 ]
 
 
@@ -55,14 +58,12 @@ class PeriodicEnqueuer(threading.Thread):
         self.app, self.tick, self.stop = app, tick, threading.Event()
 
     def run(self):
-        from portal.jobs.queues import enqueue
-
         while not self.stop.is_set():
             now = time.time()
             for job in PERIODIC:
                 with self.app.app_context():
                     try:
-                        enqueue(job.func, queue=job.queue, job_id=f"periodic:{job.name}:{job.slot(now)}")
+                        enqueue(job.job, queue=job.queue, job_id=f"periodic:{job.name}:{job.slot(now)}")
                     except Exception:  # noqa: BLE001 - Redis down: try again next tick
                         log.exception("could not enqueue %s", job.name)
             self.stop.wait(self.tick)
@@ -96,12 +97,12 @@ def start_embedded_scheduler(app):
     def loop():
         last = {}
         while not stop.is_set():
-            for name, func, interval, _queue, _offset in PERIODIC:
+            for name, job, interval, _queue, _offset in PERIODIC:
                 if time.time() - last.get(name, 0) >= interval:
                     last[name] = time.time()
-                    with app.app_context(), job_context(f"periodic-{name}", f"{func.__module__}.{func.__name__}"):
+                    with app.app_context(), job_context(f"periodic-{name}", job):
                         try:
-                            log.info("%s: %s", name, func())
+                            log.info("%s: %s", name, import_string(job)())
                         except Exception:  # noqa: BLE001 - logged; the next run tries again
                             log.exception("%s failed", name)
             stop.wait(5.0)

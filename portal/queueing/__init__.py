@@ -1,0 +1,19 @@
+"""Background work below the services: queues and the one `enqueue` (by dotted job name), the periodic
+schedule, and the worker's run loop.
+
+Services enqueue `"portal.jobs.<module>.<function>"` through `enqueue`/`enqueue_in` and never import
+`portal.jobs`; the worker (RQ) or the embedded runner imports the entry point when the job runs.
+"""
+
+from portal.queueing.queues import (
+    QUEUE_ORDER,
+    enqueue,
+    enqueue_in,
+    get_queue,
+    held_embedded,
+    safe_job_id,
+    wait_embedded_idle,
+)
+
+__all__ = ["QUEUE_ORDER", "enqueue", "enqueue_in", "get_queue", "held_embedded", "safe_job_id",
+           "wait_embedded_idle"]
