@@ -29,7 +29,7 @@ from portal.models.callback import OUTCOME_APPLIED, OUTCOME_IGNORED
 from portal.services import activity, fleet_signals, jobs, miniprograms, privacy
 from portal.timeutil import beijing_day_and_month_starts, utcnow
 from portal.wechat import callbacks as events
-from portal.wechat.errors import APIError, ReviewError, WeChatError
+from portal.wechat.errors import APIError, PrivacyScanRunning, WeChatError
 
 log = logging.getLogger("portal.audits")
 
@@ -185,10 +185,10 @@ def _wait_for_privacy_scan(mp, run):
     config = current_app.config
     waited = (utcnow() - (run.started_at or utcnow())).total_seconds()
     if waited >= config.get("PRIVACY_SCAN_MAX_WAIT_SECONDS", 900):
-        raise ReviewError(privacy.SCAN_PENDING, "privacy scan not finished", "get_code_privacy_info")
+        raise PrivacyScanRunning.from_portal("privacy scan not finished", "get_code_privacy_info")
     delay = privacy.scan_recheck_delay(waited, config.get("PRIVACY_SCAN_CHECK_SECONDS", 5))
     raise jobs.WaitFor(delay, _l("WeChat is still scanning the uploaded code for privacy features; the audit "
-                                 "is submitted as soon as the scan ends."), privacy.SCAN_PENDING)
+                                 "is submitted as soon as the scan ends."), PrivacyScanRunning.errcode)
 
 
 def _prepare_privacy(mp, run, form):

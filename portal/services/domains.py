@@ -23,7 +23,7 @@ from portal.extensions import db
 from portal.models import MiniProgram
 from portal.services.miniprograms import api, done, wechat_errors
 from portal.timeutil import beijing_month, utcnow
-from portal.wechat.errors import WeChatError, is_domain_changes_spent
+from portal.wechat.errors import DomainChangesSpent
 
 SCHEMES = {"requestdomain": "https", "wsrequestdomain": "wss", "uploaddomain": "https", "downloaddomain": "https",
            "udpdomain": "udp", "tcpdomain": "tcp"}
@@ -128,9 +128,8 @@ def change_server_domains(mp, actor, action, hosts_by_kind, log=True):
     with wechat_errors("domains.server" if log else None, mp, actor):
         try:
             call(action, **lists)
-        except WeChatError as exc:
-            if is_domain_changes_spent(exc):  # changes made elsewhere (the mp console) count too
-                _count_change(mp, spent=True)
+        except DomainChangesSpent:  # changes made elsewhere (the mp console) count too
+            _count_change(mp, spent=True)
             raise
     _count_change(mp)
     if log:

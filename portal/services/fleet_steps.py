@@ -40,11 +40,18 @@ from portal.services.fleet_limits import back_off_everyone, throttle
 from portal.services.releases import build_ext_json, get_json, trial_version_is
 from portal.services.wechat import explain
 from portal.timeutil import utcnow
-from portal.wechat.errors import APIError, AuthorizationLost, RateLimited, ReviewError, WeChatError
+from portal.wechat.errors import (
+    AlreadyReleased,
+    AuditInProgress,
+    AuthorizationLost,
+    NoCodeSubmitted,
+    QuotaExhausted,
+    RateLimited,
+    WeChatError,
+)
 from portal.wechat.templates import TEMPLATE_STANDARD
 
 log = logging.getLogger("portal.fleet.steps")
-ALREADY_AUDITING, QUOTA_EXHAUSTED, ALREADY_RELEASED, NO_AUDIT = 85009, 85085, 85052, 86001
 
 
 def _epoch(value):
@@ -351,7 +358,7 @@ def submit(target, release):
         with privacy.location_refusals_explained(mp):
             auditid = wxa.audit.submit_audit(version_desc=opts.get("version_desc") or None,
                                              privacy_api_not_use=True if opts.get("privacy_api_not_use") else None)
-    except ReviewError as exc:
+    except (AuditInProgress, QuotaExhausted) as exc:
         return _submit_refused(target, release, exc)
     _record(target, release, mp, auditid, AUDIT_IN_REVIEW, utcnow())
 
@@ -364,25 +371,21 @@ def _prepare_privacy(mp, wxa):
 
 
 def _submit_refused(target, release, exc):
-    if exc.errcode == ALREADY_AUDITING:
+    if isinstance(exc, AuditInProgress):
         target.state, target.step, target.finished_at = F.SKIPPED, None, utcnow()
         target.reason = _("An audit is already open.")
-    elif exc.errcode == QUOTA_EXHAUSTED:  # never fail an app for the platform's quota: wait for staff
+    else:  # QuotaExhausted: never fail an app for the platform's quota: wait for staff
         target.state, target.step, target.errcode = F.COMMITTED, None, exc.errcode
         release.state, release.quota_rest = F.PAUSED, 0
         release.stop_reason = _("The platform's monthly audit quota is used up (85085): resume next month or "
                                 "after WeChat raises it.")
-    else:
-        raise exc
 
 
 def _adopt(wxa, target, release):
     """After a crash or timeout during submit_audit: follow the audit WeChat already holds, if it is ours."""
     try:
         latest = wxa.audit.get_latest_audit_status()
-    except APIError as exc:
-        if exc.retryable or exc.errcode != NO_AUDIT:
-            raise
+    except NoCodeSubmitted:  # no audit at all, so none of ours
         return False
     # since the release began, not since this dispatch: a step put back after a lost answer is handed out
     # again seconds or minutes after the submit it must find
@@ -425,9 +428,8 @@ def release_app(target, release):
                 wxa.release.gray_release(int(opts["gray_percentage"]))
             else:
                 wxa.release.release()
-        except ReviewError as exc:
-            if exc.errcode != ALREADY_RELEASED:
-                raise
+        except AlreadyReleased:
+            pass
     if audit is not None:
         audit.is_release, audit.release_time = True, utcnow()
     target.state, target.step, target.finished_at, target.errcode = F.RELEASED, None, utcnow(), None

@@ -21,9 +21,8 @@ from flask_babel import lazy_gettext as _l
 
 from portal.errors import ValidationFailed, WeChatFailed
 from portal.services.miniprograms import api, done, wechat_errors
-from portal.wechat.errors import ReviewError, WeChatError, is_location_refusal
+from portal.wechat.errors import LocationApiRefused, PrivacyScanRunning, WeChatError
 
-SCAN_PENDING = 61039
 CONTACTS = ("contact_email", "contact_phone", "contact_qq", "contact_weixin")
 FIRST_SCAN_CHECK = 2.0  # seconds before asking again whether the scan has ended, at first
 
@@ -45,10 +44,8 @@ def scan_result(mp):
     """None while WeChat still scans the uploaded code (61039), else the scan's findings."""
     try:
         info = api(mp).code.get_code_privacy_info()
-    except ReviewError as exc:
-        if exc.errcode == SCAN_PENDING:
-            return None
-        raise
+    except PrivacyScanRunning:
+        return None
     return {"without_auth": list(info.without_auth_list), "without_conf": list(info.without_conf_list)}
 
 
@@ -73,8 +70,8 @@ def location_refusals_explained(mp):
     what to do about each (in whichever language it is read); other errors pass unchanged."""
     try:
         yield
-    except ReviewError as exc:
-        scan = _findings_if_readable(mp) if is_location_refusal(exc) else {}
+    except LocationApiRefused as exc:
+        scan = _findings_if_readable(mp)
         if not location_notes(scan):
             raise
         raise WeChatFailed(LazyString(_refusal_text, exc.errcode, scan), errcode=exc.errcode) from exc

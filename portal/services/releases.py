@@ -24,10 +24,9 @@ from portal.services.audits import audits_of, open_audit
 from portal.services.tenant_settings import get_settings
 from portal.services.wechat import get_client
 from portal.timeutil import utcnow
-from portal.wechat.errors import ReviewError, WeChatError
+from portal.wechat.errors import AlreadyReleased, WeChatError
 
 USER_VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$")
-ALREADY_RELEASED = 85052
 
 
 def _when(epoch):
@@ -169,9 +168,8 @@ def release_step(run):
     jobs.set_step(run, "releasing")
     try:
         wxa.release.release()
-    except ReviewError as exc:
-        if exc.errcode != ALREADY_RELEASED:
-            raise
+    except AlreadyReleased:
+        pass
     return _mark_released(audit)
 
 

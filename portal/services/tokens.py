@@ -30,7 +30,7 @@ from portal.models import ComponentAccount, MiniProgram
 from portal.models.miniprogram import AUTH_AUTHORIZED, AUTH_NEEDS_REAUTH
 from portal.services.locks import LockBusy, named_lock
 from portal.timeutil import utcnow
-from portal.wechat.errors import AuthorizationLost, WeChatError
+from portal.wechat.errors import AppNotAuthorized, AuthorizationLost, RefreshTokenInvalid, WeChatError
 
 log = logging.getLogger("portal.tokens")
 
@@ -48,11 +48,11 @@ class TokenUnavailable(WeChatError):
     _human = ("暂时无法获取接口调用凭据，请稍后重试。", "WeChat credentials are not available right now; try again shortly.")
 
 
-class NotAuthorized(AuthorizationLost):
+class NotAuthorized(AppNotAuthorized):
     """The mini-program is not (or no longer) authorized to the platform."""
 
     def __init__(self, appid):
-        super().__init__(61003, "mini-program is not authorized to this platform", "token", None)
+        super().__init__(self.errcode, "mini-program is not authorized to this platform", "token", None)
         self.appid = appid
 
 
@@ -290,7 +290,7 @@ class PortalTokenStore:
 
     def _call_refresh(self, appid, refresh_token):
         if not refresh_token:
-            raise AuthorizationLost(61023, "no refresh token stored", "api_authorizer_token", None)
+            raise RefreshTokenInvalid.from_portal("no refresh token stored", "api_authorizer_token")
         return self.client.component.refresh_authorizer_token(appid, refresh_token)
 
     def save_authorizer_tokens(self, appid, access_token, expires_in, refresh_token):
@@ -322,7 +322,7 @@ class PortalTokenStore:
                 log.warning("recovered the refresh token of %s from api_get_authorizer_list", appid)
                 return item.refresh_token
         self.mark_needs_reauth(appid, "refresh token invalid (61023) and the app is not in the authorizer list")
-        raise AuthorizationLost(61023, "authorizer no longer listed by WeChat", "api_get_authorizer_list", None)
+        raise RefreshTokenInvalid.from_portal("authorizer no longer listed by WeChat", "api_get_authorizer_list")
 
     def mark_needs_reauth(self, appid, why):
         from portal.services import activity

@@ -3,8 +3,10 @@
 Modeled on stripe-python's ``_error.py``: every failure is a `WeChatError` carrying ``retryable``,
 ``errcode``, ``errmsg``, ``api`` and a ``human(lang)`` text from `errcodes.py`. Subclasses say what the
 *caller* must do (refresh a token, wait, ask the merchant to re-authorize, fix the request...). `ERRCODE_CLASSES`
-is the only place that maps raw numbers to classes; `error_for_errcode()` builds the exception from it. This
-module imports only the standard library and `errcodes`; it must not import requests, Flask or ``portal.*``.
+is the only place that maps raw numbers to classes; `error_for_errcode()` builds the exception from it. A code
+the portal acts on has a class of its own under its family (`AlreadyReleased` is a `ReviewError`), so callers
+write ``except AlreadyReleased:`` and never compare numbers. This module imports only the standard library and
+`errcodes`; it must not import requests, Flask or ``portal.*``.
 """
 
 from __future__ import annotations
@@ -92,6 +94,15 @@ class APIError(WeChatError):
         self.errmsg = errmsg
         self.response = response
 
+    @classmethod
+    def from_portal(cls, errmsg: str, api: str = "") -> APIError:
+        """The error WeChat would answer, raised by the portal's own check before (or instead of) a call.
+
+        Only for a class with a code of its own (``errcode`` set on the class, e.g. `PrivacyScanRunning`)."""
+        if cls.errcode is None:
+            raise TypeError(f"{cls.__name__} stands for no single errcode")
+        return cls(cls.errcode, errmsg, api, None)
+
 
 class TokenError(APIError):
     """The access token was rejected (40001/40014/42001) or missing (41001); the client refreshes once."""
@@ -129,6 +140,64 @@ class InvalidRequest(APIError):
 
 class ReviewError(APIError):
     """Code management and review refused the step (85xxx/86xxx/87xxx, 61039/61040 privacy checks)."""
+
+
+# --- the codes the portal acts on: a class each, under its family, carrying its code ------------------------
+
+
+class AppNotAuthorized(AuthorizationLost):
+    """61003: the account has not authorized the platform, or revoked it."""
+
+    errcode = 61003
+
+
+class RefreshTokenInvalid(AuthorizationLost):
+    """61023: the authorizer refresh token is invalid (recoverable from api_get_authorizer_list)."""
+
+    errcode = 61023
+
+
+class DomainChangesSpent(InvalidRequest):
+    """86102: modify_domain(_directly) refused because the month's 50 changes are used."""
+
+    errcode = 86102
+
+
+class AuditInProgress(ReviewError):
+    """85009: submit_audit refused because a version is already under review."""
+
+    errcode = 85009
+
+
+class QuotaExhausted(ReviewError):
+    """85085: the platform's monthly audit submissions are used up."""
+
+    errcode = 85085
+
+
+class AlreadyReleased(ReviewError):
+    """85052: /wxa/release found the version already released: the release is done."""
+
+    errcode = 85052
+
+
+class NoCodeSubmitted(ReviewError):
+    """86001: WeChat holds no code (or, for get_latest_auditstatus, no audit) submitted by the platform."""
+
+    errcode = 86001
+
+
+class PrivacyScanRunning(ReviewError):
+    """61039: WeChat's privacy scan of the uploaded code has not ended; submitting now is refused."""
+
+    errcode = 61039
+
+
+class LocationApiRefused(ReviewError):
+    """61040: submit_audit refused location APIs the code uses: undeclared in requiredPrivateInfos or not
+    permitted (see the commit doc)."""
+
+    errcode = 61040
 
 
 # --- callbacks -------------------------------------------------------------------------------------------
@@ -182,7 +251,7 @@ ERRCODE_CLASSES: dict[int, type[APIError]] = {
     # quotas
     45009: RateLimited, 45011: RateLimited,
     # authorization / credentials
-    61003: AuthorizationLost, 61023: AuthorizationLost,
+    61003: AppNotAuthorized, 61023: RefreshTokenInvalid,
     61005: TicketError, 61006: TicketError,
     40164: PermissionDenied, 48001: PermissionDenied, 48004: PermissionDenied, 61004: PermissionDenied,
     61007: PermissionDenied, 89254: PermissionDenied,
@@ -197,23 +266,18 @@ ERRCODE_CLASSES: dict[int, type[APIError]] = {
     47001: InvalidRequest, 48006: InvalidRequest, 61009: InvalidRequest, 61010: InvalidRequest,
     61070: InvalidRequest, 85001: InvalidRequest, 85002: InvalidRequest, 85003: InvalidRequest,
     85004: InvalidRequest, 85015: InvalidRequest, 85016: InvalidRequest, 85017: InvalidRequest,
-    85018: InvalidRequest, 85301: InvalidRequest, 86004: InvalidRequest, 86102: InvalidRequest, 89019: InvalidRequest,
-    89020: InvalidRequest, 89021: InvalidRequest, 89029: InvalidRequest, 89231: InvalidRequest,
+    85018: InvalidRequest, 85301: InvalidRequest, 86004: InvalidRequest, 86102: DomainChangesSpent,
+    89019: InvalidRequest, 89020: InvalidRequest, 89021: InvalidRequest, 89029: InvalidRequest, 89231: InvalidRequest,
     89248: InvalidRequest, 89249: InvalidRequest, 89250: InvalidRequest, 89251: InvalidRequest,
     89252: InvalidRequest, 89253: InvalidRequest,
     # code management, review, release, templates, privacy
-    61039: ReviewError, 61040: ReviewError, 85009: ReviewError, 85012: ReviewError, 85013: ReviewError,
-    85014: ReviewError, 85019: ReviewError, 85020: ReviewError, 85043: ReviewError, 85044: ReviewError,
-    85045: ReviewError, 85046: ReviewError, 85047: ReviewError, 85048: ReviewError, 85052: ReviewError,
-    85064: ReviewError, 85065: ReviewError, 85077: ReviewError, 85085: ReviewError, 85086: ReviewError,
-    85087: ReviewError, 86000: ReviewError, 86001: ReviewError, 86002: ReviewError, 86074: ReviewError,
+    61039: PrivacyScanRunning, 61040: LocationApiRefused, 85009: AuditInProgress, 85012: ReviewError,
+    85013: ReviewError, 85014: ReviewError, 85019: ReviewError, 85020: ReviewError, 85043: ReviewError, 85044: ReviewError,
+    85045: ReviewError, 85046: ReviewError, 85047: ReviewError, 85048: ReviewError, 85052: AlreadyReleased,
+    85064: ReviewError, 85065: ReviewError, 85077: ReviewError, 85085: QuotaExhausted, 85086: ReviewError,
+    85087: ReviewError, 86000: ReviewError, 86001: NoCodeSubmitted, 86002: ReviewError, 86074: ReviewError,
     87013: ReviewError, 9402203: ReviewError,
 }
-
-# modify_domain(_directly): "每个月只能修改50次，超过域名修改次数限制".
-DOMAIN_CHANGES_SPENT = 86102
-# submit_audit: location APIs undeclared in requiredPrivateInfos or without permission (see the commit doc).
-LOCATION_PRIVACY_REFUSED = 61040
 
 # Token errors after which a fresh token can help (41001 "missing" means our own bug, not a stale token).
 REFRESHABLE_TOKEN_ERRCODES = frozenset({40001, 40014, 42001})
@@ -229,12 +293,3 @@ def is_refreshable_token_error(exc: BaseException) -> bool:
     """True if ``exc`` says the token we sent is stale and one refresh + retry is worth it."""
     return isinstance(exc, TokenError) and exc.errcode in REFRESHABLE_TOKEN_ERRCODES
 
-
-def is_domain_changes_spent(exc: BaseException) -> bool:
-    """True if WeChat refused a server-domain change because the month's 50 are used (86102)."""
-    return isinstance(exc, APIError) and exc.errcode == DOMAIN_CHANGES_SPENT
-
-
-def is_location_refusal(exc: BaseException) -> bool:
-    """True if submit_audit refused location APIs the code uses (61040): undeclared or not permitted."""
-    return isinstance(exc, ReviewError) and exc.errcode == LOCATION_PRIVACY_REFUSED

@@ -10,10 +10,19 @@ import pytest
 
 from portal.wechat import errcodes, errors
 from portal.wechat.errors import (
+    AlreadyReleased,
     APIError,
+    AppNotAuthorized,
+    AuditInProgress,
     AuthorizationLost,
+    DomainChangesSpent,
     InvalidRequest,
+    LocationApiRefused,
+    NoCodeSubmitted,
+    PrivacyScanRunning,
+    QuotaExhausted,
     RateLimited,
+    RefreshTokenInvalid,
     ReviewError,
     SystemBusy,
     TokenError,
@@ -58,9 +67,9 @@ def test_describe_fallbacks():
 
 @pytest.mark.parametrize("code,cls,retryable", [
     (40001, TokenError, False), (42001, TokenError, False), (41001, TokenError, False),
-    (45009, RateLimited, True), (-1, SystemBusy, True), (61003, AuthorizationLost, False),
-    (61023, AuthorizationLost, False), (40097, InvalidRequest, False), (85009, ReviewError, False),
-    (61040, ReviewError, False), (87013, ReviewError, False), (9402203, ReviewError, False),
+    (45009, RateLimited, True), (-1, SystemBusy, True), (61003, AppNotAuthorized, False),
+    (61023, RefreshTokenInvalid, False), (40097, InvalidRequest, False), (85009, AuditInProgress, False),
+    (61040, LocationApiRefused, False), (87013, ReviewError, False), (9402203, ReviewError, False),
     (99999, APIError, False),
 ])
 def test_error_for_errcode(code, cls, retryable):
@@ -116,7 +125,7 @@ def test_errors_survive_pickling():
     import pickle
 
     api = pickle.loads(pickle.dumps(error_for_errcode(85009, "busy", "submit_audit", {"errcode": 85009})))
-    assert type(api) is ReviewError and (api.errcode, api.errmsg, api.api) == (85009, "busy", "submit_audit")
+    assert type(api) is AuditInProgress and (api.errcode, api.errmsg, api.api) == (85009, "busy", "submit_audit")
     assert api.response == {"errcode": 85009} and "85009" in str(api)
     transport = pickle.loads(pickle.dumps(TransportError("down", api="x", http_status=503)))
     assert transport.http_status == 503 and transport.retryable and str(transport) == "down"
@@ -132,3 +141,33 @@ def test_callback_credentials_stay_out_of_reprs():
                          "<InfoType>component_verify_ticket</InfoType>"
                          "<ComponentVerifyTicket>ticket-secret</ComponentVerifyTicket></xml>")
     assert "secret" not in repr(event) + repr(ticket)
+
+
+# The codes the portal acts on: each has its own class under the family that caught it before, so
+# `except ReviewError` (or AuthorizationLost, InvalidRequest) still catches it.
+TYPED = [(61003, AppNotAuthorized, AuthorizationLost), (61023, RefreshTokenInvalid, AuthorizationLost),
+         (86102, DomainChangesSpent, InvalidRequest), (85009, AuditInProgress, ReviewError),
+         (85085, QuotaExhausted, ReviewError), (85052, AlreadyReleased, ReviewError),
+         (86001, NoCodeSubmitted, ReviewError), (61039, PrivacyScanRunning, ReviewError),
+         (61040, LocationApiRefused, ReviewError)]
+
+
+@pytest.mark.parametrize("code,cls,family", TYPED)
+def test_typed_errors_keep_their_family(code, cls, family):
+    exc = error_for_errcode(code, "msg", "some_api")
+    assert type(exc) is cls and isinstance(exc, family) and not exc.retryable
+    assert cls.errcode == code and exc.human("en") == errcodes.ERRCODES[code][1]
+
+
+def test_each_class_with_a_code_is_the_one_the_table_maps_it_to():
+    own = {cls: cls.errcode for cls in set(errors.ERRCODE_CLASSES.values()) if cls.errcode is not None}
+    assert own and all(errors.ERRCODE_CLASSES[code] is cls for cls, code in own.items())
+
+
+def test_the_portal_raises_a_typed_error_with_its_code():
+    exc = PrivacyScanRunning.from_portal("privacy scan not finished", "get_code_privacy_info")
+    assert type(exc) is PrivacyScanRunning and isinstance(exc, ReviewError)
+    assert (exc.errcode, exc.errmsg, exc.api, exc.response) == (61039, "privacy scan not finished",
+                                                                "get_code_privacy_info", None)
+    with pytest.raises(TypeError):
+        ReviewError.from_portal("no single code")

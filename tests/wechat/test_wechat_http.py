@@ -14,11 +14,14 @@ import requests
 from portal.wechat import http as wechat_http
 from portal.wechat.errors import (
     APIError,
-    AuthorizationLost,
+    AppNotAuthorized,
+    AuditInProgress,
     InvalidRequest,
     InvalidResponse,
     PermissionDenied,
+    PrivacyScanRunning,
     RateLimited,
+    RefreshTokenInvalid,
     ReviewError,
     SystemBusy,
     TicketError,
@@ -36,8 +39,8 @@ def err(code, msg="error"):
 
 
 @pytest.mark.parametrize("code,cls", [
-    (45009, RateLimited), (-1, SystemBusy), (61023, AuthorizationLost), (61003, AuthorizationLost),
-    (40097, InvalidRequest), (85009, ReviewError), (61039, ReviewError), (61004, PermissionDenied),
+    (45009, RateLimited), (-1, SystemBusy), (61023, RefreshTokenInvalid), (61003, AppNotAuthorized),
+    (40097, InvalidRequest), (85009, AuditInProgress), (61039, PrivacyScanRunning), (61004, PermissionDenied),
     (61005, TicketError), (41001, TokenError), (99999, APIError),
 ])
 def test_errcode_becomes_typed_exception(server, client, code, cls):
@@ -289,7 +292,7 @@ def test_observer_gets_metrics_without_tokens(server, client, calls, tokens):
     with pytest.raises(ReviewError):
         mp.audit.submit_audit()
     assert [(c.api, c.errcode, c.error) for c in calls] == [
-        ("get_page", 40001, "TokenError"), ("get_page", 0, None), ("submit_audit", 85009, "ReviewError")]
+        ("get_page", 40001, "TokenError"), ("get_page", 0, None), ("submit_audit", 85009, "AuditInProgress")]
     assert all(c.appid == MP and c.latency_ms >= 0 and c.path.startswith("/wxa/") for c in calls)
     everything = repr(calls)
     assert all(tok not in everything for tok in ["secret-token", *tokens.authorizer.values()])

@@ -1,0 +1,144 @@
+"""Structure checks on the portal's source (issue 13): rules of the house that a review could miss.
+
+Each check reads the code (Python with `ast`, templates with Jinja's parser); none imports the modules it checks.
+"""
+
+import ast
+from pathlib import Path
+
+import jinja2
+from jinja2 import nodes
+
+from portal.wechat import errcodes, errors
+
+PORTAL = Path(__file__).resolve().parent.parent / "portal"
+WECHAT = PORTAL / "wechat"
+
+# --- no numeric errcode literal outside portal/wechat/ ------------------------------------------------------
+#
+# What counts as an errcode literal, decided so that ordinary numbers never trip the check:
+# - a known errcode (a key of errcodes.ERRCODES or errors.ERRCODE_CLASSES) of 5 or more digits, as an int literal
+#   in a comparison, an assignment, a set/tuple/list/dict, a call argument, a default, a subscript or a
+#   return. WeChat's codes are 5 digits and up, so 0, 1, 60, 3600 or 86400 never match; a number that merely
+#   coincides with a code inside arithmetic (`86000 * n`) is not flagged;
+# - any non-zero int literal (so -1, and codes missing from the tables too) compared with an errcode: `x.errcode`,
+#   a name containing "errcode", `getattr(x, "errcode")`, or passed as an `errcode=` argument. 0 ("ok") is
+#   allowed: the call log shows failed calls as `errcode != 0`.
+# Numbers inside strings and comments (the "(85085)" staff read, docstrings) are text, not checked.
+# The typed exceptions and constants to use instead live in portal/wechat/errors.py.
+
+KNOWN_ERRCODES = frozenset(c for c in set(errcodes.ERRCODES) | set(errors.ERRCODE_CLASSES) if abs(c) >= 10_000)
+_CONTEXTS = (ast.Compare, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Call, ast.keyword, ast.Dict,
+             ast.Subscript, ast.Return, ast.arguments, ast.Yield, ast.match_case, ast.MatchValue)
+_CONTAINERS = (ast.Tuple, ast.List, ast.Set, ast.Starred)
+
+
+def _int_value(node):
+    """The int a literal spells (`-1` is UnaryOp(USub, 1)), else None; bools are not ints here."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        value = _int_value(node.operand)
+        return None if value is None else (-value if isinstance(node.op, ast.USub) else value)
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    return None
+
+
+def _names_errcode(node):
+    if isinstance(node, ast.Attribute):
+        return "errcode" in node.attr.lower()
+    if isinstance(node, ast.Name):
+        return "errcode" in node.id.lower()
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr":
+        return len(node.args) > 1 and isinstance(node.args[1], ast.Constant) and node.args[1].value == "errcode"
+    return False
+
+
+def _literals(node):
+    """The int literals a comparison operand holds: itself, or the items of a tuple/list/set."""
+    if isinstance(node, _CONTAINERS):
+        return [v for item in node.elts for v in _literals(item)]
+    value = _int_value(node)
+    return [] if value is None else [value]
+
+
+def python_errcode_literals(source, filename="<source>"):
+    """[(line, value, why)] for the errcode literals in one Python module (see the rules above)."""
+    tree = ast.parse(source, filename)
+    parents = {child: parent for parent in ast.walk(tree) for child in ast.iter_child_nodes(parent)}
+    found = {}
+    for node in ast.walk(tree):
+        value = _int_value(node)
+        if value is not None and value in KNOWN_ERRCODES and not isinstance(parents.get(node), ast.UnaryOp):
+            context = parents.get(node)
+            while isinstance(context, _CONTAINERS):
+                context = parents.get(context)
+            if isinstance(context, _CONTEXTS):
+                found.setdefault((node.lineno, value), f"known errcode in {type(context).__name__}")
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            if any(_names_errcode(o) for o in operands):
+                for v in (v for o in operands for v in _literals(o) if v != 0):
+                    found.setdefault((node.lineno, v), "compared with an errcode")
+        if isinstance(node, ast.keyword) and node.arg and "errcode" in node.arg.lower():
+            for v in (v for v in _literals(node.value) if v != 0):
+                found.setdefault((node.lineno, v), "passed as errcode")
+    return sorted((line, value, why) for (line, value), why in found.items())
+
+
+def template_errcode_literals(source, env):
+    """[(line, value, why)] for the errcode literals in one Jinja template: a known errcode anywhere (a
+    template has no business with one), or a non-zero number compared with an errcode."""
+    found = {}
+    for const in env.parse(source).find_all(nodes.Const):
+        if type(const.value) is int and abs(const.value) in KNOWN_ERRCODES | {-c for c in KNOWN_ERRCODES}:
+            found.setdefault((const.lineno, const.value), "known errcode")
+    for compare in env.parse(source).find_all(nodes.Compare):
+        operands = [compare.expr, *(op.expr for op in compare.ops)]
+        if any(isinstance(o, nodes.Getattr | nodes.Name) and "errcode" in getattr(o, "attr", getattr(o, "name", ""))
+               for o in operands):
+            for o in operands:
+                value = o.value if isinstance(o, nodes.Const) else None
+                if isinstance(o, nodes.Neg) and isinstance(o.node, nodes.Const):
+                    value = -o.node.value
+                if type(value) is int and value != 0:
+                    found.setdefault((compare.lineno, value), "compared with an errcode")
+    return sorted((line, value, why) for (line, value), why in found.items())
+
+
+def _outside_wechat(pattern):
+    return sorted(p for p in PORTAL.rglob(pattern) if WECHAT not in p.parents)
+
+
+def test_no_numeric_errcode_outside_wechat():
+    """Services act on typed errors (`except AlreadyReleased:`), never on raw numbers (STYLE.md E)."""
+    offences = [f"{path.relative_to(PORTAL.parent)}:{line}: {value} ({why})"
+                for path in _outside_wechat("*.py")
+                for line, value, why in python_errcode_literals(path.read_text("utf-8"), str(path))]
+    env = jinja2.Environment(extensions=["jinja2.ext.i18n", "jinja2.ext.do", "jinja2.ext.loopcontrols"])
+    offences += [f"{path.relative_to(PORTAL.parent)}:{line}: {value} ({why})"
+                 for path in _outside_wechat("*.html")
+                 for line, value, why in template_errcode_literals(path.read_text("utf-8"), env)]
+    assert not offences, "errcode literals outside portal/wechat/ (use a class from wechat/errors.py):\n" + \
+        "\n".join(offences)
+
+
+def test_errcode_check_finds_each_kind_and_spares_ordinary_numbers():
+    """The check itself: what it must catch, and what it must leave alone."""
+    caught = python_errcode_literals(
+        "A, B = 85009, 85085\n"                        # 1 constant assignment (tuple unpacking)
+        "if exc.errcode == 85052: pass\n"              # 2 comparison
+        "ok = code in (61039, 61040)\n"                 # 3 membership in a tuple
+        "TABLE = {86001: 'none'}\n"                     # 4 dict key
+        "raise ReviewError(61039, 'x', 'api')\n"        # 5 call argument
+        "if getattr(exc, 'errcode', None) == -1: pass\n"  # 6 -1 against an errcode
+        "if exc.errcode != 87011: pass\n"               # 7 a code missing from the tables
+        "WaitFor(5, 'text', errcode=-1)\n")             # 8 keyword
+    assert sorted({line for line, _, _ in caught}) == [1, 2, 3, 4, 5, 6, 7, 8]
+    spared = python_errcode_literals(
+        "TTL = 86400\nRETRIES = (10, 60, 300)\nlast = items[-1]\nif n == -1: pass\n"
+        "if row.errcode != 0: pass\nsize = 86000 * 2\nport = 65535\n"
+        "'''Answers 85052 when already released.'''\n")
+    assert spared == []
+    env = jinja2.Environment()
+    assert [v for _, v, _ in template_errcode_literals("{% if t.errcode == 85085 %}x{% endif %}", env)] == [85085]
+    assert template_errcode_literals("{{ 'row-error' if c.errcode != 0 }} {{ t.errcode }}", env) == []
