@@ -3,6 +3,8 @@
 Each test quotes the doc sentence it holds the sandbox to.
 """
 
+from tests.sandbox.helpers import committed_and_scanned, submit
+
 
 def test_setwebviewdomain_without_action_adds_every_platform_business_domain(api, make_platform):
     """modifyJumpDomain: "如果没有指定 action，则默认将第三方平台登记的小程序业务域名全部添加到该小程序"."""
@@ -37,3 +39,40 @@ def test_authorizer_list_requires_offset_and_count(api, platform, mp):
     assert too_many["errcode"] == 40097
     listed = api.call(url, {**platform.own, "offset": 0, "count": 500}, component_access_token=token)
     assert listed["total_count"] == 1 and listed["list"][0]["authorizer_appid"] == mp[0]
+
+
+def test_submit_audit_refuses_six_items_and_long_feedback(api, platform, mp):
+    """submitAudit: item_list 「至多填写 5 项」 (85023 "item size is not in valid range") and feedback_info
+    「至多 200 字」 (the doc gives no errcode: 40097 invalid args)."""
+    _, access = mp
+    committed_and_scanned(api, platform, access)
+    item = {"address": "pages/index/index", "first_class": "工具", "second_class": "效率",
+            "first_id": 1, "second_id": 2}
+    assert submit(api, access, item_list=[item] * 6)["errcode"] == 85023
+    assert submit(api, access, item_list=[item], feedback_info="字" * 201)["errcode"] == 40097
+    accepted = submit(api, access, item_list=[item] * 5, feedback_info="字" * 200)
+    assert accepted["errcode"] == 0 and accepted["auditid"] > 0
+
+
+def upload(api, access, name, content):
+    return api.session.post(api.base + "/wxa/uploadmedia", params={"access_token": access},
+                            files={"media": (name, content, "application/octet-stream")}).json()
+
+
+PNG = b"\x89PNG\r\n\x1a\n"
+MP4 = b"\x00\x00\x00\x18ftypmp42"
+
+
+def test_uploadmedia_checks_format_and_size(api, mp):
+    """uploadMediaToCodeAudit: 「图片（image）: 2M，支持PNG\\JPEG\\JPG\\GIF格式 视频（video）：10MB，支持MP4格式」;
+    40005 「上传素材文件格式不对」, 40006 (invalid media size) past the limit."""
+    _, access = mp
+    assert upload(api, access, "shot.bmp", b"BM" + b"\0" * 64)["errcode"] == 40005
+    assert upload(api, access, "shot", PNG + b"\0" * 64)["errcode"] == 40005
+    assert upload(api, access, "shot.jpg", PNG + b"\0" * 64)["errcode"] == 40005  # name and bytes disagree
+    assert upload(api, access, "shot.png", PNG + b"\0" * (2 * 1024 * 1024))["errcode"] == 40006
+    image = upload(api, access, "shot.JPG", b"\xff\xd8\xff\xe0" + b"\0" * (2 * 1024 * 1024 - 4))
+    assert image["errcode"] == 0 and image["type"] == "image"
+    assert upload(api, access, "clip.mp4", MP4 + b"\0" * (10 * 1024 * 1024))["errcode"] == 40006
+    video = upload(api, access, "clip.mp4", MP4 + b"\0" * 1024)
+    assert video["errcode"] == 0 and video["type"] == "video"
