@@ -20,6 +20,7 @@ from .model import AUDIT_APPROVED, AUDIT_WITHDRAWN
 
 UNDO_PER_DAY, UNDO_PER_MONTH = 5, 10
 MAX_ITEMS, MAX_FEEDBACK_INFO = 5, 200
+HISTORY_KEPT = 5  # "最多保存最近发布或回退的5个版本"
 
 
 def _roll_quota_month(sb, component) -> None:
@@ -132,6 +133,7 @@ def _publish(sb, account, audit) -> None:
     audit.released = True
     if account.release:
         account.release_history.append(account.release)
+        del account.release_history[:-(HISTORY_KEPT - 1)]  # with the new live version, 5 are kept
     account.release = {**audit.code, "auditid": audit.auditid, "release_time": sb.now(),
                        "app_version": account.next_app_version}
     account.next_app_version += 1
@@ -183,6 +185,10 @@ def revert_release(sb, account, app_version=None) -> None:
 
 
 def history_versions(account) -> list[dict]:
+    """The live version and the earlier ones kept (5 in all), newest first; none after a rollback
+    ("当前版本回退后，不能再调用版本回退接口，也不会再查到版本信息")."""
+    if account.release and account.release.get("is_reverted"):
+        return []
     versions = account.release_history + ([account.release] if account.release else [])
     return [{"app_version": v["app_version"], "user_version": v["user_version"], "user_desc": v["user_desc"],
              "commit_time": int(v["commit_time"])} for v in reversed(versions)]

@@ -3,7 +3,12 @@
 Each test quotes the doc sentence it holds the sandbox to.
 """
 
-from tests.sandbox.helpers import committed_and_scanned, submit
+from datetime import datetime, timedelta, timezone
+
+from tests.sandbox.helpers import add_template, commit, committed_and_scanned, submit
+
+GET = "GET"
+BEIJING = timezone(timedelta(hours=8))
 
 
 def test_setwebviewdomain_without_action_adds_every_platform_business_domain(api, make_platform):
@@ -76,3 +81,60 @@ def test_uploadmedia_checks_format_and_size(api, mp):
     assert upload(api, access, "clip.mp4", MP4 + b"\0" * (10 * 1024 * 1024))["errcode"] == 40006
     video = upload(api, access, "clip.mp4", MP4 + b"\0" * 1024)
     assert video["errcode"] == 0 and video["type"] == "video"
+
+
+def released(api, platform, access, version):
+    tid = add_template(api, platform)
+    assert commit(api, access, tid, version=version)["errcode"] == 0
+    api.advance(31)
+    assert submit(api, access)["errcode"] == 0
+    api.advance(61)
+    assert api.call("/wxa/release", {}, access_token=access)["errcode"] == 0
+
+
+def history(api, access):
+    data = api.call("/wxa/revertcoderelease", method=GET, access_token=access, action="get_history_version")
+    return [v["user_version"] for v in data["version_list"]]
+
+
+def test_revertcoderelease_keeps_five_versions_and_none_after_a_rollback(api, platform, mp):
+    """revertCodeRelease: 「可指定版本进行回滚，但最多保存最近发布或回退的5个版本」 and
+    「当前版本回退后，不能再调用版本回退接口，也不会再查到版本信息。」"""
+    _, access = mp
+    versions = [f"1.0.{n}" for n in range(6)]
+    for version in versions:
+        released(api, platform, access, version)
+    assert history(api, access) == list(reversed(versions))[:5]
+    oldest = api.call("/wxa/revertcoderelease", method=GET, access_token=access, action="get_history_version")
+    assert api.call("/wxa/revertcoderelease", method=GET, access_token=access,
+                    app_version=oldest["version_list"][-1]["app_version"] - 1)["errcode"] == 87012
+    assert api.call("/wxa/revertcoderelease", method=GET, access_token=access)["errcode"] == 0
+    assert history(api, access) == []
+    info = api.call("/wxa/getversioninfo", {}, access_token=access)
+    assert info["release_info"]["release_version"] == "1.0.4"
+
+
+def test_clear_quota_month_is_a_beijing_calendar_month(api, platform):
+    """clearQuota: 「每个账号每月共10次清零操作机会」: the 10 come back when the month turns, 00:00 Beijing time."""
+    now = api.call("/sandbox/clock", method=GET)["now"]
+    soon = datetime.fromtimestamp(now, BEIJING) + timedelta(minutes=30)
+    next_month = (soon.replace(day=1, hour=0, minute=0, second=0, microsecond=0) + timedelta(days=32)).replace(day=1)
+    api.advance(next_month.timestamp() - 600 - now)  # ten minutes before the month turns in Beijing
+    body = {"component_appid": platform.appid, "appsecret": platform.secret}
+    for _ in range(10):
+        assert api.call("/cgi-bin/component/clear_quota/v2", body)["errcode"] == 0
+    assert api.call("/cgi-bin/component/clear_quota/v2", body)["errcode"] == 48006
+    api.advance(1200)  # ten minutes into the new month (still the old month in UTC)
+    assert api.call("/cgi-bin/component/clear_quota/v2", body)["errcode"] == 0
+
+
+def test_normal_templates_carry_no_audit_fields(api, platform):
+    """getTemplateList: audit_scene, audit_status and reason are 「普通模板不返回该值」."""
+    add_template(api, platform)
+    add_template(api, platform, template_type=1)
+    token = platform.component_token()
+    listed = api.call("/wxa/gettemplatelist", method=GET, access_token=token)["template_list"]
+    normal = next(t for t in listed if t["template_type"] == 0)
+    standard = next(t for t in listed if t["template_type"] == 1)
+    assert not {"audit_scene", "audit_status", "reason"} & set(normal)
+    assert standard["audit_status"] == 3
