@@ -23,7 +23,7 @@ def create_app(options: SandboxOptions | dict | None = None, **kwargs) -> Flask:
     if not isinstance(options, SandboxOptions):
         options = SandboxOptions.from_mapping(options, **kwargs)
     app = Flask(__name__)
-    app.config.update(JSON_AS_ASCII=False, MAX_CONTENT_LENGTH=8 * 1024 * 1024)
+    app.config.update(JSON_AS_ASCII=False, MAX_CONTENT_LENGTH=16 * 1024 * 1024)
     app.json.ensure_ascii = False
     sandbox = Sandbox(options)
     app.extensions["sandbox"] = sandbox

@@ -3,7 +3,7 @@
 ``CallRecorder`` keeps exact counters keyed by (endpoint, appid, errcode) for the whole run plus the
 last N calls in detail, so tests can prove "exactly one token refresh". ``QuotaBook`` counts successful
 token checks per (endpoint, appid, sandbox day) and raises 45009 past the limit; ``clear_quota`` resets
-one appid. Imports ``errors`` and the standard library only.
+one appid. Imports ``clock``, ``errors`` and the standard library only.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import collections
 import threading
 import time
 
+from .clock import beijing_month
 from .errors import ApiError
 
 
@@ -117,8 +118,9 @@ class QuotaBook:
         recent.append(now)
 
     def clear(self, appid: str, now: float, monthly_limit: int = 10) -> None:
-        """clear_quota: reset one account's counters; 10 resets per month (48006 after that)."""
-        month = int(now // (86400 * 30))
+        """clear_quota: reset one account's counters; 10 resets per calendar month, Beijing time
+        ("每个账号每月共10次清零操作机会"), 48006 after that."""
+        month = beijing_month(now)
         with self._lock:
             if self._clears[(appid, month)] >= monthly_limit:
                 raise ApiError(48006)

@@ -79,13 +79,14 @@ def template_list(sb, component_appid: str, template_type=None) -> list[dict]:
 
 
 def template_view(t: Template) -> dict:
-    return {"create_time": t.create_time, "user_version": t.user_version, "user_desc": t.user_desc,
+    view = {"create_time": t.create_time, "user_version": t.user_version, "user_desc": t.user_desc,
             "template_id": t.template_id, "draft_id": t.draft_id, "template_type": t.template_type,
             "source_miniprogram_appid": t.source_miniprogram_appid,
-            "source_miniprogram": t.source_miniprogram, "developer": t.developer,
-            "category_list": [], "audit_scene": 0,
-            # standard templates: 3 = approved; normal templates carry 0 (not submitted)
-            "audit_status": 3 if t.template_type == 1 else 0, "reason": ""}
+            "source_miniprogram": t.source_miniprogram, "developer": t.developer, "category_list": []}
+    if t.template_type == 1:
+        # audit_scene, audit_status and reason: "标准模板的…；普通模板不返回该值". 3 = approved.
+        view.update(audit_scene=0, audit_status=3, reason="")
+    return view
 
 
 def delete_template(sb, component_appid: str, template_id) -> None:

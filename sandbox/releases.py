@@ -1,6 +1,7 @@
 """Submitting for audit and releasing: the version state machine dev → audit → approved → released.
 
-``submit_audit`` checks in WeChat's order: 85086 nothing committed, 85009 already in review, 86002
+``submit_audit`` first checks its fields (85023 more than 5 ``item_list`` entries, 40097 a ``feedback_info``
+over 200 characters), then in WeChat's order: 85086 nothing committed, 85009 already in review, 86002
 name/avatar/intro not set, 61039 privacy scan unfinished, 61040 location APIs (see
 ``commits.location_refusal``: one declared in requiredPrivateInfos without permission; one the code calls
 that requiredPrivateInfos lacks, unless ``privacy_api_not_use``), 85085 platform's monthly quota spent. A
@@ -18,6 +19,8 @@ from .errors import ApiError
 from .model import AUDIT_APPROVED, AUDIT_WITHDRAWN
 
 UNDO_PER_DAY, UNDO_PER_MONTH = 5, 10
+MAX_ITEMS, MAX_FEEDBACK_INFO = 5, 200
+HISTORY_KEPT = 5  # "最多保存最近发布或回退的5个版本"
 
 
 def _roll_quota_month(sb, component) -> None:
@@ -41,6 +44,11 @@ def missing_profile(account) -> list[str]:
 
 
 def submit_audit(sb, account, component_appid: str, body: dict) -> int:
+    items, feedback = body.get("item_list"), body.get("feedback_info")
+    if isinstance(items, list) and len(items) > MAX_ITEMS:
+        raise ApiError(85023)  # "审核项列表（选填，至多填写 5 项）"
+    if isinstance(feedback, str) and len(feedback) > MAX_FEEDBACK_INFO:
+        raise ApiError(40097, "invalid args: feedback_info is longer than 200 characters")  # "反馈内容，至多 200 字"
     dev = commits.require_dev(account)
     latest = sb.state.latest_audit(account)
     if latest is not None and latest.is_pending:
@@ -125,6 +133,7 @@ def _publish(sb, account, audit) -> None:
     audit.released = True
     if account.release:
         account.release_history.append(account.release)
+        del account.release_history[:-(HISTORY_KEPT - 1)]  # with the new live version, 5 are kept
     account.release = {**audit.code, "auditid": audit.auditid, "release_time": sb.now(),
                        "app_version": account.next_app_version}
     account.next_app_version += 1
@@ -176,6 +185,10 @@ def revert_release(sb, account, app_version=None) -> None:
 
 
 def history_versions(account) -> list[dict]:
+    """The live version and the earlier ones kept (5 in all), newest first; none after a rollback
+    ("当前版本回退后，不能再调用版本回退接口，也不会再查到版本信息")."""
+    if account.release and account.release.get("is_reverted"):
+        return []
     versions = account.release_history + ([account.release] if account.release else [])
     return [{"app_version": v["app_version"], "user_version": v["user_version"], "user_desc": v["user_desc"],
              "commit_time": int(v["commit_time"])} for v in reversed(versions)]

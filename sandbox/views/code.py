@@ -83,11 +83,38 @@ def getwxacodeunlimit(call):
     return qr_png(f"https://sandbox.weixin.qq.com/wxacode/{account.appid}?{query}")
 
 
+# uploadmedia: "图片（image）: 2M，支持PNG\JPEG\JPG\GIF格式 视频（video）：10MB，支持MP4格式".
+# The file name's extension picks the kind, and the bytes must be of that format (40005 otherwise).
+MEDIA_KINDS = {"png": "image", "jpeg": "image", "jpg": "image", "gif": "image", "mp4": "video"}
+MEDIA_LIMITS = {"image": 2 * 1024 * 1024, "video": 10 * 1024 * 1024}
+
+
+def _media_format(head: bytes) -> str | None:
+    if head.startswith(b"\x89PNG"):
+        return "png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "gif"
+    if head[4:8] == b"ftyp":
+        return "mp4"
+    return None
+
+
 @api_route(bp, "/wxa/uploadmedia", "uploadmedia", AUTHORIZER)
 def uploadmedia(call):
-    """提审素材: a multipart ``media`` file; answers the ``mediaid`` to use in submit_audit preview_info."""
+    """提审素材: a multipart ``media`` file; answers the ``mediaid`` to use in submit_audit preview_info.
+    41005 no file; 40005 not a PNG/JPEG/GIF image or MP4 video; 40006 an image over 2 MB, a video over 10 MB."""
     commits.require_miniprogram(call.sb, call)
     media = request.files.get("media")
-    if media is None or not media.read(1):
+    content = media.read() if media is not None else b""
+    if not content:
         raise ApiError(41005)
-    return {"mediaid": "sandbox_media_" + secrets.token_hex(12), "type": "image"}
+    name = media.filename or ""
+    extension = name.rsplit(".", 1)[1].lower() if "." in name else ""
+    kind = MEDIA_KINDS.get(extension)
+    if kind is None or _media_format(content[:12]) != ("jpeg" if extension == "jpg" else extension):
+        raise ApiError(40005)
+    if len(content) > MEDIA_LIMITS[kind]:
+        raise ApiError(40006)
+    return {"mediaid": "sandbox_media_" + secrets.token_hex(12), "type": kind}

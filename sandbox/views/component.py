@@ -80,9 +80,9 @@ def api_get_authorizer_info(call):
 
 @api_route(bp, f"{PREFIX}/api_get_authorizer_list", "api_get_authorizer_list", COMPONENT)
 def api_get_authorizer_list(call):
-    body = own_body(call)
-    return authorization.authorizer_list(call.sb, call.component_appid, body.get("offset", 0),
-                                         body.get("count", 500))
+    own_body(call)
+    body = call.require("offset", "count")  # both 必填; "count ... 拉取数量，最大为 500"
+    return authorization.authorizer_list(call.sb, call.component_appid, body["offset"], body["count"])
 
 
 @api_route(bp, "/cgi-bin/clear_quota", "clear_quota", ANY_TOKEN)

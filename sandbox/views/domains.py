@@ -123,9 +123,17 @@ def get_effective_domain(call):
 
 
 def _change_webview(call, source: str, platform_domains: list | None) -> dict:
+    """setwebviewdomain may omit ``action`` (``platform_domains`` then all get added); _directly may not."""
     account = commits.require_miniprogram(call.sb, call)
-    body, action = call.body, call.body.get("action", "get")
+    body = call.body if platform_domains is not None else call.require("action")
+    action = body.get("action")
     current = account.webview_domains.setdefault(source, [])
+    if action is None:
+        # "如果没有指定 action，则默认将第三方平台登记的小程序业务域名全部添加到该小程序"
+        added = [d if "://" in d else "https://" + d for d in platform_domains]
+        account.webview_domains[source] = current + [d for d in dict.fromkeys(added) if d not in current]
+        call.sb.state.dirty = True
+        return {"webviewdomain": list(account.webview_domains[source])}
     if action == "get":
         return {"webviewdomain": list(current)}
     given = body.get("webviewdomain") or []
