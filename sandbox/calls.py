@@ -12,7 +12,7 @@ import collections
 import threading
 import time
 
-from .clock import beijing_month
+from .clock import beijing_day, beijing_month
 from .errors import ApiError
 
 
@@ -97,7 +97,7 @@ class QuotaBook:
         return self.default_limit
 
     def consume(self, endpoint: str, appid: str, now: float, overrides: dict | None = None) -> None:
-        day = int(now // 86400)
+        day = beijing_day(now)  # WeChat's days begin at 00:00 Beijing time, like its months
         with self._lock:
             self._consume_minute(endpoint, appid or "", now)
             key = (endpoint, appid or "", day)

@@ -265,3 +265,19 @@ def _decrypt(platform, body):
 
     encrypt = body.split("<Encrypt><![CDATA[")[1].split("]]>")[0]
     return MessageCrypto(platform.token, platform.aes_key, platform.appid).decrypt(encrypt)[0]
+
+
+def test_daily_quota_turns_at_midnight_beijing_time(api, platform):
+    """45009 is per day; the day begins at 00:00 Beijing time (16:00 UTC), as WeChat's other counts do."""
+    from datetime import datetime, timedelta, timezone
+
+    beijing = timezone(timedelta(hours=8))
+    now = datetime.fromtimestamp(api.call("/sandbox/clock", method="GET")["now"], beijing)
+    midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    api.advance(midnight.timestamp() - now.timestamp() - 1800)  # 23:30 Beijing
+    platform.ticket = api.call("/sandbox/push-ticket", {"component_appid": platform.appid})["ticket"]
+    api.call("/sandbox/quotas", {"endpoint": "api_component_token", "limit": 1})
+    platform.component_token()
+    assert api.call(TOKEN, token_body(platform))["errcode"] == 45009
+    api.advance(3600)  # 00:30 Beijing, 16:30 UTC: the same UTC day, a new Beijing one
+    assert "component_access_token" in api.call(TOKEN, token_body(platform))
