@@ -65,11 +65,6 @@ def _audit_change(event):
     return {"status": AUDIT_DELAYED, "reason": event.reason}
 
 
-def apply_audit_event(event):
-    """Record an audit result push; returns (outcome, detail) for the callback log."""
-    return apply_audit_events([event])[0]
-
-
 def apply_audit_events(pushes, connection=None, woken=None):
     """Record audit result pushes (weapp_audit_success/fail/delay) in the caller's transaction, in order, as
     if one after the other: each updates its app's latest open audit (a delayed audit stays open, so the
