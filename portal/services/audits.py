@@ -6,7 +6,7 @@ rescues audits whose push was lost, withdrawing, speeding up and the monthly quo
 """
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -27,15 +27,11 @@ from portal.models.audit import (
 )
 from portal.models.callback import OUTCOME_APPLIED, OUTCOME_IGNORED
 from portal.services import activity, fleet_signals, jobs, miniprograms, privacy
-from portal.timeutil import beijing_day_and_month_starts, utcnow
+from portal.timeutil import beijing_day_and_month_starts, from_epoch, to_epoch, utcnow
 from portal.wechat import callbacks as events
 from portal.wechat.errors import APIError, PrivacyScanRunning, WeChatError
 
 log = logging.getLogger("portal.audits")
-
-
-def _when(epoch):
-    return datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None) if epoch else None
 
 
 def latest_open_audit(appid):
@@ -58,10 +54,10 @@ _LOG_AUDIT = insert(_ACTIVITY)
 def _audit_change(event):
     """The columns a push sets on the audit it concerns."""
     if isinstance(event, events.AuditSuccessEvent):
-        return {"status": AUDIT_APPROVED, "reason": None, "auditresult_time": _when(event.succ_time)}
+        return {"status": AUDIT_APPROVED, "reason": None, "auditresult_time": from_epoch(event.succ_time)}
     if isinstance(event, events.AuditFailEvent):
         return {"status": AUDIT_REJECTED, "reason": event.reason, "screenshot": "|".join(event.screenshots) or None,
-                "auditresult_time": _when(event.fail_time)}
+                "auditresult_time": from_epoch(event.fail_time)}
     return {"status": AUDIT_DELAYED, "reason": event.reason}
 
 
@@ -229,13 +225,14 @@ def _adopt_latest(mp, run):
         if exc.retryable:
             raise
         return None  # 86001: WeChat holds no audit of this app, so none was submitted
-    if latest.auditid is None or latest.submit_audit_time < int(run.created_at.replace(tzinfo=UTC).timestamp()) - 5:
+    if latest.auditid is None or latest.submit_audit_time < to_epoch(run.created_at) - 5:
         return None
     known = db.session.scalar(select(Audit).where(Audit.appid == mp.authorizer_appid,
                                                   Audit.auditid == str(latest.auditid)))
     if known is not None:
         return known
-    audit = _record_audit(mp, run, latest.auditid, status=latest.status, submitted_at=_when(latest.submit_audit_time))
+    audit = _record_audit(mp, run, latest.auditid, status=latest.status,
+                          submitted_at=from_epoch(latest.submit_audit_time))
     _apply_status(audit, latest)
     return audit
 
@@ -262,7 +259,7 @@ def refresh_latest(mp, actor=None):
                                                   Audit.auditid == str(latest.auditid)))
     if audit is None:
         audit = _record_audit(mp, None, latest.auditid, status=latest.status,
-                              submitted_at=_when(latest.submit_audit_time))
+                              submitted_at=from_epoch(latest.submit_audit_time))
     _apply_status(audit, latest)
     miniprograms.done("audit.refresh", mp, actor, f"{audit.auditid} -> {audit.status}")
     return audit

@@ -18,7 +18,7 @@ the end of the scan closely without any worker waiting.
 
 import logging
 from contextlib import contextmanager
-from datetime import UTC, timedelta
+from datetime import timedelta
 
 from flask import current_app
 from flask_babel import force_locale
@@ -39,7 +39,7 @@ from portal.services.fleet import BACK, STEP_OF
 from portal.services.fleet_limits import back_off_everyone, throttle
 from portal.services.releases import build_ext_json, get_json, trial_version_is
 from portal.services.wechat import explain
-from portal.timeutil import utcnow
+from portal.timeutil import to_epoch, utcnow
 from portal.wechat.errors import (
     AlreadyReleased,
     AuditInProgress,
@@ -52,10 +52,6 @@ from portal.wechat.errors import (
 from portal.wechat.templates import TEMPLATE_STANDARD
 
 log = logging.getLogger("portal.fleet.steps")
-
-
-def _epoch(value):
-    return int(value.replace(tzinfo=UTC).timestamp())
 
 
 # --- quota ------------------------------------------------------------------------------------------------
@@ -389,7 +385,7 @@ def _adopt(wxa, target, release):
         return False
     # since the release began, not since this dispatch: a step put back after a lost answer is handed out
     # again seconds or minutes after the submit it must find
-    if latest.auditid is None or latest.submit_audit_time < _epoch(release.created_at) - 5 \
+    if latest.auditid is None or latest.submit_audit_time < to_epoch(release.created_at) - 5 \
             or latest.user_version not in ("", release.user_version):
         return False
     known = db.session.scalar(select(Audit).where(Audit.appid == target.appid, Audit.auditid == str(latest.auditid)))

@@ -9,7 +9,6 @@ otherwise), so its ext_json is {"extAppid", "ext"} and cannot carry requiredPriv
 """
 
 import re
-from datetime import UTC, datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -23,14 +22,10 @@ from portal.services import jobs, library, miniprograms
 from portal.services.audits import audits_of, open_audit
 from portal.services.tenant_settings import get_settings
 from portal.services.wechat import get_client
-from portal.timeutil import utcnow
+from portal.timeutil import from_epoch, to_epoch, utcnow
 from portal.wechat.errors import AlreadyReleased, WeChatError
 
 USER_VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$")
-
-
-def _when(epoch):
-    return datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None) if epoch else None
 
 
 def templates():
@@ -110,7 +105,7 @@ def trial_version_is(wxa, user_version, since):
     later (a few seconds of clock difference allowed): a commit whose answer was lost did land."""
     info = wxa.code.get_version_info().get("exp_info") or {}
     return info.get("exp_version") == user_version and \
-        int(info.get("exp_time") or 0) >= int(since.replace(tzinfo=UTC).timestamp()) - 5
+        int(info.get("exp_time") or 0) >= to_epoch(since) - 5
 
 
 def _trial_domains(mp, actor):
@@ -176,7 +171,7 @@ def release_step(run):
 def _is_live(wxa, audit):
     info = wxa.code.get_version_info().get("release_info") or {}
     return bool(audit.user_version) and info.get("release_version") == audit.user_version \
-        and int(info.get("release_time") or 0) >= int(audit.create_time.replace(tzinfo=UTC).timestamp())
+        and int(info.get("release_time") or 0) >= to_epoch(audit.create_time)
 
 
 def _mark_released(audit):
@@ -193,9 +188,10 @@ def version_overview(mp):
         result["error"] = exc.message if isinstance(exc, Conflict) else miniprograms.human_error(exc).message
         return result
     exp, rel = info.get("exp_info") or {}, info.get("release_info") or {}
-    result["exp"] = {"version": exp.get("exp_version"), "desc": exp.get("exp_desc"), "time": _when(exp.get("exp_time"))}
+    result["exp"] = {"version": exp.get("exp_version"), "desc": exp.get("exp_desc"),
+                     "time": from_epoch(exp.get("exp_time"))}
     result["release"] = {"version": rel.get("release_version"), "desc": rel.get("release_desc"),
-                         "time": _when(rel.get("release_time"))}
+                         "time": from_epoch(rel.get("release_time"))}
     return result
 
 
