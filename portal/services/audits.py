@@ -130,7 +130,8 @@ def open_audit(mp):
 
 
 def request_submit(mp, actor, form):
-    """Enqueue a submit_audit job; Conflict while an audit is open (the seed's "有待处理的版本")."""
+    """Enqueue a submit_audit job; returns (run, created), created False when one was already running.
+    :raise Conflict: an audit is still open (the seed admin refused with "有待处理的版本" too)."""
     pending = open_audit(mp)
     if pending is not None:
         raise Conflict(_("Audit %(id)s is still open. Wait for its result or withdraw it before submitting "
@@ -139,9 +140,8 @@ def request_submit(mp, actor, form):
     latest = next(iter(audits_of(mp, 1)), None)
     if latest is None or latest.status != AUDIT_REJECTED:
         form = dict(form, feedback_info=None)  # WeChat honours feedback only after a rejection
-    run, _created = jobs.start("submit_audit", mp, actor, f"submit_audit:{mp.id}", form,
-                              "portal.jobs.audits.submit_audit_job")
-    return run
+    return jobs.start("submit_audit", mp, actor, f"submit_audit:{mp.id}", form,
+                      "portal.jobs.audits.submit_audit_job")
 
 
 def submit_step(run):

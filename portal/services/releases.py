@@ -57,14 +57,13 @@ def latest_commit(mp):
 
 
 def request_commit(mp, actor, template_id, user_version, user_desc):
-    """Enqueue the commit job (the seed's uploadCode). :raise ValidationFailed: bad version."""
+    """Enqueue the commit job; returns (run, created), created False when one was already running.
+    :raise ValidationFailed: bad version."""
     if not USER_VERSION.match(user_version or ""):
         raise ValidationFailed(_("A version has 1-64 letters, digits, “.”, “-” or “_”, e.g. 1.2.0."))
     miniprograms.api(mp)
     params = {"template_id": int(template_id), "user_version": user_version, "user_desc": (user_desc or "")[:255]}
-    run, _created = jobs.start("commit", mp, actor, f"commit:{mp.id}", params,
-                              "portal.jobs.releases.commit_job")
-    return run
+    return jobs.start("commit", mp, actor, f"commit:{mp.id}", params, "portal.jobs.releases.commit_job")
 
 
 def commit_step(run):
@@ -146,10 +145,10 @@ def releasable_audit(mp):
 
 
 def request_release(mp, actor):
+    """Enqueue the release job for the approved audit; returns (run, created) as `request_commit`."""
     audit = releasable_audit(mp)
-    run, _created = jobs.start("release", mp, actor, f"release:{mp.id}:{audit.auditid}",
-                               {"audit_id": audit.id}, "portal.jobs.releases.release_job")
-    return run
+    return jobs.start("release", mp, actor, f"release:{mp.id}:{audit.auditid}",
+                      {"audit_id": audit.id}, "portal.jobs.releases.release_job")
 
 
 def release_step(run):
