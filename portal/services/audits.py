@@ -40,7 +40,8 @@ def latest_open_audit(appid):
 
 
 _AUDITS, _APPS, _ACTIVITY = Audit.__table__, MiniProgram.__table__, Activity.__table__
-# Built once (SQLAlchemy caches their compiled form). The app is found by appid, as before, for the log line.
+# Built once (SQLAlchemy caches their compiled form). The app is joined by appid, the key a push carries, only
+# to fill in the activity row; an outer join, so an audit whose app row is gone is still closed.
 _OPEN_AUDITS = (select(_AUDITS.c.id, _AUDITS.c.appid, _AUDITS.c.auditid, _AUDITS.c.template_id,
                        _APPS.c.id.label("mp_id"), _APPS.c.tenant_id)
                 .select_from(_AUDITS.outerjoin(_APPS, _APPS.c.authorizer_appid == _AUDITS.c.appid))
@@ -250,7 +251,8 @@ def _apply_status(audit, status):
 
 
 def refresh_latest(mp, actor=None):
-    """The seed's lastAudit: get_latest_auditstatus -> our row (created if WeChat knows one we do not)."""
+    """get_latest_auditstatus -> our row (created if WeChat knows one we do not): the "latest audit" check
+    of the seed admin (lastAudit), which merchants rely on to see audits submitted elsewhere."""
     with miniprograms.wechat_errors("audit.refresh", mp, actor):
         latest = miniprograms.api(mp).audit.get_latest_audit_status()
     if latest.auditid is None:
@@ -266,7 +268,8 @@ def refresh_latest(mp, actor=None):
 
 
 def refresh_one(mp, audit, actor=None):
-    """The seed's getAudit: get_auditstatus for one of our audits."""
+    """get_auditstatus for one of our audits, to check it by hand when its push is late (the seed admin's
+    getAudit)."""
     with miniprograms.wechat_errors("audit.refresh", mp, actor):
         status = miniprograms.api(mp).audit.get_audit_status(int(audit.auditid))
     _apply_status(audit, status)
@@ -348,7 +351,8 @@ def quota(mp):
 
 
 def submit_defaults(mp):
-    """item_list pre-filled like the seed: the first pages with the first categories (get_page, get_category)."""
+    """item_list pre-filled with the first pages and the first categories (get_page, get_category), as the
+    seed admin did, so a merchant can submit without filling it in."""
     wxa = miniprograms.api(mp).code
     with miniprograms.wechat_errors():
         pages, categories = wxa.get_page(), wxa.get_category()
