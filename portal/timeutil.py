@@ -16,6 +16,16 @@ def epoch():
     return int(time.time())
 
 
+def from_epoch(seconds):
+    """WeChat's epoch seconds as a naive UTC datetime; None for a missing or zero time."""
+    return datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None) if seconds else None
+
+
+def to_epoch(when):
+    """A naive UTC datetime as whole epoch seconds, to compare with the times WeChat reports."""
+    return int(when.replace(tzinfo=UTC).timestamp())
+
+
 def beijing_day_and_month_starts(now):
     """The naive-UTC instants at which the Beijing day and the Beijing calendar month holding `now` (naive
     UTC) began: the windows WeChat's per-day and per-month limits are counted in."""

@@ -221,3 +221,41 @@ def test_every_enqueued_job_name_is_a_job_function(where, name):
 def test_the_services_enqueue_jobs_by_name():
     """The check above is not vacuous: services name the jobs they start."""
     assert any(where.startswith("portal/services/") for where, _name in _job_names())
+
+
+# --- epoch seconds <-> datetimes only through portal/timeutil.py ------------------------------------------
+#
+# WeChat reports times as epoch seconds and the portal stores naive UTC datetimes; each copy of the conversion
+# is one more place to get the time zone wrong. Flagged outside timeutil.py: any `fromtimestamp` /
+# `utcfromtimestamp` call, and `<naive datetime>.replace(tzinfo=UTC).timestamp()`. A datetime that may carry
+# its own zone (RQ's `job.started_at`: `replace(tzinfo=x.tzinfo or UTC)`) is not a naive UTC row value and is
+# not flagged.
+
+TIMEUTIL = PORTAL / "timeutil.py"
+
+
+def _epoch_conversions(tree):
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+            continue
+        if node.func.attr in ("fromtimestamp", "utcfromtimestamp"):
+            yield node.lineno, node.func.attr
+        elif node.func.attr == "timestamp" and isinstance(node.func.value, ast.Call):
+            inner = node.func.value
+            if isinstance(inner.func, ast.Attribute) and inner.func.attr == "replace" and any(
+                    kw.arg == "tzinfo" and isinstance(kw.value, ast.Name) and kw.value.id == "UTC"
+                    for kw in inner.keywords):
+                yield node.lineno, "replace(tzinfo=UTC).timestamp"
+
+
+def test_epoch_conversions_live_in_timeutil():
+    offenders = [f"{path.relative_to(ROOT)}:{line} {what}"
+                 for path in sorted(PORTAL.rglob("*.py")) if path != TIMEUTIL
+                 for line, what in _epoch_conversions(ast.parse(path.read_text(encoding="utf-8")))]
+    assert not offenders, "use portal.timeutil.from_epoch / to_epoch:\n" + "\n".join(offenders)
+
+
+def test_epoch_check_finds_both_forms():
+    """The check above is not vacuous: timeutil's own helpers are what it looks for."""
+    assert {what for _line, what in _epoch_conversions(ast.parse(TIMEUTIL.read_text(encoding="utf-8")))} == \
+        {"fromtimestamp", "replace(tzinfo=UTC).timestamp"}

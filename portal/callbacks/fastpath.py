@@ -10,7 +10,7 @@ needs (query string, body, sender address) from the WSGI environ, and the answer
 text - goes out through `start_response` with a header list built once per app. It keeps what the hooks
 give these URLs: the request id (for the log line and the X-Request-Id header) and the security headers.
 CSRF does not apply to them (they are exempt), and their rate limit is counted by the handler itself.
-Everything else, and any other method on these paths, goes through Flask as before.
+Everything else, and any other method on these paths, takes Flask's full pipeline.
 """
 
 import logging

@@ -83,5 +83,6 @@ def edit(template_id):
 @bp.route("/miniprograms/<int:mp_id>/params", methods=["GET", "POST"])
 @staff_required
 def mp_params(mp_id):
-    """The former staff-only ext page: a mini-program's parameters now live on its Parameters tab."""
+    """Sends bookmarks of the staff-only ext page to the mini-program's Parameters tab, where its
+    parameters are edited."""
     return redirect(url_for("releases.params_page", mp_id=mp_id), code=308)

@@ -43,8 +43,8 @@ def act(mp, fn, success, endpoint, *args):
     return redirect(url_for(endpoint, mp_id=mp.id))
 
 
-def started(mp, run, endpoint):
-    flash(_("Started: the status below updates by itself.") if getattr(run, "created_now", True)
+def started(mp, run, created, endpoint):
+    flash(_("Started: the status below updates by itself.") if created
           else _("This job is already running."), "info")
     return redirect(url_for(endpoint, mp_id=mp.id, run=run.id))
 
@@ -80,12 +80,12 @@ def code(mp_id):
         error = None
     if form.validate_on_submit():
         try:
-            run = releases.request_commit(mp, current_user, form.template_id.data, form.user_version.data,
-                                          form.user_desc.data)
+            run, created = releases.request_commit(mp, current_user, form.template_id.data, form.user_version.data,
+                                                   form.user_desc.data)
         except PortalError as exc:
             flash(exc.message, "error")
         else:
-            return started(mp, run, "releases.code")
+            return started(mp, run, created, "releases.code")
     return render_template("releases/code.html", mp=mp, form=form, qr_form=QRForm(request.args), error=error,
                            commit=releases.latest_commit(mp), ext=releases.build_ext_json(mp),
                            runs=jobs.recent_runs(mp.id, 5)), 400 if form.errors else 200

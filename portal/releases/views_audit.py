@@ -54,11 +54,11 @@ def audit(mp_id):
     if not form.validate_on_submit():
         return _audit_page(mp, form, 400 if form.errors else 200)
     try:
-        run = audits.request_submit(mp, current_user, form_to_submission(form.data, defaults_for(mp)[0]))
+        run, created = audits.request_submit(mp, current_user, form_to_submission(form.data, defaults_for(mp)[0]))
     except PortalError as exc:
         flash(exc.message, "error")
         return _audit_page(mp, form, exc.status_code if exc.status_code < 500 else 502)
-    return started(mp, run, "releases.audit")
+    return started(mp, run, created, "releases.audit")
 
 
 @bp.route("/<int:mp_id>/audit/refresh", methods=["POST"])
@@ -122,11 +122,11 @@ def release(mp_id):
     if not form.validate_on_submit():
         return _release_page(mp)
     try:
-        run = releases.request_release(mp, current_user)
+        run, created = releases.request_release(mp, current_user)
     except PortalError as exc:
         flash(exc.message, "error")
         return redirect(url_for("releases.release", mp_id=mp.id))
-    return started(mp, run, "releases.release")
+    return started(mp, run, created, "releases.release")
 
 
 @bp.route("/<int:mp_id>/release/revert", methods=["POST"])

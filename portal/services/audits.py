@@ -6,7 +6,7 @@ rescues audits whose push was lost, withdrawing, speeding up and the monthly quo
 """
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -27,15 +27,11 @@ from portal.models.audit import (
 )
 from portal.models.callback import OUTCOME_APPLIED, OUTCOME_IGNORED
 from portal.services import activity, fleet_signals, jobs, miniprograms, privacy
-from portal.timeutil import beijing_day_and_month_starts, utcnow
+from portal.timeutil import beijing_day_and_month_starts, from_epoch, to_epoch, utcnow
 from portal.wechat import callbacks as events
 from portal.wechat.errors import APIError, PrivacyScanRunning, WeChatError
 
 log = logging.getLogger("portal.audits")
-
-
-def _when(epoch):
-    return datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None) if epoch else None
 
 
 def latest_open_audit(appid):
@@ -44,7 +40,8 @@ def latest_open_audit(appid):
 
 
 _AUDITS, _APPS, _ACTIVITY = Audit.__table__, MiniProgram.__table__, Activity.__table__
-# Built once (SQLAlchemy caches their compiled form). The app is found by appid, as before, for the log line.
+# Built once (SQLAlchemy caches their compiled form). The app is joined by appid, the key a push carries, only
+# to fill in the activity row; an outer join, so an audit whose app row is gone is still closed.
 _OPEN_AUDITS = (select(_AUDITS.c.id, _AUDITS.c.appid, _AUDITS.c.auditid, _AUDITS.c.template_id,
                        _APPS.c.id.label("mp_id"), _APPS.c.tenant_id)
                 .select_from(_AUDITS.outerjoin(_APPS, _APPS.c.authorizer_appid == _AUDITS.c.appid))
@@ -58,16 +55,11 @@ _LOG_AUDIT = insert(_ACTIVITY)
 def _audit_change(event):
     """The columns a push sets on the audit it concerns."""
     if isinstance(event, events.AuditSuccessEvent):
-        return {"status": AUDIT_APPROVED, "reason": None, "auditresult_time": _when(event.succ_time)}
+        return {"status": AUDIT_APPROVED, "reason": None, "auditresult_time": from_epoch(event.succ_time)}
     if isinstance(event, events.AuditFailEvent):
         return {"status": AUDIT_REJECTED, "reason": event.reason, "screenshot": "|".join(event.screenshots) or None,
-                "auditresult_time": _when(event.fail_time)}
+                "auditresult_time": from_epoch(event.fail_time)}
     return {"status": AUDIT_DELAYED, "reason": event.reason}
-
-
-def apply_audit_event(event):
-    """Record an audit result push; returns (outcome, detail) for the callback log."""
-    return apply_audit_events([event])[0]
 
 
 def apply_audit_events(pushes, connection=None, woken=None):
@@ -139,7 +131,8 @@ def open_audit(mp):
 
 
 def request_submit(mp, actor, form):
-    """Enqueue a submit_audit job; Conflict while an audit is open (the seed's "有待处理的版本")."""
+    """Enqueue a submit_audit job; returns (run, created), created False when one was already running.
+    :raise Conflict: an audit is still open (the seed admin refused with "有待处理的版本" too)."""
     pending = open_audit(mp)
     if pending is not None:
         raise Conflict(_("Audit %(id)s is still open. Wait for its result or withdraw it before submitting "
@@ -148,9 +141,8 @@ def request_submit(mp, actor, form):
     latest = next(iter(audits_of(mp, 1)), None)
     if latest is None or latest.status != AUDIT_REJECTED:
         form = dict(form, feedback_info=None)  # WeChat honours feedback only after a rejection
-    run, _created = jobs.start("submit_audit", mp, actor, f"submit_audit:{mp.id}", form,
-                              "portal.jobs.audits.submit_audit_job")
-    return run
+    return jobs.start("submit_audit", mp, actor, f"submit_audit:{mp.id}", form,
+                      "portal.jobs.audits.submit_audit_job")
 
 
 def submit_step(run):
@@ -234,13 +226,14 @@ def _adopt_latest(mp, run):
         if exc.retryable:
             raise
         return None  # 86001: WeChat holds no audit of this app, so none was submitted
-    if latest.auditid is None or latest.submit_audit_time < int(run.created_at.replace(tzinfo=UTC).timestamp()) - 5:
+    if latest.auditid is None or latest.submit_audit_time < to_epoch(run.created_at) - 5:
         return None
     known = db.session.scalar(select(Audit).where(Audit.appid == mp.authorizer_appid,
                                                   Audit.auditid == str(latest.auditid)))
     if known is not None:
         return known
-    audit = _record_audit(mp, run, latest.auditid, status=latest.status, submitted_at=_when(latest.submit_audit_time))
+    audit = _record_audit(mp, run, latest.auditid, status=latest.status,
+                          submitted_at=from_epoch(latest.submit_audit_time))
     _apply_status(audit, latest)
     return audit
 
@@ -258,7 +251,8 @@ def _apply_status(audit, status):
 
 
 def refresh_latest(mp, actor=None):
-    """The seed's lastAudit: get_latest_auditstatus -> our row (created if WeChat knows one we do not)."""
+    """get_latest_auditstatus -> our row (created if WeChat knows one we do not): the "latest audit" check
+    of the seed admin (lastAudit), which merchants rely on to see audits submitted elsewhere."""
     with miniprograms.wechat_errors("audit.refresh", mp, actor):
         latest = miniprograms.api(mp).audit.get_latest_audit_status()
     if latest.auditid is None:
@@ -267,14 +261,15 @@ def refresh_latest(mp, actor=None):
                                                   Audit.auditid == str(latest.auditid)))
     if audit is None:
         audit = _record_audit(mp, None, latest.auditid, status=latest.status,
-                              submitted_at=_when(latest.submit_audit_time))
+                              submitted_at=from_epoch(latest.submit_audit_time))
     _apply_status(audit, latest)
     miniprograms.done("audit.refresh", mp, actor, f"{audit.auditid} -> {audit.status}")
     return audit
 
 
 def refresh_one(mp, audit, actor=None):
-    """The seed's getAudit: get_auditstatus for one of our audits."""
+    """get_auditstatus for one of our audits, to check it by hand when its push is late (the seed admin's
+    getAudit)."""
     with miniprograms.wechat_errors("audit.refresh", mp, actor):
         status = miniprograms.api(mp).audit.get_audit_status(int(audit.auditid))
     _apply_status(audit, status)
@@ -356,7 +351,8 @@ def quota(mp):
 
 
 def submit_defaults(mp):
-    """item_list pre-filled like the seed: the first pages with the first categories (get_page, get_category)."""
+    """item_list pre-filled with the first pages and the first categories (get_page, get_category), as the
+    seed admin did, so a merchant can submit without filling it in."""
     wxa = miniprograms.api(mp).code
     with miniprograms.wechat_errors():
         pages, categories = wxa.get_page(), wxa.get_category()

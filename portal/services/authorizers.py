@@ -8,7 +8,6 @@ administrator's return were both lost) as `UnclaimedAuthorizer` rows, for staff 
 """
 
 import logging
-from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -17,7 +16,7 @@ from portal.extensions import db
 from portal.models import MiniProgram, UnclaimedAuthorizer
 from portal.models.miniprogram import AUTH_AUTHORIZED
 from portal.services.wechat import get_client
-from portal.timeutil import utcnow
+from portal.timeutil import from_epoch, utcnow
 from portal.wechat.errors import WeChatError
 
 log = logging.getLogger("portal.authorizers")
@@ -55,8 +54,7 @@ def _note_unclaimed(client, listed):
     for appid, item in wanted.items():
         row = rows.get(appid) or UnclaimedAuthorizer(authorizer_appid=appid, first_seen_at=now)
         row.refresh_token = item.refresh_token or row.refresh_token
-        row.authorized_at = datetime.fromtimestamp(item.auth_time, UTC).replace(tzinfo=None) if item.auth_time \
-            else None
+        row.authorized_at = from_epoch(item.auth_time)
         row.last_seen_at = now
         db.session.add(row)
         if row.is_miniprogram is None:

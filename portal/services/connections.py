@@ -7,7 +7,6 @@ import logging
 import sqlite3
 
 import redis
-from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
@@ -60,12 +59,3 @@ def init_connections(app):
     app.extensions["secretbox"] = SecretBox(app.config["DATA_KEY"], previous)
     url = app.config.get("REDIS_URL")
     app.extensions["redis"] = redis.Redis.from_url(url, socket_connect_timeout=2) if url else None
-
-
-def get_redis():
-    """The app's Redis client, or None in embedded mode (no REDIS_URL)."""
-    return current_app.extensions.get("redis")
-
-
-def get_secretbox():
-    return current_app.extensions["secretbox"]

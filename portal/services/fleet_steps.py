@@ -18,7 +18,7 @@ the end of the scan closely without any worker waiting.
 
 import logging
 from contextlib import contextmanager
-from datetime import UTC, timedelta
+from datetime import timedelta
 
 from flask import current_app
 from flask_babel import force_locale
@@ -39,7 +39,7 @@ from portal.services.fleet import BACK, STEP_OF
 from portal.services.fleet_limits import back_off_everyone, throttle
 from portal.services.releases import build_ext_json, get_json, trial_version_is
 from portal.services.wechat import explain
-from portal.timeutil import utcnow
+from portal.timeutil import to_epoch, utcnow
 from portal.wechat.errors import (
     AlreadyReleased,
     AuditInProgress,
@@ -52,10 +52,6 @@ from portal.wechat.errors import (
 from portal.wechat.templates import TEMPLATE_STANDARD
 
 log = logging.getLogger("portal.fleet.steps")
-
-
-def _epoch(value):
-    return int(value.replace(tzinfo=UTC).timestamp())
 
 
 # --- quota ------------------------------------------------------------------------------------------------
@@ -201,7 +197,8 @@ def _run_once(target_id, attempt):
             return {"target": target_id, "skipped": True}
         except Exception as exc:  # noqa: BLE001 - every failure ends on the target row, never in RQ
             db.session.rollback()
-            _handle(db.session.get(FleetTarget, target_id), state, exc, lang)
+            part, exc = (exc.part, exc.__cause__) if isinstance(exc, InPart) else (STEP_OF[state], exc)
+            _handle(db.session.get(FleetTarget, target_id), state, exc, lang, part)
         db.session.commit()
     recheck_in = max(0.0, (target.not_before - utcnow()).total_seconds()) \
         if target.state == F.PRIVACY and target.not_before is not None else None
@@ -239,7 +236,9 @@ def _tick_now(release_id):
         request_tick(release_id)
 
 
-def _handle(target, state, exc, lang):
+def _handle(target, state, exc, lang, part):
+    """Record a step's failure on its target: skipped, backed off for a retry, or failed in `part` (the
+    step's name, or the part of it that failed, e.g. "privacy" within submit)."""
     now = utcnow()
     if target.attempts is None or target.state != state:
         return
@@ -250,7 +249,7 @@ def _handle(target, state, exc, lang):
     elif getattr(exc, "retryable", False) or isinstance(exc, RedisError):  # Redis restarting: wait, like WeChat
         target.retries += 1
         if target.retries > current_app.config.get("FLEET_MAX_RETRIES", 8):
-            return _failed(target, state, exc, lang, now)
+            return _failed(target, exc, lang, now, part)
         if isinstance(exc, RateLimited):
             back_off_everyone(current_app.config.get("FLEET_RATE_LIMIT_PAUSE", 30))
         base = current_app.config.get("FLEET_BACKOFF_SECONDS", 5)
@@ -260,10 +259,10 @@ def _handle(target, state, exc, lang):
     else:
         if not isinstance(exc, (WeChatError, PortalError)):
             log.exception("fleet target %s: %s failed unexpectedly", target.id, STEP_OF[state], exc_info=exc)
-        _failed(target, state, exc, lang, now)
+        _failed(target, exc, lang, now, part)
 
 
-def _failed(target, state, exc, lang, now):
+def _failed(target, exc, lang, now, part):
     if isinstance(exc, WeChatError):
         reason = explain(exc, lang)
     elif isinstance(exc, PortalError):
@@ -271,7 +270,7 @@ def _failed(target, state, exc, lang, now):
     else:
         reason = _("An unexpected error stopped this step. The platform staff were told.")
     target.state, target.errcode = F.FAILED, getattr(exc, "errcode", None)
-    target.failed_step = getattr(target, "step_name", None) or STEP_OF[state]
+    target.failed_step = part
     target.reason, target.finished_at, target.step = reason, now, None
 
 
@@ -289,6 +288,27 @@ def _refund_quota(target):
 
 class TakenOver(Exception):
     """The coordinator handed this step to another job meanwhile (this one looked dead: no lease)."""
+
+
+class InPart(Exception):  # noqa: N818 - a wrapper the runner unwraps, not an error of its own
+    """The exception it wraps (its __cause__) happened in the named part of a step, which the target's
+    failed_step then shows (the fleet page tells a privacy failure from a submit failure)."""
+
+    def __init__(self, part):
+        super().__init__(part)
+        self.part = part
+
+
+@contextmanager
+def _part(name):
+    """Name the part of a step that the block runs, for `InPart`. Database errors and a lost hand-out pass
+    through as they are: the runner treats those itself."""
+    try:
+        yield
+    except (OperationalError, TakenOver):
+        raise
+    except Exception as exc:
+        raise InPart(name) from exc
 
 
 def _mark_sent(target, mark):
@@ -341,17 +361,16 @@ def submit(target, release):
         target.state, target.reason, target.finished_at = F.SKIPPED, _("An audit is already open."), utcnow()
         return _refund_quota(target)
     throttle(2)
-    target.step_name = "privacy"
-    if privacy.scan_result(mp) is None:  # 61039: WeChat still scans the upload; look again soon
-        now = utcnow()
-        waited = (now - (privacy.scan_started_at(mp) or now)).total_seconds()
-        delay = privacy.scan_recheck_delay(waited, current_app.config.get("FLEET_PRIVACY_RECHECK_SECONDS", 5))
-        target.state, target.not_before = F.PRIVACY, now + timedelta(seconds=delay)
-        return _refund_quota(target)
-    missing = _prepare_privacy(mp, wxa)
-    if missing:  # privacy_api_not_use is about location APIs: it cannot stand in for the guideline
-        raise privacy.incomplete_guideline(missing)
-    target.step_name = None
+    with _part("privacy"):
+        if privacy.scan_result(mp) is None:  # 61039: WeChat still scans the upload; look again soon
+            now = utcnow()
+            waited = (now - (privacy.scan_started_at(mp) or now)).total_seconds()
+            delay = privacy.scan_recheck_delay(waited, current_app.config.get("FLEET_PRIVACY_RECHECK_SECONDS", 5))
+            target.state, target.not_before = F.PRIVACY, now + timedelta(seconds=delay)
+            return _refund_quota(target)
+        missing = _prepare_privacy(mp, wxa)
+        if missing:  # privacy_api_not_use is about location APIs: it cannot stand in for the guideline
+            raise privacy.incomplete_guideline(missing)
     _mark_sent(target, "submit_sent")
     throttle(1)  # just before the call, so a 45009 back-off that began meanwhile holds it back
     try:
@@ -389,7 +408,7 @@ def _adopt(wxa, target, release):
         return False
     # since the release began, not since this dispatch: a step put back after a lost answer is handed out
     # again seconds or minutes after the submit it must find
-    if latest.auditid is None or latest.submit_audit_time < _epoch(release.created_at) - 5 \
+    if latest.auditid is None or latest.submit_audit_time < to_epoch(release.created_at) - 5 \
             or latest.user_version not in ("", release.user_version):
         return False
     known = db.session.scalar(select(Audit).where(Audit.appid == target.appid, Audit.auditid == str(latest.auditid)))

@@ -6,7 +6,8 @@ that finds no write in progress becomes the writer: it takes every push waiting 
 with the function it is given (one transaction), wakes their threads, and passes the writer's role to the
 oldest push that queued meanwhile, so no thread writes for others for long. Each thread answers only once
 its own push is committed (or its error is known). With a single request at a time this is one push per
-transaction, as before. Nothing here knows about WeChat or the database; the write function does.
+transaction, and a lone push waits for no one. Nothing here knows about WeChat or the database; the
+write function does.
 """
 
 import threading

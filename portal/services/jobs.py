@@ -64,11 +64,9 @@ def start(kind, mp, actor, key, params, job_name):
         db.session.rollback()
         existing = db.session.scalar(select(JobRun).where(JobRun.active_key == key))
         if existing is not None:
-            existing.created_now = False  # not a column: tells the page "already running"
             return existing, False
         raise
     _enqueue(run, job_name)
-    run.created_now = True
     return run, True
 
 

@@ -8,7 +8,6 @@ Imports services, models and the WeChat client only; never views or jobs.
 
 import json
 import re
-from datetime import UTC, datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -21,13 +20,10 @@ from portal.models.template import EXT_TYPES
 from portal.services import activity, miniprograms
 from portal.services.tenant_settings import get_settings
 from portal.services.wechat import get_client
+from portal.timeutil import from_epoch
 from portal.wechat.templates import TEMPLATE_STANDARD
 
 SCHEMA_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_.-]{0,63})\s*:\s*([a-z]+)(\?)?$")
-
-
-def _when(epoch):
-    return datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None) if epoch else None
 
 
 def get_template(template_id):
@@ -55,7 +51,7 @@ def sync_templates(actor=None):
         raw = tpl.raw
         row.user_version, row.user_desc = tpl.user_version[:64], tpl.user_desc[:255]
         row.template_type, row.source_appid = tpl.template_type, tpl.source_miniprogram_appid[:45] or None
-        row.draft_id, row.wechat_created_at = raw.get("draft_id"), _when(tpl.create_time)
+        row.draft_id, row.wechat_created_at = raw.get("draft_id"), from_epoch(tpl.create_time)
         row.categories = json.dumps(raw.get("category_list") or [], ensure_ascii=False)
         row.audit_status, row.audit_reason = raw.get("audit_status"), raw.get("reason") or None
         row.is_deleted = False

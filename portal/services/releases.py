@@ -9,7 +9,6 @@ otherwise), so its ext_json is {"extAppid", "ext"} and cannot carry requiredPriv
 """
 
 import re
-from datetime import UTC, datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -23,14 +22,10 @@ from portal.services import jobs, library, miniprograms
 from portal.services.audits import audits_of, open_audit
 from portal.services.tenant_settings import get_settings
 from portal.services.wechat import get_client
-from portal.timeutil import utcnow
+from portal.timeutil import from_epoch, to_epoch, utcnow
 from portal.wechat.errors import AlreadyReleased, WeChatError
 
 USER_VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$")
-
-
-def _when(epoch):
-    return datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None) if epoch else None
 
 
 def templates():
@@ -62,14 +57,13 @@ def latest_commit(mp):
 
 
 def request_commit(mp, actor, template_id, user_version, user_desc):
-    """Enqueue the commit job (the seed's uploadCode). :raise ValidationFailed: bad version."""
+    """Enqueue the commit job; returns (run, created), created False when one was already running.
+    :raise ValidationFailed: bad version."""
     if not USER_VERSION.match(user_version or ""):
         raise ValidationFailed(_("A version has 1-64 letters, digits, “.”, “-” or “_”, e.g. 1.2.0."))
     miniprograms.api(mp)
     params = {"template_id": int(template_id), "user_version": user_version, "user_desc": (user_desc or "")[:255]}
-    run, _created = jobs.start("commit", mp, actor, f"commit:{mp.id}", params,
-                              "portal.jobs.releases.commit_job")
-    return run
+    return jobs.start("commit", mp, actor, f"commit:{mp.id}", params, "portal.jobs.releases.commit_job")
 
 
 def commit_step(run):
@@ -110,7 +104,7 @@ def trial_version_is(wxa, user_version, since):
     later (a few seconds of clock difference allowed): a commit whose answer was lost did land."""
     info = wxa.code.get_version_info().get("exp_info") or {}
     return info.get("exp_version") == user_version and \
-        int(info.get("exp_time") or 0) >= int(since.replace(tzinfo=UTC).timestamp()) - 5
+        int(info.get("exp_time") or 0) >= to_epoch(since) - 5
 
 
 def _trial_domains(mp, actor):
@@ -151,10 +145,10 @@ def releasable_audit(mp):
 
 
 def request_release(mp, actor):
+    """Enqueue the release job for the approved audit; returns (run, created) as `request_commit`."""
     audit = releasable_audit(mp)
-    run, _created = jobs.start("release", mp, actor, f"release:{mp.id}:{audit.auditid}",
-                               {"audit_id": audit.id}, "portal.jobs.releases.release_job")
-    return run
+    return jobs.start("release", mp, actor, f"release:{mp.id}:{audit.auditid}",
+                      {"audit_id": audit.id}, "portal.jobs.releases.release_job")
 
 
 def release_step(run):
@@ -176,7 +170,7 @@ def release_step(run):
 def _is_live(wxa, audit):
     info = wxa.code.get_version_info().get("release_info") or {}
     return bool(audit.user_version) and info.get("release_version") == audit.user_version \
-        and int(info.get("release_time") or 0) >= int(audit.create_time.replace(tzinfo=UTC).timestamp())
+        and int(info.get("release_time") or 0) >= to_epoch(audit.create_time)
 
 
 def _mark_released(audit):
@@ -193,9 +187,10 @@ def version_overview(mp):
         result["error"] = exc.message if isinstance(exc, Conflict) else miniprograms.human_error(exc).message
         return result
     exp, rel = info.get("exp_info") or {}, info.get("release_info") or {}
-    result["exp"] = {"version": exp.get("exp_version"), "desc": exp.get("exp_desc"), "time": _when(exp.get("exp_time"))}
+    result["exp"] = {"version": exp.get("exp_version"), "desc": exp.get("exp_desc"),
+                     "time": from_epoch(exp.get("exp_time"))}
     result["release"] = {"version": rel.get("release_version"), "desc": rel.get("release_desc"),
-                         "time": _when(rel.get("release_time"))}
+                         "time": from_epoch(rel.get("release_time"))}
     return result
 
 

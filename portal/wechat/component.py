@@ -165,8 +165,9 @@ class ComponentAPI:
             raise ValueError("pre_auth_code and redirect_uri are required")
         query: list[tuple[str, Any]] = [("component_appid", self.config.component_appid),
                                         ("pre_auth_code", pre_auth_code), ("redirect_uri", redirect_uri)]
-        # 授权流程技术说明: "auth_type、biz_appid 两个字段互斥" (older text); now biz_appid wins a conflict. A
-        # link for one account names that account only, and its own type decides what the page offers.
+        # 授权流程技术说明 calls the two fields exclusive ("auth_type、biz_appid 两个字段互斥"), so only one is
+        # sent, and biz_appid wins: a link for one account names that account only, and its own type decides
+        # what the page offers.
         if biz_appid:
             query.append(("biz_appid", biz_appid))
         elif auth_type is not None:

@@ -40,6 +40,7 @@ def test_declared_unused_does_not_cover_an_incomplete_guideline(fleet_env, make_
     assert env.settle_until(release_id, lambda s: s[appid] == "failed")[appid] == "failed"
     target = env.targets(release_id)[appid]
     assert "Album" in target.reason and "驳回" in target.reason
+    assert target.failed_step == "privacy"  # the page tells a privacy failure from a refused submission
     assert env.api.count("submit_audit", appid) == 0
 
 
@@ -52,3 +53,4 @@ def test_location_refusal_names_the_apis(fleet_env, make_tenant):
     assert env.settle_until(release_id, lambda s: s[appid] == "failed")[appid] == "failed"
     target = env.targets(release_id)[appid]
     assert target.errcode == 61040 and "wx.chooseLocation" in target.reason, target.reason
+    assert target.failed_step == "submit"
