@@ -1,5 +1,6 @@
 """One shape for the pages: every paginated page pages through the one `pager` macro of `_macros.html` (it
-marks its <nav> with `data-pager`, and the links keep the page's filters)."""
+marks its <nav> with `data-pager`, and the links keep the page's filters), and page scripts come from
+base.html's `scripts` block at the end of the body."""
 
 import pathlib
 import re
@@ -69,4 +70,11 @@ def test_every_paginated_page_uses_the_pager_macro(client, staff, many_rows):
         assert "data-pager" in pagers[0], (path, pagers[0])
         links = re.findall(r'href="([^"]+)"', pagers[0])
         assert links and all(kept in link.replace("%2F", "/") for link in links), (path, links)
+
+
+def test_page_scripts_come_at_the_end_of_the_body(client, staff, many_rows):
+    body = client.get(f"/staff/fleet/{many_rows['release']}").get_data(as_text=True)
+    page, _sep, scripts = body.partition("</footer>")
+    assert "js/fleet.js" in scripts
+    assert "<script" not in page.partition("<body>")[2]
 
