@@ -1,6 +1,6 @@
 """One shape for the pages: every paginated page pages through the one `pager` macro of `_macros.html` (it
-marks its <nav> with `data-pager`, and the links keep the page's filters), and page scripts come from
-base.html's `scripts` block at the end of the body."""
+marks its <nav> with `data-pager`, and the links keep the page's filters), page scripts come from base.html's
+`scripts` block at the end of the body, and the audit badge reads the model's `AUDIT_STATUSES`."""
 
 import pathlib
 import re
@@ -78,3 +78,13 @@ def test_page_scripts_come_at_the_end_of_the_body(client, staff, many_rows):
     assert "js/fleet.js" in scripts
     assert "<script" not in page.partition("<body>")[2]
 
+
+def test_the_audit_badge_reads_the_model_mapping(app):
+    from portal.models.audit import AUDIT_REJECTED, AUDIT_STATUSES
+
+    badge = app.jinja_env.get_template("releases/_macros.html").module.audit_badge
+    with app.test_request_context():
+        for status, (label, css) in AUDIT_STATUSES.items():
+            assert str(badge(status)).strip() == f'<span class="badge badge-{css}">{label}</span>'
+        assert "审核驳回" in str(badge(AUDIT_REJECTED))  # the reader's language, Chinese by default
+        assert str(badge(9)).strip() == '<span class="badge badge-muted">9</span>'
