@@ -1,10 +1,13 @@
-"""Template globals: the navigation for the current role, the current locale, display filters."""
+"""Template globals: the navigation for the current role, the current locale, audit status badges, display
+filters."""
 
 from flask import request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+
+from portal.models.audit import AUDIT_STATUSES
 
 
 def nav_items():
@@ -48,12 +51,19 @@ def action_label(action):
     return str(label) if label is not None else action
 
 
+def audit_status(status):
+    """(label, badge class) of an audit status; an unknown status shows as itself."""
+    label, css = AUDIT_STATUSES.get(status, (status, "muted"))
+    return str(label), css
+
+
 def format_dt(value):
     return value.strftime("%Y-%m-%d %H:%M") + " UTC" if value else "—"
 
 
 def register(app):
     app.jinja_env.globals["nav_items"] = nav_items
+    app.jinja_env.globals["audit_status"] = audit_status
     app.jinja_env.filters["dt"] = format_dt
     app.jinja_env.filters["action_label"] = action_label
 

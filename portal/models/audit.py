@@ -4,6 +4,8 @@
 seed's "3 = submitted" default, which clashes with WeChat's 3 = withdrawn.
 """
 
+from flask_babel import lazy_gettext as _l
+
 from portal.extensions import db
 from portal.timeutil import utcnow
 
@@ -13,6 +15,16 @@ AUDIT_IN_REVIEW = 2
 AUDIT_WITHDRAWN = 3
 AUDIT_DELAYED = 4
 OPEN_AUDIT_STATUSES = (AUDIT_IN_REVIEW, AUDIT_DELAYED)
+
+# What a status reads as and the badge class it wears, for every page that shows one (`audit_status` in
+# templating.py). Lazy labels: they are translated when rendered, in the reader's language.
+AUDIT_STATUSES = {
+    AUDIT_APPROVED: (_l("Approved"), "authorized"),
+    AUDIT_REJECTED: (_l("Rejected"), "unauthorized"),
+    AUDIT_IN_REVIEW: (_l("In review"), "info"),
+    AUDIT_WITHDRAWN: (_l("Withdrawn"), "muted"),
+    AUDIT_DELAYED: (_l("Delayed"), "needs_reauth"),
+}
 
 
 class Audit(db.Model):
