@@ -114,7 +114,8 @@ def current_domains(mp):
 def change_server_domains(mp, actor, action, hosts_by_kind, log=True):
     """add/delete/set server domains (modify_domain or modify_domain_directly); counts the change.
 
-    :raise ValidationFailed: bad input, or this month's 50 changes are used. :raise WeChatFailed: e.g. 85017
+    :raise ValidationFailed: bad input, this month's 50 changes are used, or WeChat dropped domains not
+    registered on the platform (the others are set). :raise WeChatFailed: e.g. 85017
     (not registered on the platform), 86102 (WeChat counts the month's changes as used: we record that).
     """
     if action not in ("add", "delete", "set"):
@@ -127,13 +128,28 @@ def change_server_domains(mp, actor, action, hosts_by_kind, log=True):
     call = wxa.modify_domain_directly if strategy() == "direct" else wxa.modify_domain
     with wechat_errors("domains.server" if log else None, mp, actor):
         try:
-            call(action, **lists)
+            answer = call(action, **lists)
         except DomainChangesSpent:  # changes made elsewhere (the mp console) count too
             _count_change(mp, spent=True)
             raise
     _count_change(mp)
     if log:
         done("domains.server", mp, actor, f"{action} {sum(len(v) for v in lists.values())} domain(s) ({strategy()})")
+    _refuse_dropped(answer)
+
+
+def _refuse_dropped(answer):
+    """modify_domain keeps only domains registered on the platform and lists the others as `invalid_*`: say so,
+    or the app would quietly lack them (and every later comparison would differ and spend another change).
+
+    :raise ValidationFailed: naming the dropped domains."""
+    dropped = sorted({v for key, values in (answer or {}).items() if key.startswith("invalid_")
+                      for v in values or () if isinstance(v, str)})
+    if dropped:
+        raise ValidationFailed(_("WeChat set the other server domains but dropped %(hosts)s: they are not among the "
+                                 "platform's registered server domains. Register them in the open platform's "
+                                 "development settings, or remove them from the parameters.",
+                                 hosts=", ".join(dropped)))
 
 
 def _month():

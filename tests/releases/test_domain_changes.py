@@ -124,3 +124,23 @@ def test_a_server_domain_with_a_port_round_trips(code_env):
     assert _changes(env) == ["set", "set"]
     assert _sandbox_app(env)["domains"]["third"]["requestdomain"] == ["https://api.localhost:9443"]
     assert env.post("params", {"webviewdomain": "www.localhost:8443"}).status_code == 400
+
+
+def test_domains_wechat_drops_are_named_not_swallowed(code_env):
+    """modify_domain keeps only the platform's registered server domains and lists the rest as invalid_*:
+    the portal names them (after an upload, as a note; before a submission, as the reason it stops)."""
+    env = code_env
+    _settings(env, requestdomain="api.localhost shop.elsewhere.example")
+    upload(env, "1.0.0")
+    note = json.loads(last_run(env, "commit").message)
+    assert "shop.elsewhere.example" in note["en"] and "shop.elsewhere.example" in note["zh"]
+    assert "Version 1.0.0 uploaded" in note["en"]  # the upload stands
+    assert _changes(env) == ["set"]
+    env.api.advance(31)
+    submit(env)
+    run = last_run(env, "submit_audit")
+    assert run.state == "failed" and "shop.elsewhere.example" in json.loads(run.message)["zh"]
+    assert env.api.count("submit_audit") == 0
+    refused = env.post("domains/server", {"action": "add", "requestdomain": "cdn.localhost cdn.elsewhere.example"},
+                       follow_redirects=True)
+    assert "cdn.elsewhere.example" in _html(refused)
