@@ -91,7 +91,7 @@ def check_config():
     if acknowledge not in ("stored", "spooled", "queued"):
         raise click.ClickException("CALLBACK_ACKNOWLEDGE must be stored, spooled or queued.")
     if acknowledge == "spooled":
-        from portal.services.push_spool import spool_dir
+        from portal.services.pushes.spool import spool_dir
 
         directory = spool_dir(current_app)
         click.echo(f"{'CALLBACK_SPOOL_DIR':28} {directory}")
@@ -134,22 +134,22 @@ def drain_pushes(claim_idle, follow):
     (CALLBACK_ACKNOWLEDGE=spooled) and the Redis push stream (=queued)."""
     from flask import current_app
 
-    from portal.services import push_queue, push_spool
+    from portal.services.pushes import spool, store_queued, stream
 
     app = current_app._get_current_object()
     redis = app.extensions.get("redis")
-    spooled = push_spool.has_work(app)
+    spooled = spool.has_work(app)
     if redis is None and not spooled:
         raise click.ClickException("Nothing to drain: pushes are stored before success (no REDIS_URL, and "
                                    "CALLBACK_ACKNOWLEDGE is not spooled).")
     if follow:
-        if push_spool.is_enabled():
-            push_spool.drain_forever(app)
-        push_queue.drain_forever(app)
-    stored = push_spool.drain_all(app) if spooled else 0
+        if spool.is_enabled():
+            spool.drain_forever(app, store_queued)
+        stream.drain_forever(app, store_queued)
+    stored = spool.drain_all(app, store_queued) if spooled else 0
     if redis is not None:
         idle = None if claim_idle is None else int(claim_idle * 1000)
-        stored += push_queue.drain_all(redis, push_queue.consumer_name(), idle)
+        stored += stream.drain_all(redis, stream.consumer_name(), store_queued, idle)
     click.echo(json.dumps({"stored": stored}))
 
 

@@ -19,7 +19,7 @@ from portal.callbacks import bp
 from portal.callbacks.ratelimit import SlidingWindowLimiter
 from portal.extensions import csrf, db, limiter
 from portal.models.callback import SOURCE_AUTH, SOURCE_MESSAGE
-from portal.services import callbacks as callbacks_service
+from portal.services import pushes
 
 log = logging.getLogger("portal.callbacks")
 APPID_RE = re.compile(r"^wx[0-9a-zA-Z]{6,30}$")
@@ -79,8 +79,8 @@ def handle(environ, appid=None):
         log.warning("callback rejected: body larger than %d bytes", current_app.config["CALLBACK_MAX_BYTES"])
         return "payload too large", 413
     try:
-        receipt = callbacks_service.receive(source, body, _query(environ), path_appid=appid)
-    except callbacks_service.CallbackRejected as exc:
+        receipt = pushes.receive(source, body, _query(environ), path_appid=appid)
+    except pushes.CallbackRejected as exc:
         log.warning("callback rejected (%s): %s", exc.status, exc.reason)
         return "rejected", exc.status
     except Exception:  # noqa: BLE001 - our failure: let WeChat retry, never a 500 page

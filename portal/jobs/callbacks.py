@@ -3,14 +3,14 @@ with CALLBACK_ACKNOWLEDGE=queued, the push spool of the worker's host with =spoo
 
 from flask import current_app
 
-from portal.services import push_queue, push_spool
+from portal.services.pushes import spool, store_queued, stream
 
 
 def drain_queued_pushes():
     """Store pushes acknowledged from the Redis stream and forget consumers of processes long gone; store
     what waits in this host's push spool (web processes on the same host whose drainers are gone)."""
-    result = push_queue.drain_periodically()
+    result = stream.drain_periodically(store_queued)
     app = current_app._get_current_object()
-    if push_spool.has_work(app):
-        result["stored"] += push_spool.drain_all(app)
+    if spool.has_work(app):
+        result["stored"] += spool.drain_all(app, store_queued)
     return result

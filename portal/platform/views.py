@@ -13,8 +13,8 @@ from portal.models.miniprogram import AUTH_STATES
 from portal.platform import bp
 from portal.services import authorization as authorization_service
 from portal.services import authorizers as authorizers_service
-from portal.services import callbacks as callbacks_service
 from portal.services import platform as platform_service
+from portal.services import pushes as pushes_service
 
 
 class TransferForm(FlaskForm):
@@ -81,5 +81,5 @@ def assign_unclaimed(row_id):
 @staff_required
 def pushes():
     kind = request.args.get("kind", "")[:64] or None
-    return render_template("platform/pushes.html", events=callbacks_service.recent_events(200, kind), kind=kind,
-                           waiting=callbacks_service.waiting_pushes())
+    return render_template("platform/pushes.html", events=pushes_service.recent_events(200, kind), kind=kind,
+                           waiting=pushes_service.waiting_pushes())

@@ -95,7 +95,7 @@ def test_message_push_stored_with_its_outcome_and_appid_checked(platform, send):
 
 
 def test_a_push_that_fails_to_apply_is_stored_as_failed_and_its_retry_counted(platform, send, monkeypatch):
-    from portal.services import callbacks as service
+    from portal.services.pushes import receiving as service
 
     def broken(*args):
         raise RuntimeError("database hiccup")
@@ -115,12 +115,12 @@ def test_a_push_that_fails_to_apply_is_stored_as_failed_and_its_retry_counted(pl
 
 
 def test_an_unexpected_error_answers_503_not_500(platform, send, monkeypatch):
-    from portal.services import callbacks as service
+    from portal.services import pushes
 
     def boom(*args, **kwargs):
         raise RuntimeError("no database")
 
-    monkeypatch.setattr(service, "receive", boom)
+    monkeypatch.setattr(pushes, "receive", boom)
     response = send()[0]
     assert response.status_code == 503 and response.headers["X-Frame-Options"] == "DENY"
 

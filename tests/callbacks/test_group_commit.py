@@ -12,7 +12,7 @@ import requests
 import sqlalchemy as sa
 from wechatpy.crypto import WeChatCrypto
 
-from portal.services.group_commit import GroupCommitter
+from portal.services.pushes.group_commit import GroupCommitter
 
 TICKET_XML = ("<xml><AppId><![CDATA[{appid}]]></AppId><CreateTime>{ts}</CreateTime>"
               "<InfoType><![CDATA[component_verify_ticket]]></InfoType>"

@@ -86,16 +86,18 @@ def test_pushes_are_answered_while_the_database_and_redis_are_down_and_stored_wh
     assert len(_wait_ready(spool)) == 1
 
     with down.app_context():
-        from portal.services import push_spool
+        from portal.services.pushes import spool as push_spool
+        from portal.services.pushes import store_queued
 
-        assert push_spool.drain_all(down) == 0  # nothing stored, nothing lost
+        assert push_spool.drain_all(down, store_queued) == 0  # nothing stored, nothing lost
     assert len(_segments(spool)) == 1 and _count(platform, "SELECT COUNT(*) FROM callback_events") == before
 
     _spooled(platform, spool)
     with platform.app.app_context():
-        from portal.services import push_spool
+        from portal.services.pushes import spool as push_spool
+        from portal.services.pushes import store_queued
 
-        assert push_spool.drain_all(platform.app) == 2
+        assert push_spool.drain_all(platform.app, store_queued) == 2
     assert _count(platform, "SELECT COUNT(*) FROM callback_events") == before + 2
     assert _count(platform, "SELECT COUNT(*) FROM wxminiprogram_audit WHERE status = 0") == 1
     assert _segments(spool) == []
@@ -209,7 +211,8 @@ def test_racing_writers_and_drainers_store_each_push_exactly_once(platform, tmp_
     stored once, none counted as a retry, none left behind (segments are taken by one drainer at a time)."""
     import threading
 
-    from portal.services import push_spool
+    from portal.services.pushes import spool as push_spool
+    from portal.services.pushes import store_queued
 
     spool = tmp_path / "spool"
     _spooled(platform, spool, CALLBACK_SPOOL_SEGMENT_SECONDS=0.02, CALLBACK_RATE_LIMIT="100000 per minute")
@@ -221,7 +224,7 @@ def test_racing_writers_and_drainers_store_each_push_exactly_once(platform, tmp_
     def drainer():
         with platform.app.app_context():
             while not stop.is_set():
-                settled.append(push_spool.drain_all(platform.app))
+                settled.append(push_spool.drain_all(platform.app, store_queued))
                 time.sleep(0.01)
 
     drainers = [threading.Thread(target=drainer) for _ in range(3)]

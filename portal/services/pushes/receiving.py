@@ -24,9 +24,10 @@ from portal.models.callback import (
     SOURCE_MESSAGE,
 )
 from portal.models.miniprogram import AUTH_UNAUTHORIZED
-from portal.services import activity, fleet_signals, push_queue, push_spool
+from portal.services import activity, fleet_signals
 from portal.services.audits import apply_audit_events
-from portal.services.group_commit import GroupCommitter
+from portal.services.pushes import spool, stream
+from portal.services.pushes.group_commit import GroupCommitter
 from portal.services.wechat import component_appid, get_client
 from portal.timeutil import utcnow
 from portal.wechat import callbacks as events
@@ -161,14 +162,14 @@ def receive(source, body, args, path_appid=None):
     persistent Redis) appended to the push stream (outcome "queued in redis"); `store_queued` stores either
     shortly after."""
     event, xml = _checked(source, body, args, path_appid)
-    if push_spool.is_enabled():
+    if spool.is_enabled():
         try:
-            push_spool.append(source, body, args, path_appid)
+            spool.append(source, body, args, path_appid, store_queued)
             return Receipt(None, source, event.kind[:64], event.appid or None, None, OUTCOME_SPOOLED)
-        except push_spool.SpoolError as exc:
+        except spool.SpoolError as exc:
             log.warning("push stored before success: %s", exc)
-    elif push_queue.is_available():
-        push_queue.append(source, body, args, path_appid)
+    elif stream.is_available():
+        stream.append(source, body, args, path_appid, store_queued)
         return Receipt(None, source, event.kind[:64], event.appid or None, None, OUTCOME_IN_STREAM)
     push = _push(source, event, xml)
     if isinstance(event, GROUPED):
@@ -408,16 +409,16 @@ def _unauthorize(appid):
 
 def waiting_pushes():
     """Pushes acknowledged but not stored yet, for the staff push list: {"mode", "spool", "stream"}; "spool"
-    is `push_spool.backlog` (or None when nothing is spooled here), "stream" a count (or None without Redis,
+    is `spool.backlog` (or None when nothing is spooled here), "stream" a count (or None without Redis,
     or when Redis cannot be asked)."""
     app = current_app._get_current_object()
     mode = app.config.get("CALLBACK_ACKNOWLEDGE")
-    spool = push_spool.backlog(app)  # one listing of the spool: shown when spooling is on or segments are left
-    if mode != "spooled" and not spool["segments"]:
-        spool = None
+    spooled = spool.backlog(app)  # one listing of the spool: shown when spooling is on or segments are left
+    if mode != "spooled" and not spooled["segments"]:
+        spooled = None
     redis = app.extensions.get("redis")
-    stream = push_queue.backlog(redis) if redis is not None and mode == "queued" else None
-    return {"mode": mode, "spool": spool, "stream": stream}
+    streamed = stream.backlog(redis) if redis is not None and mode == "queued" else None
+    return {"mode": mode, "spool": spooled, "stream": streamed}
 
 
 def recent_events(limit=100, kind=None):

@@ -9,7 +9,7 @@ pushes wait in the spool and are stored when the database is back. It is how mai
 
 What is spooled is the push as WeChat sent it (still encrypted, with its signed query), after every check
 passed, one JSON line per push (no decrypted secret is written); a drainer checks it again (all but the
-timestamp) and stores it like any push, once, with WeChat's retries counted (`callbacks.store_queued`).
+timestamp) and stores it like any push, once, with WeChat's retries counted (the `store_queued` it is given).
 
 Files (CALLBACK_SPOOL_DIR, a local directory; `<instance>/push-spool` by default): each process writes one
 segment at a time, ``<ns>-<pid>-<n>.open``, under an exclusive `flock` it holds for as long as it writes.
@@ -58,14 +58,15 @@ def spool_dir(app):
     return app.config.get("CALLBACK_SPOOL_DIR") or os.path.join(app.instance_path, "push-spool")
 
 
-def append(source, body, args, path_appid):
-    """Write one checked push to this process's open segment. :raise SpoolError: not written."""
+def append(source, body, args, path_appid, store):
+    """Write one checked push to this process's open segment; an in-process drainer (started here) stores it
+    with `store`. :raise SpoolError: not written."""
     app = current_app._get_current_object()
     query = {name: args.get(name) for name in QUERY_FIELDS}
     line = "\n" + _record(source, path_appid, query, body) + "\n"  # the leading newline ends any torn line
     _writer(app).write(line.encode("ascii"))
     if app.config.get("CALLBACK_DRAIN_IN_PROCESS", True):
-        _ensure_drainer(app)
+        _ensure_drainer(app, store)
 
 
 def _record(source, path_appid, query, body):
@@ -235,11 +236,10 @@ def _records(data):
     return items, torn
 
 
-def drain_segment(path):
-    """Store one segment if no one else holds it; returns how many pushes were settled, or None when the
-    segment is someone else's (being written, or taken by another drainer). Must run in an app context."""
-    from portal.services.callbacks import store_queued
-
+def drain_segment(path, store):
+    """Store one segment with `store` (the package's `store_queued`) if no one else holds it; returns how many
+    pushes were settled, or None when the segment is someone else's (being written, or taken by another
+    drainer). Must run in an app context."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except FileNotFoundError:  # renamed (closed by its writer) or drained meanwhile
@@ -262,7 +262,7 @@ def drain_segment(path):
         settled_count, left = 0, []
         for start in range(0, len(items), BATCH):
             batch = items[start:start + BATCH]
-            settled = set(store_queued(batch))
+            settled = set(store(batch))
             settled_count += len(settled)
             left += [item for item in batch if item[0] not in settled]
         if left:
@@ -289,14 +289,14 @@ def _rewrite(path, items):
         os.unlink(path)
 
 
-def drain_all(app):
+def drain_all(app, store):
     """Store every segment that can be taken now (what `flask drain-pushes` and the workers' schedule run);
     returns how many pushes were settled. Must run in an app context."""
     from portal.extensions import db
 
     directory, total = spool_dir(app), 0
     for name in _claimable(directory):
-        settled = drain_segment(os.path.join(directory, name))
+        settled = drain_segment(os.path.join(directory, name), store)
         db.session.remove()
         total += settled or 0
     _remove_leftovers(directory)
@@ -349,12 +349,12 @@ def backlog(app):
     return {"pushes": pushes, "segments": len(names), "oldest_seconds": oldest}
 
 
-def drain_forever(app):
+def drain_forever(app, store):
     """The in-process drainer (and `flask drain-pushes --follow`): drain, pause when idle, repeat."""
     while True:
         try:
             with app.app_context():
-                settled = drain_all(app)
+                settled = drain_all(app, store)
             if not settled:
                 time.sleep(IDLE_DRAIN_SECONDS)
         except Exception:  # noqa: BLE001 - the segments stay in the spool; try again shortly
@@ -366,7 +366,7 @@ _DRAINERS = {}
 _DRAINERS_LOCK = threading.Lock()
 
 
-def _ensure_drainer(app):
+def _ensure_drainer(app, store):
     key = (id(app), os.getpid())
     drainer = _DRAINERS.get(key)
     if drainer is not None and drainer.is_alive():
@@ -374,6 +374,6 @@ def _ensure_drainer(app):
     with _DRAINERS_LOCK:
         drainer = _DRAINERS.get(key)
         if drainer is None or not drainer.is_alive():
-            drainer = _DRAINERS[key] = threading.Thread(target=drain_forever, args=(app,),
+            drainer = _DRAINERS[key] = threading.Thread(target=drain_forever, args=(app, store),
                                                         name="push-spool-drainer", daemon=True)
             drainer.start()

@@ -51,8 +51,8 @@ def _state(app):
     return state
 
 
-def append(source, body, args, path_appid):
-    """XADD one checked push. One round trip of its own: Redis answers in tens of microseconds, so
+def append(source, body, args, path_appid, store):
+    """XADD one checked push; an in-process drainer (started here) stores it with `store`. One round trip of its own: Redis answers in tens of microseconds, so
     gathering several threads' pushes into one pipeline (as pushes are group-committed to the database)
     costs more CPU in locks and wake-ups than it saves. :raise RedisError: not queued (the view answers 503).
     """
@@ -62,7 +62,7 @@ def append(source, body, args, path_appid):
     state.xadd(("s", source, "a", path_appid or "", "b", body,
                 "q", json.dumps({name: args.get(name) for name in QUERY_FIELDS})))
     if app.config.get("CALLBACK_DRAIN_IN_PROCESS", True):
-        state.ensure_drainer(app)
+        state.ensure_drainer(app, store)
 
 
 class _QueueState:
@@ -103,13 +103,13 @@ class _QueueState:
             _ensure_group(self.redis)
             self._group_ready = True
 
-    def ensure_drainer(self, app):
+    def ensure_drainer(self, app, store):
         drainer = self._drainer
         if drainer is not None and drainer.is_alive() and drainer.pid == os.getpid():
             return
         with self._lock:
             if self._drainer is None or not self._drainer.is_alive() or self._drainer.pid != os.getpid():
-                self._drainer = threading.Thread(target=drain_forever, args=(app,), name="push-drainer",
+                self._drainer = threading.Thread(target=drain_forever, args=(app, store), name="push-drainer",
                                                  daemon=True)
                 self._drainer.pid = os.getpid()
                 self._drainer.start()
@@ -156,13 +156,12 @@ def _items(entries):
         yield key, fields[b"s"].decode(), fields[b"b"], query, fields[b"a"].decode() or None
 
 
-def drain_once(redis, consumer, block_ms=None, claim_idle_ms=None):
-    """Store what is waiting (entries abandoned by dead drainers first); returns how many were settled.
+def drain_once(redis, consumer, store, block_ms=None, claim_idle_ms=None):
+    """Store what is waiting (entries abandoned by dead drainers first) with `store` (the package's
+    `store_queued`: items in, settled keys out); returns how many were settled.
 
     Must run in an app context. :raise RedisError, SQLAlchemyError: left in the stream, retried later.
     """
-    from portal.services.callbacks import store_queued
-
     if claim_idle_ms is None:
         claim_idle_ms = int(current_app.config.get("CALLBACK_CLAIM_IDLE_SECONDS", 30) * 1000)
     _ensure_group(redis)
@@ -173,25 +172,25 @@ def drain_once(redis, consumer, block_ms=None, claim_idle_ms=None):
         items += _items(entries)
     if not items:
         return 0
-    settled = store_queued(items)
+    settled = store(items)
     if settled:
         redis.xack(STREAM, GROUP, *settled)
         redis.xdel(STREAM, *settled)
     return len(settled)
 
 
-def drain_all(redis, consumer, claim_idle_ms=None):
+def drain_all(redis, consumer, store, claim_idle_ms=None):
     """Drain until nothing is waiting (what `flask drain-pushes` runs); returns the count settled."""
     total = 0
     while True:
-        settled = drain_once(redis, consumer, claim_idle_ms=claim_idle_ms)
+        settled = drain_once(redis, consumer, store, claim_idle_ms=claim_idle_ms)
         db.session.remove()
         if not settled:
             return total
         total += settled
 
 
-def drain_periodically():
+def drain_periodically(store):
     """The periodic drain (every worker's schedule): stores what waits in the stream, whether or not a web
     process is up to drain it (after a restart, before the next push arrives), then forgets the consumers
     of processes gone for an hour that hold nothing (each web process reads as its own consumer, so the
@@ -201,7 +200,7 @@ def drain_periodically():
     if current_app.config.get("CALLBACK_ACKNOWLEDGE") != "queued" or redis is None \
             or not redis.exists(STREAM):
         return {"stored": 0, "forgotten": 0}
-    stored = drain_all(redis, consumer_name())
+    stored = drain_all(redis, consumer_name(), store)
     forgotten, idle_ms = 0, float(current_app.config.get("CALLBACK_CONSUMER_IDLE_SECONDS", 3600)) * 1000
     for consumer in redis.xinfo_consumers(STREAM, GROUP):
         if consumer["pending"] == 0 and consumer["idle"] >= idle_ms:
@@ -209,7 +208,7 @@ def drain_periodically():
     return {"stored": stored, "forgotten": forgotten}
 
 
-def drain_forever(app):
+def drain_forever(app, store):
     """The in-process drainer: block on the stream, store, repeat; an error waits a second and retries.
 
     After a partial batch it pauses DRAIN_PAUSE_SECONDS, so that under load pushes gather into batches of
@@ -221,7 +220,7 @@ def drain_forever(app):
     while True:
         try:
             with app.app_context():
-                settled = drain_once(redis, consumer, block_ms=1000)
+                settled = drain_once(redis, consumer, store, block_ms=1000)
             if 0 < settled < BATCH:
                 time.sleep(pause)
         except Exception:  # noqa: BLE001 - the entries stay in the stream; try again shortly
