@@ -95,7 +95,7 @@ def test_message_push_stored_with_its_outcome_and_appid_checked(platform, send):
 
 
 def test_a_push_that_fails_to_apply_is_stored_as_failed_and_its_retry_counted(platform, send, monkeypatch):
-    from portal.services.pushes import receiving as service
+    from portal.services.pushes import store as service
 
     def broken(*args):
         raise RuntimeError("database hiccup")

@@ -1,45 +1,36 @@
-"""Receiving WeChat's pushes: verify, decrypt, parse, store once, apply (fast) or enqueue (slow).
+"""Receiving WeChat's pushes: verify, decrypt, parse, then store (`store`) or leave in the spool or the
+stream for a drainer, which hands them back to `store_queued`.
 
 Bad input raises `CallbackRejected` with a 4xx status and changes nothing. A push WeChat retries is
 recognised by its (appid, type, CreateTime) key: acknowledged, counted, not applied again.
 """
 
-import hashlib
-import json
 import logging
 import time
 
 from flask import current_app
-from sqlalchemy import bindparam, insert, update
-from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
-from portal.models import CallbackEvent, ComponentAccount, MiniProgram
-from portal.models.callback import (
-    OUTCOME_APPLIED,
-    OUTCOME_FAILED,
-    OUTCOME_IGNORED,
-    OUTCOME_QUEUED,
-    OUTCOME_RECEIVED,
-    SOURCE_MESSAGE,
-)
-from portal.models.miniprogram import AUTH_UNAUTHORIZED
-from portal.services import activity, fleet_signals
-from portal.services.audits import apply_audit_events
+from portal.models import CallbackEvent
+from portal.models.callback import SOURCE_MESSAGE
 from portal.services.pushes import spool, stream
-from portal.services.pushes.group_commit import GroupCommitter
-from portal.services.wechat import component_appid, get_client
-from portal.timeutil import utcnow
+from portal.services.pushes.store import (
+    GROUPED,
+    Receipt,
+    group_committer,
+    new_push,
+    store_and_apply,
+    store_together,
+)
+from portal.services.wechat import get_client
 from portal.wechat import callbacks as events
 from portal.wechat.errors import CallbackError, SignatureMismatch
 
 log = logging.getLogger("portal.callbacks")
 
 MAX_CLOCK_SKEW = 300  # seconds a push's timestamp may differ from our clock
-TICKET_STORED = "ticket stored"
 OUTCOME_IN_STREAM = "queued in redis"  # the answer's outcome only: no row has it
 OUTCOME_SPOOLED = "spooled"  # the same, for a push written to the spool
-SECRET_FIELDS = {"ComponentVerifyTicket", "AuthorizationCode", "PreAuthCode", "auth_code"}
 
 
 class CallbackRejected(Exception):
@@ -87,72 +78,11 @@ def decode_push(body, args, path_appid=None, check_time=True):
         raise CallbackRejected(400, f"{exc.__class__.__name__}: {exc}") from None
 
 
-def _summary(event):
-    return json.dumps({k: ("***" if k in SECRET_FIELDS else v) for k, v in event.fields.items()},
-                      ensure_ascii=False, default=str)[:8000]
-
-
-def _dedup_key(event, xml):
-    """(appid, type, CreateTime) as WeChat's retries repeat them, plus a digest of the content, so two
-    different pushes in the same second are both kept while a retry of one is recognised."""
-    appid, kind, create_time = event.dedup_key
-    digest = hashlib.sha1(xml.encode("utf-8")).hexdigest()[:16]
-    return f"{appid}:{kind}:{create_time}:{digest}"[:191]
-
-
-class Receipt:
-    """What the view needs to know about a handled push (no ORM object: nothing to reload after commit)."""
-
-    __slots__ = ("id", "source", "kind", "appid", "dedup_key", "outcome", "detail")
-
-    def __init__(self, id, source, kind, appid, dedup_key, outcome=OUTCOME_RECEIVED, detail=None):  # noqa: A002
-        self.id, self.source, self.kind, self.appid, self.dedup_key = id, source, kind, appid, dedup_key
-        self.outcome, self.detail = outcome, detail
-
-
-_EVENTS = CallbackEvent.__table__
-# Built once: SQLAlchemy caches their compiled form. Core statements on the session's connection, so they
-# share its transaction with whatever the ORM does for the slower kinds of push. Column defaults
-# (received_at, outcome, duplicates) and the payload's encryption (EncryptedText) apply as with the ORM.
-_INSERT_EVENT = insert(_EVENTS)
-_SET_OUTCOME = update(_EVENTS).where(_EVENTS.c.id == bindparam("row_id"))
-_COUNT_DUPLICATE = (update(_EVENTS).where(_EVENTS.c.dedup_key == bindparam("key"))
-                    .values(duplicates=_EVENTS.c.duplicates + 1))
-_FAIL_BY_KEY = update(_EVENTS).where(_EVENTS.c.dedup_key == bindparam("key"))
-_ACCOUNTS = ComponentAccount.__table__
-_STORE_TICKET = update(_ACCOUNTS).where(_ACCOUNTS.c.component_appid == bindparam("appid"))
-_INSERT_ACCOUNT = insert(_ACCOUNTS)
-
-
-# Pushes whose handling is database work only: stored together with others arriving at the same time.
-GROUPED = (events.TicketEvent, events.AuditSuccessEvent, events.AuditFailEvent, events.AuditDelayEvent,
-           events.FastRegisterEvent, events.GenericEvent)
-AUDIT_EVENTS = (events.AuditSuccessEvent, events.AuditFailEvent, events.AuditDelayEvent)
-
-
-class _Push:
-    __slots__ = ("event", "receipt", "values")
-
-    def __init__(self, event, receipt, values):
-        self.event, self.receipt, self.values = event, receipt, values
-
-
-class _Duplicate(Exception):
-    """The unique dedup_key refused a row: WeChat sent one of these pushes before."""
-
-
 def _checked(source, body, args, path_appid, check_time=True):
     event, xml = decode_push(body, args, path_appid, check_time)
     if source == SOURCE_MESSAGE and path_appid and event.appid and event.appid != path_appid:
         raise CallbackRejected(400, "appid in the URL does not match the message")
     return event, xml
-
-
-def _push(source, event, xml):
-    receipt = Receipt(None, source, event.kind[:64], event.appid or None, _dedup_key(event, xml))
-    values = {"source": source, "kind": receipt.kind, "appid": receipt.appid, "payload": xml,
-              "create_time": event.create_time, "dedup_key": receipt.dedup_key, "summary": _summary(event)}
-    return _Push(event, receipt, values)
 
 
 def receive(source, body, args, path_appid=None):
@@ -171,10 +101,10 @@ def receive(source, body, args, path_appid=None):
     elif stream.is_available():
         stream.append(source, body, args, path_appid, store_queued)
         return Receipt(None, source, event.kind[:64], event.appid or None, None, OUTCOME_IN_STREAM)
-    push = _push(source, event, xml)
+    push = new_push(source, event, xml)
     if isinstance(event, GROUPED):
-        return _committer().submit(push)
-    return _store_and_apply(push)
+        return group_committer().submit(push)
+    return store_and_apply(push)
 
 
 def store_queued(items):
@@ -183,7 +113,7 @@ def store_queued(items):
     settled, grouped = [], []
     for key, source, body, args, path_appid in items:
         try:
-            push = _push(source, *_checked(source, body, args, path_appid, check_time=False))
+            push = new_push(source, *_checked(source, body, args, path_appid, check_time=False))
         except CallbackRejected as exc:  # cannot happen for what `receive` queued; never retried
             log.warning("queued push dropped (%s): %s", exc.status, exc.reason)
             settled.append(key)
@@ -192,7 +122,7 @@ def store_queued(items):
             grouped.append((key, push))
             continue
         try:
-            _store_and_apply(push)
+            store_and_apply(push)
             settled.append(key)
         except Exception:  # noqa: BLE001 - stays in the stream, retried by the next drain
             db.session.rollback()
@@ -201,210 +131,6 @@ def store_queued(items):
     settled += [key for (key, _push), result in zip(grouped, results, strict=True)
                 if not isinstance(result, BaseException)]
     return settled
-
-
-def _committer():
-    """This process's group committer (one per app), with the connection its writers share."""
-    committer = current_app.extensions.get("callback_committer")
-    if committer is None:
-        held = HeldConnection(db.engine)
-        committer = current_app.extensions.setdefault("callback_committer", GroupCommitter(
-            lambda pushes: store_together(pushes, held), on_idle=held.release))
-    return committer
-
-
-class HeldConnection:
-    """The group writers' connection, handed from one writer to the next while pushes keep coming (writers
-    take turns, never two at once), so a group costs no pool check-out (with its ping) and no reset on
-    check-in; given back to the pool when nothing more waits, dropped when it fails (the group is then
-    stored push by push through the session, whose pool pings)."""
-
-    def __init__(self, engine):
-        self.engine, self.connection = engine, None
-
-    def get(self):
-        if self.connection is None:
-            self.connection = self.engine.connect()
-        return self.connection
-
-    def release(self):
-        connection, self.connection = self.connection, None
-        if connection is not None:
-            connection.close()
-
-    def drop(self):
-        connection, self.connection = self.connection, None
-        if connection is not None:
-            try:
-                connection.invalidate()
-            finally:
-                connection.close()
-
-
-def store_together(pushes, held=None):
-    """Store pushes of the GROUPED kinds in one transaction (on `held`'s connection if given, else the
-    session's); if that fails (a retry among them, a failure to apply one), each is stored on its own as if
-    it had come alone. Returns one receipt (or error) each. Fleet releases waiting for the audit results
-    among them are woken once they are committed."""
-    woken = set()
-    try:
-        if held is None:
-            results = _write_group(pushes, db.session.connection(), woken)
-            db.session.commit()
-        else:
-            connection = held.get()
-            results = _write_group(pushes, connection, woken)
-            connection.commit()
-        fleet_signals.wake(woken)
-        return results
-    except Exception:  # noqa: BLE001 - sorted out push by push below
-        if held is None:
-            db.session.rollback()
-        else:
-            _roll_back_held(held)
-    return [_store_alone(push) for push in pushes]
-
-
-def _roll_back_held(held):
-    try:
-        held.connection.rollback()
-    except Exception:  # noqa: BLE001 - a broken connection: the next group takes another one
-        held.drop()
-
-
-def _store_alone(push):
-    woken = set()
-    try:
-        receipt = _write_group([push], db.session.connection(), woken)[0]
-        db.session.commit()
-        fleet_signals.wake(woken)
-        return receipt
-    except _Duplicate:
-        db.session.rollback()
-        return _count_duplicate(push)
-    except Exception as exc:  # noqa: BLE001 - stored as failed; the push is still acknowledged
-        db.session.rollback()
-        log.exception("applying %s push failed", push.event.kind)
-        try:
-            return _store_failed(push.receipt, push.values, exc)
-        except Exception as error:  # noqa: BLE001 - the database itself fails: this push gets a 503
-            db.session.rollback()
-            return error
-
-
-def _write_group(pushes, connection, woken):
-    """Apply, insert the event rows (one statement), store the newest ticket; the caller commits, then wakes
-    the fleet releases added to `woken`."""
-    audits = [p.event for p in pushes if isinstance(p.event, AUDIT_EVENTS)]
-    audit_outcomes = iter(apply_audit_events(audits, connection, woken) if audits else ())
-    rows, ticket = [], None
-    for push in pushes:
-        event = push.event
-        if isinstance(event, events.TicketEvent):
-            outcome, ticket = (OUTCOME_APPLIED, TICKET_STORED), event  # pushes come in order: the last wins
-        elif isinstance(event, AUDIT_EVENTS):
-            outcome = next(audit_outcomes)
-        elif isinstance(event, events.FastRegisterEvent):
-            outcome = OUTCOME_APPLIED, "stored"
-        else:
-            outcome = OUTCOME_IGNORED, "stored, no action needed"
-        push.receipt.outcome, push.receipt.detail = outcome
-        rows.append(dict(push.values, outcome=outcome[0], detail=outcome[1]))
-    try:
-        connection.execute(_INSERT_EVENT, rows)
-    except IntegrityError as exc:  # the unique dedup_key
-        raise _Duplicate() from exc
-    if ticket is not None:  # every ticket writes the same row: last, so its lock is short
-        _store_ticket(ticket, connection)
-    return [push.receipt for push in pushes]
-
-
-def _store_and_apply(push):
-    """The other kinds, one at a time: their handling commits before enqueueing or touches Redis."""
-    receipt, values, session = push.receipt, push.values, db.session
-    try:
-        result = session.connection().execute(_INSERT_EVENT, values)
-    except IntegrityError:  # the unique dedup_key: WeChat sent this push before
-        session.rollback()
-        return _count_duplicate(push)
-    receipt.id = result.inserted_primary_key[0]
-    try:
-        outcome, detail = _apply(push.event, receipt)
-    except Exception as exc:  # noqa: BLE001 - stored as failed; the push is still acknowledged
-        session.rollback()
-        log.exception("applying %s push failed", push.event.kind)
-        return _store_failed(receipt, values, exc)
-    receipt.outcome, receipt.detail = outcome, detail
-    session.connection().execute(_SET_OUTCOME, {"row_id": receipt.id, "outcome": outcome, "detail": detail})
-    session.commit()
-    return receipt
-
-
-def _count_duplicate(push):
-    """A retry from WeChat: counted, not applied. (A queued push delivered again because its drainer died
-    between the commit and XACK is counted once too many: rare, and the push itself is still applied once.)"""
-    receipt = push.receipt
-    db.session.connection().execute(_COUNT_DUPLICATE, {"key": receipt.dedup_key})
-    db.session.commit()
-    receipt.outcome = "duplicate"
-    return receipt
-
-
-def _store_failed(receipt, values, exc):
-    """Keep the push (as failed, with the reason) so staff see it; WeChat still gets `success`."""
-    detail = f"{exc.__class__.__name__}: {exc}"[:2000]
-    session = db.session
-    try:
-        result = session.connection().execute(_INSERT_EVENT, dict(values, outcome=OUTCOME_FAILED, detail=detail))
-        receipt.id = result.inserted_primary_key[0]
-    except IntegrityError:  # stored meanwhile (e.g. committed before a queued job failed to enqueue)
-        session.rollback()
-        session.connection().execute(_FAIL_BY_KEY, {"key": receipt.dedup_key, "outcome": OUTCOME_FAILED,
-                                                    "detail": detail})
-    session.commit()
-    receipt.outcome, receipt.detail = OUTCOME_FAILED, detail
-    return receipt
-
-
-def _apply(event, row):
-    """Apply a push of the kinds not stored in groups; returns (outcome, detail). Only fast database work."""
-    if isinstance(event, (events.AuthorizedEvent, events.UpdateAuthorizedEvent)):
-        return _queue_authorization(row)
-    if isinstance(event, events.UnauthorizedEvent):
-        return _unauthorize(event.appid)
-    return OUTCOME_IGNORED, "stored, no action needed"
-
-
-def _store_ticket(event, connection):
-    """One UPDATE of the platform's row (an INSERT the first time); the ticket is encrypted by its column type."""
-    appid, now = component_appid(), utcnow()
-    stored = connection.execute(_STORE_TICKET, {"appid": appid, "component_verify_ticket": event.ticket,
-                                                "ticket_time": now})
-    if stored.rowcount == 0:
-        connection.execute(_INSERT_ACCOUNT, {"component_appid": appid, "component_verify_ticket": event.ticket,
-                                             "ticket_time": now})
-    return OUTCOME_APPLIED, TICKET_STORED
-
-
-def _queue_authorization(row):
-    from portal.queueing import enqueue
-
-    db.session.commit()  # the job loads the row by id
-    enqueue("portal.jobs.authorization.complete_authorization_from_push", row.id,
-            job_id=f"authorization-push:{row.id}")
-    return OUTCOME_QUEUED, "query_auth queued"
-
-
-def _unauthorize(appid):
-    mp = db.session.query(MiniProgram).filter_by(authorizer_appid=appid).one_or_none()
-    if mp is None:
-        return OUTCOME_IGNORED, "unknown appid"
-    mp.auth_state, mp.unauthorized_at = AUTH_UNAUTHORIZED, utcnow()
-    mp.authorizer_access_token = mp.authorizer_refresh_token = None
-    mp.authorizer_expires = None
-    activity.record("authorization.revoked", miniprogram=mp, detail="unauthorized push")
-    get_client().tokens.forget_authorizer(appid)
-    return OUTCOME_APPLIED, "marked unauthorized"
 
 
 def waiting_pushes():
