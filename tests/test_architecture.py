@@ -157,15 +157,16 @@ JOBS = PORTAL / "jobs"
 ALLOWED = {"worker.py"}
 
 
-def _module_name(path):
-    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+def _module_name(path, root=ROOT):
+    parts = list(path.relative_to(root).with_suffix("").parts)
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _imported_modules(path):
+def _imported_modules(path, root=ROOT):
     """Every module `path` imports, at module level or inside functions, relative imports resolved."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    package = _module_name(path) if path.name == "__init__.py" else _module_name(path).rpartition(".")[0]
+    package = _module_name(path, root)
+    package = package if path.name == "__init__.py" else package.rpartition(".")[0]
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -259,3 +260,99 @@ def test_epoch_check_finds_both_forms():
     """The check above is not vacuous: timeutil's own helpers are what it looks for."""
     assert {what for _line, what in _epoch_conversions(ast.parse(TIMEUTIL.read_text(encoding="utf-8")))} == \
         {"fromtimestamp", "replace(tzinfo=UTC).timestamp"}
+
+
+# --- no import cycles ------------------------------------------------------------------------------------
+# A module imports another (at module level or inside a function: a deferred import is still a circle, only
+# hidden) when one of its import statements names it. `from package import name` counts as importing the
+# submodule `package.name` when that is a module, else `package` itself; the parent packages a submodule
+# import runs on the way are not counted (`a.b` importing `a.c` would otherwise always close a circle through
+# `a/__init__.py`). The checks below point the finder at one feature package at a time; the same functions
+# take any set of files, up to all of portal/.
+
+PUSHES = PORTAL / "services" / "pushes"
+
+
+def import_graph(files, root=ROOT):
+    """{module: {modules it imports}}, both among the modules of `files` (named from `root`) only."""
+    modules = {_module_name(path, root): path for path in files}
+    graph = {}
+    for name, path in modules.items():
+        edges = set()
+        for _line, imported in _imported_modules(path, root):
+            while imported and imported not in modules:  # `from a.b import f` imports a.b; names outside are skipped
+                imported = imported.rpartition(".")[0]
+            if imported and imported != name:
+                edges.add(imported)
+        graph[name] = edges
+    return graph
+
+
+def import_cycles(graph):
+    """The import circles of `graph`: one list of modules per strongly connected group of two or more
+    (Tarjan's algorithm, iterative), each sorted, the list sorted."""
+    index, low, on_stack, stack, found, counter = {}, {}, set(), [], [], [0]
+
+    def visit(root):
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = counter[0]
+        counter[0] += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, edges = work[-1]
+            for nxt in edges:
+                if nxt not in index:
+                    index[nxt] = low[nxt] = counter[0]
+                    counter[0] += 1
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, iter(sorted(graph[nxt]))))
+                    break
+                if nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    group = set()
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        group.add(member)
+                        if member == node:
+                            break
+                    if len(group) > 1:
+                        found.append(sorted(group))
+
+    for module in sorted(graph):
+        if module not in index:
+            visit(module)
+    return sorted(found)
+
+
+def test_the_pushes_package_has_no_import_cycle():
+    """The stream and the spool are given the store function; they do not import it back from receiving."""
+    files = sorted(PUSHES.glob("*.py"))
+    graph = import_graph(files)
+    assert {"receiving", "store", "stream", "spool", "group_commit"} <= {m.rpartition(".")[2] for m in graph}
+    assert not import_cycles(graph), "\n".join(" <-> ".join(cycle) for cycle in import_cycles(graph))
+
+
+def test_the_cycle_finder_finds_deferred_and_long_circles(tmp_path):
+    package = tmp_path / "pkg"
+    package.mkdir()
+    sources = {
+        "__init__.py": "from pkg.a import run\n",
+        "a.py": "from pkg import b\n",
+        "b.py": "def later():\n    from pkg.c import f\n",  # a deferred import still closes the circle
+        "c.py": "import pkg.a\n",
+        "d.py": "from . import a\nfrom pkg.a import run\n",  # imports into the circle, not part of it
+        "e.py": "import os\n",
+    }
+    for name, source in sources.items():
+        (package / name).write_text(source)
+    graph = import_graph(sorted(package.glob("*.py")), root=tmp_path)
+    assert graph["pkg.d"] == {"pkg.a"} and graph["pkg.e"] == set()
+    assert import_cycles(graph) == [["pkg.a", "pkg.b", "pkg.c"]]
