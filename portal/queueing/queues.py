@@ -106,13 +106,21 @@ def held_embedded(job_id):
         return job_id in _embedded_running or job_id in _embedded_waiting
 
 
+def _claim(held, job_id):
+    """Mark `job_id` in `held` (the running or the waiting set); False if it already was there, so one id
+    runs or waits once. A job without an id is never refused."""
+    with _embedded_lock:
+        if job_id and job_id in held:
+            return False
+        if job_id:
+            held.add(job_id)
+    return True
+
+
 def _run_in_thread(name, args, kwargs, job_id):
     func = import_string(name)  # a wrong name fails here, in the caller, as RQ's worker would fail the job
-    with _embedded_lock:
-        if job_id and job_id in _embedded_running:
-            return None
-        if job_id:
-            _embedded_running.add(job_id)
+    if not _claim(_embedded_running, job_id):
+        return None
     app = current_app._get_current_object()
 
     def target():
@@ -137,11 +145,8 @@ _embedded_waiting = set()
 def _run_in_thread_later(seconds, name, args, job_id):
     """Embedded `enqueue_in`: a timer thread that only starts the job (in its own thread) when it is due."""
     import_string(name)  # a wrong name fails now, not when the timer fires
-    with _embedded_lock:
-        if job_id and job_id in _embedded_waiting:
-            return None
-        if job_id:
-            _embedded_waiting.add(job_id)
+    if not _claim(_embedded_waiting, job_id):
+        return None
     app = current_app._get_current_object()
 
     def due():
