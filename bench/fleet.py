@@ -12,7 +12,7 @@ maintenance` processes start with the portal's environment, and only then the sa
 `latency_ms: 100` on every endpoint (`*`) is set.
 
 Each size runs one release (`start_fleet_release(..., {"mode": "tenants"}, max_concurrency 40, auto submit
-and release)` followed by `wait_for_release(..., tick_every=5)`); the 1,000-app run is capped at
+and release)` followed by `_wait_for_release(..., tick_every=5)`); the 1,000-app run is capped at
 RUN_CAP seconds and reports how far it got. For each: wall time, WeChat calls made (sandbox `/sandbox/calls`
 totals before and after), the ideal = calls x 0.1 s / 4 (concurrency 4: four RQ workers each run one job
 at a time), their ratio (the target), the mean time a call took in the portal's call log (the injected
@@ -302,7 +302,6 @@ def _run_release(app, sandbox, template_id, tenant_id, size, cap, log) -> dict:
     from portal.extensions import db
     from portal.models import WeChatCall
     from portal.services.fleet import start_fleet_release
-    from portal.services.fleet_report import wait_for_release
 
     total_before, counts_before = sandbox.counts()
     with app.app_context():
@@ -313,7 +312,7 @@ def _run_release(app, sandbox, template_id, tenant_id, size, cap, log) -> dict:
                                       {"max_concurrency": MAX_CONCURRENCY, "auto_submit": True,
                                        "auto_release": True})
         release_id = release.id
-        result = wait_for_release(release_id, timeout=cap, poll=0.5, tick_every=5)
+        result = _wait_for_release(release_id, timeout=cap, poll=0.5, tick_every=5)
     wall = time.monotonic() - started
     total_after, counts_after = sandbox.counts()
     per_endpoint = {k: v - counts_before.get(k, 0) for k, v in counts_after.items()
@@ -448,3 +447,25 @@ def _rows(outcomes, rss, horse_peak, horses, setup) -> list[Row]:
                     ratio=", ".join(f"{o['sql'] - base_sql:+d} SQL" for o in outcomes[1:]), target="equal",
                     verdict=verdict(all(o["sql"] == base_sql for o in outcomes))))
     return rows
+
+
+def _wait_for_release(release_id, timeout=3600.0, poll=1.0, tick_every=None):
+    """Block until the release is no longer running (finished, cancelled or paused by a stop) or `timeout`
+    seconds pass; returns `progress()` plus "state". With `tick_every` seconds it also ticks the release
+    (what the periodic job does), for scripts that run without the scheduler."""
+    from portal.extensions import db
+    from portal.models import FleetRelease
+    from portal.models import fleet as F
+    from portal.services.fleet import tick
+    from portal.services.fleet.report import progress
+
+    deadline, last_tick = time.monotonic() + timeout, time.monotonic()
+    while True:
+        db.session.rollback()
+        release = db.session.get(FleetRelease, release_id)
+        if release.state not in (F.RUNNING, F.CANCELLING) or time.monotonic() > deadline:
+            return {"state": release.state, **progress(release)}
+        if tick_every is not None and time.monotonic() - last_tick >= tick_every:
+            tick(release_id)
+            last_tick = time.monotonic()
+        time.sleep(poll)

@@ -10,7 +10,9 @@ from portal.fleet import bp
 from portal.fleet.forms import ControlForm, FleetForm
 from portal.form_choices import as_choices
 from portal.models import fleet as F
-from portal.services import fleet, fleet_controls, fleet_report, library
+from portal.services import fleet, library
+from portal.services.fleet import controls as fleet_controls
+from portal.services.fleet import report as fleet_report
 from portal.services.platform import tenant_choices
 from portal.templating import format_dt
 

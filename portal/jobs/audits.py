@@ -1,7 +1,7 @@
 """Audit jobs: submit for audit (idempotent across retries and crashes) and the periodic poll that
 rescues audits whose result push was lost."""
 
-from portal.services import audits, jobs
+from portal.services import audits, fleet, jobs
 
 
 def submit_audit_job(run_id):
@@ -11,4 +11,4 @@ def submit_audit_job(run_id):
 
 def poll_open_audits():
     """Ask WeChat about audits open for longer than AUDIT_POLL_AFTER_MINUTES."""
-    return audits.poll_open_audits()
+    return audits.poll_open_audits(on_change=fleet.wake_after_commit)

@@ -26,7 +26,7 @@ from portal.models.audit import (
     OPEN_AUDIT_STATUSES,
 )
 from portal.models.callback import OUTCOME_APPLIED, OUTCOME_IGNORED
-from portal.services import activity, fleet_signals, jobs, miniprograms, privacy
+from portal.services import activity, jobs, miniprograms, privacy
 from portal.timeutil import beijing_day_and_month_starts, from_epoch, to_epoch, utcnow
 from portal.wechat import callbacks as events
 from portal.wechat.errors import APIError, PrivacyScanRunning, WeChatError
@@ -62,19 +62,17 @@ def _audit_change(event):
     return {"status": AUDIT_DELAYED, "reason": event.reason}
 
 
-def apply_audit_events(pushes, connection=None, woken=None):
+def apply_audit_events(pushes, connection=None, templates=None):
     """Record audit result pushes (weapp_audit_success/fail/delay) in the caller's transaction, in order, as
     if one after the other: each updates its app's latest open audit (a delayed audit stays open, so the
     result that follows closes the same one). One SELECT for all of them, then one UPDATE per audit shape
     and one INSERT of the activity rows. Returns one (outcome, detail) per push. `connection` defaults to
     the session's.
 
-    A fleet release may wait for these results: the active releases of the changed audits' templates are
-    added to `woken` for the caller to pass to `fleet_signals.wake` once it has committed; without `woken`
-    (the session's transaction) the wake-up is registered to run after the session's commit."""
-    on_session = connection is None
+    The templates of the changed audits are added to `templates` when given (fleet releases of those
+    templates wait for these results)."""
     connection = connection if connection is not None else db.session.connection()
-    templates = set()
+    changed_templates = set()
     open_audits = {}  # appid -> its open audits, newest first
     for row in connection.execute(_OPEN_AUDITS, {"appids": sorted({e.appid for e in pushes})}):
         open_audits.setdefault(row.appid, []).append(row)
@@ -88,7 +86,7 @@ def apply_audit_events(pushes, connection=None, woken=None):
         if change["status"] not in OPEN_AUDIT_STATUSES:
             queue.pop(0)
         changes.setdefault(audit.id, {}).update(change)  # later pushes win, as applied one by one
-        templates.add(audit.template_id)
+        changed_templates.add(audit.template_id)
         logs.append({"action": f"audit.{event.kind.removeprefix('weapp_audit_')}", "actor_id": None,
                      "on_behalf": False, "tenant_id": audit.tenant_id, "miniprogram_id": audit.mp_id,
                      "outcome": OUTCOME_OK, "detail": audit.auditid, "created_at": now})
@@ -96,12 +94,8 @@ def apply_audit_events(pushes, connection=None, woken=None):
     _update_audits(connection, changes, now)
     if logs:
         connection.execute(_LOG_AUDIT, logs)
-    templates.discard(None)
-    if woken is not None:
-        woken.update(fleet_signals.releases_waiting_on(templates, connection))
-    elif on_session:
-        for template_id in templates:
-            fleet_signals.wake_after_commit(template_id)
+    if templates is not None:
+        templates.update(changed_templates - {None})
     return results
 
 
@@ -277,8 +271,9 @@ def refresh_one(mp, audit, actor=None):
     return audit
 
 
-def poll_open_audits(older_than_minutes=None, limit=200):
-    """Make sure a lost push never strands an audit: ask WeChat about audits open for a while."""
+def poll_open_audits(older_than_minutes=None, limit=200, on_change=None):
+    """Make sure a lost push never strands an audit: ask WeChat about audits open for a while.
+    `on_change(template_id)` is called for each audit whose status changed, before its commit."""
     minutes = current_app.config.get("AUDIT_POLL_AFTER_MINUTES", 10) if older_than_minutes is None \
         else older_than_minutes
     cutoff = utcnow() - timedelta(minutes=minutes)
@@ -298,8 +293,8 @@ def poll_open_audits(older_than_minutes=None, limit=200):
         if _apply_status(audit, status):
             changed += 1
             activity.record("audit.polled", miniprogram=mp, detail=f"{audit.auditid} -> {audit.status}")
-            if audit.template_id is not None:
-                fleet_signals.wake_after_commit(audit.template_id)
+            if audit.template_id is not None and on_change is not None:
+                on_change(audit.template_id)
         audit.update_time = utcnow()
         db.session.commit()
     return {"checked": len(rows), "changed": changed}

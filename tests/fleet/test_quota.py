@@ -36,7 +36,7 @@ def test_never_submits_beyond_the_remaining_quota(fleet_env, make_tenant, sandbo
     # WeChat raises the quota; staff resume and the other two go through
     _set_submit_quota(sandbox, api.component_appid, 10)
     from portal.models import User
-    from portal.services import fleet_controls
+    from portal.services.fleet import controls as fleet_controls
 
     with env.app.app_context():
         from portal.extensions import db

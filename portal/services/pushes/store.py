@@ -21,7 +21,7 @@ from portal.models.callback import (
     OUTCOME_RECEIVED,
 )
 from portal.models.miniprogram import AUTH_UNAUTHORIZED
-from portal.services import activity, fleet_signals
+from portal.services import activity, fleet
 from portal.services.audits import apply_audit_events
 from portal.services.pushes.group_commit import GroupCommitter
 from portal.services.wechat import component_appid, get_client
@@ -148,7 +148,7 @@ def store_together(pushes, held=None):
             connection = held.get()
             results = _write_group(pushes, connection, woken)
             connection.commit()
-        fleet_signals.wake(woken)
+        fleet.wake(woken)
         return results
     except Exception:  # noqa: BLE001 - sorted out push by push below
         if held is None:
@@ -170,7 +170,7 @@ def _store_alone(push):
     try:
         receipt = _write_group([push], db.session.connection(), woken)[0]
         db.session.commit()
-        fleet_signals.wake(woken)
+        fleet.wake(woken)
         return receipt
     except _Duplicate:
         db.session.rollback()
@@ -189,7 +189,9 @@ def _write_group(pushes, connection, woken):
     """Apply, insert the event rows (one statement), store the newest ticket; the caller commits, then wakes
     the fleet releases added to `woken`."""
     audits = [p.event for p in pushes if isinstance(p.event, AUDIT_EVENTS)]
-    audit_outcomes = iter(apply_audit_events(audits, connection, woken) if audits else ())
+    templates = set()
+    audit_outcomes = iter(apply_audit_events(audits, connection, templates) if audits else ())
+    woken.update(fleet.releases_waiting_on(templates, connection))
     rows, ticket = [], None
     for push in pushes:
         event = push.event

@@ -1,14 +1,14 @@
 """Fleet release: one template uploaded, submitted and released to many mini-programs, each with its own
 parameters. This module starts a release and runs the coordinator (`tick`); the controls (pause, resume, cancel,
-retry failed) live in `fleet_controls`, the per-app steps in `fleet_steps`, the progress queries in
-`fleet_report`.
+retry failed) live in `controls`, the per-app steps in `steps`, the progress queries in
+`report`.
 
 The coordinator is the only place that hands out work: under a per-release lock it moves in-audit
 targets from the audit rows (which the push handler and the poller of `services.audits` keep current),
 recovers targets whose worker died, applies the canary and failure-rate stops, and dispatches step jobs
 up to `max_concurrency`, never more submissions than the platform's remaining monthly quota (85085).
 Step jobs call `tick` when they finish (a job that uploaded an app's code goes on to submit it itself when
-the release allows it, taking the quota unit in the database: `fleet_steps.claim_submit`). An audit result push
+the release allows it, taking the quota unit in the database: `claim_submit`). An audit result push
 wakes the releases of its template once it is committed (`wake_after_commit`), and a periodic job ticks
 every active release, so audit results are picked up even when nothing else happens. A tick that finds the
 lock busy marks the release dirty; the holder ticks again before leaving, so no wake-up is lost. A pass
@@ -19,14 +19,11 @@ decided, steps to hand out, steps dispatched long ago), never the whole fleet.
 import json
 import logging
 import math
-import random
-import time
 from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import OperationalError
 
 from portal.errors import NotFound, ValidationFailed
 from portal.extensions import db
@@ -39,27 +36,20 @@ from portal.models.audit import (
     AUDIT_REJECTED,
     OPEN_AUDIT_STATUSES,
 )
-from portal.services import activity, fleet_leases
-from portal.services.fleet_signals import forget_active_releases, mark_dirty, request_tick, take_dirty
+from portal.services import activity, background
+from portal.services.fleet import leases, steps
+from portal.services.fleet.rules import BACK, DEFAULTS, READY, retry_busy_db, settled_states
+from portal.services.fleet.signals import (
+    forget_active_releases,
+    mark_dirty,
+    request_tick,
+    take_dirty,
+    tick_in,
+)
 from portal.services.locks import LockBusy, named_lock
 from portal.timeutil import utcnow
 
 log = logging.getLogger("portal.fleet")
-DEFAULTS = {"auto_submit": True, "auto_release": True, "gray_percentage": 0, "max_failure_rate": 100,
-            "max_concurrency": 10, "canary_count": 0, "canary_percent": 0, "privacy_api_not_use": False,
-            "version_desc": ""}
-READY = {F.QUEUED: F.COMMITTING, F.COMMITTED: F.SUBMITTING, F.PRIVACY: F.SUBMITTING, F.APPROVED: F.RELEASING}
-BACK = {F.COMMITTING: F.QUEUED, F.SUBMITTING: F.COMMITTED, F.RELEASING: F.APPROVED}
-STEP_OF = {F.COMMITTING: "commit", F.SUBMITTING: "submit", F.RELEASING: "release"}
-
-
-def settled_states(opts):
-    """States in which a target needs nothing more from this release."""
-    extra = () if opts.get("auto_submit") else (F.COMMITTED, F.PRIVACY)
-    extra += () if opts.get("auto_release") or not opts.get("auto_submit") else (F.APPROVED,)
-    return F.FINAL + extra
-
-
 def get_release(release_id):
     row = db.session.get(FleetRelease, release_id)
     if row is None:
@@ -159,22 +149,6 @@ def start_fleet_release(template_id, actor, targets, options=None, user_version=
 
 # --- the coordinator ------------------------------------------------------------------------------------
 
-def retry_busy_db(func, *args, tries=5):
-    """`func(*args)`, a unit of work that ends in a commit, run again after a rollback when the database
-    answers an OperationalError (SQLite "database is locked" with several worker processes, a MySQL deadlock
-    or lock wait timeout): such errors say nothing about the work itself, and every caller's unit is safe to
-    redo. The last error propagates."""
-    for n in range(tries):
-        try:
-            return func(*args)
-        except OperationalError as exc:
-            db.session.rollback()
-            if n == tries - 1:
-                raise
-            log.warning("fleet: database busy (%s), trying again", exc.orig)
-            time.sleep(0.05 * 2 ** n + random.random() * 0.05)
-
-
 def tick(release_id, rechecks=True):
     """Advance a release once (see the module docstring); returns a small dict for the job result.
     `rechecks=False` (the tick a step job runs as it ends) leaves privacy-scan rechecks, lost workers and
@@ -258,13 +232,13 @@ def _recover_stale(release, now):
     is stale does nothing, so a slow job found alive later cannot run the step twice."""
     stale = current_app.config.get("FLEET_STEP_STALE_SECONDS", 600)
     cutoff = now - timedelta(seconds=stale)
-    # a step dispatched within the grace period counts as alive (fleet_leases.is_alive): only older ones are read
+    # a step dispatched within the grace period counts as alive (leases.is_alive): only older ones are read
     recent = now - timedelta(seconds=min(stale, current_app.config.get("FLEET_STEP_GRACE_SECONDS", 30)))
     for target in db.session.scalars(select(FleetTarget).where(
             FleetTarget.release_id == release.id, FleetTarget.state.in_(F.IN_FLIGHT),
             FleetTarget.dispatched_at.is_(None) | (FleetTarget.dispatched_at < recent))):
         if target.dispatched_at is not None and target.dispatched_at >= cutoff and \
-                fleet_leases.is_alive(target, now):
+                leases.is_alive(target, now):
             continue
         log.warning("fleet target %s (%s) lost its step job in %s", target.id, target.appid, target.state)
         target.state = BACK[target.state]
@@ -348,9 +322,7 @@ def _dispatch(release, opts, now, inflight, rechecks=True):
     if slots <= 0 or not ready:
         return []
     candidates = _candidates(release, ready, now, slots)
-    from portal.services import fleet_steps
-
-    quota = fleet_steps.submit_quota(release, [t for t in candidates if READY[t.state] == F.SUBMITTING], now)
+    quota = steps.submit_quota(release, [t for t in candidates if READY[t.state] == F.SUBMITTING], now)
     jobs = []
     for target in candidates:
         if READY[target.state] == F.SUBMITTING:
@@ -370,7 +342,7 @@ def _enqueue_steps(jobs):
 
     for target_id, attempt in jobs:
         enqueue("portal.jobs.fleet.fleet_step_job", target_id, attempt, queue="fleet",
-                job_id=fleet_leases.step_job_id(target_id, attempt), retry=Retry(max=1, interval=[5]))
+                job_id=leases.step_job_id(target_id, attempt), retry=Retry(max=1, interval=[5]))
 
 
 def _cancel_waiting(release, opts, now):
@@ -392,3 +364,70 @@ def _maybe_finish(release, opts, now, counts):
 def active_release_ids():
     return db.session.scalars(select(FleetRelease.id).where(FleetRelease.state.in_((F.RUNNING, F.CANCELLING))))\
         .all()
+
+
+# --- running one step ------------------------------------------------------------------------------------
+
+def run_step(target_id, attempt):
+    """Run the step the target is in, if `attempt` is still its current one (after an upload, the submit
+    step too when `claim_submit` allows it); then tick its release.
+
+    Whatever happens, the target leaves the step: it moves on, goes back to wait (transient errors, a
+    database that stayed busy) or fails; only a database that cannot be written at all leaves it in flight,
+    and then the coordinator sees its lease gone and hands the step out again."""
+    while True:
+        with leases.hold(target_id, attempt):
+            result = steps.run_held(target_id, attempt)
+        if result.get("skipped"):
+            return result
+        attempt = claim_submit(target_id, attempt, result) if result.get("may_submit") else None
+        if attempt is None:
+            break
+    _tick_after(result["release"])
+    if result.get("recheck_in") is not None:  # committed: the tick that falls due hands the recheck out
+        tick_in(result["release"], result["recheck_in"])
+    return result
+
+
+def claim_submit(target_id, attempt, result):
+    """Hand the target this job just uploaded (`attempt`) its submit step, when its release still runs, the
+    target is past the canary gate and a unit of the quota read from queryquota within FLEET_QUOTA_TTL is
+    left. Both rows change under those conditions in one transaction, so the coordinator handing out steps
+    at the same time can take neither the step nor the quota unit twice. Returns the new attempt or None
+    (the coordinator hands the submission out, after reading the quota again if need be)."""
+    def claim():
+        db.session.rollback()
+        now, ttl = utcnow(), current_app.config.get("FLEET_QUOTA_TTL", 60)
+        moved = db.session.execute(update(FleetTarget).where(
+            FleetTarget.id == target_id, FleetTarget.attempts == attempt, FleetTarget.state == F.COMMITTED)
+            .values(state=F.SUBMITTING, attempts=attempt + 1, dispatched_at=now, not_before=None)
+            .execution_options(synchronize_session=False)).rowcount
+        gates = [FleetRelease.id == result["release"], FleetRelease.state == F.RUNNING,
+                 FleetRelease.quota_checked_at >= now - timedelta(seconds=ttl)]
+        if not result["canary"]:
+            gates.append(FleetRelease.canary_passed.is_(True))
+        fresh = db.session.scalar(select(FleetRelease.id).where(*gates))
+        if moved != 1 or fresh is None or not take_quota(result["release"]):
+            db.session.rollback()
+            return None
+        db.session.commit()
+        return attempt + 1
+
+    return retry_busy_db(claim)
+
+
+def _tick_after(release_id):
+    """Tick the release without handing out privacy rechecks: in the worker's bookkeeping thread when it
+    has one (the job ends at once), else now."""
+    if not background.run_later(f"fleet-tick:{release_id}", _tick_now, release_id):
+        _tick_now(release_id)
+
+
+def _tick_now(release_id):
+    """The tick of `_tick_after`; if it fails, a tick job does it."""
+    try:
+        tick(release_id, rechecks=False)
+    except Exception:  # noqa: BLE001 - the step's own outcome is committed; the coordinator can wait a moment
+        log.exception("fleet release %s: tick after a step failed; queued a tick", release_id)
+        db.session.rollback()
+        request_tick(release_id)

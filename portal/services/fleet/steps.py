@@ -29,14 +29,14 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from portal.errors import Conflict, PortalError, WeChatFailed
+from portal.errors import Conflict, PortalError
 from portal.extensions import db
 from portal.models import Audit, CodeCommit, FleetRelease, FleetTarget, LibraryTemplate
 from portal.models import fleet as F
 from portal.models.audit import AUDIT_IN_REVIEW
-from portal.services import audits, background, fleet_leases, fleet_signals, library, miniprograms, privacy
-from portal.services.fleet import BACK, STEP_OF
-from portal.services.fleet_limits import back_off_everyone, throttle
+from portal.services import audits, library, miniprograms, privacy
+from portal.services.fleet.limits import back_off_everyone, throttle
+from portal.services.fleet.rules import BACK, STEP_OF, retry_busy_db
 from portal.services.releases import build_ext_json, get_json, trial_version_is
 from portal.services.wechat import explain
 from portal.timeutil import to_epoch, utcnow
@@ -97,59 +97,7 @@ def unsent_submissions():
 DONE = {F.COMMITTING: F.COMMITTED, F.SUBMITTING: F.IN_AUDIT, F.RELEASING: F.RELEASED}
 
 
-def run_step(target_id, attempt):
-    """Run the step the target is in, if `attempt` is still its current one (after an upload, the submit
-    step too when `claim_submit` allows it); then tick its release.
-
-    Whatever happens, the target leaves the step: it moves on, goes back to wait (transient errors, a
-    database that stayed busy) or fails; only a database that cannot be written at all leaves it in flight,
-    and then the coordinator sees its lease gone and hands the step out again."""
-    while True:
-        with fleet_leases.hold(target_id, attempt):
-            result = _run_held(target_id, attempt)
-        if result.get("skipped"):
-            return result
-        attempt = claim_submit(target_id, attempt, result) if result.get("may_submit") else None
-        if attempt is None:
-            break
-    _tick_after(result["release"])
-    if result.get("recheck_in") is not None:  # committed: the tick that falls due hands the recheck out
-        fleet_signals.tick_in(result["release"], result["recheck_in"])
-    return result
-
-
-def claim_submit(target_id, attempt, result):
-    """Hand the target this job just uploaded (`attempt`) its submit step, when its release still runs, the
-    target is past the canary gate and a unit of the quota read from queryquota within FLEET_QUOTA_TTL is
-    left. Both rows change under those conditions in one transaction, so the coordinator handing out steps
-    at the same time can take neither the step nor the quota unit twice. Returns the new attempt or None
-    (the coordinator hands the submission out, after reading the quota again if need be)."""
-    from portal.services.fleet import retry_busy_db, take_quota
-
-    def claim():
-        db.session.rollback()
-        now, ttl = utcnow(), current_app.config.get("FLEET_QUOTA_TTL", 60)
-        moved = db.session.execute(update(FleetTarget).where(
-            FleetTarget.id == target_id, FleetTarget.attempts == attempt, FleetTarget.state == F.COMMITTED)
-            .values(state=F.SUBMITTING, attempts=attempt + 1, dispatched_at=now, not_before=None)
-            .execution_options(synchronize_session=False)).rowcount
-        gates = [FleetRelease.id == result["release"], FleetRelease.state == F.RUNNING,
-                 FleetRelease.quota_checked_at >= now - timedelta(seconds=ttl)]
-        if not result["canary"]:
-            gates.append(FleetRelease.canary_passed.is_(True))
-        fresh = db.session.scalar(select(FleetRelease.id).where(*gates))
-        if moved != 1 or fresh is None or not take_quota(result["release"]):
-            db.session.rollback()
-            return None
-        db.session.commit()
-        return attempt + 1
-
-    return retry_busy_db(claim)
-
-
-def _run_held(target_id, attempt):
-    from portal.services.fleet import retry_busy_db
-
+def run_held(target_id, attempt):
     try:
         # a busy database (OperationalError) runs the whole step again: every step checks WeChat first
         # when its remote call may already have happened, so redoing it never calls WeChat twice
@@ -215,25 +163,6 @@ def _give_back(target_id, attempt):
     target.state, target.not_before = BACK[target.state], utcnow() + timedelta(seconds=delay)
     db.session.commit()
     return {"target": target_id, "release": target.release_id, "state": target.state}
-
-
-def _tick_after(release_id):
-    """Tick the release without handing out privacy rechecks: in the worker's bookkeeping thread when it
-    has one (the job ends at once), else now."""
-    if not background.run_later(f"fleet-tick:{release_id}", _tick_now, release_id):
-        _tick_now(release_id)
-
-
-def _tick_now(release_id):
-    """The tick of `_tick_after`; if it fails, a tick job does it."""
-    from portal.services.fleet import request_tick, tick
-
-    try:
-        tick(release_id, rechecks=False)
-    except Exception:  # noqa: BLE001 - the step's own outcome is committed; the coordinator can wait a moment
-        log.exception("fleet release %s: tick after a step failed; queued a tick", release_id)
-        db.session.rollback()
-        request_tick(release_id)
 
 
 def _handle(target, state, exc, lang, part):
@@ -453,5 +382,3 @@ def release_app(target, release):
         audit.is_release, audit.release_time = True, utcnow()
     target.state, target.step, target.finished_at, target.errcode = F.RELEASED, None, utcnow(), None
 
-
-__all__ = ["WeChatFailed", "run_step", "submit_quota", "throttle"]

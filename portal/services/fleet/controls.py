@@ -1,6 +1,6 @@
 """Controls of a running fleet release: pause, resume, cancel and retry the failed targets. Each records
-who did it in the activity log and asks the coordinator (`fleet.tick`) to act on the new state; none of them
-calls WeChat. Imports `fleet` (never the other way round)."""
+who did it in the activity log and asks the coordinator (`coordinator.tick`) to act on the new state; none of them
+calls WeChat."""
 
 import json
 
@@ -12,14 +12,15 @@ from portal.extensions import db
 from portal.models import FleetTarget
 from portal.models import fleet as F
 from portal.services import activity
-from portal.services.fleet import _counts, _failure_counts, get_release, request_tick, settled_states
-from portal.services.fleet_signals import forget_active_releases
+from portal.services.fleet.coordinator import _counts, _failure_counts, get_release
+from portal.services.fleet.rules import settled_states
+from portal.services.fleet.signals import forget_active_releases, request_tick
 
 
 def _control(release_id, actor, allowed, new_state, action):
     release = get_release(release_id)
     if release.state not in allowed:
-        from portal.services.fleet_report import release_label
+        from portal.services.fleet.report import release_label
 
         raise Conflict(_("This release cannot do that now (it is %(state)s).", state=release_label(release.state)))
     release.state = new_state

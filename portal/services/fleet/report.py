@@ -14,7 +14,7 @@ from portal.extensions import db
 from portal.models import Audit, FleetRelease, FleetTarget, MiniProgram, Tenant
 from portal.models import fleet as F
 from portal.models.audit import AUDIT_APPROVED, AUDIT_DELAYED, AUDIT_IN_REVIEW, AUDIT_REJECTED
-from portal.services.fleet import settled_states
+from portal.services.fleet.rules import settled_states
 
 DURATION_BUCKETS = ((3600, "< 1 h"), (6 * 3600, "1–6 h"), (24 * 3600, "6–24 h"), (72 * 3600, "1–3 d"), (None, "> 3 d"))
 
@@ -176,23 +176,3 @@ def form_targets(data):
             ids |= set(db.session.scalars(select(MiniProgram.id).where(MiniProgram.authorizer_appid.in_(appids))))
         spec["miniprogram_ids"] = sorted(ids)
     return spec
-
-
-def wait_for_release(release_id, timeout=3600.0, poll=1.0, tick_every=None):
-    """Block until the release is no longer running (finished, cancelled or paused by a stop) or `timeout`
-    seconds pass; returns `progress()` plus "state". With `tick_every` seconds it also ticks the release
-    (what the periodic job does), for scripts that run without the scheduler. Used by bench/."""
-    import time
-
-    from portal.services.fleet import tick
-
-    deadline, last_tick = time.monotonic() + timeout, time.monotonic()
-    while True:
-        db.session.rollback()
-        release = db.session.get(FleetRelease, release_id)
-        if release.state not in (F.RUNNING, F.CANCELLING) or time.monotonic() > deadline:
-            return {"state": release.state, **progress(release)}
-        if tick_every is not None and time.monotonic() - last_tick >= tick_every:
-            tick(release_id)
-            last_tick = time.monotonic()
-        time.sleep(poll)
