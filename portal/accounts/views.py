@@ -2,15 +2,16 @@
 
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from portal.accounts import bp
 from portal.accounts.forms import AcceptInvitationForm, LanguageForm, LoginForm, LogoutForm
 from portal.errors import PortalError
 from portal.extensions import limiter
 from portal.services import accounts as accounts_service
+
+bp = Blueprint("accounts", __name__, template_folder="templates")
 
 
 def _safe_next(target):

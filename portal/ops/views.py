@@ -1,10 +1,11 @@
 """Views of the ops blueprint: plain JSON, no login, no secrets."""
 
-from flask import current_app, jsonify
+from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
 from portal.extensions import db
-from portal.ops import bp
+
+bp = Blueprint("ops", __name__)
 
 
 @bp.route("/healthz")
