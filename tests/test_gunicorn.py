@@ -47,7 +47,7 @@ def test_gunicorn_with_the_project_config_serves_health_and_logs_json_lines(app,
     port = free_port()
     env = dict(os.environ, GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS="2", GUNICORN_THREADS="2",
                GUNICORN_PRELOAD="1", LOG_FORMAT="json", DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-               SECRET_KEY="gunicorn-test-secret", DATA_KEY="gunicorn-test-data-key",
+               SECRET_KEY="gunicorn-test-secret-" + "s" * 32, DATA_KEY="gunicorn-test-data-key-" + "d" * 32,
                WECHAT_COMPONENT_APPSECRET="never-logged-appsecret")
     env.pop("REDIS_URL", None)
     if app.config["REDIS_URL"]:
