@@ -93,7 +93,16 @@ class Config:
     CALLBACK_DRAIN_IN_PROCESS = _env("CALLBACK_DRAIN_IN_PROCESS", "true").lower() not in ("0", "false", "no")
     CALLBACK_CLAIM_IDLE_SECONDS = float(_env("CALLBACK_CLAIM_IDLE_SECONDS", 30))  # then a dead drainer's are taken
     CALLBACK_CONSUMER_IDLE_SECONDS = float(_env("CALLBACK_CONSUMER_IDLE_SECONDS", 3600))  # then forgotten if idle
-    LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")
+    LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")  # per IP, and per account and IP
+    # Failed logins for one account from one IP, then per IP, before each further failure makes the next
+    # attempt wait (2 s, then doubling up to LOGIN_MAX_DELAY_SECONDS); counts are kept for an hour.
+    LOGIN_FREE_FAILURES = _env_int("LOGIN_FREE_FAILURES", 10)
+    LOGIN_IP_FREE_FAILURES = _env_int("LOGIN_IP_FREE_FAILURES", 30)
+    LOGIN_MAX_DELAY_SECONDS = _env_int("LOGIN_MAX_DELAY_SECONDS", 900)
+    LOGIN_FAILURE_WINDOW_SECONDS = _env_int("LOGIN_FAILURE_WINDOW_SECONDS", 3600)
+    # A login ends after this long without a request, and in any case this long after it began.
+    SESSION_IDLE_MINUTES = _env_int("SESSION_IDLE_MINUTES", 120)
+    SESSION_MAX_HOURS = _env_int("SESSION_MAX_HOURS", 12)
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI")  # defaults to REDIS_URL or memory
     RATELIMIT_HEADERS_ENABLED = True
     BABEL_DEFAULT_LOCALE = "zh"
