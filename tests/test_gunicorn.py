@@ -69,6 +69,8 @@ def test_gunicorn_with_the_project_config_serves_health_and_logs_json_lines(app,
         rejected = requests.post(base + "/wechat/auth-events?timestamp=1&nonce=2&msg_signature=bad",
                                  data=b"<xml></xml>", headers={"X-Request-Id": "drill-push-2"}, timeout=5)
         assert rejected.status_code in (400, 403), rejected.text
+        invitation = requests.get(base + "/account/invitation/never-logged-invitation-token", timeout=5)
+        assert invitation.status_code == 404 and "never-logged-invitation-token" not in invitation.text
     finally:
         server.send_signal(signal.SIGTERM)
         code = server.wait(30)
@@ -81,3 +83,5 @@ def test_gunicorn_with_the_project_config_serves_health_and_logs_json_lines(app,
                and "rejected" in line["msg"] for line in lines), lines
     assert any("Booting worker" in line["msg"] for line in lines if line["logger"] == "gunicorn.error")
     assert "never-logged-appsecret" not in log_path.read_text()
+    assert any("/account/invitation/*** 404" in line["msg"] for line in access), access
+    assert "never-logged-invitation-token" not in log_path.read_text()
