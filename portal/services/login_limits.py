@@ -10,7 +10,6 @@ Takes plain arguments (email, IP, settings); reads no request.
 """
 
 import hashlib
-import math
 import time
 
 from portal.extensions import limiter
@@ -35,7 +34,8 @@ def seconds_to_wait(email, ip, settings):
     storage, now = limiter.storage, time.time()
     waits = [storage.get_expiry("login-wait:" + key) - now
              for key, _ in _keys(email, ip, settings) if storage.get("login-wait:" + key) > 0]
-    return max([0] + [math.ceil(w) for w in waits if w > 0])
+    # Redis reports whole seconds left, memory storage fractions: round, but never to zero while waiting
+    return max([0] + [max(1, round(w)) for w in waits if w > 0])
 
 
 def delay_after(failures, free, ceiling):

@@ -2,7 +2,10 @@
 and per IP (so no stranger can lock out an account), and repeated failures slow down rather than lock."""
 
 import hashlib
+import os
 import time
+
+import pytest
 
 from tests.conftest import TEST_PASSWORD, post_form
 
@@ -103,3 +106,17 @@ def test_the_wait_message_is_in_english_too(make_app, make_user):
     page = _attempt(client, "nobody@example.com", "wrong")
     assert page.status_code == 429
     assert "Too many login attempts. Please try again in 2 seconds." in page.get_data(as_text=True)
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs Redis")
+def test_failures_are_counted_in_redis_when_there_is_one(make_app, make_user):
+    from tests.conftest import _test_redis_url
+
+    app = make_app(LOGIN_FREE_FAILURES=2, RATELIMIT_STORAGE_URI=_test_redis_url(os.environ["REDIS_URL"]))
+    make_user(role="staff", email="boss@example.com")
+    client = app.test_client()
+    assert [_attempt(client, "boss@example.com", "wrong").status_code for _ in range(2)] == [401, 401]
+    waiting = _attempt(client, "boss@example.com", TEST_PASSWORD)
+    assert waiting.status_code == 429 and "请在 2 秒后再试" in waiting.get_data(as_text=True)
+    assert any(key.startswith(b"LIMITS:login-wait:") for key in app.extensions["redis"].keys("LIMITS:*"))
+    assert _attempt(client, "boss@example.com", TEST_PASSWORD, ip=OWNER).status_code == 302
