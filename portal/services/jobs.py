@@ -253,9 +253,12 @@ def _job_alive(row):
     return status in ("queued", "scheduled", "started", "deferred")
 
 
-def recent_runs(mp_id, limit=10):
-    return db.session.scalars(select(JobRun).where(JobRun.miniprogram_id == mp_id)
-                              .order_by(JobRun.id.desc()).limit(limit)).all()
+def recent_runs(mp_id, limit=10, kinds=()):
+    """The app's latest runs, newest first; only those of `kinds` ("commit", ...) when given."""
+    query = select(JobRun).where(JobRun.miniprogram_id == mp_id)
+    if kinds:
+        query = query.where(JobRun.kind.in_(kinds))
+    return db.session.scalars(query.order_by(JobRun.id.desc()).limit(limit)).all()
 
 
 def get_run(mp_id, run_id):
