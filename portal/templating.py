@@ -9,7 +9,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from portal.models.audit import AUDIT_STATUSES
-from portal.timeutil import iso_utc, utcnow
+from portal.timeutil import from_epoch, iso_utc, utcnow
 
 
 def nav_items():
@@ -92,6 +92,7 @@ def register(app):
     app.jinja_env.globals["audit_status"] = audit_status
     app.jinja_env.globals["zone_label"] = zone_label
     app.jinja_env.filters["dt"] = time_tag
+    app.jinja_env.filters["from_epoch"] = from_epoch  # WeChat's epoch seconds, shown through `dt`
     app.jinja_env.filters["action_label"] = action_label
 
     @app.context_processor

@@ -155,3 +155,20 @@ def test_each_tab_shows_its_own_jobs_and_the_overview_all(app, client, staff):
         assert set(re.findall(r"(?:upload|audit|release)-run", page)) == {own}, tab
         assert f'href="/miniprograms/{mp_id}/#jobs"' in page
     assert ">2026-12-06 02:56</time>" in overview
+
+
+def test_check_config_names_an_unknown_platform_zone(make_app):
+    good = make_app().test_cli_runner().invoke(args=["check-config"])
+    assert "Asia/Shanghai" in good.output and "DEFAULT_TIMEZONE must be" not in good.output
+    bad = make_app(DEFAULT_TIMEZONE="Asia/Beijing").test_cli_runner().invoke(args=["check-config"])
+    assert bad.exit_code != 0 and "DEFAULT_TIMEZONE must be an IANA zone" in bad.output
+
+
+def test_the_polled_job_status_gives_the_instant_the_page_marks_up(app, client, staff):
+    mp_id, tenant_id = _miniprogram(app, _tenant_created_at(app))
+    _runs(app, mp_id, tenant_id)
+    with app.app_context():
+        run_id = JobRun.query.filter_by(kind="commit").one().id
+    status = client.get(f"/miniprograms/{mp_id}/jobs/{run_id}").get_json()
+    assert status["finished_at"] == "2026-12-05T18:56:00Z"
+    assert '<time datetime="2026-12-05T18:56:00Z"' in _html(client.get(f"/miniprograms/{mp_id}/"))
