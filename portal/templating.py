@@ -70,9 +70,8 @@ def format_dt(value, seconds=False):
 def zone_label(when=None):
     """The viewer's zone in words: "Beijing time" for Asia/Shanghai, else its name, with the UTC offset
     (at `when`, naive UTC, for zones with daylight saving; else now)."""
-    zone = get_timezone()
-    name = str(zone)
-    offset = (to_user_timezone(when) if when else to_user_timezone(utcnow())).strftime("%z")
+    name = str(get_timezone())
+    offset = to_user_timezone(when or utcnow()).strftime("%z")
     words = _("Beijing time") if name == "Asia/Shanghai" else name
     return f"{words} (UTC{offset[:3]}:{offset[3:]})"
 
