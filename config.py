@@ -106,6 +106,8 @@ class Config:
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI")  # defaults to REDIS_URL or memory
     RATELIMIT_HEADERS_ENABLED = True
     BABEL_DEFAULT_LOCALE = "zh"
+    # The zone times are shown in for users who chose none (an IANA name; an unknown one means Asia/Shanghai).
+    DEFAULT_TIMEZONE = _env("DEFAULT_TIMEZONE", "Asia/Shanghai")
     LANGUAGES = ("zh", "en")
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

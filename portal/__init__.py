@@ -45,7 +45,7 @@ def configure_logging(app):
 def register_extensions(app):
     from portal.accounts.sessions import load_user
     from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
-    from portal.i18n import select_locale
+    from portal.i18n import select_locale, select_timezone
     from portal.services.connections import end_session_quietly, engine_options, init_connections
 
     os.makedirs(app.instance_path, exist_ok=True)
@@ -54,7 +54,7 @@ def register_extensions(app):
     app.teardown_appcontext(end_session_quietly(db))  # registered after init_app: runs before its teardown
     migrate.init_app(app, db, directory=os.path.join(_ROOT, "migrations"), render_as_batch=True)
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=select_locale,
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone,
                    default_translation_directories=os.path.join(app.root_path, "translations"))
     app.config.setdefault("RATELIMIT_STORAGE_URI", None)
     if not app.config.get("RATELIMIT_STORAGE_URI"):

@@ -17,6 +17,7 @@ from portal.extensions import db
 from portal.models import Tenant, User
 from portal.services import accounts as accounts_service
 from portal.services import tenants as tenants_service
+from portal.timeutil import is_known_zone
 
 
 @click.command("create-staff")
@@ -86,6 +87,10 @@ def check_config():
         click.echo(f"{name:28} {shown}")
     if len(cfg.get("WECHAT_COMPONENT_AES_KEY") or "") not in (0, 43):
         raise click.ClickException("WECHAT_COMPONENT_AES_KEY must be the 43-character EncodingAESKey.")
+    click.echo(f"{'DEFAULT_TIMEZONE':28} {cfg.get('DEFAULT_TIMEZONE')}")
+    if not is_known_zone(cfg.get("DEFAULT_TIMEZONE")):
+        raise click.ClickException("DEFAULT_TIMEZONE must be an IANA zone such as Asia/Shanghai "
+                                   "(until it is, times are shown in Asia/Shanghai).")
     acknowledge = cfg.get("CALLBACK_ACKNOWLEDGE")
     click.echo(f"{'CALLBACK_ACKNOWLEDGE':28} {acknowledge}")
     if acknowledge not in ("stored", "spooled", "queued"):

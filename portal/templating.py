@@ -1,13 +1,15 @@
 """Template globals: the navigation for the current role, the current locale, audit status badges, display
-filters."""
+filters. Times are stored as naive UTC and shown in the viewer's zone (`portal.i18n.select_timezone`)."""
 
 from flask import request, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, get_timezone, to_user_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
 
 from portal.models.audit import AUDIT_STATUSES
+from portal.timeutil import from_epoch, iso_utc, utcnow
 
 
 def nav_items():
@@ -57,14 +59,39 @@ def audit_status(status):
     return str(label), css
 
 
-def format_dt(value):
-    return value.strftime("%Y-%m-%d %H:%M") + " UTC" if value else "—"
+def format_dt(value, seconds=False):
+    """A stored (naive UTC) time as plain text in the viewer's zone, "2026-12-06 02:56": what pages, the JSON
+    they poll and the scripts that redraw them all show."""
+    if not value:
+        return "—"
+    return to_user_timezone(value).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def zone_label(when=None):
+    """The viewer's zone in words: "Beijing time" for Asia/Shanghai, else its name, with the UTC offset
+    (at `when`, naive UTC, for zones with daylight saving; else now)."""
+    name = str(get_timezone())
+    offset = to_user_timezone(when or utcnow()).strftime("%z")
+    words = _("Beijing time") if name == "Asia/Shanghai" else name
+    return f"{words} (UTC{offset[:3]}:{offset[3:]})"
+
+
+def time_tag(value, seconds=False):
+    """The `dt` filter: the text of `format_dt` in a `<time>` whose title names the zone and the UTC time, so
+    the zone is one hover away without a suffix on every row."""
+    if not value:
+        return "—"
+    title = f"{zone_label(value)} · {value.strftime('%Y-%m-%d %H:%M')} UTC"
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(iso_utc(value), title,
+                                                                   format_dt(value, seconds))
 
 
 def register(app):
     app.jinja_env.globals["nav_items"] = nav_items
     app.jinja_env.globals["audit_status"] = audit_status
-    app.jinja_env.filters["dt"] = format_dt
+    app.jinja_env.globals["zone_label"] = zone_label
+    app.jinja_env.filters["dt"] = time_tag
+    app.jinja_env.filters["from_epoch"] = from_epoch  # WeChat's epoch seconds, shown through `dt`
     app.jinja_env.filters["action_label"] = action_label
 
     @app.context_processor

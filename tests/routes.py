@@ -13,8 +13,8 @@ PUBLIC = {
 # Logged-in merchants; no object id in the URL (the tenant comes from the user).
 MERCHANT = {"dashboard.merchant", "authorization.index", "authorization.callback", "releases.settings"}
 
-# Any logged-in user, staff or merchant, about their own account.
-LOGGED_IN = {"accounts.change_password"}
+# Any logged-in user, staff or merchant, about their own account (no object id in the URL).
+LOGGED_IN = {"accounts.change_password", "accounts.preferences_page"}
 
 # WeChat's pushes: signed by WeChat, no login, no CSRF.
 CALLBACKS = {"callbacks.auth_events", "callbacks.message_events"}

@@ -1,6 +1,7 @@
 """Views of fleet releases (staff only): list, start, progress (live), status JSON, CSV report, controls."""
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -85,7 +86,7 @@ def status(release_id):
 @staff_required
 def report(release_id):
     release = fleet.get_release(release_id)
-    return Response(fleet_report.report_csv(release), mimetype="text/csv", headers={
+    return Response(fleet_report.report_csv(release, get_timezone()), mimetype="text/csv", headers={
         "Content-Disposition": f"attachment; filename=fleet-release-{release.id}.csv"})
 
 

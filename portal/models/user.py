@@ -25,6 +25,7 @@ class User(UserMixin, Timestamps, db.Model):
     role = db.Column(db.String(16), nullable=False)
     tenant_id = db.Column(db.Integer, db.ForeignKey("tenants.id"), index=True)
     language = db.Column(db.String(8), nullable=False, default="zh")
+    timezone = db.Column(db.String(64))  # IANA name; NULL: the platform's DEFAULT_TIMEZONE
     is_enabled = db.Column(db.Boolean, nullable=False, default=True)
     invitation_token_hash = db.Column(db.String(64), unique=True)
     invitation_expires_at = db.Column(db.DateTime)

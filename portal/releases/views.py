@@ -44,6 +44,12 @@ def act(mp, fn, success, endpoint, *args):
     return redirect(url_for(endpoint, mp_id=mp.id))
 
 
+def tab_runs(mp, kind):
+    """The jobs a tab shows above its form: its own kind only, the latest few (the overview lists them all),
+    so the form the tab exists for stays in view."""
+    return jobs.recent_runs(mp.id, 3, kinds=(kind,))
+
+
 def started(mp, run, created, endpoint):
     flash(_("Started: the status below updates by itself.") if created
           else _("This job is already running."), "info")
@@ -89,7 +95,7 @@ def code(mp_id):
             return started(mp, run, created, "releases.code")
     return render_template("releases/code.html", mp=mp, form=form, qr_form=QRForm(request.args), error=error,
                            commit=releases.latest_commit(mp), ext=releases.build_ext_json(mp),
-                           runs=jobs.recent_runs(mp.id, 5)), 400 if form.errors else 200
+                           runs=tab_runs(mp, "commit")), 400 if form.errors else 200
 
 
 @bp.route("/<int:mp_id>/qrcode")

@@ -16,8 +16,8 @@ from portal.releases.forms import (
     fill_item_choices,
     form_to_submission,
 )
-from portal.releases.views import act, bp, load_mp, started
-from portal.services import audits, jobs, releases
+from portal.releases.views import act, bp, load_mp, started, tab_runs
+from portal.services import audits, releases
 
 
 def defaults_for(mp):
@@ -35,7 +35,7 @@ def _audit_page(mp, form, status=200):
     return render_template("releases/audit.html", mp=mp, form=form, error=error, history=history,
                            open_audit=audits.open_audit(mp), quota=_quota(mp), limits=audits.undo_limits(mp),
                            can_feedback=bool(history) and history[0].status == 1, confirm=ConfirmForm(),
-                           runs=jobs.recent_runs(mp.id, 5)), status
+                           runs=tab_runs(mp, "submit_audit")), status
 
 
 def _quota(mp):
@@ -110,7 +110,7 @@ def _release_page(mp, gray_form=None, revert_form=None, status=200):
     return render_template("releases/release.html", mp=mp, state=state, error=error, releasable=releasable,
                            why_not=why_not, confirm=ConfirmForm(), gray_form=gray_form or GrayForm(),
                            revert_form=revert_form or RevertForm(), visit_form=VisitForm(),
-                           versions=releases.version_overview(mp), runs=jobs.recent_runs(mp.id, 5)), status
+                           versions=releases.version_overview(mp), runs=tab_runs(mp, "release")), status
 
 
 @bp.route("/<int:mp_id>/release", methods=["GET", "POST"])

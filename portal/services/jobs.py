@@ -32,7 +32,7 @@ from portal.models.job_run import ACTIVE_STATES, JOB_DONE, JOB_FAILED, JOB_QUEUE
 from portal.queueing import enqueue, enqueue_in, held_embedded, safe_job_id
 from portal.services import activity
 from portal.services.wechat import explain
-from portal.timeutil import utcnow
+from portal.timeutil import iso_utc, utcnow
 from portal.wechat.errors import WeChatError
 
 log = logging.getLogger("portal.jobs.runs")
@@ -253,9 +253,12 @@ def _job_alive(row):
     return status in ("queued", "scheduled", "started", "deferred")
 
 
-def recent_runs(mp_id, limit=10):
-    return db.session.scalars(select(JobRun).where(JobRun.miniprogram_id == mp_id)
-                              .order_by(JobRun.id.desc()).limit(limit)).all()
+def recent_runs(mp_id, limit=10, kinds=()):
+    """The app's latest runs, newest first; only those of `kinds` ("commit", ...) when given."""
+    query = select(JobRun).where(JobRun.miniprogram_id == mp_id)
+    if kinds:
+        query = query.where(JobRun.kind.in_(kinds))
+    return db.session.scalars(query.order_by(JobRun.id.desc()).limit(limit)).all()
 
 
 def get_run(mp_id, run_id):
@@ -267,7 +270,7 @@ def describe(row, lang):
     """What the status endpoint returns for a run."""
     return {"id": row.id, "kind": row.kind, "state": row.state, "message": message_for(row, lang),
             "errcode": row.errcode, "attempts": row.attempts, "active": row.is_active,
-            "finished_at": row.finished_at.isoformat() + "Z" if row.finished_at else None}
+            "finished_at": iso_utc(row.finished_at) if row.finished_at else None}
 
 
 __all__ = ["JOB_DONE", "JOB_FAILED", "JOB_RETRYING", "WaitFor", "describe", "recover_stranded", "run", "start"]

@@ -1,6 +1,8 @@
 """The template library pages against the sandbox: drafts, add as normal/standard, notes and schema,
 usage counts, delete, and a mini-program's own parameters validated against a template's schema."""
 
+import re
+
 from portal.extensions import db
 from portal.models import LibraryTemplate, MiniProgram
 from portal.services import library
@@ -16,6 +18,8 @@ def test_drafts_add_notes_delete(fleet_env):
                                              "user_desc": "新菜单", "pages": ["pages/index/index"]})["draft_id"]
     page = env.client.get("/staff/library/")
     assert page.status_code == 200 and "3.1.0" in _html(page) and "新菜单" in _html(page)
+    drafts = _html(page).split('id="drafts"', 1)[1]
+    assert re.search(r'<td><time datetime="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ" title="北京时间', drafts)  # not epoch seconds
     response = env.post("/staff/library/add", {"draft_id": draft, "template_type": 1}, follow_redirects=True)
     assert response.status_code == 200 and env.api.count("addtotemplate", errcode=0) == 1
     with env.app.app_context():

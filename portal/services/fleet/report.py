@@ -15,6 +15,7 @@ from portal.models import Audit, FleetRelease, FleetTarget, MiniProgram, Tenant
 from portal.models import fleet as F
 from portal.models.audit import AUDIT_APPROVED, AUDIT_DELAYED, AUDIT_IN_REVIEW, AUDIT_REJECTED
 from portal.services.fleet.rules import settled_states
+from portal.timeutil import in_zone
 
 DURATION_BUCKETS = ((3600, "< 1 h"), (6 * 3600, "1–6 h"), (24 * 3600, "6–24 h"), (72 * 3600, "1–3 d"), (None, "> 3 d"))
 
@@ -144,21 +145,28 @@ def audit_chart(release):
 
 CSV_COLUMNS = ("appid", "name", "tenant", "state", "step", "errcode", "reason", "auditid", "canary")
 CSV_VALUES = {"state": "state_label", "step": "step_label"}  # the page's words, not the codes
+CSV_TIMES = ("submitted_at", "audit_result_at", "finished_at")  # headed with their zone: "finished_at (Asia/Shanghai)"
 
 
-def report_csv(release):
+def report_csv(release, zone):
     """The per-app results as CSV text (UTF-8 with BOM so spreadsheet programs read Chinese right), states
-    and steps in the reader's words like the page; the header keeps stable column names."""
+    and steps in the reader's words like the page; the header keeps stable column names. Times are in `zone`
+    (the reader's tzinfo), which each time column's header names, as "2026-12-06 02:56:00"."""
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow([*CSV_COLUMNS, *(f"{c} ({zone})" for c in CSV_TIMES)])
     yes = _("yes")
     for t, name, tenant in db.session.execute(_targets_query(release).order_by(FleetTarget.id)).all():
         row = describe_target({"target": t, "name": name or t.appid, "tenant": tenant})
         row["canary"] = yes if row["canary"] else ""
-        writer.writerow([row[CSV_VALUES.get(c, c)] for c in CSV_COLUMNS])
+        writer.writerow([row[CSV_VALUES.get(c, c)] for c in CSV_COLUMNS] + [_csv_time(getattr(t, c), zone)
+                                                                              for c in CSV_TIMES])
     return out.getvalue()
+
+
+def _csv_time(when, zone):
+    return in_zone(when, zone).strftime("%Y-%m-%d %H:%M:%S") if when else ""
 
 
 def form_targets(data):
