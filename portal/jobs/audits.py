@@ -1,7 +1,8 @@
 """Audit jobs: submit for audit (idempotent across retries and crashes) and the periodic poll that
 rescues audits whose result push was lost."""
 
-from portal.services import audits, fleet, jobs
+from portal.services import fleet, jobs
+from portal.services.code import audit as audits
 
 
 def submit_audit_job(run_id):

@@ -1,7 +1,8 @@
 """Code-management jobs: commit (upload code) and release. Each takes a `JobRun` id and runs one service
 step through `services.jobs.run`, which retries transient WeChat failures and records final ones."""
 
-from portal.services import calllog, jobs, releases
+from portal.services import calllog, jobs
+from portal.services.code import releases
 
 
 def commit_job(run_id):

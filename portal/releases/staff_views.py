@@ -10,8 +10,9 @@ from portal.models.miniprogram import AUTH_STATES
 from portal.releases import staff_bp
 from portal.releases.forms import PermissionsForm
 from portal.releases.views import settings_page
-from portal.services import calllog, releases
+from portal.services import calllog
 from portal.services import tenant_settings as settings_service
+from portal.services.code import releases
 from portal.services.platform import tenant_filter
 
 

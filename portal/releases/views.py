@@ -24,8 +24,9 @@ from portal.releases.forms import (
     UploadForm,
     WebviewDomainForm,
 )
-from portal.services import activity_feed, app_params, domains, jobs, library, privacy, releases, testers
+from portal.services import activity_feed, jobs, library
 from portal.services import tenant_settings as settings_service
+from portal.services.code import app_params, domains, privacy, releases, testers
 
 
 def load_mp(mp_id):

@@ -18,7 +18,9 @@ from portal.releases.forms import (
     form_to_submission,
 )
 from portal.releases.views import act, load_mp, started
-from portal.services import audits, jobs, releases
+from portal.services import jobs
+from portal.services.code import audit as audits
+from portal.services.code import releases
 
 
 def defaults_for(mp):

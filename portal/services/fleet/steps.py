@@ -34,10 +34,12 @@ from portal.extensions import db
 from portal.models import Audit, CodeCommit, FleetRelease, FleetTarget, LibraryTemplate
 from portal.models import fleet as F
 from portal.models.audit import AUDIT_IN_REVIEW
-from portal.services import audits, library, miniprograms, privacy
+from portal.services import library, miniprograms
+from portal.services.code import audit as audits
+from portal.services.code import privacy
+from portal.services.code.releases import build_ext_json, get_json, trial_version_is
 from portal.services.fleet.limits import back_off_everyone, throttle
 from portal.services.fleet.rules import BACK, STEP_OF, retry_busy_db
-from portal.services.releases import build_ext_json, get_json, trial_version_is
 from portal.services.wechat import explain
 from portal.timeutil import to_epoch, utcnow
 from portal.wechat.errors import (
@@ -313,7 +315,7 @@ def submit(target, release):
 
 def _prepare_privacy(mp, wxa):
     """The app's own domains and privacy guideline (else its tenant's), as for a single audit."""
-    from portal.services.app_params import prepare_for_audit
+    from portal.services.code.app_params import prepare_for_audit
 
     return prepare_for_audit(mp, None, before_calls=throttle)
 

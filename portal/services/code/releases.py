@@ -19,7 +19,7 @@ from portal.extensions import db
 from portal.models import Audit, CodeCommit
 from portal.models.audit import AUDIT_APPROVED
 from portal.services import jobs, library, miniprograms
-from portal.services.audits import audits_of, open_audit
+from portal.services.code.audit import audits_of, open_audit
 from portal.services.tenant_settings import get_settings
 from portal.services.wechat import get_client
 from portal.timeutil import from_epoch, to_epoch, utcnow
@@ -111,7 +111,7 @@ def _trial_domains(mp, actor):
     """After an upload, set the app's effective domains (its own or its tenant's, when it has any), so the
     trial version testers open can reach its servers - not only once it is submitted. The upload stands
     whatever happens here; the note says how it went (None: no domains to set)."""
-    from portal.services.app_params import apply_domains
+    from portal.services.code.app_params import apply_domains
 
     try:
         if not apply_domains(mp, actor, log=False):

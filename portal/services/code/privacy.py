@@ -5,7 +5,7 @@ Order matters (2023 privacy rules): after a commit WeChat scans the code (get_co
 in `setting_list` (setprivacysetting), or WeChat's reviewers reject the version ("如配置的用户隐私保护指引和
 代码实际里收集的用户信息不匹配 … 则无法通过代码版本审核"), so the portal refuses to submit without them. The
 tenant keeps one guideline (owner contact, notice method, a text per key) that is applied to each of its
-mini-programs, unless the mini-program has its own values (`services.app_params.effective_guideline`).
+mini-programs, unless the mini-program has its own values (`services.code.app_params.effective_guideline`).
 
 The scan itself is about location APIs (wx.getLocation …), by API name: `without_conf_list` those the code
 calls that ext_json requiredPrivateInfos does not declare, `without_auth_list` those the mini-program has no

@@ -26,7 +26,8 @@ from portal.models.audit import (
     OPEN_AUDIT_STATUSES,
 )
 from portal.models.callback import OUTCOME_APPLIED, OUTCOME_IGNORED
-from portal.services import activity, jobs, miniprograms, privacy
+from portal.services import activity, jobs, miniprograms
+from portal.services.code import privacy
 from portal.timeutil import beijing_day_and_month_starts, from_epoch, to_epoch, utcnow
 from portal.wechat import callbacks as events
 from portal.wechat.errors import APIError, PrivacyScanRunning, WeChatError
@@ -178,7 +179,7 @@ def _wait_for_privacy_scan(mp, run):
 
 
 def _prepare_privacy(mp, run, form):
-    from portal.services.app_params import prepare_for_audit
+    from portal.services.code.app_params import prepare_for_audit
 
     return prepare_for_audit(mp, run.actor)
 

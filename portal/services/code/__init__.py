@@ -1,0 +1,1 @@
+"""Code management of mini-programs."""
