@@ -37,7 +37,7 @@ from portal.models.audit import AUDIT_IN_REVIEW
 from portal.services import library, miniprograms
 from portal.services.code import audit as audits
 from portal.services.code import privacy
-from portal.services.code.releases import build_ext_json, get_json, trial_version_is
+from portal.services.code.commit import build_ext_json, get_json, trial_version_is
 from portal.services.fleet.limits import back_off_everyone, throttle
 from portal.services.fleet.rules import BACK, STEP_OF, retry_busy_db
 from portal.services.wechat import explain
