@@ -10,6 +10,10 @@ Imports services and models; never `services.fleet`, views or jobs.
 """
 
 import re
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from datetime import datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -19,11 +23,48 @@ from portal.errors import PortalError, ValidationFailed
 from portal.extensions import db
 from portal.models import CodeCommit
 from portal.services import jobs, library, miniprograms
+from portal.services.code import app_params
 from portal.services.tenant_settings import get_settings
 from portal.services.wechat import get_client
 from portal.timeutil import to_epoch
 
 USER_VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$")
+
+
+def _nothing(*_args):
+    return None
+
+
+def _no_part(_name):
+    return nullcontext()
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What the caller of a step (`upload`, `audit.submit`, `release.publish`) tells it of its own
+    bookkeeping: a single-app job keeps it on its `JobRun` (`job_attempt`), a fleet step on its target.
+
+    - `since`: when this upload, submission or release began; what WeChat holds from before is not its own.
+    - `maybe_sent`: the caller's mark says an earlier attempt may have sent the call that must not happen
+      twice (its answer lost, its worker gone): the step reads what WeChat holds before sending again.
+    - `mark_sent()`: commits that mark, just before the call.
+    - `pace(n)`: told of n WeChat calls about to be made (the fleet's shared rate limiter).
+    - `part(name)`: a context manager naming the part of the step that runs in it (the fleet page tells
+      a failure of the privacy preparation from one of the submission).
+    """
+
+    since: datetime
+    maybe_sent: bool = False
+    mark_sent: Callable[[], None] = _nothing
+    pace: Callable[[int], None] = _nothing
+    part: Callable[[str], AbstractContextManager] = _no_part
+
+
+def job_attempt(run, step, since=None, maybe_sent=None):
+    """The `Attempt` of a single-app job's step: its mark is the run's `step` (set, and committed, by
+    `jobs.set_step` before the call), found again by a retry; `since` defaults to the run's creation."""
+    return Attempt(since=since or run.created_at, maybe_sent=run.step == step if maybe_sent is None else maybe_sent,
+                   mark_sent=lambda: jobs.set_step(run, step))
 
 
 def templates():
@@ -50,8 +91,35 @@ def left_out_of_standard(mp):
 
 
 def latest_commit(mp):
+    """The app's latest upload through the portal (its `CodeCommit` row), or None: what an audit submitted
+    now would review, and when WeChat's privacy scan of it began."""
     return db.session.scalar(select(CodeCommit).where(CodeCommit.miniprogram_id == mp.id)
                              .order_by(CodeCommit.id.desc()).limit(1))
+
+
+def upload(mp, template_id, user_version, user_desc, *, standard, created_by, attempt, schema=None):
+    """Upload code: /wxa/commit of `template_id` with the app's ext_json (`build_ext_json`; restricted for
+    a `standard` template, its "ext" values checked and coerced against `schema` when one is given), then
+    the upload's `CodeCommit` row, added to the session for the caller to commit with its own bookkeeping.
+
+    When `attempt.maybe_sent`, getversioninfo is read first and the commit is sent again only if the trial
+    version is not `user_version` uploaded since `attempt.since`: each commit restarts WeChat's privacy
+    scan. `attempt.mark_sent()` runs just before the call.
+    :raise PortalError: values against the schema. :raise Conflict: not authorized. :raise WeChatError."""
+    ext = build_ext_json(mp, standard=standard)
+    if schema is not None:
+        values, errors = library.validate_ext(schema, ext["ext"])
+        if errors:
+            raise PortalError(" ".join(errors))
+        ext["ext"] = values
+    wxa = miniprograms.api(mp)
+    if not (attempt.maybe_sent and trial_version_is(wxa, user_version, attempt.since)):
+        attempt.mark_sent()
+        wxa.code.commit(template_id, ext, user_version, user_desc or "")
+    row = CodeCommit(miniprogram_id=mp.id, template_id=template_id, user_version=user_version,
+                     user_desc=user_desc, ext_json=get_json(ext), created_by=created_by)
+    db.session.add(row)
+    return row
 
 
 def request_commit(mp, actor, template_id, user_version, user_desc):
@@ -65,19 +133,13 @@ def request_commit(mp, actor, template_id, user_version, user_desc):
 
 
 def commit_step(run):
-    """The job's step: /wxa/commit with the tenant's ext_json, then record what the trial version holds.
-    A retry after a commit whose answer was lost asks getversioninfo first and commits again only if the
-    trial version is not this one: each commit restarts WeChat's privacy scan."""
+    """The single upload job's step: `upload`, committed at once, then the note on what the trial version
+    holds and the app's domains set for it. The template may not be in our library yet, so whether it is a
+    standard one is asked of WeChat then (`library.is_standard_template`)."""
     mp, params = run.miniprogram, run.get_params()
     standard = library.is_standard_template(params["template_id"])
-    ext = build_ext_json(mp, standard=standard)
-    wxa = miniprograms.api(mp)
-    if not (run.step == "committing" and trial_version_is(wxa, params["user_version"], run.created_at)):
-        jobs.set_step(run, "committing")
-        wxa.code.commit(params["template_id"], ext, params["user_version"], params["user_desc"])
-    db.session.add(CodeCommit(miniprogram_id=mp.id, template_id=params["template_id"],
-                              user_version=params["user_version"], user_desc=params["user_desc"],
-                              ext_json=get_json(ext), created_by=run.actor_id))
+    upload(mp, params["template_id"], params["user_version"], params["user_desc"], standard=standard,
+           created_by=run.actor_id, attempt=job_attempt(run, "committing"))
     db.session.commit()  # the upload is WeChat's fact now; nothing after it may roll it back
     uploaded = _uploaded(mp, params, standard)
     domains_note = _trial_domains(mp, run.actor)
@@ -109,10 +171,8 @@ def _trial_domains(mp, actor):
     """After an upload, set the app's effective domains (its own or its tenant's, when it has any), so the
     trial version testers open can reach its servers - not only once it is submitted. The upload stands
     whatever happens here; the note says how it went (None: no domains to set)."""
-    from portal.services.code.app_params import apply_domains
-
     try:
-        if not apply_domains(mp, actor, log=False):
+        if not app_params.apply_domains(mp, actor, log=False):
             return None
     except PortalError as exc:
         return _l("Its domains could not be set (%(reason)s): set them on the Domains page before testers "

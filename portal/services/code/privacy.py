@@ -40,6 +40,11 @@ def check_guideline(data):
                                  "are notified. Fill them in under Settings → Privacy."))
 
 
+class ScanRunning(Exception):  # noqa: N818 - a state to wait out, not an error
+    """WeChat still scans the uploaded code for privacy features (get_code_privacy_info answers 61039):
+    whoever submits looks again later (`scan_recheck_delay`) instead of submitting to find out."""
+
+
 def scan_result(mp):
     """None while WeChat still scans the uploaded code (61039), else the scan's findings."""
     try:
@@ -100,17 +105,6 @@ def scan_recheck_delay(waited, longest):
     first, then a quarter of the time waited so far, never more than `longest`. WeChat's scan takes about
     a minute ("请稍等一分钟再重试"), so the submit follows its end within a few seconds, for a dozen calls."""
     return min(longest, max(min(FIRST_SCAN_CHECK, longest), waited / 4))
-
-
-def scan_started_at(mp):
-    """When this app's latest upload through the portal was recorded (its scan began then), or None."""
-    from sqlalchemy import select
-
-    from portal.extensions import db
-    from portal.models import CodeCommit
-
-    return db.session.scalar(select(CodeCommit.created_at).where(CodeCommit.miniprogram_id == mp.id)
-                             .order_by(CodeCommit.id.desc()).limit(1))
 
 
 def privacy_status(mp, data):

@@ -12,6 +12,7 @@ from portal.models import Audit
 from portal.models.audit import AUDIT_APPROVED
 from portal.services import jobs, miniprograms
 from portal.services.code.audit import audits_of, open_audit
+from portal.services.code.commit import job_attempt
 from portal.timeutil import to_epoch, utcnow
 from portal.wechat.errors import AlreadyReleased
 
@@ -39,31 +40,42 @@ def request_release(mp, actor):
                       {"audit_id": audit.id}, "portal.jobs.releases.release_job")
 
 
-def release_step(run):
-    """The job's step: /wxa/release once. A retry first checks getversioninfo so it never double-releases,
-    and 85052 (already released) counts as done."""
-    mp = run.miniprogram
-    audit = db.session.get(Audit, run.get_params()["audit_id"])
+def publish(mp, audit, attempt, *, user_version, gray_percentage=None):
+    """/wxa/release of the approved version (or /wxa/grayrelease to `gray_percentage` % of users), once;
+    85052 (AlreadyReleased: this version is live already) counts as done. Marks `audit`, when there is one,
+    released; the caller commits.
+
+    When `attempt.maybe_sent`, getversioninfo is read first and nothing is sent if `user_version` went live
+    since `attempt.since`. `attempt.mark_sent()` runs just before the call. :raise WeChatError."""
     wxa = miniprograms.api(mp)
-    if run.attempts > 1 and _is_live(wxa, audit):
-        return _mark_released(audit)
-    jobs.set_step(run, "releasing")
-    try:
-        wxa.release.release()
-    except AlreadyReleased:
-        pass
-    return _mark_released(audit)
+    if not (attempt.maybe_sent and _is_live(wxa, user_version, attempt.since)):
+        attempt.mark_sent()
+        try:
+            if gray_percentage:
+                wxa.release.gray_release(int(gray_percentage))
+            else:
+                wxa.release.release()
+        except AlreadyReleased:
+            pass
+    if audit is not None:
+        audit.is_release, audit.release_time = True, utcnow()
 
 
-def _is_live(wxa, audit):
-    info = wxa.code.get_version_info().get("release_info") or {}
-    return bool(audit.user_version) and info.get("release_version") == audit.user_version \
-        and int(info.get("release_time") or 0) >= to_epoch(audit.create_time)
-
-
-def _mark_released(audit):
-    audit.is_release, audit.release_time = True, utcnow()
+def release_step(run):
+    """The single release job's step: `publish` the run's approved audit. Any retry reads WeChat's live
+    version first (the run's `step` may not say whether the call went out: it is set just before it)."""
+    audit = db.session.get(Audit, run.get_params()["audit_id"])
+    publish(run.miniprogram, audit, job_attempt(run, "releasing", since=audit.create_time,
+                                                maybe_sent=run.attempts > 1), user_version=audit.user_version)
     return _l("Version %(v)s is live.", v=audit.user_version or audit.auditid), {"auditid": audit.auditid}
+
+
+def _is_live(wxa, user_version, since):
+    """Whether WeChat's live version (getversioninfo release_info) is `user_version`, released at `since`
+    or later (a few seconds of clock difference allowed)."""
+    info = wxa.code.get_version_info().get("release_info") or {}
+    return bool(user_version) and info.get("release_version") == user_version \
+        and int(info.get("release_time") or 0) >= to_epoch(since) - 5
 
 
 def release_state(mp):
