@@ -366,3 +366,46 @@ def test_portal_has_no_import_cycle():
     for cycle in cycles:
         print(" <-> ".join(cycle))
     assert not cycles, "import cycles in portal/:\n" + "\n".join(" <-> ".join(cycle) for cycle in cycles)
+
+
+CODE = PORTAL / "services" / "code"
+FLEET = PORTAL / "services" / "fleet"
+
+
+def test_the_code_package_has_no_import_cycle():
+    """The steps import downwards (versions, release -> audit -> commit -> app_params -> domains, privacy)."""
+    graph = import_graph(sorted(CODE.glob("*.py")))
+    assert {"commit", "audit", "release", "domains", "testers", "privacy"} <= {m.rpartition(".")[2] for m in graph}
+    assert not import_cycles(graph), "\n".join(" <-> ".join(cycle) for cycle in import_cycles(graph))
+
+
+def test_the_fleet_package_has_no_import_cycle():
+    """controls -> coordinator -> steps -> limits, rules: nothing imports back up."""
+    graph = import_graph(sorted(FLEET.glob("*.py")))
+    assert {"coordinator", "steps", "controls", "report", "rules"} <= {m.rpartition(".")[2] for m in graph}
+    assert not import_cycles(graph), "\n".join(" <-> ".join(cycle) for cycle in import_cycles(graph))
+
+
+def test_services_code_imports_nothing_from_the_fleet():
+    """The fleet uses the code steps, never the other way: its wake-ups are handed in (`on_change=`,
+    `templates=`)."""
+    offenders = sorted(f"{path.relative_to(ROOT)}:{line} imports {module}"
+                       for path in sorted(CODE.glob("*.py")) for line, module in _imported_modules(path)
+                       if module == "portal.services.fleet" or module.startswith("portal.services.fleet."))
+    assert not offenders, "\n".join(offenders)
+
+
+def _called_names(path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+            for node in ast.walk(tree) if isinstance(node, ast.Call)}
+
+
+def test_the_fleet_steps_and_the_single_app_jobs_call_the_same_code_steps():
+    """One definition of each WeChat step: `commit.upload`, `audit.submit` and `release.publish` are called
+    by the single-app adapters next to them (`commit_step`, `submit_step`, `release_step`) and by the
+    fleet's steps."""
+    assert "upload" in _called_names(CODE / "commit.py")
+    assert "submit" in _called_names(CODE / "audit.py")
+    assert "publish" in _called_names(CODE / "release.py")
+    assert {"upload", "submit", "publish"} <= _called_names(FLEET / "steps.py")

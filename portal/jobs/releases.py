@@ -1,17 +1,17 @@
 """Code-management jobs: commit (upload code) and release. Each takes a `JobRun` id and runs one service
 step through `services.jobs.run`, which retries transient WeChat failures and records final ones."""
 
-from portal.services import calllog, jobs, releases
+from portal.services import calllog, code, jobs
 
 
 def commit_job(run_id):
     """Upload code (/wxa/commit) for the run's mini-program."""
-    return jobs.run(run_id, releases.commit_step)
+    return jobs.run(run_id, code.commit_step)
 
 
 def release_job(run_id):
     """Publish the approved version (/wxa/release), once."""
-    return jobs.run(run_id, releases.release_step)
+    return jobs.run(run_id, code.release_step)
 
 
 def recover_stranded_jobs():

@@ -144,7 +144,7 @@ class PermissionsForm(FlaskForm):
 
 def fill_item_choices(form, defaults):
     """Pages and categories (get_page, get_category) as the item rows' choices, pre-filled with `defaults`
-    (see `audits.submit_defaults`)."""
+    (see `code.submit_defaults`)."""
     pages = [("", "—")] + [(p, p) for p in defaults["pages"]]
     cats = [("", "—")] + [(str(i), " / ".join(c.get(k) for k in ("first_class", "second_class", "third_class")
                                              if c.get(k))) for i, c in enumerate(defaults["categories"])]

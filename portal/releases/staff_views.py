@@ -9,7 +9,8 @@ from portal.accounts.access import staff_required
 from portal.models.miniprogram import AUTH_STATES
 from portal.releases.forms import PermissionsForm
 from portal.releases.views import settings_page
-from portal.services import calllog, releases
+from portal.services import calllog
+from portal.services import code as code_service
 from portal.services import tenant_settings as settings_service
 from portal.services.platform import tenant_filter
 
@@ -30,12 +31,12 @@ def index():
             "audit": request.args.get("audit", type=int) if request.args.get("audit", "") in "01234" else None,
             "released": request.args.get("released", "")[:64] or None,
             "template": request.args.get("template", type=int),
-            "sort": request.args.get("sort") if request.args.get("sort") in releases.SORTS else "authorized",
+            "sort": request.args.get("sort") if request.args.get("sort") in code_service.SORTS else "authorized",
             "dir": "asc" if request.args.get("dir") == "asc" else "desc"}
-    items, total = releases.list_for_staff(_page(), per_page, args, args["sort"], args["dir"] == "desc")
+    items, total = code_service.list_for_staff(_page(), per_page, args, args["sort"], args["dir"] == "desc")
     return render_template("releases/staff_index.html", items=items, total=total, page=_page(),
                            pages=max(1, -(-total // per_page)), args=args, tenants=tenant_filter(args["tenant"]),
-                           states=AUTH_STATES, live=releases.released_versions())
+                           states=AUTH_STATES, live=code_service.released_versions())
 
 
 @staff_bp.route("/calls")

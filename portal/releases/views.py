@@ -23,8 +23,10 @@ from portal.releases.forms import (
     UploadForm,
     WebviewDomainForm,
 )
-from portal.services import activity_feed, app_params, domains, jobs, library, privacy, releases, testers
+from portal.services import activity_feed, jobs, library
+from portal.services import code as code_service
 from portal.services import tenant_settings as settings_service
+from portal.services.code import app_params, domains, privacy, testers
 
 bp = Blueprint("releases", __name__, template_folder="templates")
 
@@ -60,7 +62,7 @@ def started(mp, run, created, endpoint):
 @login_required
 def overview(mp_id):
     mp = load_mp(mp_id)
-    return render_template("releases/overview.html", mp=mp, versions=releases.version_overview(mp),
+    return render_template("releases/overview.html", mp=mp, versions=code_service.version_overview(mp),
                            runs=jobs.recent_runs(mp.id), timeline=activity_feed.for_miniprogram(mp.id))
 
 
@@ -80,21 +82,21 @@ def code(mp_id):
     mp = load_mp(mp_id)
     form = UploadForm()
     try:
-        form.template_id.choices = as_choices(library.template_choices(releases.templates()))
+        form.template_id.choices = as_choices(library.template_choices(code_service.templates()))
     except PortalError as exc:
         form.template_id.choices, error = [], exc.message
     else:
         error = None
     if form.validate_on_submit():
         try:
-            run, created = releases.request_commit(mp, current_user, form.template_id.data, form.user_version.data,
+            run, created = code_service.request_commit(mp, current_user, form.template_id.data, form.user_version.data,
                                                    form.user_desc.data)
         except PortalError as exc:
             flash(exc.message, "error")
         else:
             return started(mp, run, created, "releases.code")
     return render_template("releases/code.html", mp=mp, form=form, qr_form=QRForm(request.args), error=error,
-                           commit=releases.latest_commit(mp), ext=releases.build_ext_json(mp),
+                           commit=code_service.latest_commit(mp), ext=code_service.build_ext_json(mp),
                            runs=tab_runs(mp, "commit")), 400 if form.errors else 200
 
 
@@ -103,7 +105,7 @@ def code(mp_id):
 def qrcode(mp_id):
     mp = load_mp(mp_id)
     try:
-        image = releases.experience_qr(mp, request.args.get("path", "").strip()[:256] or None)
+        image = code_service.experience_qr(mp, request.args.get("path", "").strip()[:256] or None)
     except PortalError as exc:
         return Response(exc.message, status=exc.status_code, mimetype="text/plain")
     return Response(image.content, mimetype=image.content_type, headers={"Cache-Control": "private, max-age=60"})

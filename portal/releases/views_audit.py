@@ -17,13 +17,13 @@ from portal.releases.forms import (
     form_to_submission,
 )
 from portal.releases.views import act, bp, load_mp, started, tab_runs
-from portal.services import audits, releases
+from portal.services import code as code_service
 
 
 def defaults_for(mp):
     """(pages, categories, pre-filled items) for the submit form; empty lists when WeChat cannot say."""
     try:
-        return audits.submit_defaults(mp), None
+        return code_service.submit_defaults(mp), None
     except PortalError as exc:
         return {"pages": [], "categories": [], "items": []}, exc.message
 
@@ -31,16 +31,16 @@ def defaults_for(mp):
 def _audit_page(mp, form, status=200):
     defaults, error = defaults_for(mp)
     fill_item_choices(form, defaults)
-    history = audits.audits_of(mp)
+    history = code_service.audits_of(mp)
     return render_template("releases/audit.html", mp=mp, form=form, error=error, history=history,
-                           open_audit=audits.open_audit(mp), quota=_quota(mp), limits=audits.undo_limits(mp),
+                           open_audit=code_service.open_audit(mp), quota=_quota(mp), limits=code_service.undo_limits(mp),
                            can_feedback=bool(history) and history[0].status == 1, confirm=ConfirmForm(),
                            runs=tab_runs(mp, "submit_audit")), status
 
 
 def _quota(mp):
     try:
-        return audits.quota(mp)
+        return code_service.quota(mp)
     except PortalError:
         return None
 
@@ -53,7 +53,7 @@ def audit(mp_id):
     if not form.validate_on_submit():
         return _audit_page(mp, form, 400 if form.errors else 200)
     try:
-        run, created = audits.request_submit(mp, current_user, form_to_submission(form.data, defaults_for(mp)[0]))
+        run, created = code_service.request_submit(mp, current_user, form_to_submission(form.data, defaults_for(mp)[0]))
     except PortalError as exc:
         flash(exc.message, "error")
         return _audit_page(mp, form, exc.status_code if exc.status_code < 500 else 502)
@@ -66,7 +66,7 @@ def refresh_latest_audit(mp_id):
     mp = load_mp(mp_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    return act(mp, audits.refresh_latest, _("Audit status updated from WeChat."), "releases.audit")
+    return act(mp, code_service.refresh_latest, _("Audit status updated from WeChat."), "releases.audit")
 
 
 @bp.route("/<int:mp_id>/audits/<int:audit_id>/refresh", methods=["POST"])
@@ -76,7 +76,7 @@ def refresh_audit(mp_id, audit_id):
     row = Audit.query.filter_by(id=audit_id, miniprogram_id=mp.id).first()
     if row is None or not ConfirmForm().validate_on_submit():
         abort(400)
-    return act(mp, lambda m, u: audits.refresh_one(m, row, u), _("Audit status updated from WeChat."),
+    return act(mp, lambda m, u: code_service.refresh_one(m, row, u), _("Audit status updated from WeChat."),
                "releases.audit")
 
 
@@ -86,7 +86,7 @@ def undo_audit(mp_id):
     mp = load_mp(mp_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    return act(mp, audits.undo_audit, _("The audit was withdrawn."), "releases.audit")
+    return act(mp, code_service.undo_audit, _("The audit was withdrawn."), "releases.audit")
 
 
 @bp.route("/<int:mp_id>/audit/speedup", methods=["POST"])
@@ -95,22 +95,22 @@ def speedup_audit(mp_id):
     mp = load_mp(mp_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    return act(mp, audits.speedup_audit, _("WeChat was asked to speed up the audit."), "releases.audit")
+    return act(mp, code_service.speedup_audit, _("WeChat was asked to speed up the audit."), "releases.audit")
 
 
 def _release_page(mp, gray_form=None, revert_form=None, status=200):
     try:
-        state, error = releases.release_state(mp), None
+        state, error = code_service.release_state(mp), None
     except PortalError as exc:
         state, error = None, exc.message
     try:
-        releasable, why_not = releases.releasable_audit(mp), None
+        releasable, why_not = code_service.releasable_audit(mp), None
     except PortalError as exc:
         releasable, why_not = None, exc.message
     return render_template("releases/release.html", mp=mp, state=state, error=error, releasable=releasable,
                            why_not=why_not, confirm=ConfirmForm(), gray_form=gray_form or GrayForm(),
                            revert_form=revert_form or RevertForm(), visit_form=VisitForm(),
-                           versions=releases.version_overview(mp), runs=tab_runs(mp, "release")), status
+                           versions=code_service.version_overview(mp), runs=tab_runs(mp, "release")), status
 
 
 @bp.route("/<int:mp_id>/release", methods=["GET", "POST"])
@@ -121,7 +121,7 @@ def release(mp_id):
     if not form.validate_on_submit():
         return _release_page(mp)
     try:
-        run, created = releases.request_release(mp, current_user)
+        run, created = code_service.request_release(mp, current_user)
     except PortalError as exc:
         flash(exc.message, "error")
         return redirect(url_for("releases.release", mp_id=mp.id))
@@ -135,7 +135,7 @@ def revert_release(mp_id):
     form = RevertForm()
     if not form.validate_on_submit():
         return _release_page(mp, revert_form=form, status=400)
-    return act(mp, releases.revert_release, _("The previous version is live again."), "releases.release",
+    return act(mp, code_service.revert_release, _("The previous version is live again."), "releases.release",
                form.app_version.data)
 
 
@@ -146,7 +146,7 @@ def gray_release(mp_id):
     form = GrayForm()
     if not form.validate_on_submit():
         return _release_page(mp, gray_form=form, status=400)
-    return act(mp, releases.gray_release, _("Gray release started."), "releases.release", form.percentage.data,
+    return act(mp, code_service.gray_release, _("Gray release started."), "releases.release", form.percentage.data,
                form.debuger_first.data, form.experiencer_first.data)
 
 
@@ -156,7 +156,7 @@ def revert_gray_release(mp_id):
     mp = load_mp(mp_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    return act(mp, releases.revert_gray_release, _("Gray release cancelled."), "releases.release")
+    return act(mp, code_service.revert_gray_release, _("Gray release cancelled."), "releases.release")
 
 
 @bp.route("/<int:mp_id>/release/visit", methods=["POST"])
@@ -166,4 +166,4 @@ def visit_status(mp_id):
     form = VisitForm()
     if not form.validate_on_submit():
         abort(400)
-    return act(mp, releases.change_visit_status, _("Visit status changed."), "releases.release", form.action.data)
+    return act(mp, code_service.change_visit_status, _("Visit status changed."), "releases.release", form.action.data)

@@ -8,8 +8,8 @@ from flask_login import current_user, login_required
 
 from portal.releases.forms import AppParamsForm
 from portal.releases.views import bp, load_mp, saved_or_error, submitted
-from portal.services import app_params
 from portal.services import tenant_settings as settings_service
+from portal.services.code import app_params
 
 
 @bp.route("/<int:mp_id>/params", methods=["GET", "POST"])

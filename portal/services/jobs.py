@@ -9,7 +9,7 @@ and the job returns normally. A step that cannot go on *yet* (WeChat still scans
 no worker is held while waiting and no failure is counted; a job that is no longer the run's own (an
 older one of a run enqueued again since) does nothing. Recovery: a run still "running" after
 `JOB_STALE_SECONDS` lost its worker; it is enqueued again under a new RQ id and its step decides whether
-a remote call may already have happened (see `audits.submit_step`).
+a remote call may already have happened (see `services.code.audit.submit`).
 """
 
 import json

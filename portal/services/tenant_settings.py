@@ -109,7 +109,7 @@ def save_settings(tenant_id, actor, ext_params=None, required_private_infos=None
 def save_from_form(tenant_id, actor, data):
     """Validate and store the parts the settings form sent (a dict of strings; a part whose fields are all
     absent stays as it is). :raise Forbidden: a part the actor may not edit. :raise ValidationFailed."""
-    from portal.services.domains import SERVER_KINDS, WEBVIEW, parse_kind
+    from portal.services.code.domains import SERVER_KINDS, WEBVIEW, parse_kind
 
     parts = parts_in(data)
     check_may_edit(actor, get_settings(tenant_id), parts)

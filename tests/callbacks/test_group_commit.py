@@ -75,7 +75,7 @@ def test_concurrent_pushes_and_retries_stored_once_each(platform, make_tenant, t
 def test_audit_pushes_for_one_app_apply_in_order_in_one_transaction(platform, make_tenant, tenant_objects):
     from portal.extensions import db
     from portal.models import Audit
-    from portal.services.audits import apply_audit_events
+    from portal.services.code.audit import apply_audit_events
     from portal.wechat.callbacks import AuditDelayEvent, AuditFailEvent, AuditSuccessEvent
 
     first, second = tenant_objects(make_tenant()), tenant_objects(make_tenant())
@@ -165,7 +165,7 @@ def test_push_stored_after_the_writers_connection_was_killed(platform):
 def test_two_writers_with_a_result_each_for_one_app_close_two_audits(platform, make_tenant, tenant_objects):
     from portal.extensions import db
     from portal.models import Audit
-    from portal.services.audits import apply_audit_events
+    from portal.services.code.audit import apply_audit_events
     from portal.wechat.callbacks import AuditSuccessEvent
 
     with platform.app.app_context():

@@ -5,7 +5,7 @@ every app ends in its right final state and WeChat saw at most one commit and on
 from portal.extensions import db
 from portal.models import MiniProgram
 from portal.services import miniprograms
-from portal.services.releases import build_ext_json
+from portal.services.code.commit import build_ext_json
 from tests.fleet.conftest import decide, run_to_end, start, successes, texts
 
 

@@ -153,8 +153,9 @@ def test_single_upload_uses_the_apps_own_parameters_over_the_tenants(platform, m
     """Staff may give one mini-program its own ext values (its Parameters tab); a single upload sends
     the same merged values a fleet release would."""
     from portal.models import MiniProgram
-    from portal.services import app_params, tenant_settings
-    from portal.services.releases import build_ext_json
+    from portal.services import tenant_settings
+    from portal.services.code import app_params
+    from portal.services.code.commit import build_ext_json
 
     tenant_id = make_tenant("Params Co")
     appid = platform.authorized_app(tenant_id)

@@ -4,7 +4,7 @@ retry failed) live in `controls`, the per-app steps in `steps`, the progress que
 `report`.
 
 The coordinator is the only place that hands out work: under a per-release lock it moves in-audit
-targets from the audit rows (which the push handler and the poller of `services.audits` keep current),
+targets from the audit rows (which the push handler and the poller of `services.code.audit` keep current),
 recovers targets whose worker died, applies the canary and failure-rate stops, and dispatches step jobs
 up to `max_concurrency`, never more submissions than the platform's remaining monthly quota (85085).
 Step jobs call `tick` when they finish (a job that uploaded an app's code goes on to submit it itself when

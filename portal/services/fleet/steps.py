@@ -1,13 +1,15 @@
-"""The per-app steps of a fleet release: upload (commit), privacy + submit for audit, release. Each step
-is one idempotent service call run by a job that holds the target's current `attempts` number; a job
-whose number is stale does nothing, so a recovered step never runs twice at once.
+"""The per-app steps of a fleet release: upload (commit), privacy + submit for audit, release. Each is an
+adapter of the step `services.code` runs for single-app jobs too (`commit.upload`, `audit.submit`,
+`release.publish`), with the target's bookkeeping around it; each runs as one idempotent job that holds
+the target's current `attempts` number, and a job whose number is stale does nothing, so a recovered
+step never runs twice at once.
 
-Before a remote call that must not happen twice, the step commits `step = "…_sent"`; a retry finding
-that mark asks WeChat first (getversioninfo, get_latest_auditstatus) and adopts what already happened.
-Transient errors (network, -1, 45009) put the target back with an exponential back-off, and 45009 also
-pauses every worker through the shared limiter; final errors fail the target with the human text. The
-target's `retries` counts the transient errors of its current step (FLEET_MAX_RETRIES per step): a step
-that succeeds sets it back to 0.
+Before a remote call that must not happen twice, the step commits `step = "…_sent"` (`_mark_sent`); a
+retry finding that mark lets the shared step ask WeChat first (getversioninfo, get_latest_auditstatus)
+and adopt what already happened. Transient errors (network, -1, 45009) put the target back with an
+exponential back-off, and 45009 also pauses every worker through the shared limiter; final errors fail
+the target with the human text. The target's `retries` counts the transient errors of its current step
+(FLEET_MAX_RETRIES per step): a step that succeeds sets it back to 0.
 
 A job that uploaded an app's code goes on to submit it itself, under a new attempt number and lease, when
 the release allows it right away (`claim_submit`); otherwise the coordinator hands the submission out.
@@ -31,20 +33,21 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.errors import Conflict, PortalError
 from portal.extensions import db
-from portal.models import Audit, CodeCommit, FleetRelease, FleetTarget, LibraryTemplate
+from portal.models import Audit, FleetRelease, FleetTarget, LibraryTemplate
 from portal.models import fleet as F
-from portal.models.audit import AUDIT_IN_REVIEW
-from portal.services import audits, library, miniprograms, privacy
+from portal.services import miniprograms
+from portal.services.code import audit as code_audit
+from portal.services.code import commit as code_commit
+from portal.services.code import privacy
+from portal.services.code import release as code_release
+from portal.services.code.commit import Attempt, latest_commit
 from portal.services.fleet.limits import back_off_everyone, throttle
 from portal.services.fleet.rules import BACK, STEP_OF, retry_busy_db
-from portal.services.releases import build_ext_json, get_json, trial_version_is
 from portal.services.wechat import explain
-from portal.timeutil import to_epoch, utcnow
+from portal.timeutil import utcnow
 from portal.wechat.errors import (
-    AlreadyReleased,
     AuditInProgress,
     AuthorizationLost,
-    NoCodeSubmitted,
     QuotaExhausted,
     RateLimited,
     WeChatError,
@@ -234,7 +237,7 @@ def _part(name):
     through as they are: the runner treats those itself."""
     try:
         yield
-    except (OperationalError, TakenOver):
+    except (OperationalError, TakenOver, privacy.ScanRunning):
         raise
     except Exception as exc:
         raise InPart(name) from exc
@@ -253,69 +256,61 @@ def _mark_sent(target, mark):
     db.session.commit()
 
 
-# --- commit ----------------------------------------------------------------------------------------------
+# --- the shared steps of services/code, with the target's bookkeeping ---------------------------------------
+
+def _attempt(target, release, mark):
+    """The `Attempt` of a target's step: its mark is the target's `step`, committed by `_mark_sent` if the
+    target is still this job's; the pace and the parts are the fleet's."""
+    def mark_sent():
+        _mark_sent(target, mark)
+        throttle(1)  # just before the call, so a 45009 back-off that began meanwhile holds it back
+
+    return Attempt(since=release.created_at, maybe_sent=target.step == mark, mark_sent=mark_sent, pace=throttle,
+                   part=_part)
+
+
+def _skip_for_open_audit(target):
+    target.state, target.reason, target.finished_at = F.SKIPPED, _("An audit is already open."), utcnow()
+
 
 def commit(target, release):
-    """/wxa/commit with the app's parameters checked against the template's schema."""
+    """`upload` with the app's parameters checked against the library template's schema. The template is
+    read from our library only: a fleet release starts from it, and asking WeChat's gettemplatelist for
+    each app would spend calls outside the rate limiter."""
     mp = target.miniprogram
-    wxa = miniprograms.api(mp)
-    if audits.open_audit(mp) is not None:
-        target.state, target.reason, target.finished_at = F.SKIPPED, _("An audit is already open."), utcnow()
-        return
+    miniprograms.api(mp)  # an app no longer authorized is skipped as such (Conflict), before anything else
+    if code_audit.open_audit(mp) is not None:
+        return _skip_for_open_audit(target)
     template = db.session.scalar(select(LibraryTemplate).where(LibraryTemplate.template_id == release.template_id))
-    standard = template is not None and template.template_type == TEMPLATE_STANDARD
-    ext = build_ext_json(mp, standard=standard)  # "ext": the app's parameters (tenant's, overridden by its own)
-    values, errors = library.validate_ext(template.schema() if template else {}, ext["ext"])
-    if errors:
-        raise PortalError(" ".join(errors))
-    ext["ext"] = values
-    if not (target.step == "commit_sent" and trial_version_is(wxa, release.user_version, release.created_at)):
-        _mark_sent(target, "commit_sent")
-        throttle(1)
-        wxa.code.commit(release.template_id, ext, release.user_version, release.user_desc or "")
-    db.session.add(CodeCommit(miniprogram_id=mp.id, template_id=release.template_id, user_version=release.user_version,
-                              user_desc=release.user_desc, ext_json=get_json(ext), created_by=release.created_by))
+    code_commit.upload(mp, release.template_id, release.user_version, release.user_desc,
+                       standard=template is not None and template.template_type == TEMPLATE_STANDARD,
+                       schema=template.schema() if template else {}, created_by=release.created_by,
+                       attempt=_attempt(target, release, "commit_sent"))
     target.state, target.step, target.errcode = F.COMMITTED, None, None
 
 
-# --- privacy + submit ------------------------------------------------------------------------------------
-
 def submit(target, release):
-    """Wait for the privacy scan, apply the tenant's privacy guideline, then /wxa/submit_audit once."""
+    """`audit.submit` (privacy scan, guideline, /wxa/submit_audit once); the target waits in "privacy"
+    while WeChat still scans the upload, and gives its quota unit back when nothing was sent."""
     mp, opts = target.miniprogram, release.get_options()
-    wxa = miniprograms.api(mp)
-    if target.step == "submit_sent" and _adopt(wxa, target, release):
-        return
-    if audits.open_audit(mp) is not None:
-        target.state, target.reason, target.finished_at = F.SKIPPED, _("An audit is already open."), utcnow()
-        return _refund_quota(target)
-    throttle(2)
-    with _part("privacy"):
-        if privacy.scan_result(mp) is None:  # 61039: WeChat still scans the upload; look again soon
-            now = utcnow()
-            waited = (now - (privacy.scan_started_at(mp) or now)).total_seconds()
-            delay = privacy.scan_recheck_delay(waited, current_app.config.get("FLEET_PRIVACY_RECHECK_SECONDS", 5))
-            target.state, target.not_before = F.PRIVACY, now + timedelta(seconds=delay)
-            return _refund_quota(target)
-        missing = _prepare_privacy(mp, wxa)
-        if missing:  # privacy_api_not_use is about location APIs: it cannot stand in for the guideline
-            raise privacy.incomplete_guideline(missing)
-    _mark_sent(target, "submit_sent")
-    throttle(1)  # just before the call, so a 45009 back-off that began meanwhile holds it back
+    args = {"version_desc": opts.get("version_desc") or None,
+            "privacy_api_not_use": True if opts.get("privacy_api_not_use") else None}
     try:
-        with privacy.location_refusals_explained(mp):
-            auditid = wxa.audit.submit_audit(version_desc=opts.get("version_desc") or None,
-                                             privacy_api_not_use=True if opts.get("privacy_api_not_use") else None)
+        audit, _adopted = code_audit.submit(mp, args, _attempt(target, release, "submit_sent"),
+                                            submitted_by=release.created_by, user_version=release.user_version)
+    except code_audit.AuditStillOpen:
+        _skip_for_open_audit(target)
+        return _refund_quota(target)
+    except privacy.ScanRunning:  # 61039: WeChat still scans the upload; look again soon
+        now, upload = utcnow(), latest_commit(mp)
+        waited = (now - (upload.created_at if upload else now)).total_seconds()
+        delay = privacy.scan_recheck_delay(waited, current_app.config.get("FLEET_PRIVACY_RECHECK_SECONDS", 5))
+        target.state, target.not_before = F.PRIVACY, now + timedelta(seconds=delay)
+        return _refund_quota(target)
     except (AuditInProgress, QuotaExhausted) as exc:
         return _submit_refused(target, release, exc)
-    _record(target, release, mp, auditid, AUDIT_IN_REVIEW, utcnow())
-
-
-def _prepare_privacy(mp, wxa):
-    """The app's own domains and privacy guideline (else its tenant's), as for a single audit."""
-    from portal.services.app_params import prepare_for_audit
-
-    return prepare_for_audit(mp, None, before_calls=throttle)
+    target.state, target.auditid, target.step, target.submitted_at = F.IN_AUDIT, audit.auditid, None, utcnow()
+    target.errcode = None
 
 
 def _submit_refused(target, release, exc):
@@ -329,56 +324,10 @@ def _submit_refused(target, release, exc):
                                 "after WeChat raises it.")
 
 
-def _adopt(wxa, target, release):
-    """After a crash or timeout during submit_audit: follow the audit WeChat already holds, if it is ours."""
-    try:
-        latest = wxa.audit.get_latest_audit_status()
-    except NoCodeSubmitted:  # no audit at all, so none of ours
-        return False
-    # since the release began, not since this dispatch: a step put back after a lost answer is handed out
-    # again seconds or minutes after the submit it must find
-    if latest.auditid is None or latest.submit_audit_time < to_epoch(release.created_at) - 5 \
-            or latest.user_version not in ("", release.user_version):
-        return False
-    known = db.session.scalar(select(Audit).where(Audit.appid == target.appid, Audit.auditid == str(latest.auditid)))
-    if known is None:
-        _record(target, release, target.miniprogram, latest.auditid, latest.status, utcnow())
-    else:
-        target.state, target.auditid, target.step, target.submitted_at = F.IN_AUDIT, known.auditid, None, utcnow()
-    return True
-
-
-def _record(target, release, mp, auditid, status, when):
-    commit_row = db.session.scalar(select(CodeCommit).where(CodeCommit.miniprogram_id == mp.id)
-                                   .order_by(CodeCommit.id.desc()).limit(1))
-    db.session.add(Audit(appid=mp.authorizer_appid, auditid=str(auditid), status=status, miniprogram_id=mp.id,
-                         submitted_by=release.created_by, create_time=when, template_id=release.template_id,
-                         user_version=release.user_version, user_desc=release.user_desc,
-                         ext_json=commit_row.ext_json if commit_row else None))
-    target.state, target.auditid, target.step, target.submitted_at = F.IN_AUDIT, str(auditid), None, when
-    target.errcode = None
-
-
-# --- release ---------------------------------------------------------------------------------------------
-
 def release_app(target, release):
-    """/wxa/release (or /wxa/grayrelease to a percentage), once; 85052 "already released" counts as done."""
-    mp, opts = target.miniprogram, release.get_options()
-    wxa = miniprograms.api(mp)
+    """`release.publish` of the target's audit (to a percentage of users when the release says so)."""
     audit = db.session.scalar(select(Audit).where(Audit.appid == target.appid, Audit.auditid == target.auditid))
-    live = (wxa.code.get_version_info().get("release_info") or {}).get("release_version") \
-        if target.step == "release_sent" else None
-    if live != release.user_version:
-        _mark_sent(target, "release_sent")
-        throttle(1)
-        try:
-            if opts.get("gray_percentage"):
-                wxa.release.gray_release(int(opts["gray_percentage"]))
-            else:
-                wxa.release.release()
-        except AlreadyReleased:
-            pass
-    if audit is not None:
-        audit.is_release, audit.release_time = True, utcnow()
+    code_release.publish(target.miniprogram, audit, _attempt(target, release, "release_sent"),
+                         user_version=release.user_version,
+                         gray_percentage=release.get_options().get("gray_percentage") or None)
     target.state, target.step, target.finished_at, target.errcode = F.RELEASED, None, utcnow(), None
-

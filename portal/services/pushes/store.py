@@ -22,7 +22,7 @@ from portal.models.callback import (
 )
 from portal.models.miniprogram import AUTH_UNAUTHORIZED
 from portal.services import activity, fleet
-from portal.services.audits import apply_audit_events
+from portal.services.code.audit import apply_audit_events
 from portal.services.pushes.group_commit import GroupCommitter
 from portal.services.wechat import component_appid, get_client
 from portal.timeutil import utcnow

@@ -1,8 +1,11 @@
 """Audits: the outcome WeChat pushes (weapp_audit_success/fail/delay) applied to our audit rows.
 
 The push carries no auditid, so it updates the mini-program's latest open audit (in review or delayed).
-Also the rest of code review: submitting (an idempotent job step), refreshing, the periodic poll that
-rescues audits whose push was lost, withdrawing, speeding up and the monthly quota.
+Also the rest of code review: submitting (`submit`: the one submission step that single-app jobs and
+fleet releases both run, each through its own adapter), refreshing, the periodic poll that rescues
+audits whose push was lost, withdrawing, speeding up and the monthly quota.
+Imports services and models; never `services.fleet` (the fleet's wake-ups are passed in: `templates=`,
+`on_change=`), views or jobs.
 """
 
 import logging
@@ -15,7 +18,7 @@ from sqlalchemy import bindparam, case, insert, select, update
 
 from portal.errors import Conflict
 from portal.extensions import db
-from portal.models import Activity, Audit, CodeCommit, MiniProgram
+from portal.models import Activity, Audit, MiniProgram
 from portal.models.activity import OUTCOME_OK
 from portal.models.audit import (
     AUDIT_APPROVED,
@@ -26,10 +29,12 @@ from portal.models.audit import (
     OPEN_AUDIT_STATUSES,
 )
 from portal.models.callback import OUTCOME_APPLIED, OUTCOME_IGNORED
-from portal.services import activity, jobs, miniprograms, privacy
+from portal.services import activity, jobs, miniprograms
+from portal.services.code import app_params, privacy
+from portal.services.code.commit import job_attempt, latest_commit
 from portal.timeutil import beijing_day_and_month_starts, from_epoch, to_epoch, utcnow
 from portal.wechat import callbacks as events
-from portal.wechat.errors import APIError, PrivacyScanRunning, WeChatError
+from portal.wechat.errors import NoCodeSubmitted, PrivacyScanRunning, WeChatError
 
 log = logging.getLogger("portal.audits")
 
@@ -124,13 +129,22 @@ def open_audit(mp):
     return latest_open_audit(mp.authorizer_appid)
 
 
-def request_submit(mp, actor, form):
-    """Enqueue a submit_audit job; returns (run, created), created False when one was already running.
-    :raise Conflict: an audit is still open (the seed admin refused with "有待处理的版本" too)."""
+class AuditStillOpen(Conflict):
+    """Our records hold an open audit of the app (in review or delayed): WeChat would refuse another one."""
+
+
+def refuse_if_open(mp):
+    """:raise AuditStillOpen: an audit of `mp` is still open (the seed admin refused with "有待处理的版本")."""
     pending = open_audit(mp)
     if pending is not None:
-        raise Conflict(_("Audit %(id)s is still open. Wait for its result or withdraw it before submitting "
-                         "again.", id=pending.auditid), auditid=pending.id)
+        raise AuditStillOpen(_("Audit %(id)s is still open. Wait for its result or withdraw it before submitting "
+                               "again.", id=pending.auditid), auditid=pending.id)
+
+
+def request_submit(mp, actor, form):
+    """Enqueue a submit_audit job; returns (run, created), created False when one was already running.
+    :raise Conflict: an audit is still open (`refuse_if_open`)."""
+    refuse_if_open(mp)
     miniprograms.api(mp)
     latest = next(iter(audits_of(mp, 1)), None)
     if latest is None or latest.status != AUDIT_REJECTED:
@@ -139,48 +153,63 @@ def request_submit(mp, actor, form):
                       "portal.jobs.audits.submit_audit_job")
 
 
-def submit_step(run):
-    """The job's step: adopt an audit a crashed attempt already submitted, wait for the privacy scan, apply
-    the tenant's privacy guideline, then submit once and record the audit row."""
-    mp, form = run.miniprogram, run.get_params()
+def submit(mp, args, attempt, *, actor=None, submitted_by=None, user_version=None):
+    """Submit the trial version for audit, once: returns (Audit, adopted).
+
+    When `attempt.maybe_sent`, an audit an earlier attempt already submitted is adopted (`adopt_submitted`)
+    and nothing is sent. Otherwise: refuse while an audit is open, make sure WeChat's privacy scan of the
+    upload has ended, set the app's domains and privacy guideline (`app_params.prepare_for_audit`; a key
+    the code uses without a text refuses the submission), then /wxa/submit_audit with `args` (its keyword
+    arguments) and our audit row. The row is added to the session; the caller commits it.
+
+    :raise AuditStillOpen: our records hold an open audit. :raise privacy.ScanRunning: the scan runs (61039):
+    the caller looks again later. :raise ValidationFailed: the guideline. :raise WeChatError: among them
+    AuditInProgress (85009) and QuotaExhausted (85085), which each caller treats in its own way."""
     wxa = miniprograms.api(mp)
-    if run.step == "submitting":  # a previous attempt may have reached WeChat: never submit twice
-        adopted = _adopt_latest(mp, run)
+    if attempt.maybe_sent:  # a previous attempt may have reached WeChat: never submit twice
+        adopted = adopt_submitted(mp, attempt.since, user_version=user_version, submitted_by=submitted_by)
         if adopted is not None:
-            return _l("Audit %(id)s was already submitted; following it.", id=adopted.auditid), \
-                {"auditid": adopted.auditid}
-    _wait_for_privacy_scan(mp, run)
-    missing = _prepare_privacy(mp, run, form)
-    if missing:  # privacy_api_not_use is about location APIs: it cannot stand in for the guideline
-        raise privacy.incomplete_guideline(missing)
-    jobs.set_step(run, "submitting")
+            return adopted, True
+    refuse_if_open(mp)
+    attempt.pace(2)
+    with attempt.part("privacy"):
+        if privacy.scan_result(mp) is None:  # never submit to find out: that only earns 61039
+            raise privacy.ScanRunning()
+        missing = app_params.prepare_for_audit(mp, actor, before_calls=attempt.pace)
+        if missing:  # privacy_api_not_use is about location APIs: it cannot stand in for the guideline
+            raise privacy.incomplete_guideline(missing)
+    attempt.mark_sent()
     with privacy.location_refusals_explained(mp):
-        auditid = wxa.audit.submit_audit(**_submit_args(form))
-    audit = _record_audit(mp, run, auditid)
+        auditid = wxa.audit.submit_audit(**args)
+    return record_audit(mp, auditid, submitted_by=submitted_by), False
+
+
+def submit_step(run):
+    """The single submission job's step: `submit` with the form's answers; while the privacy scan runs the
+    job is enqueued again a little later (`_scan_wait`)."""
+    mp, form = run.miniprogram, run.get_params()
+    try:  # no `user_version`: the job submits whatever the trial version is, so any audit since it began is its own
+        audit, adopted = submit(mp, _submit_args(form), job_attempt(run, "submitting"), actor=run.actor,
+                                submitted_by=run.actor_id)
+    except privacy.ScanRunning:
+        raise _scan_wait(run) from None
+    if adopted:
+        return _l("Audit %(id)s was already submitted; following it.", id=audit.auditid), {"auditid": audit.auditid}
     return _l("Submitted for audit (id %(id)s). WeChat usually answers within a few days.", id=audit.auditid), \
         {"auditid": audit.auditid}
 
 
-def _wait_for_privacy_scan(mp, run):
-    """Return once WeChat's post-commit privacy scan has ended. While it runs (get_code_privacy_info answers
-    61039) the job is enqueued again a few seconds later (`privacy.scan_recheck_delay`), never submitting
-    to find out: each commit restarts the scan, and a submit during it only earns 61039. Gives up with
-    61039 after PRIVACY_SCAN_MAX_WAIT_SECONDS of this run."""
-    if privacy.scan_result(mp) is not None:
-        return
+def _scan_wait(run):
+    """While WeChat's post-commit privacy scan runs, the job is enqueued again a few seconds later
+    (`privacy.scan_recheck_delay`): each commit restarts the scan. Gives up with 61039 after
+    PRIVACY_SCAN_MAX_WAIT_SECONDS of this run."""
     config = current_app.config
     waited = (utcnow() - (run.started_at or utcnow())).total_seconds()
     if waited >= config.get("PRIVACY_SCAN_MAX_WAIT_SECONDS", 900):
-        raise PrivacyScanRunning.from_portal("privacy scan not finished", "get_code_privacy_info")
+        return PrivacyScanRunning.from_portal("privacy scan not finished", "get_code_privacy_info")
     delay = privacy.scan_recheck_delay(waited, config.get("PRIVACY_SCAN_CHECK_SECONDS", 5))
-    raise jobs.WaitFor(delay, _l("WeChat is still scanning the uploaded code for privacy features; the audit "
-                                 "is submitted as soon as the scan ends."), PrivacyScanRunning.errcode)
-
-
-def _prepare_privacy(mp, run, form):
-    from portal.services.app_params import prepare_for_audit
-
-    return prepare_for_audit(mp, run.actor)
+    return jobs.WaitFor(delay, _l("WeChat is still scanning the uploaded code for privacy features; the audit "
+                                  "is submitted as soon as the scan ends."), PrivacyScanRunning.errcode)
 
 
 def _submit_args(form):
@@ -190,20 +219,16 @@ def _submit_args(form):
             "privacy_api_not_use": True if form.get("privacy_api_not_use") else None}
 
 
-def _latest_commit(mp):
-    return db.session.scalar(select(CodeCommit).where(CodeCommit.miniprogram_id == mp.id)
-                             .order_by(CodeCommit.id.desc()).limit(1))
-
-
-def _record_audit(mp, run, auditid, status=AUDIT_IN_REVIEW, submitted_at=None):
-    """Our row for an audit WeChat accepted (the existing one if a refresh recorded it first)."""
+def record_audit(mp, auditid, *, status=AUDIT_IN_REVIEW, submitted_at=None, submitted_by=None):
+    """Our row for an audit WeChat accepted (the existing one if a refresh recorded it first), flushed: it
+    reviews the latest upload, whose template, version and ext_json it carries."""
     existing = db.session.scalar(select(Audit).where(Audit.appid == mp.authorizer_appid,
                                                      Audit.auditid == str(auditid)))
     if existing is not None:
         return existing
-    commit = _latest_commit(mp)
+    commit = latest_commit(mp)
     audit = Audit(appid=mp.authorizer_appid, auditid=str(auditid), status=status, miniprogram_id=mp.id,
-                  submitted_by=run.actor_id if run else None, create_time=submitted_at or utcnow(),
+                  submitted_by=submitted_by, create_time=submitted_at or utcnow(),
                   template_id=commit.template_id if commit else None,
                   user_version=commit.user_version if commit else None,
                   user_desc=commit.user_desc if commit else None, ext_json=commit.ext_json if commit else None)
@@ -212,22 +237,25 @@ def _record_audit(mp, run, auditid, status=AUDIT_IN_REVIEW, submitted_at=None):
     return audit
 
 
-def _adopt_latest(mp, run):
-    """The audit WeChat holds as latest, recorded here if it is newer than this run and unknown to us."""
+def adopt_submitted(mp, since, user_version=None, submitted_by=None):
+    """After a crash or a lost answer during submit_audit: the audit WeChat holds as latest
+    (get_latest_auditstatus), recorded here if unknown, when it was submitted since `since` (a few seconds
+    of clock difference allowed) and, given a `user_version`, is of that version (WeChat may leave it
+    empty); else None. Only 86001 says that WeChat holds no audit at all; any other error propagates,
+    since submitting again without knowing could submit twice."""
     try:
         latest = miniprograms.api(mp).audit.get_latest_audit_status()
-    except APIError as exc:
-        if exc.retryable:
-            raise
-        return None  # 86001: WeChat holds no audit of this app, so none was submitted
-    if latest.auditid is None or latest.submit_audit_time < to_epoch(run.created_at) - 5:
+    except NoCodeSubmitted:
+        return None
+    if latest.auditid is None or latest.submit_audit_time < to_epoch(since) - 5 \
+            or (user_version is not None and latest.user_version not in ("", user_version)):
         return None
     known = db.session.scalar(select(Audit).where(Audit.appid == mp.authorizer_appid,
                                                   Audit.auditid == str(latest.auditid)))
     if known is not None:
         return known
-    audit = _record_audit(mp, run, latest.auditid, status=latest.status,
-                          submitted_at=from_epoch(latest.submit_audit_time))
+    audit = record_audit(mp, latest.auditid, status=latest.status, submitted_by=submitted_by,
+                         submitted_at=from_epoch(latest.submit_audit_time))
     _apply_status(audit, latest)
     return audit
 
@@ -254,8 +282,8 @@ def refresh_latest(mp, actor=None):
     audit = db.session.scalar(select(Audit).where(Audit.appid == mp.authorizer_appid,
                                                   Audit.auditid == str(latest.auditid)))
     if audit is None:
-        audit = _record_audit(mp, None, latest.auditid, status=latest.status,
-                              submitted_at=from_epoch(latest.submit_audit_time))
+        audit = record_audit(mp, latest.auditid, status=latest.status,
+                             submitted_at=from_epoch(latest.submit_audit_time))
     _apply_status(audit, latest)
     miniprograms.done("audit.refresh", mp, actor, f"{audit.auditid} -> {audit.status}")
     return audit

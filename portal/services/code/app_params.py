@@ -13,7 +13,8 @@ from sqlalchemy import select
 from portal.errors import ValidationFailed
 from portal.extensions import db
 from portal.models import MiniProgramParams
-from portal.services import activity, domains, library, miniprograms, privacy
+from portal.services import activity, library, miniprograms
+from portal.services.code import domains, privacy
 from portal.services.tenant_settings import (
     OWNER_FIELDS,
     PART_FIELDS,

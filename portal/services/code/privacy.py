@@ -5,7 +5,7 @@ Order matters (2023 privacy rules): after a commit WeChat scans the code (get_co
 in `setting_list` (setprivacysetting), or WeChat's reviewers reject the version ("如配置的用户隐私保护指引和
 代码实际里收集的用户信息不匹配 … 则无法通过代码版本审核"), so the portal refuses to submit without them. The
 tenant keeps one guideline (owner contact, notice method, a text per key) that is applied to each of its
-mini-programs, unless the mini-program has its own values (`services.app_params.effective_guideline`).
+mini-programs, unless the mini-program has its own values (`services.code.app_params.effective_guideline`).
 
 The scan itself is about location APIs (wx.getLocation …), by API name: `without_conf_list` those the code
 calls that ext_json requiredPrivateInfos does not declare, `without_auth_list` those the mini-program has no
@@ -38,6 +38,11 @@ def check_guideline(data):
     if not any(owner.get(c) for c in CONTACTS) or not owner.get("notice_method"):
         raise ValidationFailed(_("The privacy guideline needs a contact (e-mail, phone, QQ or WeChat) and how users "
                                  "are notified. Fill them in under Settings → Privacy."))
+
+
+class ScanRunning(Exception):  # noqa: N818 - a state to wait out, not an error
+    """WeChat still scans the uploaded code for privacy features (get_code_privacy_info answers 61039):
+    whoever submits looks again later (`scan_recheck_delay`) instead of submitting to find out."""
 
 
 def scan_result(mp):
@@ -100,17 +105,6 @@ def scan_recheck_delay(waited, longest):
     first, then a quarter of the time waited so far, never more than `longest`. WeChat's scan takes about
     a minute ("请稍等一分钟再重试"), so the submit follows its end within a few seconds, for a dozen calls."""
     return min(longest, max(min(FIRST_SCAN_CHECK, longest), waited / 4))
-
-
-def scan_started_at(mp):
-    """When this app's latest upload through the portal was recorded (its scan began then), or None."""
-    from sqlalchemy import select
-
-    from portal.extensions import db
-    from portal.models import CodeCommit
-
-    return db.session.scalar(select(CodeCommit.created_at).where(CodeCommit.miniprogram_id == mp.id)
-                             .order_by(CodeCommit.id.desc()).limit(1))
 
 
 def privacy_status(mp, data):
