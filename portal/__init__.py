@@ -43,6 +43,7 @@ def configure_logging(app):
 
 
 def register_extensions(app):
+    from portal.coordination import init_app as init_coordination
     from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
     from portal.i18n import select_locale
     from portal.services.accounts import load_user
@@ -66,6 +67,7 @@ def register_extensions(app):
     login_manager.login_message = None
     login_manager.user_loader(load_user)
     init_connections(app)
+    init_coordination(app)
 
 
 def register_blueprints(app):
