@@ -74,6 +74,12 @@ class Config:
     FLEET_STEP_GRACE_SECONDS = float(_env("FLEET_STEP_GRACE_SECONDS", 30))
     FLEET_STEP_LEASE_SECONDS = float(_env("FLEET_STEP_LEASE_SECONDS", 6))
 
+    # Background jobs: the pauses (seconds, comma-separated) before a failed job's retries, the age of an
+    # open audit before the poller asks WeChat about it, and how long a token refresh may hold its lock.
+    JOB_RETRY_INTERVALS = tuple(int(s) for s in _env("JOB_RETRY_INTERVALS", "10,60,300").split(","))
+    AUDIT_POLL_AFTER_MINUTES = _env_int("AUDIT_POLL_AFTER_MINUTES", 10)
+    TOKEN_LOCK_TTL_MS = _env_int("TOKEN_LOCK_TTL_MS", 20_000)
+
     LOG_FORMAT = _env("LOG_FORMAT", "kv")  # "kv" (key=value lines) or "json" (JSON lines)
     LOG_LEVEL = _env("LOG_LEVEL", "INFO")
     # Reverse proxies in front of the portal whose X-Forwarded-For/-Proto it trusts (1 behind one nginx).

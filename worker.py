@@ -41,7 +41,7 @@ def main(argv):
     names = [a for a in argv if a != "--fork"] or list(QUEUE_ORDER)
     # without a fork per job, the process can keep a bookkeeping thread (portal.services.background)
     app = create_app({"BACKGROUND_BOOKKEEPING": not fork})
-    redis = app.extensions.get("redis")
+    redis = app.extensions["coordination"].redis
     if redis is None:
         sys.exit("REDIS_URL is not set: without Redis, jobs run inside the portal process (embedded mode).")
     unknown = [n for n in names if n not in QUEUE_ORDER]

@@ -44,6 +44,7 @@ def configure_logging(app):
 
 def register_extensions(app):
     from portal.accounts.sessions import load_user
+    from portal.coordination import init_app as init_coordination
     from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
     from portal.i18n import select_locale, select_timezone
     from portal.services.connections import end_session_quietly, engine_options, init_connections
@@ -66,6 +67,7 @@ def register_extensions(app):
     login_manager.login_message = None
     login_manager.user_loader(load_user)
     init_connections(app)
+    init_coordination(app)
 
 
 def register_blueprints(app):

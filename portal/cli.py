@@ -143,7 +143,7 @@ def drain_pushes(claim_idle, follow):
     from portal.services.pushes import spool, store_queued, stream
 
     app = current_app._get_current_object()
-    redis = app.extensions.get("redis")
+    redis = stream.client(app)
     spooled = spool.has_work(app)
     if redis is None and not spooled:
         raise click.ClickException("Nothing to drain: pushes are stored before success (no REDIS_URL, and "

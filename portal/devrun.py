@@ -131,6 +131,7 @@ def main():
     finally:
         sandbox.terminate()
         server.shutdown()
+        app.extensions["coordination"].wait_until_idle(timeout=10)  # a job in flight ends its transaction
 
 
 def _announce(app, portal_url, sandbox_url):

@@ -20,7 +20,7 @@ from portal.logging_setup import redact_path
 DATABASE_DOWN = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
 # MySQL client/server codes meaning "no server to talk to": too many connections, shutdown in progress,
 # connection killed, can't connect (socket, TCP), server gone away, lost during query, lost at handshake
-_UNREACHABLE_CODES = {1040, 1053, 1927, 2002, 2003, 2006, 2013, 2055, 4031}
+_UNREACHABLE_CODES = frozenset({1040, 1053, 1927, 2002, 2003, 2006, 2013, 2055, 4031})
 
 
 def database_unreachable(exc):

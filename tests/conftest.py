@@ -428,9 +428,7 @@ def drain_jobs(app):
 
     redis = app.extensions.get("redis")
     if redis is None:
-        from portal.queueing import wait_embedded_idle
-
-        assert wait_embedded_idle(), "embedded jobs did not finish"
+        assert app.extensions["coordination"].wait_until_idle(), "embedded jobs did not finish"
         return
     with app.app_context():
         worker = SimpleWorker([get_queue(n, redis) for n in QUEUE_ORDER], connection=redis)

@@ -409,3 +409,199 @@ def test_the_fleet_steps_and_the_single_app_jobs_call_the_same_code_steps():
     assert "submit" in _called_names(CODE / "audit.py")
     assert "publish" in _called_names(CODE / "release.py")
     assert {"upload", "submit", "publish"} <= _called_names(FLEET / "steps.py")
+
+
+# --- no module-level mutable state in services/ and queueing/ --------------------------------------------
+#
+# What differs between Redis and the embedded mode (locks, flags, leases, counters, the job queue) and what a
+# process keeps for an app (buffers, threads) lives on the app's coordination (`portal.coordination`), never
+# in module globals: apps made in one process (tests make many) must share nothing.
+#
+# Offences, at the top level of a module in portal/services/ or portal/queueing/ (also inside a top-level `if`,
+# `try` or `with`): an assignment whose value is a list, dict or set display or comprehension, or a call to
+# one of MUTABLE_FACTORIES (`set()`, `deque()`, `threading.Lock()`, `threading.local()`...); and any `global`
+# statement (a module name rebound at run time is module state, whatever its value).
+# The allow rule, chosen over rewriting every constant table as a MappingProxyType or tuple: a name in
+# UPPER_CASE is a constant table when no checked module mutates it (item assignment or deletion, augmented
+# assignment, or a call of a mutating method such as `append`, `update` or `setdefault` on that name, bare
+# or as an attribute: `rules.DEFAULTS.update(...)` counts). `__all__` is allowed. Tuples, frozensets,
+# strings, numbers, MappingProxyType and Enum members are immutable and never flagged.
+
+SERVICES = PORTAL / "services"
+QUEUEING = PORTAL / "queueing"
+MUTABLE_FACTORIES = frozenset({
+    "set", "dict", "list", "bytearray", "deque", "defaultdict", "OrderedDict", "Counter", "ChainMap",
+    "Lock", "RLock", "Event", "Condition", "Semaphore", "BoundedSemaphore", "Barrier", "local",
+    "Queue", "SimpleQueue", "LifoQueue", "PriorityQueue", "WeakValueDictionary", "WeakKeyDictionary", "WeakSet",
+})
+MUTATING_METHODS = frozenset({
+    "append", "extend", "insert", "remove", "pop", "popitem", "clear", "add", "discard", "update",
+    "setdefault", "appendleft", "extendleft", "popleft", "sort", "reverse", "difference_update",
+    "intersection_update", "symmetric_difference_update",
+})
+_DISPLAYS = (ast.List, ast.Dict, ast.Set, ast.ListComp, ast.DictComp, ast.SetComp)
+
+
+def _is_mutable_value(node):
+    if isinstance(node, _DISPLAYS):
+        return True
+    if isinstance(node, ast.Call):
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+        return name in MUTABLE_FACTORIES
+    return False
+
+
+def _top_level(body):
+    """Statements run at import: the module's body, and the bodies of its top-level if/try/with blocks."""
+    for node in body:
+        yield node
+        if isinstance(node, (ast.If, ast.With, ast.Try)):
+            for block in (node.body, getattr(node, "orelse", []), getattr(node, "finalbody", [])):
+                yield from _top_level(block)
+            for handler in getattr(node, "handlers", []):
+                yield from _top_level(handler.body)
+
+
+def _name_of(node):
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return None
+
+
+def mutated_names(tree):
+    """Names (bare or the last part of an attribute) whose object the module changes in place."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
+            targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Subscript):
+                    found.add(_name_of(target.value))
+                elif isinstance(node, ast.AugAssign):
+                    found.add(_name_of(target))
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr in MUTATING_METHODS:
+            found.add(_name_of(node.func.value))
+    return found - {None}
+
+
+def module_state(tree):
+    """[(line, name, why)] for the module-level mutable objects and `global` statements of one module, before
+    the allow rule for constant tables (see above)."""
+    found = []
+    for node in _top_level(tree.body):
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None \
+                and _is_mutable_value(node.value):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                for name in ast.walk(target):
+                    if isinstance(name, ast.Name):
+                        found.append((node.lineno, name.id, ast.unparse(node.value)[:40]))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Global):
+            found += [(node.lineno, name, "global statement") for name in node.names]
+    return found
+
+
+def module_state_offences(sources, others=None):
+    """The offences of the rule above in `sources` ({label: source}); a table that any of them or of `others`
+    (the rest of the code, not checked itself) mutates is no constant."""
+    trees = {label: ast.parse(source) for label, source in sources.items()}
+    users = [ast.parse(source) for source in (others or {}).values()]
+    mutated = set().union(*(mutated_names(tree) for tree in [*trees.values(), *users]))
+    offences = []
+    for label, tree in trees.items():
+        for line, name, why in module_state(tree):
+            constant_table = name.isupper() and why != "global statement" and name not in mutated
+            if name != "__all__" and not constant_table:
+                offences.append(f"{label}:{line} {name} = {why}")
+    return offences
+
+
+def _state_checked_files():
+    return sorted(SERVICES.rglob("*.py")) + sorted(QUEUEING.glob("*.py"))
+
+
+def test_no_module_level_mutable_state_in_services():
+    checked = _state_checked_files()
+    sources = {str(p.relative_to(ROOT)): p.read_text(encoding="utf-8") for p in checked}
+    others = {str(p): p.read_text(encoding="utf-8") for p in sorted(PORTAL.rglob("*.py")) if p not in checked}
+    offences = module_state_offences(sources, others)
+    assert not offences, ("keep it on the app's coordination (`coordination().here(...)`, or an operation "
+                          "of it), or make the table immutable:\n" + "\n".join(offences))
+
+
+def test_module_state_check_finds_each_form_and_spares_constants():
+    """The check above is not vacuous: each form is found, constant tables and immutable values are not."""
+    offending = (
+        "import threading\nfrom collections import deque\n"
+        "_seen = set()\n_by_id = {}\n_rows = []\n_guard = threading.Lock()\n_recent = deque(maxlen=5)\n"
+        "_squares = {n: n * n for n in range(3)}\n"
+        "try:\n    _cache = dict()\nexcept ImportError:\n    pass\n"
+        "LABELS = {'a': 1}\n_none = None\n"
+        "def remember(key):\n    global _none\n    _none = key\n"
+    )
+    user = "from pkg import mod\n\ndef grow():\n    mod.LABELS['b'] = 2\n"
+    found = module_state_offences({"mod.py": offending}, others={"user.py": user})
+    assert [entry.split()[1] for entry in found] == \
+        ["_seen", "_by_id", "_rows", "_guard", "_recent", "_squares", "_cache", "LABELS", "_none"]
+    spared = (
+        "from types import MappingProxyType\n__all__ = ['x']\nSTATES = {'a': 1, 'b': 2}\nORDER = ('a', 'b')\n"
+        "NAMES = frozenset({'a'})\nTABLE = MappingProxyType({'a': 1})\n_PAUSE = 0.1\n"
+        "def f():\n    cache = {}\n    cache['a'] = STATES['a']\n    return cache\n"
+    )
+    assert module_state_offences({"spared.py": spared}) == []
+    assert module_state_offences({"a.py": "MODES = []\n", "b.py": "import a\na.MODES.append(1)\n"}) \
+        == ["a.py:1 MODES = []"]
+
+
+# --- only the coordination reads the app's Redis client ----------------------------------------------------
+#
+# `app.extensions["redis"]` is set by `portal.coordination.init_app`; everything else asks the coordination
+# for what it means (a lock, a flag, a lease, a job), so no module branches on "is there a Redis?" by reading
+# it. Flagged: `<x>.extensions["redis"]` and `<x>.extensions.get("redis")` (or setdefault/pop) anywhere in
+# portal/ and the top-level scripts, except portal/coordination/ and worker.py (which runs RQ on it).
+
+COORDINATION = PORTAL / "coordination"
+REDIS_READERS_ALLOWED = {"worker.py"}
+
+
+def redis_extension_reads(tree):
+    """Lines of `tree` that use the "redis" entry of an `extensions` mapping."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript) and _name_of(node.value) == "extensions" \
+                and isinstance(node.slice, ast.Constant) and node.slice.value == "redis":
+            yield node.lineno
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr in ("get", "setdefault", "pop") and _name_of(node.func.value) == "extensions" \
+                and node.args and isinstance(node.args[0], ast.Constant) and node.args[0].value == "redis":
+            yield node.lineno
+
+
+def _redis_checked_files():
+    files = [p for p in PORTAL.rglob("*.py") if COORDINATION not in p.parents]
+    files += [p for p in ROOT.glob("*.py") if p.name not in REDIS_READERS_ALLOWED]
+    return sorted(files)
+
+
+def test_only_the_coordination_reads_the_redis_extension():
+    offenders = [f"{path.relative_to(ROOT)}:{line}" for path in _redis_checked_files()
+                 for line in redis_extension_reads(ast.parse(path.read_text(encoding="utf-8")))]
+    assert not offenders, "ask the app's coordination (portal.coordination) instead:\n" + "\n".join(offenders)
+
+
+def test_redis_extension_check_finds_every_spelling():
+    """The check above is not vacuous: each spelling is found, other extensions and other mappings are not."""
+    source = (
+        "from flask import current_app\n"
+        "a = current_app.extensions.get('redis')\n"
+        "b = app.extensions['redis']\n"
+        "c = self.app.extensions.setdefault('redis', None)\n"
+        "d = current_app.extensions.get('secretbox')\n"
+        "e = settings.get('redis')\n"
+    )
+    assert list(redis_extension_reads(ast.parse(source))) == [2, 3, 4]
+    assert list(redis_extension_reads(ast.parse((COORDINATION / "__init__.py").read_text(encoding="utf-8"))))

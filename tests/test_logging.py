@@ -86,14 +86,14 @@ def _noisy_job(n):
 
 
 def test_embedded_job_lines_carry_the_job_id_and_function(make_app, log_lines):
-    from portal.queueing import enqueue, wait_embedded_idle
+    from portal.queueing import enqueue
 
     app = make_app(REDIS_URL=None)
     with app.test_request_context(headers={"X-Request-Id": "req-enqueue-3"}):
         app.preprocess_request()
         job_id = enqueue(f"{__name__}._noisy_job", 7, job_id="embedded:7")
         logging.getLogger("portal.tests").info("enqueued")
-    assert job_id == "embedded-7" and wait_embedded_idle()
+    assert job_id == "embedded-7" and app.extensions["coordination"].wait_until_idle()
     [in_job] = [line for line in log_lines("json") if line["msg"] == "working on 7"]
     assert in_job["job_id"] == "embedded-7" and in_job["job"] == f"{__name__}._noisy_job"
     assert "request_id" not in in_job  # the job runs outside the request that enqueued it

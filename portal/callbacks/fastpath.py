@@ -14,6 +14,7 @@ Everything else, and any other method on these paths, takes Flask's full pipelin
 """
 
 import logging
+from types import MappingProxyType
 
 from flask import g
 from werkzeug.http import HTTP_STATUS_CODES
@@ -22,14 +23,12 @@ from portal.logging_setup import request_id_for
 from portal.security import security_headers
 
 log = logging.getLogger("portal.callbacks")
-_STATUS_LINES = {}
+# as werkzeug writes them: "200 OK", "403 FORBIDDEN"
+_STATUS_LINES = MappingProxyType({status: f"{status} {text.upper()}" for status, text in HTTP_STATUS_CODES.items()})
 
 
 def _status_line(status):
-    line = _STATUS_LINES.get(status)
-    if line is None:  # as werkzeug writes it: "200 OK", "403 FORBIDDEN"
-        line = _STATUS_LINES[status] = f"{status} {HTTP_STATUS_CODES.get(status, 'UNKNOWN').upper()}"
-    return line
+    return _STATUS_LINES.get(status) or f"{status} UNKNOWN"
 
 
 class CallbackFastPath:

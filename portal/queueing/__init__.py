@@ -2,7 +2,8 @@
 schedule, and the worker's run loop.
 
 Services enqueue `"portal.jobs.<module>.<function>"` through `enqueue`/`enqueue_in` and never import
-`portal.jobs`; the worker (RQ) or the embedded runner imports the entry point when the job runs.
+`portal.jobs`; the worker (RQ) or the embedded runner (`portal.coordination`) imports the entry point when
+the job runs.
 """
 
 from portal.queueing.queues import (
@@ -10,10 +11,9 @@ from portal.queueing.queues import (
     enqueue,
     enqueue_in,
     get_queue,
-    held_embedded,
+    is_live,
+    job_state,
     safe_job_id,
-    wait_embedded_idle,
 )
 
-__all__ = ["QUEUE_ORDER", "enqueue", "enqueue_in", "get_queue", "held_embedded", "safe_job_id",
-           "wait_embedded_idle"]
+__all__ = ["QUEUE_ORDER", "enqueue", "enqueue_in", "get_queue", "is_live", "job_state", "safe_job_id"]

@@ -38,7 +38,7 @@ class PeriodicJob(NamedTuple):
 # WeChat's authorizer list is compared at 03:00 Beijing time (19:00 UTC), when merchants are asleep.
 NIGHTLY_BEIJING = 19 * 3600
 
-PERIODIC = [
+PERIODIC = (
     PeriodicJob("refresh-tokens", "portal.jobs.tokens.refresh_expiring_tokens", 300, "maintenance"),
     PeriodicJob("poll-audits", "portal.jobs.audits.poll_open_audits", 300, "maintenance"),
     PeriodicJob("recover-jobs", "portal.jobs.releases.recover_stranded_jobs", 120, "maintenance"),
@@ -47,7 +47,7 @@ PERIODIC = [
     PeriodicJob("drain-pushes", "portal.jobs.callbacks.drain_queued_pushes", 60, "maintenance"),
     PeriodicJob("sync-authorizers", "portal.jobs.tokens.sync_authorizers", 86400, "maintenance",
                 offset=NIGHTLY_BEIJING),
-]
+)
 
 
 class PeriodicEnqueuer(threading.Thread):

@@ -4,8 +4,9 @@ and returns, so the worker's next job (and its next WeChat call) starts at once 
 database round trips that need not hold it up.
 
 Only `python worker.py` turns it on (BACKGROUND_BOOKKEEPING); elsewhere `run_later` answers False and the
-caller does the work itself. Losing what is pending (the process is killed) costs nothing lasting: the
-periodic tick hands out what a lost tick would have, and the call log is best effort. Imports no service.
+caller does the work itself. The bookkeeper belongs to the app (kept by its coordination). Losing what is
+pending (the process is killed) costs nothing lasting: the periodic tick hands out what a lost tick would
+have, and the call log is best effort. Imports no service.
 """
 
 import logging
@@ -13,6 +14,8 @@ import queue
 import threading
 
 from flask import current_app
+
+from portal.coordination import coordination
 
 log = logging.getLogger("portal.background")
 
@@ -23,11 +26,13 @@ class Bookkeeper:
 
     def __init__(self, app):
         self.app, self.queue, self.waiting, self.guard = app, queue.SimpleQueue(), set(), threading.Lock()
-        self.thread = threading.Thread(target=self._run, name="bookkeeper", daemon=True)
-        self.thread.start()
+        self.thread = None  # started with the first call submitted
 
     def submit(self, key, func, *args):
         with self.guard:
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, name="bookkeeper", daemon=True)
+                self.thread.start()
             if key is not None:
                 if key in self.waiting:
                     return
@@ -52,12 +57,5 @@ def run_later(key, func, *args):
     app = current_app._get_current_object()
     if not app.config.get("BACKGROUND_BOOKKEEPING"):
         return False
-    keeper = app.extensions.get("bookkeeper")
-    if keeper is None:
-        with _start_guard:
-            keeper = app.extensions.get("bookkeeper") or app.extensions.setdefault("bookkeeper", Bookkeeper(app))
-    keeper.submit(key, func, *args)
+    coordination(app).here("bookkeeper", lambda: Bookkeeper(app)).submit(key, func, *args)
     return True
-
-
-_start_guard = threading.Lock()

@@ -8,6 +8,7 @@ import threading
 from flask import current_app, has_app_context
 from sqlalchemy import insert, select
 
+from portal.coordination import coordination
 from portal.extensions import db
 from portal.models import WeChatCall
 from portal.services import background
@@ -16,8 +17,15 @@ from portal.timeutil import utcnow
 log = logging.getLogger("portal.calllog")
 
 
-_pending = []  # rows waiting for the worker's bookkeeping thread
-_pending_guard = threading.Lock()
+class _Pending:
+    """Rows waiting for the worker's bookkeeping thread (kept per app)."""
+
+    def __init__(self):
+        self.rows, self.guard = [], threading.Lock()
+
+
+def _pending():
+    return coordination().here("calllog.pending", _Pending)
 
 
 def record_call(record):
@@ -28,16 +36,17 @@ def record_call(record):
     row = {"created_at": utcnow(), "api": (record.api or "?")[:64], "appid": record.appid or None,
            "errcode": record.errcode, "http_status": record.http_status, "latency_ms": int(record.latency_ms or 0),
            "attempt": record.attempt, "error": (record.error or None) and str(record.error)[:255]}
-    with _pending_guard:
-        _pending.append(row)
+    pending = _pending()
+    with pending.guard:
+        pending.rows.append(row)
     if not background.run_later("calllog", _store_pending):
         _store_pending()
 
 
 def _store_pending():
-    with _pending_guard:
-        rows = _pending[:]
-        del _pending[:]
+    pending = _pending()
+    with pending.guard:
+        rows, pending.rows = pending.rows, []
     if not rows:
         return
     try:

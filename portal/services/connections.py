@@ -1,4 +1,4 @@
-"""Connections the app holds besides the database: Redis (optional) and the secret box.
+"""What the app holds besides the database and Redis (`portal.coordination`): the secret box.
 
 They live in `app.extensions`, never in module globals, so each app (and each test) has its own.
 """
@@ -6,7 +6,6 @@ They live in `app.extensions`, never in module globals, so each app (and each te
 import logging
 import sqlite3
 
-import redis
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
@@ -57,5 +56,3 @@ def end_session_quietly(db):
 def init_connections(app):
     previous = [k.strip() for k in app.config.get("DATA_KEY_PREVIOUS", "").split(",") if k.strip()]
     app.extensions["secretbox"] = SecretBox(app.config["DATA_KEY"], previous)
-    url = app.config.get("REDIS_URL")
-    app.extensions["redis"] = redis.Redis.from_url(url, socket_connect_timeout=2) if url else None

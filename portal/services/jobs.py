@@ -29,7 +29,7 @@ from portal.extensions import db
 from portal.models import JobRun
 from portal.models.activity import OUTCOME_FAILED, OUTCOME_OK
 from portal.models.job_run import ACTIVE_STATES, JOB_DONE, JOB_FAILED, JOB_QUEUED, JOB_RETRYING, JOB_RUNNING
-from portal.queueing import enqueue, enqueue_in, held_embedded, safe_job_id
+from portal.queueing import enqueue, enqueue_in, is_live, safe_job_id
 from portal.services import activity
 from portal.services.wechat import explain
 from portal.timeutil import iso_utc, utcnow
@@ -240,17 +240,7 @@ def recover_stranded(job_names, older_than=None):
 
 def _job_alive(row):
     """Whether RQ (or this process, in embedded mode) still holds a job for the run."""
-    from rq.exceptions import NoSuchJobError
-    from rq.job import Job
-
-    redis = current_app.extensions.get("redis")
-    if redis is None:
-        return held_embedded(row.rq_job_id or "")
-    try:
-        status = Job.fetch(row.rq_job_id, connection=redis).get_status(refresh=True)
-    except NoSuchJobError:
-        return False
-    return status in ("queued", "scheduled", "started", "deferred")
+    return is_live(row.rq_job_id)
 
 
 def recent_runs(mp_id, limit=10, kinds=()):

@@ -138,7 +138,7 @@ class PortalTokenStore:
 
     @property
     def _redis(self):
-        return self.app.extensions.get("redis")
+        return self.app.extensions["coordination"].redis
 
     def _cache_key(self, key):
         return f"wxtok:{self.component.config.component_appid}:{key}"

@@ -7,36 +7,22 @@ import logging
 import time
 import uuid
 
-from flask import current_app
 from sqlalchemy import event, select
 
+from portal.coordination import coordination
 from portal.extensions import db
 from portal.models import FleetRelease
 from portal.models import fleet as F
 
 log = logging.getLogger("portal.fleet")
-_dirty = set()  # embedded mode (no Redis): dirty releases of this process
-
-
-def _redis():
-    return current_app.extensions.get("redis")
 
 
 def mark_dirty(release_id):
-    redis = _redis()
-    if redis is not None:
-        redis.set(f"fleet:dirty:{release_id}", 1, ex=600)
-    else:
-        _dirty.add(release_id)
+    coordination().mark(f"fleet:dirty:{release_id}", ttl=600)
 
 
 def take_dirty(release_id):
-    redis = _redis()
-    if redis is not None:
-        return bool(redis.delete(f"fleet:dirty:{release_id}"))
-    was = release_id in _dirty
-    _dirty.discard(release_id)
-    return was
+    return coordination().take(f"fleet:dirty:{release_id}")
 
 
 def _queued_key(release_id):
@@ -49,15 +35,13 @@ def request_tick(release_id):
     from portal.queueing import enqueue
 
     mark_dirty(release_id)
-    redis = _redis()
-    if redis is not None and not redis.set(_queued_key(release_id), 1, nx=True, ex=60):
+    if not coordination().claim(_queued_key(release_id), ttl=60):
         return
     # a new id each time (utcnow() has whole seconds only: a second request within the same second would
     # be taken for a duplicate of the finished job and dropped)
     job_id = f"fleet-tick-{release_id}-{uuid.uuid4().hex}"
-    if enqueue("portal.jobs.fleet.fleet_tick_job", release_id, queue="fleet", job_id=job_id) is None \
-            and redis is not None:
-        redis.delete(_queued_key(release_id))
+    if enqueue("portal.jobs.fleet.fleet_tick_job", release_id, queue="fleet", job_id=job_id) is None:
+        coordination().release(_queued_key(release_id))
 
 
 def tick_in(release_id, seconds):
@@ -74,9 +58,7 @@ def tick_in(release_id, seconds):
 
 def tick_job_started(release_id):
     """A queued tick job starts: the next request queues another one."""
-    redis = _redis()
-    if redis is not None:
-        redis.delete(_queued_key(release_id))
+    coordination().release(_queued_key(release_id))
 
 
 # Active releases by template, as this process last read them: every audit push asks, and a SELECT per
@@ -84,11 +66,21 @@ def tick_job_started(release_id):
 # here is seen at once (`forget_active_releases`); elsewhere within ACTIVE_TTL seconds, which is harmless:
 # its apps reach the audit stage later than that, and the periodic tick catches anything missed.
 ACTIVE_TTL = 1.0
-_active = {"at": float("-inf"), "by_template": {}}
+
+
+class _ActiveReleases:
+    """This process's last read of the active releases by template (kept per app)."""
+
+    def __init__(self):
+        self.at, self.by_template = float("-inf"), {}
+
+
+def _active():
+    return coordination().here("fleet.active_releases", _ActiveReleases)
 
 
 def forget_active_releases():
-    _active["at"] = float("-inf")
+    _active().at = float("-inf")
 
 
 def releases_waiting_on(template_ids, connection):
@@ -97,14 +89,14 @@ def releases_waiting_on(template_ids, connection):
     template_ids = {t for t in template_ids if t is not None}
     if not template_ids:
         return []
-    now = time.monotonic()
-    if now - _active["at"] > ACTIVE_TTL:
+    now, active = time.monotonic(), _active()
+    if now - active.at > ACTIVE_TTL:
         by_template = {}
         for release_id, template_id in connection.execute(select(FleetRelease.id, FleetRelease.template_id).where(
                 FleetRelease.state.in_((F.RUNNING, F.CANCELLING)))):
             by_template.setdefault(template_id, []).append(release_id)
-        _active.update(at=now, by_template=by_template)
-    return sorted(r for t in template_ids for r in _active["by_template"].get(t, ()))
+        active.by_template, active.at = by_template, now
+    return sorted(r for t in template_ids for r in active.by_template.get(t, ()))
 
 
 def wake(release_ids):

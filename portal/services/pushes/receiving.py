@@ -142,8 +142,7 @@ def waiting_pushes():
     spooled = spool.backlog(app)  # one listing of the spool: shown when spooling is on or segments are left
     if mode != "spooled" and not spooled["segments"]:
         spooled = None
-    redis = app.extensions.get("redis")
-    streamed = stream.backlog(redis) if redis is not None and mode == "queued" else None
+    streamed = stream.backlog(app)
     return {"mode": mode, "spool": spooled, "stream": streamed}
 
 

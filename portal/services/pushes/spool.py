@@ -37,6 +37,8 @@ import time
 
 from flask import current_app
 
+from portal.coordination import coordination
+
 log = logging.getLogger("portal.callbacks")
 
 QUERY_FIELDS = ("msg_signature", "timestamp", "nonce")
@@ -80,17 +82,27 @@ def has_work(app):
     return app.config.get("CALLBACK_ACKNOWLEDGE") == "spooled" or pending(app) > 0
 
 
+class _Handles:
+    """This process's writer and in-process drainer of an app's spool (a fork makes new ones: the `pid`
+    each was made in tells)."""
+
+    def __init__(self):
+        self.guard, self.writer, self.drainer = threading.Lock(), None, None
+
+
+def _handles(app):
+    return coordination(app).here("push_spool", _Handles)
+
+
 def _writer(app):
-    writer = app.extensions.get("push_spool")
+    handles = _handles(app)
+    writer = handles.writer
     if writer is None or writer.pid != os.getpid():
-        with _BUILD_LOCK:
-            writer = app.extensions.get("push_spool")
+        with handles.guard:
+            writer = handles.writer
             if writer is None or writer.pid != os.getpid():
-                writer = app.extensions["push_spool"] = _Writer(app)
+                writer = handles.writer = _Writer(app)
     return writer
-
-
-_BUILD_LOCK = threading.Lock()
 
 
 class _Segment:
@@ -362,18 +374,15 @@ def drain_forever(app, store):
             time.sleep(1)
 
 
-_DRAINERS = {}
-_DRAINERS_LOCK = threading.Lock()
-
-
 def _ensure_drainer(app, store):
-    key = (id(app), os.getpid())
-    drainer = _DRAINERS.get(key)
-    if drainer is not None and drainer.is_alive():
+    handles = _handles(app)
+    drainer = handles.drainer
+    if drainer is not None and drainer.is_alive() and drainer.pid == os.getpid():
         return
-    with _DRAINERS_LOCK:
-        drainer = _DRAINERS.get(key)
-        if drainer is None or not drainer.is_alive():
-            drainer = _DRAINERS[key] = threading.Thread(target=drain_forever, args=(app, store),
-                                                        name="push-spool-drainer", daemon=True)
+    with handles.guard:
+        drainer = handles.drainer
+        if drainer is None or not drainer.is_alive() or drainer.pid != os.getpid():
+            drainer = handles.drainer = threading.Thread(target=drain_forever, args=(app, store),
+                                                         name="push-spool-drainer", daemon=True)
+            drainer.pid = os.getpid()
             drainer.start()

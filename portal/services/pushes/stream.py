@@ -26,6 +26,7 @@ import time
 from flask import current_app
 from redis.exceptions import ConnectionError, RedisError, ResponseError, TimeoutError  # noqa: A004
 
+from portal.coordination import coordination
 from portal.extensions import db
 
 log = logging.getLogger("portal.callbacks")
@@ -39,16 +40,18 @@ DRAIN_PAUSE_SECONDS = 0.1
 def is_available():
     """True when pushes are to be queued: configured, Redis present and persistent."""
     app = current_app._get_current_object()
-    if app.config.get("CALLBACK_ACKNOWLEDGE") != "queued" or app.extensions.get("redis") is None:
+    if app.config.get("CALLBACK_ACKNOWLEDGE") != "queued" or client(app) is None:
         return False
     return _state(app).durable
 
 
+def client(app):
+    """The Redis client that holds the push stream, or None: the stream exists only with Redis."""
+    return coordination(app).redis
+
+
 def _state(app):
-    state = app.extensions.get("push_queue")
-    if state is None:
-        state = app.extensions.setdefault("push_queue", _QueueState(app))
-    return state
+    return coordination(app).here("push_queue", lambda: _QueueState(app))
 
 
 def append(source, body, args, path_appid, store):
@@ -67,7 +70,7 @@ def append(source, body, args, path_appid, store):
 
 class _QueueState:
     def __init__(self, app):
-        self.redis = app.extensions["redis"]
+        self.redis = client(app)
         self.durable = _is_durable(self.redis, app.config)
         self._drainer, self._lock = None, threading.Lock()
         self._group_ready = False
@@ -128,8 +131,12 @@ def _is_durable(redis, config):
     return durable
 
 
-def backlog(redis):
-    """Entries in the push stream not yet stored (read by a drainer or not)."""
+def backlog(app):
+    """Entries in the push stream not yet stored (read by a drainer or not); None when pushes are not
+    queued, or Redis cannot be asked."""
+    redis = client(app)
+    if app.config.get("CALLBACK_ACKNOWLEDGE") != "queued" or redis is None:
+        return None
     try:
         return redis.xlen(STREAM)
     except RedisError:
@@ -196,7 +203,7 @@ def drain_periodically(store):
     of processes gone for an hour that hold nothing (each web process reads as its own consumer, so the
     group would otherwise collect one per process ever started). Nothing to do unless pushes are queued.
     Returns {"stored", "forgotten"}."""
-    redis = current_app.extensions.get("redis")
+    redis = client(current_app)
     if current_app.config.get("CALLBACK_ACKNOWLEDGE") != "queued" or redis is None \
             or not redis.exists(STREAM):
         return {"stored": 0, "forgotten": 0}
@@ -215,7 +222,7 @@ def drain_forever(app, store):
     hundreds (one transaction each) instead of a transaction per handful: the drainer shares the request
     threads' CPU and interpreter lock, and a push waits at most that much longer to be stored.
     """
-    consumer, redis = consumer_name(), app.extensions["redis"]
+    consumer, redis = consumer_name(), client(app)
     pause = float(app.config.get("CALLBACK_DRAIN_PAUSE_SECONDS", DRAIN_PAUSE_SECONDS))
     while True:
         try:

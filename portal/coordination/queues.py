@@ -1,0 +1,27 @@
+"""The named job queues, with each one's timeouts: what both implementations and the RQ worker agree on.
+Imports RQ only."""
+
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from rq import Queue
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    name: str
+    job_timeout: int  # seconds a job may run
+    result_ttl: int  # seconds a finished job's result is kept
+
+
+QUEUES = MappingProxyType({
+    "wechat": QueueSpec("wechat", job_timeout=300, result_ttl=7 * 86400),  # commit, audit, release
+    "fleet": QueueSpec("fleet", job_timeout=600, result_ttl=7 * 86400),  # fleet-release steps
+    "maintenance": QueueSpec("maintenance", job_timeout=900, result_ttl=86400),  # token refresh, polls
+})
+QUEUE_ORDER = ("wechat", "fleet", "maintenance")
+
+
+def get_queue(name, connection):
+    spec = QUEUES[name]
+    return Queue(spec.name, connection=connection, default_timeout=spec.job_timeout)
