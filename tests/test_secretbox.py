@@ -110,7 +110,7 @@ def test_a_token_moved_to_another_row_reads_as_lost(app_ctx, make_tenant, caplog
     db.session.add_all([a, b])
     db.session.commit()
     move_ciphertext("wxminiprograms", "authorizer_refresh_token", a.id, b.id)
-    db.session.expire_all()
+    db.session.rollback()  # a new transaction sees the moved value (REPEATABLE READ)
     with caplog.at_level(logging.ERROR, logger="portal.secrets"):
         assert db.session.get(MiniProgram, b.id).authorizer_refresh_token is None
         assert db.session.get(MiniProgram, a.id).authorizer_refresh_token == "token-of-a"
@@ -129,7 +129,7 @@ def test_a_push_payload_moved_to_another_row_does_not_decrypt(app_ctx):
     db.session.commit()
     ids = [row.id for row in rows]
     move_ciphertext("callback_events", "payload", ids[0], ids[1])
-    db.session.expire_all()
+    db.session.rollback()  # a new transaction sees the moved value (REPEATABLE READ)
     assert db.session.get(CallbackEvent, ids[0]).payload == "<xml>1</xml>"
     with pytest.raises(SecretDecryptError, match=f"callback_events.payload of row id {ids[1]} cannot be decrypted"):
         db.session.get(CallbackEvent, ids[1]).payload  # noqa: B018 - the read is what fails
