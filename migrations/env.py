@@ -41,7 +41,7 @@ target_db = current_app.extensions['migrate'].db
 
 def render_item(type_, obj, autogen_context):
     """Render portal column types as the plain SQL types they store (migrations never import portal)."""
-    if type_ == "type" and obj.__class__.__name__ == "EncryptedText":
+    if type_ == "type" and obj.__class__.__name__ == "SealedText":
         return "sa.Text()"
     return False
 

@@ -159,6 +159,37 @@ def drain_pushes(claim_idle, follow):
     click.echo(json.dumps({"stored": stored}))
 
 
+@click.command("rotate-data-key")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000),
+              help="Rows per transaction.")
+@with_appcontext
+def rotate_data_key(batch_size):
+    """Re-encrypt every encrypted column under DATA_KEY (the current format, bound to its row), so the keys
+    in DATA_KEY_PREVIOUS can be removed. Safe to interrupt and to run again. Exit status 1 when a value
+    cannot be decrypted (listed by row id; the run goes on)."""
+    from portal.services.data_key import rotate_data_key as rotate
+
+    report = rotate(batch_size)
+    click.echo(f"Current data key: {report['key_id']}")
+    failed = {}
+    for name, counts in report["columns"].items():
+        click.echo(f"  {name:40} rewritten {counts['rewritten']:>8}  already current {counts['current']:>8}"
+                   f"  failed {counts['failed']:>6}")
+        if counts["failed"]:
+            failed[name] = counts
+    for name, counts in failed.items():
+        more = counts["failed"] - len(counts["failed_ids"])
+        click.echo(f"Cannot be decrypted: {name}, row ids {', '.join(map(str, counts['failed_ids']))}"
+                   + (f" and {more} more" if more else ""), err=True)
+    if failed:
+        click.echo("Those values are left as they are (written under a key missing from DATA_KEY_PREVIOUS, "
+                   "moved from another row, or tampered with); every other value is done. A token among them "
+                   "is fetched from WeChat again when next used.", err=True)
+        raise SystemExit(1)
+    click.echo("Every value is under the current key: the keys in DATA_KEY_PREVIOUS can be removed.")
+
+
 def register(app):
-    for command in (create_staff, demo_data, check_config, refresh_tokens, sync_authorizers, drain_pushes):
+    for command in (create_staff, demo_data, check_config, refresh_tokens, sync_authorizers, drain_pushes,
+                    rotate_data_key):
         app.cli.add_command(command)

@@ -5,7 +5,7 @@ applied once. `summary` keeps the decrypted fields minus secrets (tickets, autho
 """
 
 from portal.extensions import db
-from portal.models.types import EncryptedText
+from portal.models.types import Sealed, SealedText
 from portal.timeutil import utcnow
 
 SOURCE_AUTH = "auth"  # the authorization-event URL (授权事件接收URL)
@@ -32,5 +32,8 @@ class CallbackEvent(db.Model):
     outcome = db.Column(db.String(16), nullable=False, default=OUTCOME_RECEIVED)
     detail = db.Column(db.Text)
     summary = db.Column(db.Text)  # JSON of non-secret fields
-    payload = db.Column(EncryptedText)  # the decrypted XML, encrypted at rest (holds auth codes, tickets)
+    # The decrypted XML, encrypted at rest (holds auth codes, tickets); bound to dedup_key, written in the
+    # same INSERT as the payload (the id is not known before it).
+    _payload = db.Column("payload", SealedText)
+    payload = Sealed(row_key="dedup_key")
     duplicates = db.Column(db.Integer, nullable=False, default=0)  # retries WeChat sent after this one

@@ -10,7 +10,7 @@ from sqlalchemy.dialects import mysql
 
 from portal.extensions import db
 from portal.models.mixins import TenantOwned, Timestamps
-from portal.models.types import EncryptedText
+from portal.models.types import Sealed, SealedText
 from portal.timeutil import utcnow
 
 AUTH_AUTHORIZED = "authorized"
@@ -43,9 +43,11 @@ class MiniProgram(TenantOwned, Timestamps, db.Model):
     miniprograminfo = db.Column(db.Text)
     func_info = db.Column(LongText)
     authorizer_appid = db.Column(db.String(45), nullable=False, unique=True)
-    authorizer_access_token = db.Column(EncryptedText)
+    _authorizer_access_token = db.Column("authorizer_access_token", SealedText)
+    authorizer_access_token = Sealed(row_key="authorizer_appid", lost_if_unreadable=True)
     authorizer_expires = db.Column(db.Integer)  # epoch seconds when the access token expires
-    authorizer_refresh_token = db.Column(EncryptedText)
+    _authorizer_refresh_token = db.Column("authorizer_refresh_token", SealedText)
+    authorizer_refresh_token = Sealed(row_key="authorizer_appid", lost_if_unreadable=True)
     create_time = db.Column(db.DateTime, nullable=False, default=utcnow)  # 授权时间
 
     auth_state = db.Column(db.String(16), nullable=False, default=AUTH_AUTHORIZED, index=True)

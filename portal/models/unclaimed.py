@@ -6,7 +6,7 @@ here; staff assign each to a tenant, which binds it as an authorization would an
 """
 
 from portal.extensions import db
-from portal.models.types import EncryptedText
+from portal.models.types import Sealed, SealedText
 from portal.timeutil import utcnow
 
 
@@ -15,7 +15,8 @@ class UnclaimedAuthorizer(db.Model):
 
     id = db.Column(db.Integer, primary_key=True)
     authorizer_appid = db.Column(db.String(45), nullable=False, unique=True)
-    refresh_token = db.Column(EncryptedText)  # from the list; WeChat sometimes leaves it out
+    _refresh_token = db.Column("refresh_token", SealedText)
+    refresh_token = Sealed(row_key="authorizer_appid", lost_if_unreadable=True)  # WeChat may leave it out
     authorized_at = db.Column(db.DateTime)  # the list's auth_time
     nick_name = db.Column(db.String(64))  # from api_get_authorizer_info, once
     principal_name = db.Column(db.String(128))

@@ -22,6 +22,7 @@ from portal.extensions import db
 from portal.models import CallbackEvent, MiniProgram, PreAuthSession, Tenant
 from portal.models.callback import OUTCOME_APPLIED, OUTCOME_FAILED
 from portal.models.miniprogram import AUTH_AUTHORIZED, CODE_MANAGEMENT_FUNCSCOPE
+from portal.secretbox import SecretDecryptError
 from portal.services import activity
 from portal.services.authorizers import get_unclaimed
 from portal.services.locks import named_lock
@@ -94,7 +95,13 @@ def complete_from_push(event_id):
     row = db.session.get(CallbackEvent, event_id)
     if row is None:
         return None
-    event = events.parse_event(row.payload)
+    try:
+        event = events.parse_event(row.payload)
+    except SecretDecryptError as exc:  # the push is the only copy: kept, and the merchant's return still works
+        log.error("%s", exc)
+        row.outcome, row.detail = OUTCOME_FAILED, "the stored push cannot be decrypted"
+        db.session.commit()
+        return None
     session = db.session.scalar(select(PreAuthSession).where(PreAuthSession.code_hash == _hash(event.pre_auth_code))) \
         if event.pre_auth_code else None
     try:

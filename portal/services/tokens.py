@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from portal.extensions import db
 from portal.models import ComponentAccount, MiniProgram
 from portal.models.miniprogram import AUTH_AUTHORIZED, AUTH_NEEDS_REAUTH
+from portal.secretbox import SecretDecryptError, binding
 from portal.services.locks import LockBusy, named_lock
 from portal.timeutil import utcnow
 from portal.wechat.errors import AppNotAuthorized, AuthorizationLost, RefreshTokenInvalid, WeChatError
@@ -140,6 +141,10 @@ class PortalTokenStore:
     def _redis(self):
         return self.app.extensions["coordination"].redis
 
+    @property
+    def _box(self):
+        return self.app.extensions["secretbox"]
+
     def _cache_key(self, key):
         return f"wxtok:{self.component.config.component_appid}:{key}"
 
@@ -154,12 +159,16 @@ class PortalTokenStore:
         if raw is None:
             return None
         data = json.loads(raw)
-        return self.app.extensions["secretbox"].decrypt(data["t"]), data["e"]
+        try:  # bound to its cache key; one written under a retired data key is a miss
+            return self._box.decrypt(data["t"], binding("redis", "wxtok", self._cache_key(key))), data["e"]
+        except SecretDecryptError:
+            return None
 
     def _remember(self, key, value):
         """Put a (token, expires_at) read from the database into the cache; returns it."""
         if value and self._redis is not None and value[1] > time.time():
-            payload = json.dumps({"t": self.app.extensions["secretbox"].encrypt(value[0]), "e": value[1]})
+            sealed = self._box.encrypt(value[0], binding("redis", "wxtok", self._cache_key(key)))
+            payload = json.dumps({"t": sealed, "e": value[1]})
             try:
                 self._redis.set(self._cache_key(key), payload, ex=max(1, int(value[1] - time.time())))
             except RedisError as exc:

@@ -55,7 +55,7 @@ def test_the_daily_sync_finds_unseen_accounts_and_staff_assign_them(platform, ma
     assert known not in html
     row_id, token = _raw(platform, "SELECT id, refresh_token FROM unclaimed_authorizers WHERE authorizer_appid = :a",
                          a=lost)
-    assert token.startswith("enc1:")  # stored encrypted, like the mini-programs' tokens
+    assert token.startswith("enc2:")  # stored encrypted, like the mini-programs' tokens
     assign = f"/staff/platform/unclaimed/{row_id}/assign"
     assert staff.post(assign, data={"tenant_id": tenant_id}).status_code == 400  # no CSRF token
     assert _raw(platform, "SELECT id FROM wxminiprograms WHERE authorizer_appid = :a", a=lost) is None
@@ -65,7 +65,7 @@ def test_the_daily_sync_finds_unseen_accounts_and_staff_assign_them(platform, ma
     assert done.status_code == 302 and done.location.endswith("/staff/platform/unclaimed")
     tenant, state, refresh = _raw(platform, "SELECT tenant_id, auth_state, authorizer_refresh_token FROM wxminiprograms "
                                             "WHERE authorizer_appid = :a", a=lost)
-    assert (tenant, state) == (tenant_id, "authorized") and refresh.startswith("enc1:")
+    assert (tenant, state) == (tenant_id, "authorized") and refresh.startswith("enc2:")
     assert platform.api.count("api_authorizer_token", errcode=0) == refreshes + 1
     assert lost not in staff.get("/staff/platform/unclaimed").get_data(as_text=True)
     assert _raw(platform, "SELECT COUNT(*) FROM activity_log WHERE action = 'authorization.granted'")[0] == 2

@@ -60,7 +60,8 @@ class Receipt:
 _EVENTS = CallbackEvent.__table__
 # Built once: SQLAlchemy caches their compiled form. Core statements on the session's connection, so they
 # share its transaction with whatever the ORM does for the slower kinds of push. Column defaults
-# (received_at, outcome, duplicates) and the payload's encryption (EncryptedText) apply as with the ORM.
+# (received_at, outcome, duplicates) apply as with the ORM; sealed values (the payload, the ticket) are sealed
+# here, bound to the row's natural key (see portal.secretbox): no statement more than the INSERT itself.
 _INSERT_EVENT = insert(_EVENTS)
 _SET_OUTCOME = update(_EVENTS).where(_EVENTS.c.id == bindparam("row_id"))
 _COUNT_DUPLICATE = (update(_EVENTS).where(_EVENTS.c.dedup_key == bindparam("key"))
@@ -91,7 +92,8 @@ class _Duplicate(Exception):
 def new_push(source, event, xml):
     """The push as stored: its receipt and the values of its event row."""
     receipt = Receipt(None, source, event.kind[:64], event.appid or None, _dedup_key(event, xml))
-    values = {"source": source, "kind": receipt.kind, "appid": receipt.appid, "payload": xml,
+    values = {"source": source, "kind": receipt.kind, "appid": receipt.appid,
+              "payload": CallbackEvent.payload.seal(xml, receipt.dedup_key),
               "create_time": event.create_time, "dedup_key": receipt.dedup_key, "summary": _summary(event)}
     return _Push(event, receipt, values)
 
@@ -271,12 +273,13 @@ def _apply(event, row):
 
 
 def _store_ticket(event, connection):
-    """One UPDATE of the platform's row (an INSERT the first time); the ticket is encrypted by its column type."""
+    """One UPDATE of the platform's row (an INSERT the first time); the ticket is sealed to that row."""
     appid, now = component_appid(), utcnow()
-    stored = connection.execute(_STORE_TICKET, {"appid": appid, "component_verify_ticket": event.ticket,
+    ticket = ComponentAccount.component_verify_ticket.seal(event.ticket, appid)
+    stored = connection.execute(_STORE_TICKET, {"appid": appid, "component_verify_ticket": ticket,
                                                 "ticket_time": now})
     if stored.rowcount == 0:
-        connection.execute(_INSERT_ACCOUNT, {"component_appid": appid, "component_verify_ticket": event.ticket,
+        connection.execute(_INSERT_ACCOUNT, {"component_appid": appid, "component_verify_ticket": ticket,
                                              "ticket_time": now})
     return OUTCOME_APPLIED, TICKET_STORED
 

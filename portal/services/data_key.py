@@ -1,0 +1,67 @@
+"""Rotating the data key: every sealed column re-encrypted under the current `DATA_KEY`, in the current
+format (enc2, bound to its row), so the keys in `DATA_KEY_PREVIOUS` can be retired (`flask rotate-data-key`).
+
+Each column is walked in id order, `batch_size` rows per transaction. A value is rewritten only if it still
+holds what was read (compare-and-set), so a token the application writes meanwhile (always in the current
+form) is never overwritten with an older one. Interrupted, a run loses nothing: every committed batch is
+done, and the next run counts those rows as already current. A value that cannot be decrypted is left as it
+is and reported by row id (never its contents); the run goes on.
+
+The Redis token cache is not rewritten: its entries expire within two hours, and one written under a key
+that was retired meanwhile reads as a miss (`tokens.PortalTokenStore`).
+"""
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from portal.extensions import db
+from portal.models.types import sealed_columns
+from portal.secretbox import SecretDecryptError
+
+BATCH_SIZE = 500
+FAILED_IDS_SHOWN = 1000  # a missing key fails every row: the count says how many, the ids start the search
+
+
+def rotate_data_key(batch_size=BATCH_SIZE):
+    """Returns {"key_id": the current key id, "columns": {"table.column": counts}}, where counts are
+    rewritten, current (already enc2 under the current key, or written meanwhile by the application),
+    failed (cannot be decrypted) and failed_ids (the first FAILED_IDS_SHOWN of them)."""
+    box = current_app.extensions["secretbox"]
+    columns = {sealed.name: _rotate_column(box, sealed, batch_size) for sealed in sealed_columns(db.Model)}
+    return {"key_id": box.key_id, "columns": columns}
+
+
+def _rotate_column(box, sealed, batch_size):
+    table = sealed.owner.__table__
+    row_id, row_key, column = table.c.id, table.c[sealed.row_key], table.c[sealed.column]
+    counts = {"rewritten": 0, "current": 0, "failed": 0, "failed_ids": []}
+    last_id = None
+    while True:
+        query = select(row_id, row_key, column).where(column.is_not(None)).order_by(row_id).limit(batch_size)
+        if last_id is not None:
+            query = query.where(row_id > last_id)
+        with db.engine.begin() as connection:
+            rows = connection.execute(query).all()
+            for rid, key, stored in rows:
+                outcome = _reseal(box, sealed, connection, (table, row_id, column), rid, key, stored)
+                counts[outcome] += 1
+                if outcome == "failed" and len(counts["failed_ids"]) < FAILED_IDS_SHOWN:
+                    counts["failed_ids"].append(rid)
+        if len(rows) < batch_size:
+            return counts
+        last_id = rows[-1][0]
+
+
+def _reseal(box, sealed, connection, where, rid, key, stored):
+    bound_to = sealed.binding(key)
+    try:
+        plaintext = box.decrypt(stored, bound_to)
+    except SecretDecryptError:
+        return "failed"
+    if box.is_current(stored):
+        return "current"
+    table, row_id, column = where
+    changed = connection.execute(update(table).where(row_id == rid, column == stored)
+                                 .values({column.key: box.encrypt(plaintext, bound_to)}))
+    # No row matched: the application wrote this value meanwhile (in the current form) or deleted the row.
+    return "rewritten" if changed.rowcount == 1 else "current"
