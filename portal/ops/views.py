@@ -1,10 +1,19 @@
-"""Views of the ops blueprint: plain JSON, no login, no secrets."""
+"""Views of the ops blueprint: plain JSON, no login, no secrets.
+
+`/readyz` is public, so it says only what is down ("unavailable"); why (the exception and its message,
+which can name hosts, drivers and versions) goes to the log.
+"""
+
+import logging
 
 from flask import current_app, jsonify
 from sqlalchemy import text
 
 from portal.extensions import db
 from portal.ops import bp
+
+log = logging.getLogger("portal.ops")
+UNAVAILABLE = "unavailable"
 
 
 @bp.route("/healthz")
@@ -18,15 +27,17 @@ def readyz():
     try:
         db.session.execute(text("SELECT 1"))
         checks["database"] = "ok"
-    except Exception as exc:  # noqa: BLE001 - report, never raise: this endpoint exists to say what is down
+    except Exception:  # noqa: BLE001 - report, never raise: this endpoint exists to say what is down
         db.session.rollback()
-        checks["database"] = f"down: {exc.__class__.__name__}"
+        log.warning("readiness: the database is unavailable", exc_info=True)
+        checks["database"] = UNAVAILABLE
     redis = current_app.extensions.get("redis")
     if redis is not None:
         try:
             redis.ping()
             checks["redis"] = "ok"
-        except Exception as exc:  # noqa: BLE001
-            checks["redis"] = f"down: {exc.__class__.__name__}"
+        except Exception:  # noqa: BLE001
+            log.warning("readiness: Redis is unavailable", exc_info=True)
+            checks["redis"] = UNAVAILABLE
     ready = all(v == "ok" for v in checks.values())
     return jsonify(status="ready" if ready else "not ready", checks=checks), (200 if ready else 503)
