@@ -75,3 +75,55 @@ def test_merchant_gets_404_for_another_tenants_objects(app, client, two_tenants,
         url = url_for(endpoint, **{name: objects_b[key] for name, key in args.items()})
     response = client.open(url, method=method, data={"csrf_token": token})
     assert response.status_code == 404, (endpoint, response.status_code)
+
+
+def _sealed_message_push(platform, to_user, event="weapp_audit_success"):
+    """A message push sealed as WeChat (the sandbox's own crypto) seals it for the platform: (body, query)."""
+    import os
+    import time
+
+    from sandbox.crypto import MessageCrypto
+
+    creds = platform.credentials
+    crypto = MessageCrypto(creds["WECHAT_COMPONENT_TOKEN"], creds["WECHAT_COMPONENT_AES_KEY"], platform.component_appid)
+    ts, nonce = str(int(time.time())), os.urandom(4).hex()
+    inner = (f"<xml><ToUserName><![CDATA[{to_user}]]></ToUserName><FromUserName><![CDATA[o_reviewer]]>"
+             f"</FromUserName><CreateTime>{ts}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+             f"<Event><![CDATA[{event}]]></Event><SuccTime>{ts}</SuccTime></xml>")
+    sealed = crypto.seal(inner, ts, nonce)
+    body = f"<xml><ToUserName><![CDATA[{to_user}]]></ToUserName><Encrypt><![CDATA[{sealed['encrypt']}]]></Encrypt></xml>"
+    return body, {"signature": sealed["signature"], "timestamp": ts, "nonce": nonce, "encrypt_type": "aes",
+                  "msg_signature": sealed["msg_signature"]}
+
+
+def test_a_message_push_replayed_to_another_apps_url_is_refused(platform, two_tenants, caplog):
+    """Every push of the platform is signed with one key, so a push for tenant A's app posted to tenant B's
+    callback URL verifies; its inner ToUserName (A's gh_ id) tells it apart. It is refused in the answer
+    the other refusals give, changes nothing of B's and is logged without its body; the push itself,
+    posted to A's URL, is stored and applied."""
+    import logging
+
+    from portal.extensions import db
+    from portal.models import Audit, CallbackEvent, MiniProgram
+
+    apps = {key: platform.authorized_app(two_tenants[key][0], nick_name=f"Shop {key}") for key in ("a", "b")}
+    with platform.app.app_context():
+        rows = {key: MiniProgram.query.filter_by(authorizer_appid=appid).one() for key, appid in apps.items()}
+        assert all(row.user_name.startswith("gh_") for row in rows.values())
+        gh_a = rows["a"].user_name
+        for n, row in enumerate(rows.values()):
+            db.session.add(Audit(appid=row.authorizer_appid, auditid=f"77{n}", miniprogram_id=row.id))
+        db.session.commit()
+    client = platform.client()
+    body, query = _sealed_message_push(platform, gh_a)
+    caplog.set_level(logging.INFO, logger="portal.callbacks")
+    replayed = client.post(f"/wechat/events/{apps['b']}", query_string=query, data=body, content_type="text/xml")
+    assert (replayed.status_code, replayed.get_data(as_text=True)) == (400, "rejected")
+    assert "ToUserName is not the original id" in caplog.text and "weapp_audit_success" not in caplog.text
+    genuine = client.post(f"/wechat/events/{apps['a']}", query_string=query, data=body, content_type="text/xml")
+    assert (genuine.status_code, genuine.get_data(as_text=True)) == (200, "success")
+    with platform.app.app_context():
+        assert CallbackEvent.query.filter_by(appid=apps["b"], kind="weapp_audit_success").count() == 0
+        assert CallbackEvent.query.filter_by(appid=apps["a"], kind="weapp_audit_success").count() == 1
+        status = {a.appid: a.status for a in Audit.query.filter(Audit.auditid.in_(["770", "771"]))}
+        assert status == {apps["a"]: 0, apps["b"]: 2}  # A's audit approved; B's still in review
