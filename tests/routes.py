@@ -11,7 +11,8 @@ PUBLIC = {
 }
 
 # Logged-in merchants; no object id in the URL (the tenant comes from the user).
-MERCHANT = {"dashboard.merchant", "authorization.index", "authorization.callback", "releases.settings"}
+MERCHANT = {"dashboard.merchant", "authorization.index", "authorization.start", "authorization.callback",
+            "releases.settings"}
 
 # WeChat's pushes: signed by WeChat, no login, no CSRF.
 CALLBACKS = {"callbacks.auth_events", "callbacks.message_events"}

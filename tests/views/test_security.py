@@ -12,6 +12,8 @@ def test_security_headers_on_pages(client):
     csp = response.headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp and "style-src 'self'" in csp and "frame-ancestors 'none'" in csp
     assert "unsafe-inline" not in csp
+    # forms post to the portal, and the authorization form's answer leads on to WeChat's pages only
+    assert "form-action 'self' https://mp.weixin.qq.com https://open.weixin.qq.com;" in csp
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] == "same-origin"
