@@ -51,6 +51,8 @@ class Config:
     # "platform" uses modify_domain (domains registered on the platform first); "direct" uses
     # modify_domain_directly. WeChat asks platforms to pick one and never mix them.
     WECHAT_DOMAIN_STRATEGY = _env("WECHAT_DOMAIN_STRATEGY", "platform")
+    # How long the template library's lists (gettemplatelist, gettemplatedraftlist) are kept (seconds).
+    TEMPLATE_LIST_CACHE_SECONDS = float(_env("TEMPLATE_LIST_CACHE_SECONDS", 300))
 
     # Waiting for WeChat's post-commit privacy scan before a submit: the longest pause between two checks
     # (get_code_privacy_info), and how long a single submit job waits before it gives up with 61039.

@@ -21,7 +21,6 @@ from portal.models.audit import AUDIT_APPROVED
 from portal.services import jobs, library, miniprograms
 from portal.services.audits import audits_of, open_audit
 from portal.services.tenant_settings import get_settings
-from portal.services.wechat import get_client
 from portal.timeutil import from_epoch, to_epoch, utcnow
 from portal.wechat.errors import AlreadyReleased, WeChatError
 
@@ -29,9 +28,9 @@ USER_VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$")
 
 
 def templates():
-    """The platform's template library (gettemplatelist), newest first."""
+    """The platform's template library (gettemplatelist), newest first, cached (`library.platform_templates`)."""
     with miniprograms.wechat_errors():
-        return sorted(get_client().templates.get_templates(), key=lambda t: -t.create_time)
+        return library.platform_templates()
 
 
 def build_ext_json(mp, standard=False):
