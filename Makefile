@@ -31,7 +31,7 @@ extract-messages: $(VENV)/.installed
 	$(PYBABEL) update -q -N -i portal/translations/messages.pot -d portal/translations
 
 run: $(VENV)/.installed translations
-	$(PY) -m portal.devrun
+	PORTAL_ENV=development $(PY) -m portal.devrun
 
 test: $(VENV)/.installed-test translations
 	@bash tests/scripts/run-all.sh

@@ -1,15 +1,20 @@
 """Configuration of the portal, read from the environment.
 
-One `Config` class with safe development defaults: an SQLite file under `instance/`, no Redis (jobs run
-in process), and WeChat's real hosts as base URLs (`make run` points them at the sandbox). Nothing is
-computed at import time except reading the environment; `Config.check_production()` refuses to start a
-production deployment that still uses a development secret.
+One `Config` class with development defaults for everything but the keys: an SQLite file under
+`instance/`, no Redis (jobs run in process), and WeChat's real hosts as base URLs (`make run` points them
+at the sandbox). Nothing is computed at import time except reading the environment. A process counts as production unless
+`PORTAL_ENV=development` says otherwise (gunicorn, `worker.py` and `flask` commands alike), and
+`Config.check_production()` refuses to start production with a published or short key.
 """
 
 import os
 
 DEV_SECRET_KEY = "dev-secret-key-change-me"
 DEV_DATA_KEY = "dev-data-key-change-me"
+# Keys anyone can read in this repository (the defaults, and values earlier versions of the tests used):
+# with one of them, anyone can sign a session cookie for any user.
+PUBLISHED_KEYS = frozenset({DEV_SECRET_KEY, DEV_DATA_KEY, "test-secret-key", "test-data-key"})
+MIN_KEY_BYTES = 32
 _BASE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -26,7 +31,7 @@ def _env_int(name, default):
 class Config:
     """Settings for one portal process; tests pass overrides to `create_app` instead of subclassing."""
 
-    PORTAL_ENV = _env("PORTAL_ENV", _env("FLASK_ENV", "development"))
+    PORTAL_ENV = _env("PORTAL_ENV", _env("FLASK_ENV", "production"))
     SECRET_KEY = _env("SECRET_KEY", DEV_SECRET_KEY)
     # Key for encrypting secrets at rest (refresh tokens, access tokens). DATA_KEY_PREVIOUS holds
     # comma-separated older keys that can still decrypt while rows are re-encrypted.
@@ -92,7 +97,16 @@ class Config:
     CALLBACK_DRAIN_IN_PROCESS = _env("CALLBACK_DRAIN_IN_PROCESS", "true").lower() not in ("0", "false", "no")
     CALLBACK_CLAIM_IDLE_SECONDS = float(_env("CALLBACK_CLAIM_IDLE_SECONDS", 30))  # then a dead drainer's are taken
     CALLBACK_CONSUMER_IDLE_SECONDS = float(_env("CALLBACK_CONSUMER_IDLE_SECONDS", 3600))  # then forgotten if idle
-    LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")
+    LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")  # per IP, and per account and IP
+    # Failed logins for one account from one IP, then per IP, before each further failure makes the next
+    # attempt wait (2 s, then doubling up to LOGIN_MAX_DELAY_SECONDS); counts are kept for an hour.
+    LOGIN_FREE_FAILURES = _env_int("LOGIN_FREE_FAILURES", 10)
+    LOGIN_IP_FREE_FAILURES = _env_int("LOGIN_IP_FREE_FAILURES", 30)
+    LOGIN_MAX_DELAY_SECONDS = _env_int("LOGIN_MAX_DELAY_SECONDS", 900)
+    LOGIN_FAILURE_WINDOW_SECONDS = _env_int("LOGIN_FAILURE_WINDOW_SECONDS", 3600)
+    # A login ends after this long without a request, and in any case this long after it began.
+    SESSION_IDLE_MINUTES = _env_int("SESSION_IDLE_MINUTES", 120)
+    SESSION_MAX_HOURS = _env_int("SESSION_MAX_HOURS", 12)
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI")  # defaults to REDIS_URL or memory
     RATELIMIT_HEADERS_ENABLED = True
     BABEL_DEFAULT_LOCALE = "zh"
@@ -107,21 +121,29 @@ class Config:
 
     @classmethod
     def is_production(cls, settings):
-        return str(settings.get("PORTAL_ENV", "")).lower() == "production"
+        """Everything but an explicit `PORTAL_ENV=development` is production: a deployment that forgets
+        the variable gets the checks, HSTS and secure cookies rather than the development shortcuts."""
+        return str(settings.get("PORTAL_ENV") or "production").strip().lower() != "development"
 
     @classmethod
     def check_production(cls, settings):
-        """Raise RuntimeError with a clear message if a production app still uses development secrets."""
+        """Raise RuntimeError with a clear message if a production app has a published or short key."""
         if not cls.is_production(settings):
             return
-        problems = []
-        if settings.get("SECRET_KEY") in (None, "", DEV_SECRET_KEY):
-            problems.append("SECRET_KEY is unset or the development default")
-        if settings.get("DATA_KEY") in (None, "", DEV_DATA_KEY):
-            problems.append("DATA_KEY is unset or the development default")
+        problems = [problem for name in ("SECRET_KEY", "DATA_KEY") if (problem := _key_problem(name, settings.get(name)))]
         if problems:
             raise RuntimeError(
                 "Refusing to start in production: " + "; ".join(problems)
                 + ". Set them to long random values (e.g. `python -c 'import secrets;"
-                " print(secrets.token_urlsafe(48))'`)."
+                " print(secrets.token_urlsafe(48))'`), or set PORTAL_ENV=development on a development machine."
             )
+
+
+def _key_problem(name, value):
+    if not value:
+        return f"{name} is unset"
+    if value in PUBLISHED_KEYS:
+        return f"{name} is a published development value"
+    if len(str(value).encode("utf-8")) < MIN_KEY_BYTES:
+        return f"{name} is shorter than {MIN_KEY_BYTES} bytes"
+    return None

@@ -351,8 +351,8 @@ def run(workdir: Path, seconds: float = 10.0, connections: int = 16, log=print) 
             db.engine.dispose()
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("WECHAT_", "DATABASE_URL", "REDIS_URL", "CALLBACK_"))}
-        env.update(credentials, DATABASE_URL=url, REDIS_URL=redis, SECRET_KEY="bench-secret-key",
-                   DATA_KEY="bench-data-key", WECHAT_API_BASE=sandbox.url, WECHAT_MP_BASE=sandbox.url,
+        env.update(credentials, DATABASE_URL=url, REDIS_URL=redis, SECRET_KEY="bench-secret-key-for-benchmarks-only-0000",
+                   DATA_KEY="bench-data-key-for-benchmarks-only-00000", WECHAT_API_BASE=sandbox.url, WECHAT_MP_BASE=sandbox.url,
                    WECHAT_OPEN_BASE=sandbox.url, PUBLIC_BASE_URL="http://127.0.0.1", PYTHONDONTWRITEBYTECODE="1",
                    CALLBACK_SPOOL_DIR=str(workdir / "push-spool"))
         factory = PushFactory(credentials)

@@ -132,8 +132,8 @@ def portal_settings(url: str, redis: str | None, **extra) -> dict:
     """Overrides for `create_app`: a bench database, fixed keys, no real WeChat host reachable."""
     settings = {
         "SQLALCHEMY_DATABASE_URI": url,
-        "SECRET_KEY": "bench-secret-key",
-        "DATA_KEY": "bench-data-key",
+        "SECRET_KEY": "bench-secret-key-for-benchmarks-only-0000",
+        "DATA_KEY": "bench-data-key-for-benchmarks-only-00000",
         "REDIS_URL": redis,
         "RATELIMIT_STORAGE_URI": "memory://",
         "PUBLIC_BASE_URL": "http://127.0.0.1",

@@ -355,7 +355,7 @@ def run(workdir: Path, log=print) -> list[Row]:
         holder = {}
         server, live_url = _serve(lambda environ, start: holder["app"](environ, start))
         env_settings = {**credentials, "DATABASE_URL": url, "REDIS_URL": redis,
-                        "SECRET_KEY": "bench-secret-key", "DATA_KEY": "bench-data-key",
+                        "SECRET_KEY": "bench-secret-key-for-benchmarks-only-0000", "DATA_KEY": "bench-data-key-for-benchmarks-only-00000",
                         "WECHAT_API_BASE": sandbox.url,
                         "WECHAT_MP_BASE": sandbox.url, "WECHAT_OPEN_BASE": sandbox.url,
                         "PUBLIC_BASE_URL": live_url}

@@ -43,9 +43,9 @@ def configure_logging(app):
 
 
 def register_extensions(app):
+    from portal.accounts.sessions import load_user
     from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
     from portal.i18n import select_locale
-    from portal.services.accounts import load_user
     from portal.services.connections import end_session_quietly, engine_options, init_connections
 
     os.makedirs(app.instance_path, exist_ok=True)

@@ -110,8 +110,9 @@ def check_config():
 def refresh_tokens():
     """Refresh the component token and authorizer tokens that expire within 30 minutes."""
     from portal.services.tokens import refresh_expiring_tokens
+    from portal.services.wechat import get_client
 
-    click.echo(json.dumps(refresh_expiring_tokens()))
+    click.echo(json.dumps(refresh_expiring_tokens(get_client().tokens)))
 
 
 @click.command("sync-authorizers")

@@ -1,6 +1,8 @@
 """`make run`: the portal with the WeChat sandbox beside it, on this machine, with no other service.
 
-Generates demo credentials once (kept in `instance/`, never committed), migrates the SQLite database,
+Runs in development mode (`PORTAL_ENV=development`) with keys of its own: the component credentials,
+`SECRET_KEY` and `DATA_KEY` are generated once per checkout and kept in `instance/` (never committed, like
+the demo logins), so no two installs share a key. Then it migrates the SQLite database,
 loads demo data, starts the portal (threaded, jobs in process) and the sandbox (a separate process started
 with `python -m sandbox`: the portal never imports it), registers the demo platform with the sandbox and
 prints where to go. Stop with Ctrl-C.
@@ -24,24 +26,49 @@ INSTANCE = os.path.join(ROOT, "instance")
 
 
 def demo_credentials():
-    """Random component credentials and keys for this checkout, created on first run."""
+    """Random component credentials and keys for this checkout, created on first run; a file written
+    before the keys were kept there gets them added."""
     path = os.path.join(INSTANCE, "demo-credentials.json")
+    creds = {}
     if os.path.exists(path):
         with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
-    alphabet = string.ascii_letters + string.digits
-    creds = {
-        "WECHAT_COMPONENT_APPID": "wx" + secrets.token_hex(8),
-        "WECHAT_COMPONENT_APPSECRET": secrets.token_hex(16),
-        "WECHAT_COMPONENT_TOKEN": secrets.token_urlsafe(12),
-        "WECHAT_COMPONENT_AES_KEY": "".join(secrets.choice(alphabet) for _ in range(43)),
-        "SECRET_KEY": secrets.token_urlsafe(48),
-        "DATA_KEY": secrets.token_urlsafe(48),
-    }
-    os.makedirs(INSTANCE, exist_ok=True)
-    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as fh:
-        json.dump(creds, fh)
+            creds = json.load(fh)
+    missing = {name: make() for name, make in _GENERATED.items() if not _usable(name, creds.get(name))}
+    if missing:
+        creds.update(missing)
+        os.makedirs(INSTANCE, exist_ok=True)
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as fh:
+            json.dump(creds, fh)
     return creds
+
+
+def _aes_key():
+    alphabet = string.ascii_letters + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(43))
+
+
+_GENERATED = {
+    "WECHAT_COMPONENT_APPID": lambda: "wx" + secrets.token_hex(8),
+    "WECHAT_COMPONENT_APPSECRET": lambda: secrets.token_hex(16),
+    "WECHAT_COMPONENT_TOKEN": lambda: secrets.token_urlsafe(12),
+    "WECHAT_COMPONENT_AES_KEY": _aes_key,
+    "SECRET_KEY": lambda: secrets.token_urlsafe(48),
+    "DATA_KEY": lambda: secrets.token_urlsafe(48),
+}
+
+
+def _usable(name, value):
+    if not value:
+        return False
+    return name not in ("SECRET_KEY", "DATA_KEY") or len(value) >= 32
+
+
+def dev_settings(creds, portal_url, sandbox_url):
+    """The portal's settings under `make run`: development mode, this checkout's keys, the sandbox as
+    WeChat. The environment wins (an operator may point the demo at MySQL or another port)."""
+    settings = dict(creds, PORTAL_ENV="development", PUBLIC_BASE_URL=portal_url, WECHAT_API_BASE=sandbox_url,
+                    WECHAT_MP_BASE=sandbox_url, WECHAT_OPEN_BASE=sandbox_url)
+    return {key: os.environ.get(key) or value for key, value in settings.items()}
 
 
 def _wait_for(url, seconds=20):
@@ -73,10 +100,7 @@ def main():
     sandbox_port = int(os.environ.get("SANDBOX_PORT", "8700"))
     portal_url, sandbox_url = f"http://127.0.0.1:{portal_port}", f"http://127.0.0.1:{sandbox_port}"
     creds = demo_credentials()
-    settings = dict(creds, PUBLIC_BASE_URL=portal_url, WECHAT_API_BASE=sandbox_url, WECHAT_MP_BASE=sandbox_url,
-                    WECHAT_OPEN_BASE=sandbox_url)
-    # The environment wins (an operator may point the demo at MySQL or another port); else the demo values.
-    overrides = {key: os.environ.get(key) or value for key, value in settings.items()}
+    overrides = dev_settings(creds, portal_url, sandbox_url)
 
     from flask_migrate import upgrade
     from werkzeug.serving import make_server

@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 from portal.action_limits import is_wechat_action_limit
 from portal.errors import PortalError
 from portal.extensions import db, login_manager
+from portal.logging_setup import redact_path
 
 DATABASE_DOWN = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
 # MySQL client/server codes meaning "no server to talk to": too many connections, shutdown in progress,
@@ -34,7 +35,9 @@ log = logging.getLogger("portal.errors")
 
 
 def _page(code, headline, detail=None):
-    return render_template("errors/error.html", code=code, headline=headline, detail=detail), code
+    # the page links back to where it was asked for; an invitation link's token stays out of it
+    return render_template("errors/error.html", code=code, headline=headline, detail=detail,
+                           return_path=redact_path(request.path)), code
 
 
 def _headlines():
@@ -74,7 +77,7 @@ def handle_unexpected(exc):
     if isinstance(exc, HTTPException):
         return handle_http_error(exc)
     db.session.rollback()
-    log.exception("unhandled error on %s %s", request.method, request.path)
+    log.exception("unhandled error on %s %s", request.method, redact_path(request.path))
     return _page(500, _headlines()[500])
 
 
@@ -87,7 +90,8 @@ def handle_database_error(exc):
         db.session.remove()
     # the page must not need the database: render it for an anonymous visitor (no user or tenant lookups)
     g._login_user = login_manager.anonymous_user()
-    log.warning("database unavailable on %s %s: %s", request.method, request.path, exc.__class__.__name__)
+    log.warning("database unavailable on %s %s: %s", request.method, redact_path(request.path),
+                exc.__class__.__name__)
     detail = _("What you just sent was not saved; please send it again then.") if request.method == "POST" else None
     body, code = _page(503, _headlines()[503], detail)
     return body, code, {"Retry-After": "30"}

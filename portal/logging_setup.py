@@ -3,7 +3,8 @@
 Every line carries the context it was written in: `request_id` in a web request, `job_id` and `job` (the job
 function) in an RQ job or an embedded-mode job. The same formatter serves the portal's loggers, RQ's own
 (`rq.worker`, `rq.scheduler`) and gunicorn's (`gunicorn.conf.py`), so one parser reads all of them.
-Messages and tracebacks go through `redact` (token query parameters become `***`); nothing here logs
+Messages and tracebacks go through `redact` (token query parameters become `***`) and `redact_path`
+(the token of an invitation link becomes `***`, in gunicorn's access lines too); nothing here logs
 request bodies or query strings.
 """
 
@@ -26,6 +27,13 @@ HANDLED_LOGGERS = ("portal", "rq")
 # gunicorn's access log passes its atoms as a dict; the response header the portal sets is one of them.
 _GUNICORN_REQUEST_ID = "{x-request-id}o"
 _job = contextvars.ContextVar("portal_job", default=None)
+# An invitation link carries its secret in the path (/account/invitation/<token>).
+_INVITATION_PATH = re.compile(r"(/invitation/)[^/\s?#\"']+")
+
+
+def redact_path(text):
+    """`text` with the token of every invitation link in it replaced by `***`."""
+    return _INVITATION_PATH.sub(r"\1***", text) if "/invitation/" in text else text
 
 
 @contextlib.contextmanager
@@ -86,9 +94,9 @@ class StructuredFormatter(logging.Formatter):
             value = getattr(record, key, "-")
             if value not in (None, "", "-"):
                 out[key] = value
-        out["msg"] = redact(record.getMessage())
+        out["msg"] = redact_path(redact(record.getMessage()))
         if record.exc_info:
-            out["exc"] = redact(self.formatException(record.exc_info))
+            out["exc"] = redact_path(redact(self.formatException(record.exc_info)))
         return out
 
     def format(self, record):

@@ -10,6 +10,8 @@ after-request hooks, add the same list.
 
 from urllib.parse import urlsplit
 
+from config import Config
+
 
 def _origin(url):
     parts = urlsplit(url or "")
@@ -29,7 +31,7 @@ def content_security_policy(app):
 
 
 def _is_production(app):
-    return str(app.config.get("PORTAL_ENV", "")).lower() == "production"
+    return Config.is_production(app.config)
 
 
 def security_headers(app):

@@ -7,6 +7,7 @@ RQ workers and the sandbox use other connections than the test's.
 
 import os
 import re
+import secrets
 import socket
 import tempfile
 
@@ -14,6 +15,9 @@ import pytest
 import sqlalchemy as sa
 
 TEST_PASSWORD = "correct-horse-battery"
+# Strong keys for this run: worker and gunicorn processes started by tests count as production.
+TEST_SECRET_KEY = secrets.token_urlsafe(32)
+TEST_DATA_KEY = secrets.token_urlsafe(32)
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
@@ -60,9 +64,10 @@ def base_overrides(url):
     redis_url = os.environ.get("REDIS_URL")
     return {
         "TESTING": True,
+        "PORTAL_ENV": "development",
         "SQLALCHEMY_DATABASE_URI": url,
-        "SECRET_KEY": "test-secret-key",
-        "DATA_KEY": "test-data-key",
+        "SECRET_KEY": TEST_SECRET_KEY,
+        "DATA_KEY": TEST_DATA_KEY,
         "REDIS_URL": _test_redis_url(redis_url) if redis_url else None,
         "RATELIMIT_STORAGE_URI": "memory://",
         "PUBLIC_BASE_URL": "http://127.0.0.1",

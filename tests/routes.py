@@ -14,6 +14,9 @@ PUBLIC = {
 MERCHANT = {"dashboard.merchant", "authorization.index", "authorization.start", "authorization.callback",
             "releases.settings"}
 
+# Any logged-in user, staff or merchant, about their own account.
+LOGGED_IN = {"accounts.change_password"}
+
 # WeChat's pushes: signed by WeChat, no login, no CSRF.
 CALLBACKS = {"callbacks.auth_events", "callbacks.message_events"}
 

@@ -356,3 +356,13 @@ def test_the_cycle_finder_finds_deferred_and_long_circles(tmp_path):
     graph = import_graph(sorted(package.glob("*.py")), root=tmp_path)
     assert graph["pkg.d"] == {"pkg.a"} and graph["pkg.e"] == set()
     assert import_cycles(graph) == [["pkg.a", "pkg.b", "pkg.c"]]
+
+
+def test_portal_has_no_import_cycle():
+    """Every module of portal/ sits above or below each other one: no circle, not even through a deferred import
+    or a blueprint package and its views."""
+    graph = import_graph(sorted(PORTAL.rglob("*.py")))
+    cycles = import_cycles(graph)
+    for cycle in cycles:
+        print(" <-> ".join(cycle))
+    assert not cycles, "import cycles in portal/:\n" + "\n".join(" <-> ".join(cycle) for cycle in cycles)

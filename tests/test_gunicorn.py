@@ -47,7 +47,7 @@ def test_gunicorn_with_the_project_config_serves_health_and_logs_json_lines(app,
     port = free_port()
     env = dict(os.environ, GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS="2", GUNICORN_THREADS="2",
                GUNICORN_PRELOAD="1", LOG_FORMAT="json", DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-               SECRET_KEY="gunicorn-test-secret", DATA_KEY="gunicorn-test-data-key",
+               SECRET_KEY="gunicorn-test-secret-" + "s" * 32, DATA_KEY="gunicorn-test-data-key-" + "d" * 32,
                WECHAT_COMPONENT_APPSECRET="never-logged-appsecret")
     env.pop("REDIS_URL", None)
     if app.config["REDIS_URL"]:
@@ -69,6 +69,8 @@ def test_gunicorn_with_the_project_config_serves_health_and_logs_json_lines(app,
         rejected = requests.post(base + "/wechat/auth-events?timestamp=1&nonce=2&msg_signature=bad",
                                  data=b"<xml></xml>", headers={"X-Request-Id": "drill-push-2"}, timeout=5)
         assert rejected.status_code in (400, 403), rejected.text
+        invitation = requests.get(base + "/account/invitation/never-logged-invitation-token", timeout=5)
+        assert invitation.status_code == 404 and "never-logged-invitation-token" not in invitation.text
     finally:
         server.send_signal(signal.SIGTERM)
         code = server.wait(30)
@@ -81,3 +83,5 @@ def test_gunicorn_with_the_project_config_serves_health_and_logs_json_lines(app,
                and "rejected" in line["msg"] for line in lines), lines
     assert any("Booting worker" in line["msg"] for line in lines if line["logger"] == "gunicorn.error")
     assert "never-logged-appsecret" not in log_path.read_text()
+    assert any("/account/invitation/*** 404" in line["msg"] for line in access), access
+    assert "never-logged-invitation-token" not in log_path.read_text()

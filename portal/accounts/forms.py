@@ -21,6 +21,14 @@ class AcceptInvitationForm(FlaskForm):
     )
 
 
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=10, max=200)])
+    confirm = PasswordField(
+        _l("Repeat password"), validators=[DataRequired(), EqualTo("password", message=_l("Passwords do not match."))]
+    )
+
+
 class LanguageForm(FlaskForm):
     language = SelectField(_l("Language"), choices=as_choices([("zh", "简体中文"), ("en", "English")]))
     next = HiddenField()

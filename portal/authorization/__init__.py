@@ -1,7 +1,5 @@
 """The merchant's side of authorization: the "authorize your mini-program" page and WeChat's redirect."""
 
-from flask import Blueprint
+from portal.authorization.views import bp
 
-bp = Blueprint("authorization", __name__, template_folder="templates")
-
-from portal.authorization import views  # noqa: E402,F401
+__all__ = ["bp"]

@@ -1,17 +1,18 @@
 """Views of the authorization blueprint (merchants)."""
 
 import segno
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
 from portal.accounts.access import merchant_required
 from portal.action_limits import wechat_action
-from portal.authorization import bp
 from portal.authorization.forms import StartForm
 from portal.errors import PortalError
 from portal.services import authorization as authorization_service
+
+bp = Blueprint("authorization", __name__, template_folder="templates")
 
 
 def _redirect_base():

@@ -7,11 +7,9 @@ Paths are fixed because they are registered on WeChat's console:
 POSTs to them skip Flask's request hooks (see `fastpath`); the routes stay registered for everything else.
 """
 
-from flask import Blueprint
+from portal.callbacks.views import bp, handle
 
-bp = Blueprint("callbacks", __name__)
-
-from portal.callbacks import views  # noqa: E402,F401
+__all__ = ["bp"]
 
 
 @bp.record_once
@@ -19,4 +17,4 @@ def _install_fast_path(state):
     from portal.callbacks.fastpath import CallbackFastPath
 
     app = state.app
-    app.wsgi_app = CallbackFastPath(app, app.wsgi_app, (state.url_prefix or "").rstrip("/"), views.handle)
+    app.wsgi_app = CallbackFastPath(app, app.wsgi_app, (state.url_prefix or "").rstrip("/"), handle)

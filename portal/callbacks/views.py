@@ -13,13 +13,14 @@ import logging
 import re
 from urllib.parse import parse_qsl
 
-from flask import current_app, request
+from flask import Blueprint, current_app, request
 
-from portal.callbacks import bp
 from portal.callbacks.ratelimit import SlidingWindowLimiter
 from portal.extensions import csrf, db, limiter
 from portal.models.callback import SOURCE_AUTH, SOURCE_MESSAGE
 from portal.services import pushes
+
+bp = Blueprint("callbacks", __name__)
 
 log = logging.getLogger("portal.callbacks")
 APPID_RE = re.compile(r"^wx[0-9a-zA-Z]{6,30}$")

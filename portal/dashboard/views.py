@@ -1,10 +1,11 @@
 """Views of the dashboard blueprint."""
 
-from flask import redirect, render_template, url_for
+from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from portal.dashboard import bp
 from portal.services import overview
+
+bp = Blueprint("dashboard", __name__, template_folder="templates")
 
 
 @bp.route("/")

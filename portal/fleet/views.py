@@ -1,12 +1,11 @@
 """Views of fleet releases (staff only): list, start, progress (live), status JSON, CSV report, controls."""
 
-from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.accounts.access import staff_required
 from portal.errors import PortalError
-from portal.fleet import bp
 from portal.fleet.forms import ControlForm, FleetForm
 from portal.form_choices import as_choices
 from portal.models import fleet as F
@@ -15,6 +14,8 @@ from portal.services.fleet import controls as fleet_controls
 from portal.services.fleet import report as fleet_report
 from portal.services.platform import tenant_choices
 from portal.templating import format_dt
+
+bp = Blueprint("fleet", __name__, template_folder="templates")
 
 OPTION_FIELDS = ("canary_count", "canary_percent", "auto_submit", "auto_release", "gray_percentage",
                  "max_failure_rate", "max_concurrency", "privacy_api_not_use", "version_desc")

@@ -2,11 +2,12 @@
 WeChat's authorizer list."""
 
 from portal.services import authorizers, tokens
+from portal.services.wechat import get_client
 
 
 def refresh_expiring_tokens():
     """Refresh tokens that expire soon (component + every authorized mini-program)."""
-    return tokens.refresh_expiring_tokens()
+    return tokens.refresh_expiring_tokens(get_client().tokens)
 
 
 def sync_authorizers():

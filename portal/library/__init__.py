@@ -1,7 +1,5 @@
 """Staff blueprint of the template library: drafts, templates, our notes and where each template runs."""
 
-from flask import Blueprint
+from portal.library.views import bp
 
-bp = Blueprint("library", __name__, template_folder="templates")
-
-from portal.library import views  # noqa: E402,F401
+__all__ = ["bp"]

@@ -1,15 +1,16 @@
 """Views of the template library (staff only): list with usage, drafts, add, delete, notes and schema,
 and a mini-program's own ext parameters."""
 
-from flask import flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.accounts.access import staff_required
 from portal.errors import PortalError
-from portal.library import bp
 from portal.library.forms import AddDraftForm, ConfirmForm, NotesForm
 from portal.services import library
+
+bp = Blueprint("library", __name__, template_folder="templates")
 
 
 @bp.route("/")

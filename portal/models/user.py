@@ -29,6 +29,8 @@ class User(UserMixin, Timestamps, db.Model):
     invitation_token_hash = db.Column(db.String(64), unique=True)
     invitation_expires_at = db.Column(db.DateTime)
     last_login_at = db.Column(db.DateTime)
+    # Every session carries the generation it began under; bumping it ends them all, on every device.
+    session_generation = db.Column(db.Integer, nullable=False, default=0, server_default="0")
 
     tenant = db.relationship("Tenant", back_populates="users")
 
@@ -51,10 +53,16 @@ class User(UserMixin, Timestamps, db.Model):
     def has_pending_invitation(self):
         return self.password_hash is None and self.invitation_token_hash is not None
 
+    def end_sessions(self):
+        """Sessions that began before this no longer log anyone in (the caller commits)."""
+        self.session_generation = (self.session_generation or 0) + 1
+
     def set_password(self, password):
+        """A new password ends every session that knew the old one."""
         self.password_hash = generate_password_hash(password, method="scrypt")
         self.invitation_token_hash = None
         self.invitation_expires_at = None
+        self.end_sessions()
 
     def check_password(self, password):
         return self.password_hash is not None and check_password_hash(self.password_hash, password)

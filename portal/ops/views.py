@@ -6,11 +6,12 @@ which can name hosts, drivers and versions) goes to the log.
 
 import logging
 
-from flask import current_app, jsonify
+from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
 from portal.extensions import db
-from portal.ops import bp
+
+bp = Blueprint("ops", __name__)
 
 log = logging.getLogger("portal.ops")
 UNAVAILABLE = "unavailable"

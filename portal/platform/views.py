@@ -1,6 +1,6 @@
 """Views of the platform blueprint (staff only)."""
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -10,11 +10,12 @@ from portal.accounts.access import staff_required
 from portal.errors import PortalError
 from portal.form_choices import as_choices
 from portal.models.miniprogram import AUTH_STATES
-from portal.platform import bp
 from portal.services import authorization as authorization_service
 from portal.services import authorizers as authorizers_service
 from portal.services import platform as platform_service
 from portal.services import pushes as pushes_service
+
+bp = Blueprint("platform", __name__, template_folder="templates")
 
 
 class TransferForm(FlaskForm):

@@ -2,9 +2,8 @@
 own mini-programs and staff on any (acting on behalf, logged as such); plus the staff pages across
 tenants (`staff_bp`: the list with filters, the WeChat call log, tenant settings)."""
 
-from flask import Blueprint
+from portal.releases import views_audit, views_params  # noqa: F401 - they add their routes to `bp`
+from portal.releases.staff_views import staff_bp
+from portal.releases.views import bp
 
-bp = Blueprint("releases", __name__, template_folder="templates")
-staff_bp = Blueprint("releases_staff", __name__, template_folder="templates")
-
-from portal.releases import staff_views, views, views_audit, views_params  # noqa: E402,F401
+__all__ = ["bp", "staff_bp"]

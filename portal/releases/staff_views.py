@@ -1,18 +1,19 @@
 """Staff pages of code management: every mini-program across tenants (filters, sorting, paging), the
 WeChat call log, and any tenant's code-management settings with what its merchants may edit."""
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.accounts.access import staff_required
 from portal.models.miniprogram import AUTH_STATES
-from portal.releases import staff_bp
 from portal.releases.forms import PermissionsForm
 from portal.releases.views import settings_page
 from portal.services import calllog, releases
 from portal.services import tenant_settings as settings_service
 from portal.services.platform import tenant_filter
+
+staff_bp = Blueprint("releases_staff", __name__, template_folder="templates")
 
 
 def _page():

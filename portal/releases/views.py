@@ -3,7 +3,7 @@ testers, privacy and the merchant's settings. Every lookup goes through the tena
 
 import re
 
-from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -14,7 +14,6 @@ from portal.action_limits import wechat_action
 from portal.errors import Forbidden, NotFound, PortalError
 from portal.form_choices import as_choices
 from portal.models import MiniProgram
-from portal.releases import bp
 from portal.releases.forms import (
     ConfirmForm,
     QRForm,
@@ -27,6 +26,8 @@ from portal.releases.forms import (
 )
 from portal.services import activity_feed, app_params, domains, jobs, library, privacy, releases, testers
 from portal.services import tenant_settings as settings_service
+
+bp = Blueprint("releases", __name__, template_folder="templates")
 
 
 def load_mp(mp_id):

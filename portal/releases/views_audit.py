@@ -8,7 +8,6 @@ from flask_login import current_user, login_required
 from portal.action_limits import wechat_action
 from portal.errors import PortalError
 from portal.models import Audit
-from portal.releases import bp
 from portal.releases.forms import (
     ConfirmForm,
     GrayForm,
@@ -18,7 +17,7 @@ from portal.releases.forms import (
     fill_item_choices,
     form_to_submission,
 )
-from portal.releases.views import act, load_mp, started
+from portal.releases.views import act, bp, load_mp, started
 from portal.services import audits, jobs, releases
 
 

@@ -6,9 +6,8 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from portal.releases import bp
 from portal.releases.forms import AppParamsForm
-from portal.releases.views import load_mp, saved_or_error, submitted
+from portal.releases.views import bp, load_mp, saved_or_error, submitted
 from portal.services import app_params
 from portal.services import tenant_settings as settings_service
 

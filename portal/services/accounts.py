@@ -1,14 +1,17 @@
 """Accounts: authenticating users, staff accounts, merchant users and invitations.
 
 Passwords are hashed with scrypt (werkzeug); invitation tokens are stored only as SHA-256 hashes.
+Ending a user's sessions bumps `User.session_generation`; the web layer compares it on every request.
 """
 
+import functools
 import hashlib
 import secrets
 from datetime import timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import func
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.errors import Conflict, NotFound, ValidationFailed
 from portal.extensions import db
@@ -32,10 +35,23 @@ def find_user_by_email(email):
     return User.query.filter(func.lower(User.email) == normalise_email(email)).one_or_none()
 
 
+@functools.cache
+def _dummy_password_hash():
+    """A hash of the same method and cost as real ones, so checking against it takes as long."""
+    return generate_password_hash(secrets.token_urlsafe(16), method="scrypt")
+
+
 def authenticate(email, password):
-    """Return the user for these credentials, or None. Disabled/suspended users are refused too."""
+    """Return the user for these credentials, or None. Disabled/suspended users are refused too.
+
+    An unknown email (or an account without a password yet) costs one scrypt check all the same, so the
+    answer's timing does not tell which emails have accounts.
+    """
     user = find_user_by_email(email)
-    if user is None or not user.check_password(password or ""):
+    if user is None or user.password_hash is None:
+        check_password_hash(_dummy_password_hash(), password or "")
+        return None
+    if not user.check_password(password or ""):
         return None
     if not user.is_active:
         return None
@@ -99,6 +115,7 @@ def reinvite(user, actor, ttl_hours=72):
     user.invitation_token_hash = _hash_token(token)
     user.invitation_expires_at = utcnow() + timedelta(hours=ttl_hours)
     user.password_hash = None
+    user.end_sessions()
     activity.record("user.reinvite", actor=actor, tenant_id=user.tenant_id, detail=user.email)
     db.session.commit()
     return token
@@ -123,6 +140,28 @@ def accept_invitation(token, password):
     return user
 
 
+def change_password(user, current_password, new_password):
+    """Set a new password after checking the current one; every session of the user ends (the caller
+    starts a fresh one for the device that asked). Raises ValidationFailed."""
+    try:
+        if not user.check_password(current_password or ""):
+            raise ValidationFailed(_("The current password is wrong."))
+        check_password_strength(new_password)
+        user.set_password(new_password)
+        activity.record("user.change_password", actor=user, tenant_id=user.tenant_id)
+        db.session.commit()
+        return user
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def end_sessions(user):
+    """End every session of this user, on every device (logout does this: a copied cookie dies too)."""
+    user.end_sessions()
+    db.session.commit()
+
+
 def set_language(user, language, languages):
     if language not in languages:
         raise ValidationFailed("unknown language")
@@ -138,9 +177,13 @@ def get_tenant(tenant_id):
     return tenant
 
 
-def load_user(user_id):
-    """Flask-Login's user loader: the session stores the user id as text."""
+def load_user(user_id, generation):
+    """The user of a session begun under `generation`, if that session still counts: the user exists,
+    may log in, and has not had their sessions ended since. The session stores the id as text."""
     try:
-        return db.session.get(User, int(user_id))
+        user = db.session.get(User, int(user_id))
     except (TypeError, ValueError):
         return None
+    if user is None or user.session_generation != generation or not user.is_active:
+        return None
+    return user

@@ -69,6 +69,8 @@ def set_user_enabled(tenant, user_id, actor, enabled):
     if user is None or user.tenant_id != tenant.id:
         raise NotFound()
     user.is_enabled = enabled
+    if not enabled:  # enabling again later must not bring the old sessions back
+        user.end_sessions()
     activity.record("user.enable" if enabled else "user.disable", actor=actor, tenant_id=tenant.id, detail=user.email)
     db.session.commit()
     return user

@@ -63,9 +63,9 @@ def fingerprint(token):
 class PortalTokenStore:
     """Implements `portal.wechat.tokens.TokenStore` for one app (see the module docstring)."""
 
-    def __init__(self, app, client):
+    def __init__(self, app, component):
         self.app = app
-        self.client = client
+        self.component = component  # the `ComponentAPI` that fetches tokens (and asks this store for its own)
 
     # --- protocol ---
 
@@ -141,7 +141,7 @@ class PortalTokenStore:
         return self.app.extensions.get("redis")
 
     def _cache_key(self, key):
-        return f"wxtok:{self.client.config.component_appid}:{key}"
+        return f"wxtok:{self.component.config.component_appid}:{key}"
 
     def _cache_read(self, key):
         if self._redis is None:
@@ -213,7 +213,7 @@ class PortalTokenStore:
     # --- component token ---
 
     def _account(self, session):
-        appid = self.client.config.component_appid
+        appid = self.component.config.component_appid
         row = session.scalar(select(ComponentAccount).where(ComponentAccount.component_appid == appid))
         if row is None:
             row = ComponentAccount(component_appid=appid)
@@ -235,7 +235,7 @@ class PortalTokenStore:
         if not ticket or (utcnow() - ticket_time).total_seconds() > TICKET_MAX_AGE:
             self._restart_ticket_push()
             raise TokenUnavailable("no fresh component_verify_ticket yet; asked WeChat to push one")
-        result = self.client.component.get_component_token(ticket)
+        result = self.component.get_component_token(ticket)
         expires_at = int(time.time()) + result.expires_in
         with self._session() as s:
             row = self._account(s)
@@ -247,7 +247,7 @@ class PortalTokenStore:
 
     def _restart_ticket_push(self):
         try:
-            self.client.component.start_push_ticket()
+            self.component.start_push_ticket()
         except WeChatError as exc:
             log.warning("api_start_push_ticket failed: %s", exc.errcode or exc.__class__.__name__)
 
@@ -291,7 +291,7 @@ class PortalTokenStore:
     def _call_refresh(self, appid, refresh_token):
         if not refresh_token:
             raise RefreshTokenInvalid.from_portal("no refresh token stored", "api_authorizer_token")
-        return self.client.component.refresh_authorizer_token(appid, refresh_token)
+        return self.component.refresh_authorizer_token(appid, refresh_token)
 
     def save_authorizer_tokens(self, appid, access_token, expires_in, refresh_token):
         """Write access and refresh token in ONE transaction, then cache the access token."""
@@ -313,7 +313,7 @@ class PortalTokenStore:
 
         :raise AuthorizationLost: WeChat no longer lists the app (marked needs re-authorization).
         """
-        for item in self.client.component.iter_authorizers():
+        for item in self.component.iter_authorizers():
             if item.authorizer_appid == appid and item.refresh_token:
                 with self._session() as s:
                     mp = self._mini_program(s, appid)
@@ -358,12 +358,10 @@ class PortalTokenStore:
         self._cache_drop(f"authorizer:{appid}")
 
 
-def refresh_expiring_tokens(within=3 * REFRESH_MARGIN):
-    """Refresh the component token and every authorized app's token that expires within `within`
-    seconds, so request paths rarely refresh inline. Returns counts for the job log."""
-    from portal.services.wechat import get_client
-
-    store = get_client().tokens
+def refresh_expiring_tokens(store, within=3 * REFRESH_MARGIN):
+    """Refresh, through `store` (the app's `PortalTokenStore`, `get_client().tokens`), the component token
+    and every authorized app's token that expires within `within` seconds, so request paths rarely refresh
+    inline. Returns counts for the job log."""
     counts = {"component": 0, "refreshed": 0, "failed": 0}
     try:
         counts["component"] = int(store.refresh_component_if_expiring(within))

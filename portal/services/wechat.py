@@ -10,6 +10,7 @@ import logging
 import requests
 from flask import current_app
 
+from portal.services.tokens import PortalTokenStore
 from portal.wechat.client import WeChatClient
 from portal.wechat.settings import WeChatConfig
 
@@ -46,16 +47,13 @@ def explain(exc, lang="zh"):
 
 
 def build_client(app):
-    from portal.services.tokens import PortalTokenStore
-
     config = WeChatConfig.from_mapping(app.config)
     session = requests.Session()
     adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=64)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
-    client = WeChatClient(config, session=session, observer=_observer)
-    client.tokens = PortalTokenStore(app, client)
-    return client
+    return WeChatClient(config, session=session, observer=_observer,
+                        tokens=lambda component: PortalTokenStore(app, component))
 
 
 def get_client():

@@ -1,7 +1,5 @@
 """Staff pages for tenants and their merchant users."""
 
-from flask import Blueprint
+from portal.tenants.views import bp
 
-bp = Blueprint("tenants", __name__, template_folder="templates")
-
-from portal.tenants import views  # noqa: E402,F401
+__all__ = ["bp"]

@@ -1,6 +1,6 @@
 """Views of the tenants blueprint (staff only)."""
 
-from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -9,8 +9,9 @@ from portal.errors import PortalError
 from portal.services import accounts as accounts_service
 from portal.services import platform as platform_service
 from portal.services import tenants as tenants_service
-from portal.tenants import bp
 from portal.tenants.forms import ActionForm, MerchantUserForm, TenantForm
+
+bp = Blueprint("tenants", __name__, template_folder="templates")
 
 
 def _fields(form):

@@ -25,12 +25,13 @@ from .tokens import TokenStore
 class WeChatClient:
     """Facade over the whole WeChat layer for one third-party platform.
 
-    ``tokens`` may be attached after construction (``client.tokens = store``) because the portal's token
-    store itself uses ``client.component`` to refresh tokens.
+    ``tokens`` is a `TokenStore`, or a function that builds one from ``client.component`` (the portal's
+    store refreshes tokens through the component API; see `ComponentAPI`).
     """
 
     def __init__(self, config: WeChatConfig, session: requests.Session | None = None,
-                 tokens: TokenStore | None = None, observer: Observer | None = None,
+                 tokens: TokenStore | Callable[[ComponentAPI], TokenStore] | None = None,
+                 observer: Observer | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.config = config
         self.http = WeChatHTTP(
@@ -45,10 +46,6 @@ class WeChatClient:
     @property
     def tokens(self) -> TokenStore | None:
         return self.component.tokens
-
-    @tokens.setter
-    def tokens(self, store: TokenStore | None) -> None:
-        self.component.tokens = store
 
     def miniprogram(self, appid: str) -> MiniProgram:
         """Authorizer-token APIs of ``appid`` (cheap to create; create one per use)."""

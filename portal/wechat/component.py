@@ -9,7 +9,7 @@ the caller. Imports requests (via `http`) and the standard library only; no Flas
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -97,12 +97,20 @@ def _func_ids(func_info: Any) -> tuple[int, ...]:
 
 
 class ComponentAPI:
-    """Calls made as the third-party platform. ``tokens`` may be attached after construction."""
+    """Calls made as the third-party platform.
 
-    def __init__(self, http: WeChatHTTP, config: WeChatConfig, tokens: TokenStore | None = None) -> None:
+    ``tokens`` is a `TokenStore`, or a function that builds one from this `ComponentAPI`: a store that
+    refreshes tokens itself calls WeChat through this API (api_component_token, api_authorizer_token,
+    api_get_authorizer_list), and those calls ask the store for the component token in turn.
+    """
+
+    def __init__(self, http: WeChatHTTP, config: WeChatConfig,
+                 tokens: TokenStore | Callable[[ComponentAPI], TokenStore] | None = None) -> None:
         self.http = http
         self.config = config
-        self.tokens = tokens
+        if callable(tokens) and not isinstance(tokens, TokenStore):
+            tokens = tokens(self)
+        self.tokens: TokenStore | None = tokens
         self.templates = TemplateAPI(http, self)  # the template library also uses the component token
 
     def _token(self, param: str = "component_access_token") -> TokenBinding:

@@ -105,12 +105,13 @@ def test_without_a_ticket_the_portal_asks_wechat_to_push_one(platform, make_tena
 def test_proactive_refresher_renews_tokens_before_they_expire(platform):
     from portal.extensions import db
     from portal.services.tokens import refresh_expiring_tokens
+    from portal.services.wechat import get_client
 
     platform.authorized_app()
     with platform.app.app_context():
-        assert refresh_expiring_tokens()["refreshed"] == 0  # fresh tokens are left alone
+        assert refresh_expiring_tokens(get_client().tokens)["refreshed"] == 0  # fresh tokens are left alone
         db.session.execute(db.text("UPDATE wxminiprograms SET authorizer_expires = authorizer_expires - 7000"))
         db.session.commit()
         drop_cached_tokens(platform.app)
-        assert refresh_expiring_tokens()["refreshed"] == 1
+        assert refresh_expiring_tokens(get_client().tokens)["refreshed"] == 1
     assert platform.api.count("api_authorizer_token", errcode=0) == 1

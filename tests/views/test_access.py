@@ -13,7 +13,8 @@ def _rules(app):
 
 
 def test_every_route_is_classified(app):
-    known = routes.PUBLIC | routes.MERCHANT | routes.CALLBACKS | {e for e, _, _ in routes.MERCHANT_OBJECT_ROUTES}
+    known = (routes.PUBLIC | routes.MERCHANT | routes.LOGGED_IN | routes.CALLBACKS
+             | {e for e, _, _ in routes.MERCHANT_OBJECT_ROUTES})
     unclassified = [
         r.endpoint for r in _rules(app)
         if r.endpoint not in known and r.endpoint.split(".")[0] not in routes.STAFF_BLUEPRINTS
@@ -43,7 +44,7 @@ def test_merchant_gets_403_on_every_staff_route(app, client, two_tenants, login_
 
 def test_anonymous_is_sent_to_login_on_staff_and_merchant_routes(app, client):
     for rule in _rules(app):
-        if rule.endpoint.split(".")[0] in routes.STAFF_BLUEPRINTS or rule.endpoint in routes.MERCHANT:
+        if rule.endpoint.split(".")[0] in routes.STAFF_BLUEPRINTS or rule.endpoint in routes.MERCHANT | routes.LOGGED_IN:
             if "GET" in rule.methods:
                 response = client.get(_fill(rule))
                 assert response.status_code == 302 and "/account/login" in response.location, rule.rule
