@@ -56,6 +56,8 @@ class Config:
     # "platform" uses modify_domain (domains registered on the platform first); "direct" uses
     # modify_domain_directly. WeChat asks platforms to pick one and never mix them.
     WECHAT_DOMAIN_STRATEGY = _env("WECHAT_DOMAIN_STRATEGY", "platform")
+    # How long the template library's lists (gettemplatelist, gettemplatedraftlist) are kept (seconds).
+    TEMPLATE_LIST_CACHE_SECONDS = float(_env("TEMPLATE_LIST_CACHE_SECONDS", 300))
 
     # Waiting for WeChat's post-commit privacy scan before a submit: the longest pause between two checks
     # (get_code_privacy_info), and how long a single submit job waits before it gives up with 61039.
@@ -88,6 +90,8 @@ class Config:
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
     CALLBACK_MAX_BYTES = _env_int("CALLBACK_MAX_BYTES", 64 * 1024)
     CALLBACK_RATE_LIMIT = _env("CALLBACK_RATE_LIMIT", "600 per minute")  # per source IP, per callback URL
+    # Merchant actions that call WeChat, per user and per mini-program (`portal.action_limits`).
+    MERCHANT_WECHAT_RATE_LIMIT = _env("MERCHANT_WECHAT_RATE_LIMIT", "30 per minute;300 per hour")
     # "stored": `success` once the push is committed to the database; "spooled": once it is written to this
     # host's push spool (a local directory), "queued": once it is in a Redis stream that a persistent Redis
     # (appendonly yes) keeps; both drained into the database right after.

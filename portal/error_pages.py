@@ -13,6 +13,7 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
+from portal.action_limits import is_wechat_action_limit
 from portal.errors import PortalError
 from portal.extensions import db, login_manager
 from portal.logging_setup import redact_path
@@ -60,6 +61,8 @@ def handle_http_error(exc):
 
         flash(_("Too many login attempts. Please wait a minute and try again."), "error")
         return render_template("accounts/login.html", form=LoginForm()), 429
+    if code == 429 and is_wechat_action_limit(exc):
+        return _page(429, _headlines()[429], exc.description)
     if code == 400 and "CSRF" in (exc.description or ""):
         return _page(400, _("Your form expired or was sent from elsewhere. Reload the page and try again."))
     return _page(code, _headlines().get(code, exc.name))

@@ -20,9 +20,13 @@ def _origin(url):
 
 def content_security_policy(app):
     images = " ".join(filter(None, ["'self'", "data:", "https:", _origin(app.config.get("WECHAT_API_BASE"))]))
+    # The authorization form's answer redirects to WeChat's authorization pages (PC and mobile), and
+    # form-action governs the redirects that follow a form's submission.
+    forms = " ".join(dict.fromkeys(filter(None, ["'self'", _origin(app.config.get("WECHAT_MP_BASE")),
+                                                 _origin(app.config.get("WECHAT_OPEN_BASE"))])))
     return "; ".join([
         "default-src 'self'", "script-src 'self'", "style-src 'self'", f"img-src {images}",
-        "object-src 'none'", "base-uri 'self'", "form-action 'self'", "frame-ancestors 'none'",
+        "object-src 'none'", "base-uri 'self'", f"form-action {forms}", "frame-ancestors 'none'",
     ])
 
 

@@ -6,10 +6,18 @@ from urllib.parse import urlsplit
 import requests
 
 
-def pc_authorization_url(client):
-    """The PC authorization link the portal's authorize page offers (a fresh pre-auth code per view)."""
+def start_authorization(client, target="pc"):
+    """The merchant clicks a button of the authorize page: the POST that creates a pre-auth code."""
     html = client.get("/authorization/").get_data(as_text=True)
-    return re.search(r'href="([^"]+)" id="authorize-pc"', html).group(1).replace("&amp;", "&")
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+    return client.post("/authorization/start", data={"csrf_token": token, "target": target})
+
+
+def pc_authorization_url(client):
+    """WeChat's authorization page for a computer, where the click on "go to WeChat authorization" leads."""
+    response = start_authorization(client)
+    assert response.status_code == 303, response.status_code
+    return response.location
 
 
 def confirm_on_wechat_page(pc_url, appid):

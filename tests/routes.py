@@ -11,7 +11,8 @@ PUBLIC = {
 }
 
 # Logged-in merchants; no object id in the URL (the tenant comes from the user).
-MERCHANT = {"dashboard.merchant", "authorization.index", "authorization.callback", "releases.settings"}
+MERCHANT = {"dashboard.merchant", "authorization.index", "authorization.start", "authorization.callback",
+            "releases.settings"}
 
 # Any logged-in user, staff or merchant, about their own account (no object id in the URL).
 LOGGED_IN = {"accounts.change_password", "accounts.preferences_page"}

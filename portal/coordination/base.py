@@ -110,7 +110,8 @@ class Coordination:
     # --- health, and what this process keeps for the app ---
 
     def health(self):
-        """{"redis": "ok" or "down: <error>"} for the readiness page; {} when nothing is shared."""
+        """{"redis": "ok" or "unavailable"} for the readiness page (the error is logged); {} when nothing
+        is shared."""
         return {}
 
     def here(self, name, factory):

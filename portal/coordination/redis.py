@@ -129,5 +129,6 @@ class RedisCoordination(Coordination):
         try:
             self.redis.ping()
             return {"redis": "ok"}
-        except Exception as exc:  # noqa: BLE001 - report, never raise: the readiness page says what is down
-            return {"redis": f"down: {exc.__class__.__name__}"}
+        except Exception:  # noqa: BLE001 - report, never raise: the readiness page says what is down
+            log.warning("readiness: Redis is unavailable", exc_info=True)
+            return {"redis": "unavailable"}

@@ -1,4 +1,10 @@
-"""Views of the ops blueprint: plain JSON, no login, no secrets."""
+"""Views of the ops blueprint: plain JSON, no login, no secrets.
+
+`/readyz` is public, so it says only what is down ("unavailable"); why (the exception and its message,
+which can name hosts, drivers and versions) goes to the log.
+"""
+
+import logging
 
 from flask import Blueprint, jsonify
 from sqlalchemy import text
@@ -7,6 +13,9 @@ from portal.coordination import coordination
 from portal.extensions import db
 
 bp = Blueprint("ops", __name__)
+
+log = logging.getLogger("portal.ops")
+UNAVAILABLE = "unavailable"
 
 
 @bp.route("/healthz")
@@ -20,9 +29,10 @@ def readyz():
     try:
         db.session.execute(text("SELECT 1"))
         checks["database"] = "ok"
-    except Exception as exc:  # noqa: BLE001 - report, never raise: this endpoint exists to say what is down
+    except Exception:  # noqa: BLE001 - report, never raise: this endpoint exists to say what is down
         db.session.rollback()
-        checks["database"] = f"down: {exc.__class__.__name__}"
+        log.warning("readiness: the database is unavailable", exc_info=True)
+        checks["database"] = UNAVAILABLE
     checks.update(coordination().health())
     ready = all(v == "ok" for v in checks.values())
     return jsonify(status="ready" if ready else "not ready", checks=checks), (200 if ready else 503)

@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 
 from portal.accounts.access import current_tenant_id, merchant_required
+from portal.action_limits import wechat_action
 from portal.errors import Forbidden, NotFound, PortalError
 from portal.form_choices import as_choices
 from portal.models import MiniProgram
@@ -77,6 +78,7 @@ def job_status(mp_id, run_id):
 
 
 @bp.route("/<int:mp_id>/code", methods=["GET", "POST"])
+@wechat_action()
 @login_required
 def code(mp_id):
     mp = load_mp(mp_id)
@@ -101,6 +103,7 @@ def code(mp_id):
 
 
 @bp.route("/<int:mp_id>/qrcode")
+@wechat_action(methods=("GET",))
 @login_required
 def qrcode(mp_id):
     mp = load_mp(mp_id)
@@ -135,6 +138,7 @@ def may_edit(mp, part):
 
 
 @bp.route("/<int:mp_id>/domains/server", methods=["POST"])
+@wechat_action()
 @login_required
 def server_domains(mp_id):
     mp = load_mp(mp_id)
@@ -152,6 +156,7 @@ def server_domains(mp_id):
 
 
 @bp.route("/<int:mp_id>/domains/webview", methods=["POST"])
+@wechat_action()
 @login_required
 def webview_domains(mp_id):
     mp = load_mp(mp_id)
@@ -169,6 +174,7 @@ def webview_domains(mp_id):
 
 
 @bp.route("/<int:mp_id>/domains/defaults", methods=["POST"])
+@wechat_action()
 @login_required
 def default_domains(mp_id):
     mp = load_mp(mp_id)
@@ -190,6 +196,7 @@ def testers_page(mp_id):
 
 
 @bp.route("/<int:mp_id>/testers/bind", methods=["POST"])
+@wechat_action()
 @login_required
 def bind_tester(mp_id):
     mp = load_mp(mp_id)
@@ -202,6 +209,7 @@ def bind_tester(mp_id):
 
 
 @bp.route("/<int:mp_id>/testers/unbind", methods=["POST"])
+@wechat_action()
 @login_required
 def unbind_tester(mp_id):
     mp = load_mp(mp_id)
@@ -223,6 +231,7 @@ def privacy_page(mp_id):
 
 
 @bp.route("/<int:mp_id>/privacy/apply", methods=["POST"])
+@wechat_action()
 @login_required
 def apply_privacy(mp_id):
     mp = load_mp(mp_id)

@@ -5,6 +5,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from portal.action_limits import wechat_action
 from portal.errors import PortalError
 from portal.models import Audit
 from portal.releases.forms import (
@@ -46,6 +47,7 @@ def _quota(mp):
 
 
 @bp.route("/<int:mp_id>/audit", methods=["GET", "POST"])
+@wechat_action()
 @login_required
 def audit(mp_id):
     mp = load_mp(mp_id)
@@ -61,6 +63,7 @@ def audit(mp_id):
 
 
 @bp.route("/<int:mp_id>/audit/refresh", methods=["POST"])
+@wechat_action()
 @login_required
 def refresh_latest_audit(mp_id):
     mp = load_mp(mp_id)
@@ -70,6 +73,7 @@ def refresh_latest_audit(mp_id):
 
 
 @bp.route("/<int:mp_id>/audits/<int:audit_id>/refresh", methods=["POST"])
+@wechat_action()
 @login_required
 def refresh_audit(mp_id, audit_id):
     mp = load_mp(mp_id)
@@ -81,6 +85,7 @@ def refresh_audit(mp_id, audit_id):
 
 
 @bp.route("/<int:mp_id>/audit/undo", methods=["POST"])
+@wechat_action()
 @login_required
 def undo_audit(mp_id):
     mp = load_mp(mp_id)
@@ -90,6 +95,7 @@ def undo_audit(mp_id):
 
 
 @bp.route("/<int:mp_id>/audit/speedup", methods=["POST"])
+@wechat_action()
 @login_required
 def speedup_audit(mp_id):
     mp = load_mp(mp_id)
@@ -114,6 +120,7 @@ def _release_page(mp, gray_form=None, revert_form=None, status=200):
 
 
 @bp.route("/<int:mp_id>/release", methods=["GET", "POST"])
+@wechat_action()
 @login_required
 def release(mp_id):
     mp = load_mp(mp_id)
@@ -129,6 +136,7 @@ def release(mp_id):
 
 
 @bp.route("/<int:mp_id>/release/revert", methods=["POST"])
+@wechat_action()
 @login_required
 def revert_release(mp_id):
     mp = load_mp(mp_id)
@@ -140,6 +148,7 @@ def revert_release(mp_id):
 
 
 @bp.route("/<int:mp_id>/release/gray", methods=["POST"])
+@wechat_action()
 @login_required
 def gray_release(mp_id):
     mp = load_mp(mp_id)
@@ -151,6 +160,7 @@ def gray_release(mp_id):
 
 
 @bp.route("/<int:mp_id>/release/gray/revert", methods=["POST"])
+@wechat_action()
 @login_required
 def revert_gray_release(mp_id):
     mp = load_mp(mp_id)
@@ -160,6 +170,7 @@ def revert_gray_release(mp_id):
 
 
 @bp.route("/<int:mp_id>/release/visit", methods=["POST"])
+@wechat_action()
 @login_required
 def visit_status(mp_id):
     mp = load_mp(mp_id)

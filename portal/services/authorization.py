@@ -15,7 +15,7 @@ from datetime import timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from portal.errors import Conflict, NotFound, ValidationFailed, WeChatFailed
 from portal.extensions import db
@@ -45,7 +45,8 @@ def _serializer():
 
 
 def start_authorization(user, tenant_id, redirect_base):
-    """Create a fresh pre-auth code (api_create_preauthcode) and both authorization URLs.
+    """Create a fresh pre-auth code (api_create_preauthcode) and both authorization URLs. Called when the
+    merchant clicks (a POST), never to show a page: each code is a WeChat call.
 
     :raise WeChatFailed: with a human message when WeChat refuses.
     """
@@ -54,6 +55,7 @@ def start_authorization(user, tenant_id, redirect_base):
         code = client.component.create_preauthcode()
     except WeChatError as exc:
         raise human_error(exc) from exc
+    purge_expired_sessions()
     session = PreAuthSession(code_hash=_hash(code.pre_auth_code), tenant_id=tenant_id, user_id=user.id,
                              expires_at=utcnow() + timedelta(seconds=code.expires_in))
     db.session.add(session)
@@ -65,6 +67,18 @@ def start_authorization(user, tenant_id, redirect_base):
         "mobile_url": client.component.mobile_authorization_url(code.pre_auth_code, redirect_uri, auth_type=2),
         "expires_in": code.expires_in,
     }
+
+
+def purge_expired_sessions():
+    """Delete the pre-auth sessions nobody can use any more: expired for longer than a signed `state` lives.
+
+    Done each time a session is created (in that transaction) rather than by a periodic job: rows are only
+    ever added here, so the table stays as small as the last hour's clicks however the portal is deployed
+    (with or without workers), and the delete walks the `expires_at` index. The grace keeps a row for a
+    merchant who comes back, or an `authorized` push that arrives, a little after the code expired.
+    """
+    cutoff = utcnow() - timedelta(seconds=STATE_MAX_AGE)
+    return db.session.execute(delete(PreAuthSession).where(PreAuthSession.expires_at < cutoff)).rowcount
 
 
 def read_state(state, user):

@@ -3,12 +3,20 @@ gettemplatelist, deletetemplate) mirrored into `wxa_templates` with our notes an
 each template expects; where each template runs; and the ext parameters of a mini-program (its tenant's,
 overridden per mini-program) validated against a template's schema.
 
+WeChat's two lists are cached for TEMPLATE_LIST_CACHE_SECONDS (`platform_templates`, `drafts`): every
+merchant's upload page shows the template list, and a page view must not be a WeChat call. The cache is
+the app's (in `app.extensions`, so per process): staff's "refresh from WeChat", adding a draft and
+deleting a template renew it at once in the process that served them; other processes follow within
+the TTL.
+
 Imports services, models and the WeChat client only; never views or jobs.
 """
 
 import json
 import re
+import time
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -24,6 +32,30 @@ from portal.timeutil import from_epoch
 from portal.wechat.templates import TEMPLATE_STANDARD
 
 SCHEMA_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_.-]{0,63})\s*:\s*([a-z]+)(\?)?$")
+
+
+def _cached(name, fetch, refresh):
+    """`fetch()`'s answer, kept for TEMPLATE_LIST_CACHE_SECONDS; `refresh` asks WeChat again regardless."""
+    app = current_app._get_current_object()
+    cache = app.extensions.setdefault("template_list_cache", {})
+    now = time.monotonic()
+    kept = cache.get(name)
+    if kept is not None and not refresh and now < kept[0]:
+        return kept[1]
+    value = tuple(fetch())
+    cache[name] = (now + app.config["TEMPLATE_LIST_CACHE_SECONDS"], value)
+    return value
+
+
+def _forget(name):
+    current_app.extensions.setdefault("template_list_cache", {}).pop(name, None)
+
+
+def platform_templates(refresh=False):
+    """The platform's templates (gettemplatelist), newest first, from the cache unless `refresh`.
+    :raise WeChatError."""
+    return _cached("templates", lambda: sorted(get_client().templates.get_templates(), key=lambda t: -t.create_time),
+                   refresh)
 
 
 def get_template(template_id):
@@ -44,7 +76,8 @@ def sync_templates(actor=None):
     """gettemplatelist -> `wxa_templates` (new rows added, WeChat's fields refreshed, vanished ones marked
     deleted; our notes kept). :raise WeChatFailed."""
     with miniprograms.wechat_errors():
-        remote = get_client().templates.get_templates()
+        remote = platform_templates(refresh=True)
+        drafts(refresh=True)  # shown on the same page: the refresh renews both lists
     known = {row.template_id: row for row in db.session.scalars(select(LibraryTemplate))}
     for tpl in remote:
         row = known.pop(tpl.template_id, None) or LibraryTemplate(template_id=tpl.template_id)
@@ -70,7 +103,7 @@ def is_standard_template(template_id):
     if row is not None:
         return row.template_type == TEMPLATE_STANDARD
     return any(t.template_id == template_id and t.template_type == TEMPLATE_STANDARD
-               for t in get_client().templates.get_templates())
+               for t in platform_templates())
 
 
 def template_choices(templates):
@@ -80,10 +113,11 @@ def template_choices(templates):
             for t in templates]
 
 
-def drafts():
-    """gettemplatedraftlist, newest first. :raise WeChatFailed."""
+def drafts(refresh=False):
+    """gettemplatedraftlist, newest first, from the cache unless `refresh`. :raise WeChatFailed."""
     with miniprograms.wechat_errors():
-        return sorted(get_client().templates.get_drafts(), key=lambda d: -d.create_time)
+        return _cached("drafts", lambda: sorted(get_client().templates.get_drafts(), key=lambda d: -d.create_time),
+                       refresh)
 
 
 def add_draft(draft_id, template_type, actor):
@@ -101,6 +135,7 @@ def delete_template(template_id, actor):
     row = get_template(template_id)
     with miniprograms.wechat_errors():
         get_client().templates.delete_template(int(template_id))
+    _forget("templates")
     row.is_deleted = True
     activity.record("library.delete", actor=actor, detail=str(template_id))
     db.session.commit()

@@ -154,16 +154,20 @@ def accept_invitation(page, link, password):
 
 
 def open_authorize_page(page):
-    """From the empty dashboard to the authorize page: the PC button and the QR code of the mobile link."""
+    """From the empty dashboard to the authorize page: the QR code of the mobile link (made on a click), then
+    back to the page with the button for a computer."""
     expect(page.locator(".empty-state")).to_be_visible()
     page.locator("#authorize-cta").click()
     expect(page.get_by_role("heading", name="授权您的小程序", level=1, exact=True)).to_be_visible()
+    expect(page.locator("#authorize-qr")).to_have_count(0)  # no pre-auth code until a click
+    page.locator("#authorize-qr-start").click()
     qr = page.locator("#authorize-qr svg")
     expect(qr).to_be_visible()
     box = qr.bounding_box()
     assert box and box["width"] >= 100 and box["height"] >= 100, box
-    expect(page.locator("#authorize-pc")).to_have_attribute("href", re.compile(r"/cgi-bin/componentloginpage\?"))
     expect(page.locator("#authorize-mobile")).to_have_attribute("href", re.compile(r"bindcomponent"))
+    page.locator("#authorize-back").click()
+    expect(page.locator("#authorize-pc")).to_be_visible()
 
 
 def go_to_wechat_authorization(page, sandbox_url):

@@ -46,7 +46,9 @@ def test_merchant_cannot_open_another_tenants_pages(platform, new_page, console,
     merchant_b = new_page()
     steps.log_in_as_merchant(merchant_b, "b@example.com", TEST_PASSWORD)
     merchant_b.goto("/authorization/")
-    redirect_uri = parse_qs(urlsplit(merchant_b.locator("#authorize-pc").get_attribute("href")).query)["redirect_uri"][0]
+    merchant_b.locator("#authorize-qr-start").click()
+    mobile_url = merchant_b.locator("#authorize-mobile").get_attribute("href")
+    redirect_uri = parse_qs(urlsplit(mobile_url).query)["redirect_uri"][0]
     callback_b = urlsplit(redirect_uri).path
 
     merchant_a = new_page()
@@ -72,8 +74,9 @@ def test_wechat_refusal_shows_the_human_message_and_retry_works(platform, page, 
     make_user(tenant_id=make_tenant("茶饮店"), email="tea@example.com")
     steps.log_in_as_merchant(page, "tea@example.com", TEST_PASSWORD)
     platform.api.faults(endpoint="api_create_preauthcode", errcode=61004, errmsg="access clientip is not registered")
-    console.allow_status(502, "/authorization/")
+    console.allow_status(502, "/authorization/start")
     page.locator("#authorize-cta").click()
+    page.locator("#authorize-qr-start").click()
     error = page.locator(".flash-error")
     expect(error).to_contain_text("服务器 IP 不在第三方平台的白名单中")
     expect(page.locator("#authorize-qr")).to_have_count(0)
@@ -81,7 +84,7 @@ def test_wechat_refusal_shows_the_human_message_and_retry_works(platform, page, 
     steps.shot(page, "11-authorize-wechat-error")
 
     platform.api.clear_faults()
-    page.get_by_role("link", name="重试", exact=True).click()
+    page.locator("#authorize-qr-start").click()  # the buttons stay on the page: trying again is one click
     expect(page.locator("#authorize-qr svg")).to_be_visible()
 
 

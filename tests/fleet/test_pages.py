@@ -116,3 +116,30 @@ def _controls(html):
     import re
 
     return {m.group(1) for m in re.finditer(r'data-fleet-control="(\w+)"(?! hidden)', html)}
+
+
+def test_the_csv_report_defuses_cells_a_spreadsheet_would_run(fleet_env, make_tenant):
+    """Names chosen by merchants reach the report: a cell starting with = + - @ (or a tab, a carriage
+    return) gets a leading quote, as OWASP advises, so a spreadsheet shows it instead of running it."""
+    from tests.fleet.conftest import start
+
+    env = fleet_env
+    tenant = make_tenant("=HYPERLINK(\"http://evil.example\",\"x\")")
+    names = ["@SUM(1+1)*cmd|' /C calc'!A0", "+1+1", "-2+3", "\tTab shop", "Plain shop"]
+    for name in names:
+        env.apps(tenant, 1, nick_name=name)
+    template_id = env.template()
+    release_id = start(env, template_id, auto_submit=False, auto_release=False)
+    env.settle_until(release_id, lambda s: set(s.values()) == {"committed"})
+    report = env.client.get(f"/staff/fleet/{release_id}/report.csv").get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(report.lstrip("\ufeff"))))
+    assert sorted(r["name"] for r in rows) == sorted("'" + n if n[0] in "=+-@\t" else n for n in names)
+    assert {r["tenant"] for r in rows} == {"'=HYPERLINK(\"http://evil.example\",\"x\")"}
+    assert {r["errcode"] for r in rows} == {""}
+
+
+def test_spreadsheet_safe_leaves_plain_numbers_alone():
+    from portal.services.fleet.report import spreadsheet_safe
+
+    assert [spreadsheet_safe(v) for v in ("-1", "+86", "3.5", -1, None, "=1+2", "\r=1", "-1+cmd")] == \
+        ["-1", "+86", "3.5", -1, None, "'=1+2", "'\r=1", "'-1+cmd"]

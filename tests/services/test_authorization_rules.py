@@ -8,6 +8,7 @@ from tests.helpers import (
     follow_back,
     merchant_client,
     pc_authorization_url,
+    start_authorization,
 )
 
 
@@ -94,11 +95,11 @@ def test_without_a_ticket_the_portal_asks_wechat_to_push_one(platform, make_tena
         db.session.execute(db.text("DELETE FROM weixin_account"))
         db.session.commit()
     _tenant, client = merchant_client(platform, make_tenant, make_user, login_as)
-    first = client.get("/authorization/")
+    first = start_authorization(client)
     assert first.status_code == 502 and "稍后重试" in first.get_data(as_text=True)
     assert platform.api.count("api_start_push_ticket") == 1
     platform.api.pushes()  # the restarted push arrives
-    assert client.get("/authorization/").status_code == 200
+    assert start_authorization(client).status_code == 303
 
 
 def test_proactive_refresher_renews_tokens_before_they_expire(platform):

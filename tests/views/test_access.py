@@ -76,3 +76,86 @@ def test_merchant_gets_404_for_another_tenants_objects(app, client, two_tenants,
         url = url_for(endpoint, **{name: objects_b[key] for name, key in args.items()})
     response = client.open(url, method=method, data={"csrf_token": token})
     assert response.status_code == 404, (endpoint, response.status_code)
+
+
+def _sealed_message_push(platform, to_user, event="weapp_audit_success"):
+    """A message push sealed as WeChat (the sandbox's own crypto) seals it for the platform: (body, query)."""
+    import os
+    import time
+
+    from sandbox.crypto import MessageCrypto
+
+    creds = platform.credentials
+    crypto = MessageCrypto(creds["WECHAT_COMPONENT_TOKEN"], creds["WECHAT_COMPONENT_AES_KEY"], platform.component_appid)
+    ts, nonce = str(int(time.time())), os.urandom(4).hex()
+    inner = (f"<xml><ToUserName><![CDATA[{to_user}]]></ToUserName><FromUserName><![CDATA[o_reviewer]]>"
+             f"</FromUserName><CreateTime>{ts}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+             f"<Event><![CDATA[{event}]]></Event><SuccTime>{ts}</SuccTime></xml>")
+    sealed = crypto.seal(inner, ts, nonce)
+    body = f"<xml><ToUserName><![CDATA[{to_user}]]></ToUserName><Encrypt><![CDATA[{sealed['encrypt']}]]></Encrypt></xml>"
+    return body, {"signature": sealed["signature"], "timestamp": ts, "nonce": nonce, "encrypt_type": "aes",
+                  "msg_signature": sealed["msg_signature"]}
+
+
+def _two_apps_with_audits_in_review(platform, two_tenants):
+    """An authorized mini-program for tenants A and B, each with an audit in review: ({key: appid}, A's gh_)."""
+    from portal.extensions import db
+    from portal.models import Audit, MiniProgram
+
+    apps = {key: platform.authorized_app(two_tenants[key][0], nick_name=f"Shop {key}") for key in ("a", "b")}
+    with platform.app.app_context():
+        rows = {key: MiniProgram.query.filter_by(authorizer_appid=appid).one() for key, appid in apps.items()}
+        assert all(row.user_name.startswith("gh_") for row in rows.values())
+        for n, row in enumerate(rows.values()):
+            db.session.add(Audit(appid=row.authorizer_appid, auditid=f"77{n}", miniprogram_id=row.id))
+        db.session.commit()
+        return apps, rows["a"].user_name
+
+
+def _audit_outcomes(platform, apps):
+    """{key: (audit status, audit pushes stored for the app)}."""
+    from portal.models import Audit, CallbackEvent
+
+    with platform.app.app_context():
+        return {key: (Audit.query.filter_by(appid=appid).one().status,
+                      CallbackEvent.query.filter_by(appid=appid, kind="weapp_audit_success").count())
+                for key, appid in apps.items()}
+
+
+def test_a_message_push_replayed_to_another_apps_url_is_refused(platform, two_tenants, caplog):
+    """Every push of the platform is signed with one key, so a push for tenant A's app posted to tenant B's
+    callback URL verifies; its inner ToUserName (A's gh_ id) tells it apart. It is refused in the answer
+    the other refusals give, changes nothing of B's and is logged without its body; the push itself,
+    posted to A's URL, is stored and applied."""
+    import logging
+
+    apps, gh_a = _two_apps_with_audits_in_review(platform, two_tenants)
+    client = platform.client()
+    body, query = _sealed_message_push(platform, gh_a)
+    caplog.set_level(logging.INFO, logger="portal.callbacks")
+    replayed = client.post(f"/wechat/events/{apps['b']}", query_string=query, data=body, content_type="text/xml")
+    assert (replayed.status_code, replayed.get_data(as_text=True)) == (400, "rejected")
+    assert "ToUserName is not the original id" in caplog.text and "weapp_audit_success" not in caplog.text
+    genuine = client.post(f"/wechat/events/{apps['a']}", query_string=query, data=body, content_type="text/xml")
+    assert (genuine.status_code, genuine.get_data(as_text=True)) == (200, "success")
+    assert _audit_outcomes(platform, apps) == {"a": (0, 1), "b": (2, 0)}  # A's audit approved; B's in review
+
+
+def test_a_replayed_push_answered_from_the_spool_is_dropped_when_drained(platform, two_tenants, tmp_path):
+    """CALLBACK_ACKNOWLEDGE=spooled answers without the database, so the replay is acknowledged; the drainer
+    looks the app up and drops it, and stores the genuine push."""
+    from portal.services.pushes import spool, store_queued
+    from tests.callbacks.test_push_spool import _wait_ready
+
+    apps, gh_a = _two_apps_with_audits_in_review(platform, two_tenants)
+    platform.app.config.update(CALLBACK_ACKNOWLEDGE="spooled", CALLBACK_SPOOL_DIR=str(tmp_path),
+                               CALLBACK_DRAIN_IN_PROCESS=False, CALLBACK_SPOOL_SEGMENT_SECONDS=0.05)
+    client = platform.client()
+    body, query = _sealed_message_push(platform, gh_a)
+    for appid in (apps["b"], apps["a"]):
+        answer = client.post(f"/wechat/events/{appid}", query_string=query, data=body, content_type="text/xml")
+        assert (answer.status_code, answer.get_data(as_text=True)) == (200, "success")
+    assert len(_wait_ready(tmp_path)) == 1  # the segment is closed, ready for a drainer
+    with platform.app.app_context():
+        assert spool.drain_all(platform.app, store_queued) == 2  # both settled: one stored, one dropped
+    assert _audit_outcomes(platform, apps) == {"a": (0, 1), "b": (2, 0)}

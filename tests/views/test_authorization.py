@@ -2,13 +2,18 @@
 redirect back, and the push-only path."""
 
 import json
-import re
 from urllib.parse import parse_qs, urlsplit
 
 import requests
 
 from tests.conftest import drain_jobs
-from tests.helpers import authorize_in_browser, confirm_on_wechat_page, merchant_client, pc_authorization_url
+from tests.helpers import (
+    authorize_in_browser,
+    confirm_on_wechat_page,
+    merchant_client,
+    pc_authorization_url,
+    start_authorization,
+)
 
 
 def _mp_row(platform, appid):
@@ -23,10 +28,8 @@ def test_merchant_authorizes_through_wechat_page_and_row_has_every_field(platfor
     appid = platform.api.create_miniprogram(nick_name="拉面小馆", principal_name="杭州拉面有限公司")
     tenant_id, client = merchant_client(platform, make_tenant, make_user, login_as)
     page = client.get("/authorization/")
-    assert page.status_code == 200
-    html = page.get_data(as_text=True)
-    pc_url = re.search(r'href="([^"]+)" id="authorize-pc"', html).group(1).replace("&amp;", "&")
-    assert "<svg" in html  # the QR code of the mobile link
+    assert page.status_code == 200 and 'id="authorize-pc"' in page.get_data(as_text=True)
+    pc_url = pc_authorization_url(client)
     assert "/cgi-bin/componentloginpage?" in pc_url and "auth_type=2" in pc_url
     back = confirm_on_wechat_page(pc_url, appid)
     assert back.status_code == 302
@@ -97,3 +100,47 @@ def test_a_link_for_one_account_names_it_and_sends_no_auth_type(platform):
         assert query["biz_appid"] == [appid] and "auth_type" not in query
         page = requests.get(url, timeout=10)
         assert page.status_code == 200 and f'value="{appid}"' in page.text and other not in page.text
+
+
+def test_a_pre_auth_code_is_made_per_click_not_per_view(platform, make_tenant, make_user, login_as):
+    """Showing the page asks WeChat for nothing; each click (a POST with the CSRF token) creates one code and
+    leads to WeChat's page for a computer, the link for a phone, or a page with the link's QR code."""
+    _tenant, client = merchant_client(platform, make_tenant, make_user, login_as)
+    for _ in range(3):
+        assert client.get("/authorization/").status_code == 200
+    assert platform.api.count("api_create_preauthcode") == 0
+    assert client.post("/authorization/start", data={"target": "pc"}).status_code == 400  # no CSRF token
+    assert platform.api.count("api_create_preauthcode") == 0
+    pc = start_authorization(client, "pc")
+    assert pc.status_code == 303 and "/cgi-bin/componentloginpage?" in pc.location
+    mobile = start_authorization(client, "mobile")
+    assert mobile.status_code == 303 and "bindcomponent" in mobile.location
+    qr = start_authorization(client, "qr")
+    html = qr.get_data(as_text=True)
+    assert qr.status_code == 200 and 'id="authorize-qr"' in html and "<svg" in html and "bindcomponent" in html
+    assert platform.api.count("api_create_preauthcode") == 3
+    assert start_authorization(client, "elsewhere").status_code == 400
+
+
+def test_expired_pre_auth_sessions_are_purged_when_a_code_is_made(platform, make_tenant, make_user, login_as):
+    """A pre-auth session stays an hour past its code's expiry (a late redirect or push still finds it),
+    then the next click removes it."""
+    from datetime import timedelta
+
+    from portal.extensions import db
+    from portal.models import PreAuthSession
+    from portal.timeutil import utcnow
+
+    tenant_id, client = merchant_client(platform, make_tenant, make_user, login_as)
+    assert start_authorization(client).status_code == 303
+    with platform.app.app_context():
+        [first] = PreAuthSession.query.all()
+        user_id, first_hash = first.user_id, first.code_hash
+        for n, age in enumerate((timedelta(hours=2), timedelta(minutes=30))):
+            db.session.add(PreAuthSession(code_hash=f"{n:064d}", tenant_id=tenant_id, user_id=user_id,
+                                          expires_at=utcnow() - age))
+        db.session.commit()
+    assert start_authorization(client).status_code == 303
+    with platform.app.app_context():
+        left = {row.code_hash for row in PreAuthSession.query.all()}
+    assert f"{0:064d}" not in left and f"{1:064d}" in left and first_hash in left and len(left) == 3

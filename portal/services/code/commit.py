@@ -25,7 +25,6 @@ from portal.models import CodeCommit
 from portal.services import jobs, library, miniprograms
 from portal.services.code import app_params
 from portal.services.tenant_settings import get_settings
-from portal.services.wechat import get_client
 from portal.timeutil import to_epoch
 
 USER_VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$")
@@ -68,9 +67,9 @@ def job_attempt(run, step, since=None, maybe_sent=None):
 
 
 def templates():
-    """The platform's template library (gettemplatelist), newest first."""
+    """The platform's template library (gettemplatelist), newest first, cached (`library.platform_templates`)."""
     with miniprograms.wechat_errors():
-        return sorted(get_client().templates.get_templates(), key=lambda t: -t.create_time)
+        return library.platform_templates()
 
 
 def build_ext_json(mp, standard=False):

@@ -4,6 +4,7 @@ page). Every function runs a fixed number of queries whatever the fleet size."""
 
 import csv
 import io
+import re
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -143,6 +144,20 @@ def audit_chart(release):
             "max": max([1, *outcomes.values(), *(n for _label, n in buckets)])}
 
 
+# OWASP's CSV injection advice: a spreadsheet runs a cell starting with one of these as a formula, so
+# such a cell gets a leading single quote. Merchants choose the names (mini-programs, tenants) and WeChat
+# writes the reasons, so none of them is trusted. Plain numbers (an errcode of -1) stay numbers.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
+
+
+def spreadsheet_safe(value):
+    """`value` as a CSV cell that no spreadsheet program evaluates."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.match(value):
+        return "'" + value
+    return value
+
+
 CSV_COLUMNS = ("appid", "name", "tenant", "state", "step", "errcode", "reason", "auditid", "canary")
 CSV_VALUES = {"state": "state_label", "step": "step_label"}  # the page's words, not the codes
 CSV_TIMES = ("submitted_at", "audit_result_at", "finished_at")  # headed with their zone: "finished_at (Asia/Shanghai)"
@@ -160,8 +175,8 @@ def report_csv(release, zone):
     for t, name, tenant in db.session.execute(_targets_query(release).order_by(FleetTarget.id)).all():
         row = describe_target({"target": t, "name": name or t.appid, "tenant": tenant})
         row["canary"] = yes if row["canary"] else ""
-        writer.writerow([row[CSV_VALUES.get(c, c)] for c in CSV_COLUMNS] + [_csv_time(getattr(t, c), zone)
-                                                                              for c in CSV_TIMES])
+        writer.writerow([spreadsheet_safe(row[CSV_VALUES.get(c, c)]) for c in CSV_COLUMNS]
+                        + [_csv_time(getattr(t, c), zone) for c in CSV_TIMES])
     return out.getvalue()
 
 

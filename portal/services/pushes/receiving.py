@@ -9,9 +9,10 @@ import logging
 import time
 
 from flask import current_app
+from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import CallbackEvent
+from portal.models import CallbackEvent, MiniProgram
 from portal.models.callback import SOURCE_MESSAGE
 from portal.services.pushes import spool, stream
 from portal.services.pushes.store import (
@@ -78,11 +79,39 @@ def decode_push(body, args, path_appid=None, check_time=True):
         raise CallbackRejected(400, f"{exc.__class__.__name__}: {exc}") from None
 
 
-def _checked(source, body, args, path_appid, check_time=True):
+def _checked(source, body, args, path_appid, check_time=True, look_up=True):
     event, xml = decode_push(body, args, path_appid, check_time)
-    if source == SOURCE_MESSAGE and path_appid and event.appid and event.appid != path_appid:
-        raise CallbackRejected(400, "appid in the URL does not match the message")
+    if source == SOURCE_MESSAGE and path_appid:
+        if event.appid and event.appid != path_appid:
+            raise CallbackRejected(400, "appid in the URL does not match the message")
+        _check_recipient(event, path_appid, look_up)
     return event, xml
+
+
+def _check_recipient(event, path_appid, look_up):
+    """A message push names its mini-program only by the inner ToUserName (gh_...); every push of the
+    platform is signed with the same key, so the signature does not bind a push to the URL it is posted
+    to. A push for one app replayed to another app's URL is refused here, once the app's gh_ name is known
+    (api_get_authorizer_info fills it). `look_up=False` consults only the names already seen by this
+    process: the spooled and queued modes answer without waiting on the database, and their drainer
+    checks again with it."""
+    expected = _original_id(path_appid, look_up)
+    if expected and event.fields.get("ToUserName") != expected:
+        raise CallbackRejected(400, f"ToUserName is not the original id of {path_appid}")
+
+
+def _original_id(appid, look_up):
+    """The app's gh_ name, or None while unknown. A name once known never changes (WeChat's original id of
+    an account is permanent), so this process keeps it; a short connection of its own keeps the grouped
+    writers' session free."""
+    known = current_app.extensions.setdefault("callback_original_ids", {})
+    name = known.get(appid)
+    if name is None and look_up:
+        with db.engine.connect() as connection:
+            name = connection.scalar(select(MiniProgram.user_name).where(MiniProgram.authorizer_appid == appid))
+        if name:
+            known[appid] = name
+    return name or None
 
 
 def receive(source, body, args, path_appid=None):
@@ -91,7 +120,8 @@ def receive(source, body, args, path_appid=None):
     "spooled"; stored before success as usual if the spool cannot be written), with =queued (and a
     persistent Redis) appended to the push stream (outcome "queued in redis"); `store_queued` stores either
     shortly after."""
-    event, xml = _checked(source, body, args, path_appid)
+    deferred = spool.is_enabled() or stream.is_available()  # answered before the database write
+    event, xml = _checked(source, body, args, path_appid, look_up=not deferred)
     if spool.is_enabled():
         try:
             spool.append(source, body, args, path_appid, store_queued)
@@ -101,6 +131,8 @@ def receive(source, body, args, path_appid=None):
     elif stream.is_available():
         stream.append(source, body, args, path_appid, store_queued)
         return Receipt(None, source, event.kind[:64], event.appid or None, None, OUTCOME_IN_STREAM)
+    if deferred and source == SOURCE_MESSAGE and path_appid:  # stored now after all: the full check first
+        _check_recipient(event, path_appid, look_up=True)
     push = new_push(source, event, xml)
     if isinstance(event, GROUPED):
         return group_committer().submit(push)
@@ -114,9 +146,12 @@ def store_queued(items):
     for key, source, body, args, path_appid in items:
         try:
             push = new_push(source, *_checked(source, body, args, path_appid, check_time=False))
-        except CallbackRejected as exc:  # cannot happen for what `receive` queued; never retried
+        except CallbackRejected as exc:  # posted to another app's URL (known only here, from the database)
             log.warning("queued push dropped (%s): %s", exc.status, exc.reason)
             settled.append(key)
+            continue
+        except Exception:  # noqa: BLE001 - the database cannot say whose push it is: kept for the next drain
+            log.warning("queued push kept: its mini-program could not be looked up", exc_info=True)
             continue
         if isinstance(push.event, GROUPED):
             grouped.append((key, push))
