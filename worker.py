@@ -21,7 +21,7 @@ import sys
 from rq import SimpleWorker, Worker
 
 from portal import create_app
-from portal.queueing.queues import QUEUE_ORDER, get_queue
+from portal.queueing.queues import QUEUE_ORDER, SERIALIZER, get_queue
 from portal.queueing.runner import wait_for_redis, work_until_stopped
 from portal.queueing.schedule import periodic_enqueuer
 
@@ -57,8 +57,8 @@ def main(argv):
 
         def make_worker():
             if fork:
-                return Worker(queues, connection=redis)
-            worker = AppWorker(queues, connection=redis)
+                return Worker(queues, connection=redis, serializer=SERIALIZER)
+            worker = AppWorker(queues, connection=redis, serializer=SERIALIZER)
             worker.flask_app = app
             return worker
 

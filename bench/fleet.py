@@ -285,9 +285,11 @@ def _job_times(redis, since) -> dict:
     from rq.job import Job
     from rq.registry import FinishedJobRegistry
 
-    ids = FinishedJobRegistry("fleet", connection=redis).get_job_ids()
+    from portal.queueing import SERIALIZER
+
+    ids = FinishedJobRegistry("fleet", connection=redis, serializer=SERIALIZER).get_job_ids()
     times = {}
-    for job in Job.fetch_many(ids, connection=redis):
+    for job in Job.fetch_many(ids, connection=redis, serializer=SERIALIZER):
         if job is None or not job.started_at or not job.ended_at or job.enqueued_at.timestamp() < since:
             continue
         name = job.func_name.rsplit(".", 1)[-1]

@@ -66,11 +66,12 @@ def _serve(app):
 def _drain(app, redis):
     from rq import SimpleWorker
 
-    from portal.queueing import QUEUE_ORDER, get_queue
+    from portal.queueing import QUEUE_ORDER, SERIALIZER, get_queue
 
     with app.app_context():
         connection = app.extensions["redis"]
-        SimpleWorker([get_queue(n, connection) for n in QUEUE_ORDER], connection=connection).work(burst=True)
+        SimpleWorker([get_queue(n, connection) for n in QUEUE_ORDER], connection=connection,
+                     serializer=SERIALIZER).work(burst=True)
 
 
 def run(workdir: Path, log=print) -> list[Row]:

@@ -424,14 +424,14 @@ def drain_jobs(app):
     """Run every queued job to completion on real Redis (SimpleWorker, burst), as workers would."""
     from rq import SimpleWorker
 
-    from portal.queueing import QUEUE_ORDER, get_queue
+    from portal.queueing import QUEUE_ORDER, SERIALIZER, get_queue
 
     redis = app.extensions.get("redis")
     if redis is None:
         assert app.extensions["coordination"].wait_until_idle(), "embedded jobs did not finish"
         return
     with app.app_context():
-        worker = SimpleWorker([get_queue(n, redis) for n in QUEUE_ORDER], connection=redis)
+        worker = SimpleWorker([get_queue(n, redis) for n in QUEUE_ORDER], connection=redis, serializer=SERIALIZER)
         worker.work(burst=True)
 
 
@@ -443,7 +443,7 @@ def wait_for(app, condition, timeout=60.0, what="the condition"):
 
     from rq import SimpleWorker
 
-    from portal.queueing import QUEUE_ORDER, get_queue
+    from portal.queueing import QUEUE_ORDER, SERIALIZER, get_queue
 
     deadline = time.monotonic() + timeout
     redis = app.extensions.get("redis")
@@ -451,7 +451,7 @@ def wait_for(app, condition, timeout=60.0, what="the condition"):
         assert time.monotonic() < deadline, f"{what} did not happen within {timeout} s"
         if redis is not None:
             with app.app_context():
-                SimpleWorker([get_queue(n, redis) for n in QUEUE_ORDER], connection=redis).work(
+                SimpleWorker([get_queue(n, redis) for n in QUEUE_ORDER], connection=redis, serializer=SERIALIZER).work(
                     burst=True, with_scheduler=True)
         time.sleep(0.1)
 

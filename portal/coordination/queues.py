@@ -1,10 +1,11 @@
-"""The named job queues, with each one's timeouts: what both implementations and the RQ worker agree on.
-Imports RQ only."""
+"""The named job queues, with each one's timeouts and the job serializer: what both implementations and
+the RQ worker agree on. Imports RQ only."""
 
 from dataclasses import dataclass
 from types import MappingProxyType
 
 from rq import Queue
+from rq.serializers import JSONSerializer
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,12 @@ QUEUES = MappingProxyType({
 })
 QUEUE_ORDER = ("wechat", "fleet", "maintenance")
 
+# RQ pickles jobs by default, and unpickling runs whatever the bytes say: anyone who could write to Redis
+# could then run code in every worker. Jobs carry ids and strings only, so JSON holds them; every queue,
+# worker and fetch names this serializer (a worker given a pickled job fails it without reading it).
+SERIALIZER = JSONSerializer
+
 
 def get_queue(name, connection):
     spec = QUEUES[name]
-    return Queue(spec.name, connection=connection, default_timeout=spec.job_timeout)
+    return Queue(spec.name, connection=connection, default_timeout=spec.job_timeout, serializer=SERIALIZER)

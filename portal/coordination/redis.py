@@ -16,7 +16,7 @@ from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job
 
 from portal.coordination.base import Coordination, JobState, LockBusy, ThreadLocks
-from portal.coordination.queues import QUEUES, get_queue
+from portal.coordination.queues import QUEUES, SERIALIZER, get_queue
 
 log = logging.getLogger("portal.jobs")
 
@@ -117,7 +117,7 @@ class RedisCoordination(Coordination):
 
     def job_state(self, job_id):
         try:
-            job = Job.fetch(job_id, connection=self.redis)
+            job = Job.fetch(job_id, connection=self.redis, serializer=SERIALIZER)
         except NoSuchJobError:
             return None
         status = job.get_status(refresh=False)

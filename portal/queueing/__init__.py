@@ -8,6 +8,7 @@ the job runs.
 
 from portal.queueing.queues import (
     QUEUE_ORDER,
+    SERIALIZER,
     enqueue,
     enqueue_in,
     get_queue,
@@ -16,4 +17,4 @@ from portal.queueing.queues import (
     safe_job_id,
 )
 
-__all__ = ["QUEUE_ORDER", "enqueue", "enqueue_in", "get_queue", "is_live", "job_state", "safe_job_id"]
+__all__ = ["QUEUE_ORDER", "SERIALIZER", "enqueue", "enqueue_in", "get_queue", "is_live", "job_state", "safe_job_id"]

@@ -6,19 +6,21 @@ The app's coordination (`portal.coordination`) takes it from here: with `REDIS_U
 `python worker.py` runs it; without it (embedded mode, as `make run` uses), a background thread of the
 portal process, so the demo needs no Redis. Deterministic job ids make a double click enqueue once.
 `enqueue_in` runs a job after a delay without holding a worker meanwhile: RQ's scheduler (workers run
-`with_scheduler`) or, embedded, a timer that starts the job's thread when it is due.
+`with_scheduler`) or, embedded, a timer that starts the job's thread when it is due. Arguments must be
+JSON (ids, strings): RQ stores jobs as JSON (`SERIALIZER`), and the embedded mode checks the same.
 """
 
+import json
 import re
 
 from portal.coordination import LIVE, coordination
-from portal.coordination.queues import QUEUE_ORDER, QUEUES, QueueSpec, get_queue
+from portal.coordination.queues import QUEUE_ORDER, QUEUES, SERIALIZER, QueueSpec, get_queue
 
 
 def enqueue(name, *args, queue="wechat", job_id=None, retry=None, **kwargs):
     """Enqueue the job function `name` (a dotted path) with `args`, once per `job_id`; returns the job id,
     or None if it was already queued."""
-    _check_name(name)
+    _check_job(name, args, kwargs)
     job_id = safe_job_id(job_id) if job_id else None
     return coordination().enqueue(name, args, kwargs, queue, job_id, retry)
 
@@ -27,7 +29,7 @@ def enqueue_in(seconds, name, *args, queue="wechat", job_id=None, retry=None):
     """Enqueue the job function `name` (a dotted path) with `args` to run in `seconds`, once per `job_id`
     (a second request for an id already waiting adds nothing); returns the job id, or None if it was
     already waiting (embedded mode)."""
-    _check_name(name)
+    _check_job(name, args, {})
     job_id = safe_job_id(job_id) if job_id else None
     return coordination().enqueue_in(seconds, name, args, queue, job_id, retry)
 
@@ -43,9 +45,11 @@ def is_live(job_id):
     return state is not None and state.status in LIVE
 
 
-def _check_name(name):
+def _check_job(name, args, kwargs):
     if not isinstance(name, str):
         raise TypeError(f"jobs are enqueued by dotted name (e.g. 'portal.jobs.releases.commit_job'), not {name!r}")
+    # embedded mode never serializes: fail here as RQ would, not only in production
+    json.dumps([args, kwargs])
 
 
 def safe_job_id(text):
@@ -53,5 +57,5 @@ def safe_job_id(text):
     return re.sub(r"[^A-Za-z0-9_-]", lambda m: "-" if m.group(0) == ":" else "_", text)[:200]
 
 
-__all__ = ["QUEUES", "QUEUE_ORDER", "QueueSpec", "enqueue", "enqueue_in", "get_queue", "is_live", "job_state",
+__all__ = ["QUEUES", "QUEUE_ORDER", "SERIALIZER", "QueueSpec", "enqueue", "enqueue_in", "get_queue", "is_live", "job_state",
            "safe_job_id"]

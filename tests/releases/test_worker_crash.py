@@ -26,12 +26,13 @@ def _worker(app):
         sys.path.insert(0, {ROOT!r})
         from rq import SimpleWorker
         from portal import create_app
-        from portal.queueing import QUEUE_ORDER, get_queue
+        from portal.queueing import QUEUE_ORDER, SERIALIZER, get_queue
         app = create_app(json.loads({json.dumps(json.dumps(settings))}))
         with app.app_context():
             import portal.jobs
             redis = app.extensions["redis"]
-            SimpleWorker([get_queue(n, redis) for n in QUEUE_ORDER], connection=redis).work(burst=True)
+            SimpleWorker([get_queue(n, redis) for n in QUEUE_ORDER], connection=redis,
+                         serializer=SERIALIZER).work(burst=True)
     """)
     return subprocess.Popen([sys.executable, "-c", script], cwd=ROOT)
 
