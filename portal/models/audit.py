@@ -55,6 +55,8 @@ class Audit(db.Model):
     update_time = db.Column(db.DateTime, default=utcnow, onupdate=utcnow)
 
     miniprogram_id = db.Column(db.Integer, db.ForeignKey("wxminiprograms.id"), nullable=False, index=True)
+    # the app's tenant when the audit was submitted: history stays with it when staff move the app
+    tenant_id = db.Column(db.Integer, db.ForeignKey("tenants.id"), index=True)
     submitted_by = db.Column(db.Integer, db.ForeignKey("users.id"))
 
     miniprogram = db.relationship("MiniProgram")

@@ -14,6 +14,8 @@ class CodeCommit(db.Model):
 
     id = db.Column(db.Integer, primary_key=True)
     miniprogram_id = db.Column(db.Integer, db.ForeignKey("wxminiprograms.id"), nullable=False)
+    # the app's tenant at the upload (its ext_json holds that tenant's parameters): kept when the app moves
+    tenant_id = db.Column(db.Integer, db.ForeignKey("tenants.id"), index=True)
     template_id = db.Column(db.Integer, nullable=False)
     user_version = db.Column(db.String(64), nullable=False)
     user_desc = db.Column(db.String(255))

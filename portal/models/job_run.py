@@ -4,11 +4,17 @@ The row is the job's public face (microblog's `Task`): `state` and `message` are
 `active_key` is set to the job's deterministic key while the job is queued or running and cleared when it
 ends; a unique index on it makes a double click (or two racing requests) create one job, not two, on
 SQLite and MySQL alike (both allow many NULLs in a unique index).
+
+Parameters that are secrets (the reviewers' note of a submission, which often holds a test account and its
+password) are kept apart from `params`, sealed (`secret_params`, see portal.models.types), bound to `ref`: a
+random key given to each run before its INSERT, since the id is not known before it.
 """
 
 import json
+import secrets
 
 from portal.extensions import db
+from portal.models.types import Sealed, SealedText
 from portal.timeutil import utcnow
 
 JOB_QUEUED = "queued"
@@ -34,7 +40,10 @@ class JobRun(db.Model):
     state = db.Column(db.String(16), nullable=False, default=JOB_QUEUED)
     step = db.Column(db.String(32))  # where a running job is; "submitting" = a remote call may have happened
     attempts = db.Column(db.Integer, nullable=False, default=0)
-    params = db.Column(db.Text)  # JSON of the form's values
+    params = db.Column(db.Text)  # JSON of the form's values, less the secret ones
+    ref = db.Column(db.String(32), unique=True)  # the row key secret_params is bound to (NULL: older rows)
+    _secret_params = db.Column("secret_params", SealedText)
+    secret_params = Sealed(row_key="ref")  # JSON of the secret values
     result = db.Column(db.Text)  # JSON of the outcome (auditid, version...)
     message = db.Column(db.Text)  # what the user reads (the human WeChat error on failure)
     errcode = db.Column(db.Integer)
@@ -47,12 +56,17 @@ class JobRun(db.Model):
     miniprogram = db.relationship("MiniProgram")
     actor = db.relationship("User")
 
+    def __init__(self, **kwargs):
+        kwargs.setdefault("ref", secrets.token_hex(16))
+        super().__init__(**kwargs)
+
     @property
     def is_active(self):
         return self.state in ACTIVE_STATES
 
     def get_params(self):
-        return json.loads(self.params or "{}")
+        """The job's parameters, the secret ones included."""
+        return {**json.loads(self.params or "{}"), **json.loads(self.secret_params or "{}")}
 
     def get_result(self):
         return json.loads(self.result or "{}")

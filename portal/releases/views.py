@@ -50,7 +50,7 @@ def act(mp, fn, success, endpoint, *args):
 def tab_runs(mp, kind):
     """The jobs a tab shows above its form: its own kind only, the latest few (the overview lists them all),
     so the form the tab exists for stays in view."""
-    return jobs.recent_runs(mp.id, 3, kinds=(kind,))
+    return jobs.recent_runs(mp.id, 3, kinds=(kind,), tenant_id=current_tenant_id())
 
 
 def started(mp, run, created, endpoint):
@@ -62,16 +62,17 @@ def started(mp, run, created, endpoint):
 @bp.route("/<int:mp_id>/")
 @login_required
 def overview(mp_id):
-    mp = load_mp(mp_id)
-    return render_template("releases/overview.html", mp=mp, versions=code_service.version_overview(mp),
-                           runs=jobs.recent_runs(mp.id), timeline=activity_feed.for_miniprogram(mp.id))
+    mp, viewer = load_mp(mp_id), current_tenant_id()  # history: the viewer's tenant's only (staff: all)
+    return render_template("releases/overview.html", mp=mp, versions=code_service.version_overview(mp, viewer),
+                           runs=jobs.recent_runs(mp.id, tenant_id=viewer),
+                           timeline=activity_feed.for_miniprogram(mp.id, tenant_id=viewer))
 
 
 @bp.route("/<int:mp_id>/jobs/<int:run_id>")
 @login_required
 def job_status(mp_id, run_id):
     mp = load_mp(mp_id)
-    run = jobs.get_run(mp.id, run_id)
+    run = jobs.get_run(mp.id, run_id, tenant_id=current_tenant_id())
     if run is None:
         raise NotFound()
     return jsonify(jobs.describe(run, get_locale().language if get_locale() else "zh"))
@@ -98,7 +99,7 @@ def code(mp_id):
         else:
             return started(mp, run, created, "releases.code")
     return render_template("releases/code.html", mp=mp, form=form, qr_form=QRForm(request.args), error=error,
-                           commit=code_service.latest_commit(mp), ext=code_service.build_ext_json(mp),
+                           commit=code_service.latest_commit(mp, current_tenant_id()), ext=code_service.build_ext_json(mp),
                            runs=tab_runs(mp, "commit")), 400 if form.errors else 200
 
 

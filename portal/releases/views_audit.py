@@ -5,9 +5,9 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from portal.accounts.access import current_tenant_id
 from portal.action_limits import wechat_action
 from portal.errors import PortalError
-from portal.models import Audit
 from portal.releases.forms import (
     ConfirmForm,
     GrayForm,
@@ -32,7 +32,7 @@ def defaults_for(mp):
 def _audit_page(mp, form, status=200):
     defaults, error = defaults_for(mp)
     fill_item_choices(form, defaults)
-    history = code_service.audits_of(mp)
+    history = code_service.audits_of(mp, tenant_id=current_tenant_id())
     return render_template("releases/audit.html", mp=mp, form=form, error=error, history=history,
                            open_audit=code_service.open_audit(mp), quota=_quota(mp), limits=code_service.undo_limits(mp),
                            can_feedback=bool(history) and history[0].status == 1, confirm=ConfirmForm(),
@@ -77,7 +77,7 @@ def refresh_latest_audit(mp_id):
 @login_required
 def refresh_audit(mp_id, audit_id):
     mp = load_mp(mp_id)
-    row = Audit.query.filter_by(id=audit_id, miniprogram_id=mp.id).first()
+    row = code_service.audit_of(mp, audit_id, current_tenant_id())
     if row is None or not ConfirmForm().validate_on_submit():
         abort(400)
     return act(mp, lambda m, u: code_service.refresh_one(m, row, u), _("Audit status updated from WeChat."),
@@ -116,7 +116,7 @@ def _release_page(mp, gray_form=None, revert_form=None, status=200):
     return render_template("releases/release.html", mp=mp, state=state, error=error, releasable=releasable,
                            why_not=why_not, confirm=ConfirmForm(), gray_form=gray_form or GrayForm(),
                            revert_form=revert_form or RevertForm(), visit_form=VisitForm(),
-                           versions=code_service.version_overview(mp), runs=tab_runs(mp, "release")), status
+                           versions=code_service.version_overview(mp, current_tenant_id()), runs=tab_runs(mp, "release")), status
 
 
 @bp.route("/<int:mp_id>/release", methods=["GET", "POST"])

@@ -6,6 +6,10 @@ from portal.extensions import db
 from portal.models import Activity
 
 
-def for_miniprogram(mp_id, limit=50):
-    return db.session.scalars(select(Activity).where(Activity.miniprogram_id == mp_id)
-                              .order_by(Activity.id.desc()).limit(limit)).all()
+def for_miniprogram(mp_id, limit=50, tenant_id=None):
+    """The app's latest activity, newest first. With `tenant_id` (what a merchant may see), only what was
+    done while the app was that tenant's: its timeline from before staff moved it stays with its old tenant."""
+    query = select(Activity).where(Activity.miniprogram_id == mp_id)
+    if tenant_id is not None:
+        query = query.where(Activity.tenant_id == tenant_id)
+    return db.session.scalars(query.order_by(Activity.id.desc()).limit(limit)).all()

@@ -51,12 +51,15 @@ def _intervals():
     return list(current_app.config.get("JOB_RETRY_INTERVALS") or DEFAULT_RETRY_INTERVALS)
 
 
-def start(kind, mp, actor, key, params, job_name):
+def start(kind, mp, actor, key, params, job_name, secret_params=None):
     """The active run for `key`, or a new one enqueued now as the job `job_name` (the dotted name of its
-    entry point, e.g. "portal.jobs.releases.commit_job"). Returns (run, created)."""
+    entry point, e.g. "portal.jobs.releases.commit_job"). `secret_params` are kept sealed, never in the
+    plain `params` (the step reads both through `run.get_params()`). Returns (run, created)."""
     run = JobRun(kind=kind, key=key, active_key=key, miniprogram_id=mp.id, tenant_id=mp.tenant_id,
                  actor_id=getattr(actor, "id", None), on_behalf=bool(actor is not None and actor.is_staff),
                  state=JOB_QUEUED, params=json.dumps(params, ensure_ascii=False))
+    if secret_params:
+        run.secret_params = json.dumps(secret_params, ensure_ascii=False)
     db.session.add(run)
     try:
         db.session.commit()
@@ -189,7 +192,8 @@ def _finish(row, state, texts, errcode=None, result=None):
     row.message, row.active_key = json.dumps(texts, ensure_ascii=False), None
     if result is not None:
         row.result = json.dumps(result, ensure_ascii=False)
-    activity.record(f"job.{row.kind}", actor=row.actor, miniprogram=row.miniprogram,
+    # the run's tenant, not the app's: a run that ends after staff moved the app is its old tenant's history
+    activity.record(f"job.{row.kind}", actor=row.actor, tenant_id=row.tenant_id, miniprogram=row.miniprogram,
                     outcome=OUTCOME_OK if state == JOB_DONE else OUTCOME_FAILED, detail=message)
     db.session.commit()
     log.info("job run %s (%s) %s: %s", row.id, row.kind, state, message)
@@ -243,17 +247,24 @@ def _job_alive(row):
     return is_live(row.rq_job_id)
 
 
-def recent_runs(mp_id, limit=10, kinds=()):
-    """The app's latest runs, newest first; only those of `kinds` ("commit", ...) when given."""
+def recent_runs(mp_id, limit=10, kinds=(), tenant_id=None):
+    """The app's latest runs, newest first; only those of `kinds` ("commit", ...) when given, and with
+    `tenant_id` (what a merchant may see) only those run for that tenant: the runs from before staff moved
+    the app stay with its old tenant."""
     query = select(JobRun).where(JobRun.miniprogram_id == mp_id)
     if kinds:
         query = query.where(JobRun.kind.in_(kinds))
+    if tenant_id is not None:
+        query = query.where(JobRun.tenant_id == tenant_id)
     return db.session.scalars(query.order_by(JobRun.id.desc()).limit(limit)).all()
 
 
-def get_run(mp_id, run_id):
+def get_run(mp_id, run_id, tenant_id=None):
+    """The app's run `run_id` (one run for `tenant_id` when given), or None."""
     row = db.session.get(JobRun, run_id)
-    return row if row is not None and row.miniprogram_id == mp_id else None
+    if row is None or row.miniprogram_id != mp_id or (tenant_id is not None and row.tenant_id != tenant_id):
+        return None
+    return row
 
 
 def describe(row, lang):

@@ -159,3 +159,53 @@ def test_a_replayed_push_answered_from_the_spool_is_dropped_when_drained(platfor
     with platform.app.app_context():
         assert spool.drain_all(platform.app, store_queued) == 2  # both settled: one stored, one dropped
     assert _audit_outcomes(platform, apps) == {"a": (0, 1), "b": (2, 0)}
+
+
+def test_an_apps_history_stays_with_its_tenant_when_staff_move_it(code_env, make_tenant, make_user, login_as):
+    """Tenant A's merchant makes history (upload, a rejected audit, jobs); staff move the app to B: B's
+    merchant sees none of A's timeline, job runs (not even by their URL) or audits, A's merchant no longer
+    sees the app, and staff see everything."""
+    from portal.extensions import db
+    from portal.models import JobRun
+    from tests.conftest import post_form
+    from tests.releases.test_pipeline import submit, upload
+
+    env = code_env
+    upload(env)
+    env.api.advance(31)
+    env.api.call("/sandbox/audits/decide", {"appid": env.appid, "rule": {"outcome": "reject",
+                                                                         "reason": "Alpha rejection reason"}})
+    submit(env)
+    env.api.advance(61)
+    env.api.pushes(appid=env.appid)
+    with env.app.app_context():
+        run_ids = [r.id for r in db.session.query(JobRun).filter_by(miniprogram_id=env.mp_id)]
+    assert len(run_ids) == 2
+    a_history = ("owner@example.com", "Alpha rejection reason", "已提交审核（审核单")  # A's timeline, audit, job message
+    overview, audit_page = env.get("").get_data(as_text=True), env.get("audit").get_data(as_text=True)
+    assert "owner@example.com" in overview and "Alpha rejection reason" in audit_page
+
+    tenant_b = make_tenant("Beta Bakery")
+    make_user(tenant_id=tenant_b, email="beta@example.com")
+    make_user(role="staff", email="staff@example.com")
+    staff, beta = env.platform.client(), env.platform.client()
+    assert login_as("staff@example.com", test_client=staff).status_code == 302
+    assert login_as("beta@example.com", test_client=beta).status_code == 302
+    moved = post_form(staff, f"/staff/platform/miniprograms/{env.mp_id}/transfer", {"tenant_id": tenant_b},
+                      token_from="/staff/platform/")
+    assert moved.status_code == 302
+
+    for page in ("", "audit", "release", "code"):
+        response = beta.get(env.url(page))
+        assert response.status_code == 200, page
+        assert not [m for m in a_history if m in response.get_data(as_text=True)], page
+    for run_id in run_ids:
+        assert beta.get(env.url(f"jobs/{run_id}")).status_code == 404
+    assert env.get("").status_code == 404 and env.get(f"jobs/{run_ids[0]}").status_code == 404
+    assert "面馆小程序" not in env.client.get("/dashboard").get_data(as_text=True)
+    assert "面馆小程序" in beta.get("/dashboard").get_data(as_text=True)
+
+    staff_overview = staff.get(env.url("")).get_data(as_text=True)
+    assert "owner@example.com" in staff_overview and "Alpha rejection reason" in staff_overview
+    assert "Alpha rejection reason" in staff.get(env.url("audit")).get_data(as_text=True)
+    assert all(staff.get(env.url(f"jobs/{run_id}")).status_code == 200 for run_id in run_ids)

@@ -19,6 +19,7 @@ domains, privacy; nothing here imports `services.fleet` (the fleet uses this pac
 
 from portal.services.code.audit import (
     apply_audit_events,
+    audit_of,
     audits_of,
     open_audit,
     poll_open_audits,
@@ -53,7 +54,7 @@ from portal.services.code.release import (
 from portal.services.code.versions import SORTS, list_for_staff, released_versions, version_overview
 
 __all__ = [
-    "SORTS", "apply_audit_events", "audits_of", "build_ext_json", "change_visit_status", "commit_step",
+    "SORTS", "apply_audit_events", "audit_of", "audits_of", "build_ext_json", "change_visit_status", "commit_step",
     "experience_qr", "gray_release", "latest_commit", "list_for_staff", "open_audit", "poll_open_audits",
     "quota", "refresh_latest", "refresh_one", "releasable_audit", "release_state", "release_step",
     "released_versions", "request_commit", "request_release", "request_submit", "revert_gray_release",

@@ -89,11 +89,14 @@ def left_out_of_standard(mp):
     return list(get_settings(mp.tenant_id).load("required_private_infos", []))
 
 
-def latest_commit(mp):
+def latest_commit(mp, tenant_id=None):
     """The app's latest upload through the portal (its `CodeCommit` row), or None: what an audit submitted
-    now would review, and when WeChat's privacy scan of it began."""
-    return db.session.scalar(select(CodeCommit).where(CodeCommit.miniprogram_id == mp.id)
-                             .order_by(CodeCommit.id.desc()).limit(1))
+    now would review, and when WeChat's privacy scan of it began. With `tenant_id` (what a merchant may
+    see), only an upload made for that tenant: one made before staff moved the app is its old tenant's."""
+    query = select(CodeCommit).where(CodeCommit.miniprogram_id == mp.id)
+    if tenant_id is not None:
+        query = query.where(CodeCommit.tenant_id == tenant_id)
+    return db.session.scalar(query.order_by(CodeCommit.id.desc()).limit(1))
 
 
 def upload(mp, template_id, user_version, user_desc, *, standard, created_by, attempt, schema=None):
@@ -115,8 +118,8 @@ def upload(mp, template_id, user_version, user_desc, *, standard, created_by, at
     if not (attempt.maybe_sent and trial_version_is(wxa, user_version, attempt.since)):
         attempt.mark_sent()
         wxa.code.commit(template_id, ext, user_version, user_desc or "")
-    row = CodeCommit(miniprogram_id=mp.id, template_id=template_id, user_version=user_version,
-                     user_desc=user_desc, ext_json=get_json(ext), created_by=created_by)
+    row = CodeCommit(miniprogram_id=mp.id, tenant_id=mp.tenant_id, template_id=template_id,
+                     user_version=user_version, user_desc=user_desc, ext_json=get_json(ext), created_by=created_by)
     db.session.add(row)
     return row
 

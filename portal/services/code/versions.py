@@ -15,9 +15,11 @@ from portal.timeutil import from_epoch
 from portal.wechat.errors import WeChatError
 
 
-def version_overview(mp):
-    """Development, trial, in-audit and released versions (getversioninfo + our records)."""
-    result = {"commit": latest_commit(mp), "audits": audits_of(mp, 20), "error": None, "exp": {}, "release": {}}
+def version_overview(mp, tenant_id=None):
+    """Development, trial, in-audit and released versions (getversioninfo + our records; with `tenant_id`,
+    the records made for that tenant only)."""
+    result = {"commit": latest_commit(mp, tenant_id), "audits": audits_of(mp, 20, tenant_id), "error": None,
+              "exp": {}, "release": {}}
     try:
         info = miniprograms.api(mp).code.get_version_info()
     except (WeChatError, Conflict) as exc:
