@@ -11,6 +11,7 @@ from tests.test_secretbox import legacy_enc1, move_ciphertext
 OLD, NEW = "old-data-key-0123456789", "new-data-key-9876543210"
 SEALED = {  # table: sealed columns
     "callback_events": ("payload",),
+    "fleet_releases": ("secret_options",),
     "job_runs": ("secret_params",),
     "unclaimed_authorizers": ("refresh_token",),
     "weixin_account": ("component_access_token", "component_verify_ticket"),
@@ -22,7 +23,14 @@ def _write_rows(app, make_tenant, apps=3, pushes=4):
     """Rows of every sealed kind under the app's key, plus one push in the unbound enc1 format; returns
     {(table, id, column): plaintext}."""
     from portal.extensions import db
-    from portal.models import CallbackEvent, ComponentAccount, JobRun, MiniProgram, UnclaimedAuthorizer
+    from portal.models import (
+        CallbackEvent,
+        ComponentAccount,
+        FleetRelease,
+        JobRun,
+        MiniProgram,
+        UnclaimedAuthorizer,
+    )
 
     with app.app_context():
         tenant = make_tenant()
@@ -37,7 +45,9 @@ def _write_rows(app, make_tenant, apps=3, pushes=4):
         db.session.commit()
         rows.append(JobRun(kind="submit_audit", key=f"submit_audit:{rows[0].id}", miniprogram_id=rows[0].id,
                            secret_params='{"version_desc": "reviewer / pass"}'))
-        db.session.add(rows[-1])
+        rows.append(FleetRelease(template_id=1, user_version="1.0.0",
+                                 secret_options='{"version_desc": "reviewer / pass"}'))
+        db.session.add_all(rows[-2:])
         db.session.commit()
         expected = {}
         for row in rows:
@@ -64,9 +74,17 @@ def _stored(app):
 def _read(app, keys):
     """Every value read back through the models, as the application reads it."""
     from portal.extensions import db
-    from portal.models import CallbackEvent, ComponentAccount, JobRun, MiniProgram, UnclaimedAuthorizer
+    from portal.models import (
+        CallbackEvent,
+        ComponentAccount,
+        FleetRelease,
+        JobRun,
+        MiniProgram,
+        UnclaimedAuthorizer,
+    )
 
-    models = {m.__tablename__: m for m in (CallbackEvent, ComponentAccount, JobRun, MiniProgram, UnclaimedAuthorizer)}
+    models = {m.__tablename__: m for m in (CallbackEvent, ComponentAccount, FleetRelease, JobRun, MiniProgram,
+                                           UnclaimedAuthorizer)}
     with app.app_context():
         return {(table, row_id, column): getattr(db.session.get(models[table], row_id), column)
                 for table, row_id, column in keys}
@@ -87,7 +105,8 @@ def test_rotation_rewrites_every_column_so_the_old_key_can_be_removed(make_app, 
     result = rotating.test_cli_runner().invoke(args=["rotate-data-key", "--batch-size", "2"])
     assert result.exit_code == 0, result.output
     assert _counts(result.output) == {
-        "callback_events.payload": (5, 0, 0), "job_runs.secret_params": (1, 0, 0),
+        "callback_events.payload": (5, 0, 0), "fleet_releases.secret_options": (1, 0, 0),
+        "job_runs.secret_params": (1, 0, 0),
         "unclaimed_authorizers.refresh_token": (1, 0, 0),
         "weixin_account.component_access_token": (1, 0, 0), "weixin_account.component_verify_ticket": (1, 0, 0),
         "wxminiprograms.authorizer_access_token": (3, 0, 0), "wxminiprograms.authorizer_refresh_token": (3, 0, 0)}

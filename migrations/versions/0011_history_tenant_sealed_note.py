@@ -1,5 +1,5 @@
-"""history_tenant_sealed_note: audits and code uploads record the tenant they were made for, and a job's
-secret parameters (the reviewers' note) are sealed apart from its plain parameters.
+"""history_tenant_sealed_note: audits and code uploads record the tenant they were made for, and the
+reviewers' note of single-app submissions and fleet releases is sealed apart from their plain parameters.
 
 `wxminiprogram_audit.tenant_id` and `wxminiprogram_commits.tenant_id` keep an app's history with the tenant
 that made it when staff move the app to another one (job runs and the activity log already record it).
@@ -7,10 +7,11 @@ Existing rows are filled from their app's current tenant: no move was recorded o
 app moved earlier had its whole history shown to its new tenant already, so this changes nothing that
 tenant saw; only rows written from now on stay behind.
 
-`job_runs.ref` is a random key given to each run before its INSERT, the row key `secret_params` is bound
-to (portal.secretbox). Older runs have none; the reviewers' note is removed from the plain `params` of
-finished runs (a migration has no data key to seal it with, and no finished run needs it again). A run
-still queued keeps it there until it ends, and reads it from there.
+`job_runs.ref` and `fleet_releases.ref` are random keys given to each row before its INSERT, the row keys
+`secret_params` and `secret_options` are bound to (portal.secretbox). Older rows have none; the reviewers'
+note is removed from the plain `params` of finished runs and the `options` of finished or cancelled fleet
+releases (a migration has no data key to seal it with, and none of them submits again). A run or release
+still active keeps it there until it ends, and reads it from there.
 
 Revision ID: 0011_history_tenant_sealed_note
 Revises: 0010_user_timezone
@@ -40,26 +41,35 @@ def upgrade():
         batch.add_column(sa.Column('ref', sa.String(length=32), nullable=True))
         batch.add_column(sa.Column('secret_params', sa.Text(), nullable=True))
         batch.create_unique_constraint(batch.f('uq_job_runs_ref'), ['ref'])
-    _strip_finished_notes()
+    with op.batch_alter_table('fleet_releases') as batch:
+        batch.add_column(sa.Column('ref', sa.String(length=32), nullable=True))
+        batch.add_column(sa.Column('secret_options', sa.Text(), nullable=True))
+        batch.create_unique_constraint(batch.f('uq_fleet_releases_ref'), ['ref'])
+    _strip_finished_notes('job_runs', 'params', ('done', 'failed'))
+    _strip_finished_notes('fleet_releases', 'options', ('finished', 'cancelled'))
 
 
-def _strip_finished_notes():
-    runs = sa.table('job_runs', sa.column('id', sa.Integer), sa.column('kind', sa.String),
-                    sa.column('state', sa.String), sa.column('params', sa.Text))
+def _strip_finished_notes(name, column, final_states):
+    rows_of = sa.table(name, sa.column('id', sa.Integer), sa.column('state', sa.String), sa.column(column, sa.Text))
+    values_of = rows_of.c[column]
     connection = op.get_bind()
-    rows = connection.execute(sa.select(runs.c.id, runs.c.params).where(
-        runs.c.kind == 'submit_audit', runs.c.state.in_(('done', 'failed')), runs.c.params.like('%version_desc%')))
-    for run_id, params in rows.all():
+    rows = connection.execute(sa.select(rows_of.c.id, values_of).where(
+        rows_of.c.state.in_(final_states), values_of.like('%version_desc%')))
+    for row_id, text in rows.all():
         try:
-            values = json.loads(params)
+            values = json.loads(text)
         except ValueError:
             continue
         values.pop('version_desc', None)
-        connection.execute(sa.update(runs).where(runs.c.id == run_id)
-                           .values(params=json.dumps(values, ensure_ascii=False)))
+        connection.execute(sa.update(rows_of).where(rows_of.c.id == row_id)
+                           .values({column: json.dumps(values, ensure_ascii=False)}))
 
 
 def downgrade():
+    with op.batch_alter_table('fleet_releases') as batch:
+        batch.drop_constraint(batch.f('uq_fleet_releases_ref'), type_='unique')
+        batch.drop_column('secret_options')
+        batch.drop_column('ref')
     with op.batch_alter_table('job_runs') as batch:
         batch.drop_constraint(batch.f('uq_job_runs_ref'), type_='unique')
         batch.drop_column('secret_params')

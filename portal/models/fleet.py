@@ -9,8 +9,10 @@ the release's concurrency slots); the others wait for the coordinator, for WeCha
 """
 
 import json
+import secrets
 
 from portal.extensions import db
+from portal.models.types import Sealed, SealedText
 from portal.timeutil import utcnow
 
 QUEUED, COMMITTING, COMMITTED, PRIVACY, SUBMITTING = "queued", "committing", "committed", "privacy", "submitting"
@@ -24,6 +26,8 @@ FINAL = (RELEASED, REJECTED, FAILED, SKIPPED, CANCELLED)
 RUNNING, PAUSED, CANCELLING, CANCELLED_RELEASE, FINISHED = "running", "paused", "cancelling", "cancelled", "finished"
 RELEASE_STATES = (RUNNING, PAUSED, CANCELLING, CANCELLED_RELEASE, FINISHED)
 ACTIVE_RELEASE = (RUNNING, PAUSED, CANCELLING)  # may still run steps
+# options kept sealed, never in the plain `options`: the reviewers' note often holds a test account and password
+SECRET_OPTIONS = ("version_desc",)
 
 
 class FleetRelease(db.Model):
@@ -36,6 +40,9 @@ class FleetRelease(db.Model):
     state = db.Column(db.String(16), nullable=False, default=RUNNING, index=True)
     targeting = db.Column(db.Text)  # JSON: how the targets were chosen (for the report)
     options = db.Column(db.Text)  # JSON: auto_submit, auto_release, gray_percentage, max_failure_rate, ...
+    ref = db.Column(db.String(32), unique=True)  # the row key secret_options is bound to (NULL: older rows)
+    _secret_options = db.Column("secret_options", SealedText)
+    secret_options = Sealed(row_key="ref")  # JSON of SECRET_OPTIONS
     canary_passed = db.Column(db.Boolean, nullable=False, default=True)
     stop_reason = db.Column(db.Text)  # why it paused by itself (failure rate, quota, canary)
     quota_rest = db.Column(db.Integer)  # queryquota's `rest`, less submissions then handed out but unsent, and since
@@ -46,8 +53,19 @@ class FleetRelease(db.Model):
 
     creator = db.relationship("User")
 
+    def __init__(self, **kwargs):
+        kwargs.setdefault("ref", secrets.token_hex(16))
+        super().__init__(**kwargs)
+
     def get_options(self):
-        return json.loads(self.options or "{}")
+        """Every option, the sealed ones included."""
+        return {**json.loads(self.options or "{}"), **json.loads(self.secret_options or "{}")}
+
+    def set_options(self, opts):
+        """Store `opts`: SECRET_OPTIONS sealed, the rest as plain JSON."""
+        secret = {k: v for k, v in opts.items() if k in SECRET_OPTIONS and v}
+        self.options = json.dumps({k: v for k, v in opts.items() if k not in SECRET_OPTIONS})
+        self.secret_options = json.dumps(secret, ensure_ascii=False) if secret else None
 
     def get_targeting(self):
         return json.loads(self.targeting or "{}")

@@ -36,3 +36,4 @@ def test_the_reviewers_note_is_sealed_at_rest_and_still_sent_to_wechat(code_env)
         assert run.get_params()["version_desc"] == NOTE  # readable by the job, through the data key
         assert _plain_cells_holding("Pa55-word-4-review") == []
         assert _plain_cells_holding("reviewer01") == []
+

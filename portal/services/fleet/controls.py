@@ -2,7 +2,6 @@
 who did it in the activity log and asks the coordinator (`coordinator.tick`) to act on the new state; none of them
 calls WeChat."""
 
-import json
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -40,7 +39,8 @@ def resume(release_id, actor):
     release = _control(release_id, actor, (F.PAUSED,), F.RUNNING, "resume")
     opts = release.get_options()
     opts["baseline"] = _failure_counts(release, opts)
-    release.options, release.stop_reason, release.quota_checked_at = json.dumps(opts), None, None
+    release.set_options(opts)
+    release.stop_reason, release.quota_checked_at = None, None
     if not release.canary_passed:  # staff saw the canary's results and let the rest go
         waiting = _counts(release, canary_only=True)
         release.canary_passed = not any(n for s, n in waiting.items() if s not in settled_states(opts))

@@ -124,8 +124,9 @@ def start_fleet_release(template_id, actor, targets, options=None, user_version=
     canary = opts["canary_count"] or math.ceil(len(mps) * opts["canary_percent"] / 100)
     release = FleetRelease(template_id=int(template_id), user_version=version, state=F.RUNNING,
                            user_desc=(user_desc or (template.user_desc if template else "") or "")[:255],
-                           targeting=json.dumps(targets, ensure_ascii=False), options=json.dumps(opts),
+                           targeting=json.dumps(targets, ensure_ascii=False),
                            canary_passed=canary == 0, created_by=getattr(actor, "id", None))
+    release.set_options(opts)
     db.session.add(release)
     db.session.flush()
     skips = _initial_skips(mps, release.template_id, version)
