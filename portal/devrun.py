@@ -2,10 +2,13 @@
 
 Runs in development mode (`PORTAL_ENV=development`) with keys of its own: the component credentials,
 `SECRET_KEY` and `DATA_KEY` are generated once per checkout and kept in `instance/` (never committed, like
-the demo logins), so no two installs share a key. Then it migrates the SQLite database,
-loads demo data, starts the portal (threaded, jobs in process) and the sandbox (a separate process started
-with `python -m sandbox`: the portal never imports it), registers the demo platform with the sandbox and
-prints where to go. Stop with Ctrl-C.
+the demo logins), so no two installs share a key. Then it migrates the SQLite database, loads the demo
+logins, starts the portal (threaded, jobs in process) and the sandbox (a separate process started with
+`python -m sandbox`: the portal never imports it), registers the demo platform with the sandbox, makes the
+demo content through both (`portal.demodata`) and prints where to go. Stop with Ctrl-C.
+
+PORTAL_PORT, SANDBOX_PORT and PORTAL_INSTANCE_PATH (default `instance/`) let a second copy run beside the
+first, as the browser test of the README tour does.
 """
 
 import json
@@ -127,6 +130,11 @@ def main():
         sys.exit("The sandbox did not start; see its output above.")
     requests.post(sandbox_url + "/sandbox/push-ticket", json={"wait": True}, timeout=10)
     start_embedded_scheduler(app)
+    from portal.demodata import seed
+
+    added = seed(app, sandbox_url)  # needs the portal serving pushes and the sandbox's ticket delivered
+    if added:
+        print(f"  Demo data: {added} mini-programs in their states, a fleet release, the pushes.", flush=True)
     _announce(app, portal_url, sandbox_url)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:

@@ -13,15 +13,18 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from playwright.sync_api import expect
 
+from portal.demodata import DEMO_APPS, FLEET_VERSION, REJECTED, RELEASED, REVOKED
 from tests.browser import steps
 from tests.browser.conftest import TIMEOUT_MS, VIEWPORT
 from tests.conftest import SandboxAPI
@@ -36,6 +39,7 @@ TOUR_APP = "花间咖啡 Blossom Café"
 TOUR_SERVER_DOMAIN = "api.demo.localhost"
 TOUR_TESTER = "tester_wang"
 TOUR_TEMPLATE_VERSION = "1.0.0"
+DEMO_APPS_A = [(name, principal, state) for tenant, name, principal, state in DEMO_APPS if tenant == "示例餐饮有限公司"]
 
 
 def _free_port():
@@ -54,12 +58,12 @@ def _clean_environment(instance, portal_port, sandbox_port):
     return env
 
 
-@pytest.fixture
-def demo_run(tmp_path):
-    """`make run` in a subprocess; yields its URLs, logins and the sandbox's control API; stopped by SIGTERM."""
-    instance = tmp_path / "instance"
+@contextmanager
+def make_run(instance):
+    """`make run` in a subprocess on `instance`; yields its URLs, logins and the sandbox's control API;
+    stopped by SIGTERM as Ctrl-C would."""
     portal_port, sandbox_port = _free_port(), _free_port()
-    log_path = tmp_path / "devrun.log"
+    log_path = instance.parent / f"devrun-{portal_port}.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen([sys.executable, "-m", "portal.devrun"], cwd=ROOT, stdout=log,
                                    stderr=subprocess.STDOUT,
@@ -71,12 +75,11 @@ def demo_run(tmp_path):
             assert time.monotonic() < deadline, "make run did not start:\n" + log_path.read_text(errors="replace")
             time.sleep(0.2)
         credentials = json.loads((instance / "demo-credentials.json").read_text())
-        run = SimpleNamespace(
+        yield SimpleNamespace(
             url=f"http://127.0.0.1:{portal_port}", sandbox_url=f"http://127.0.0.1:{sandbox_port}",
             logins=json.loads((instance / "demo-logins.json").read_text()), log=log_path,
             api=SandboxAPI(f"http://127.0.0.1:{sandbox_port}", credentials["WECHAT_COMPONENT_APPID"]),
             app=SimpleNamespace(extensions={}))  # jobs run inside make run's process, not here
-        yield run
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -84,6 +87,12 @@ def demo_run(tmp_path):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+
+
+@pytest.fixture
+def demo_run(tmp_path):
+    with make_run(tmp_path / "instance") as run:
+        yield run
 
 
 @pytest.fixture
@@ -120,8 +129,15 @@ def test_the_readme_tour_works_on_make_run(demo_run, tour_page):
     page, api = tour_page, demo_run.api
     appid = _demo_appid(api, TOUR_APP)
 
-    # 1-2. The merchant logs in and authorizes a demo mini-program on WeChat's page.
+    # The demo content: the tenant's mini-programs in their states (made by portal.demodata).
     steps.log_in_as_merchant(page, TOUR_MERCHANT, demo_run.logins[TOUR_MERCHANT])
+    rows = page.locator("#miniprogram-list tbody tr")
+    for name, _principal, state in DEMO_APPS_A:
+        badge = "unauthorized" if state == REVOKED else "authorized"
+        expect(rows.filter(has_text=name).locator(f".badge-{badge}")).to_be_visible()
+    expect(rows).to_have_count(len(DEMO_APPS_A))
+
+    # 1-2. The merchant authorizes a demo mini-program on WeChat's page.
     page.locator("#authorize-cta, #authorize-more").first.click()
     expect(page.get_by_role("heading", name="授权您的小程序", level=1, exact=True)).to_be_visible()
     steps.go_to_wechat_authorization(page, demo_run.sandbox_url)
@@ -138,8 +154,15 @@ def test_the_readme_tour_works_on_make_run(demo_run, tour_page):
     steps.upload_code(page, demo_run, template_id, TOUR_TEMPLATE_VERSION)
     steps.expect_experience_qr(page)
 
-    # 6-7. Privacy texts once WeChat's scan is over, then submit for audit.
-    steps.fill_privacy(page, demo_run, {"UserInfo": "用于展示会员头像和昵称"})
+    # 6-7. Once WeChat's scan is over (the clock moved on here), the guideline the demo tenant's settings
+    # hold covers what the code uses: apply it, then submit for audit.
+    steps.open_tab(page, "privacy")
+    demo_run.api.advance(31)
+    page.reload()
+    expect(page.locator("#privacy-status")).to_contain_text("UserInfo")
+    expect(page.locator("#privacy-missing")).to_have_count(0)
+    page.locator("#apply-privacy").click()
+    expect(page.locator(".flash-success")).to_have_text("隐私保护指引已提交到微信。")
     state, message, _live = steps.submit_audit(page, demo_run)
     assert state == steps.DONE, message
 
@@ -151,3 +174,30 @@ def test_the_readme_tour_works_on_make_run(demo_run, tour_page):
     steps.expect_overview_released(page, TOUR_TEMPLATE_VERSION)
     assert api.count("release", appid, errcode=0) == 1
     assert api.count("modify_domain", appid, errcode=85017) == 0
+
+    # The rejected demo app shows WeChat's reason; the released one runs the fleet release's version.
+    rejected = next(name for name, _p, state in DEMO_APPS_A if state == REJECTED)
+    page.locator("#main-nav").get_by_role("link", name="我的小程序", exact=True).click()
+    page.locator("#miniprogram-list tbody tr", has_text=rejected).get_by_role("link").click()
+    steps.open_tab(page, "audit")
+    expect(page.locator("#audit-history .reason").first).to_contain_text("未完成的功能入口")
+    released = next(name for name, _p, state in DEMO_APPS_A if state == RELEASED)
+    page.locator("#main-nav").get_by_role("link", name="我的小程序", exact=True).click()
+    page.locator("#miniprogram-list tbody tr", has_text=released).get_by_role("link").click()
+    expect(page.locator("#versions")).to_contain_text(FLEET_VERSION)
+
+
+def test_a_second_make_run_adds_no_demo_data(tmp_path):
+    """Stopping and starting `make run` again keeps one set of demo mini-programs, templates and releases,
+    on both sides (the portal's database, the sandbox's state file)."""
+    instance = tmp_path / "instance"
+    seen = []
+    for _ in range(2):
+        with make_run(instance) as run:
+            accounts = run.api.call("/sandbox/miniprograms", method="GET")["miniprograms"]
+            with sqlite3.connect(instance / "portal.sqlite3") as db:
+                counts = [db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+                          for table in ("wxminiprograms", "wxminiprogram_audit", "fleet_releases", "wxa_templates")]
+            seen.append((len(accounts), counts))
+    assert seen[0] == seen[1], seen
+    assert seen[0][1][0] == len(DEMO_APPS) and seen[0][1][2] == 1, seen
