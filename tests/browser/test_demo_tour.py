@@ -125,7 +125,24 @@ def _template_id(page, version):
     raise AssertionError(f"no template {version} in the upload form: {options}")
 
 
-def test_the_readme_tour_works_on_make_run(demo_run, tour_page):
+def _staff_sees_the_demo(page, demo_run):
+    """Step 10: staff's pages are full too: every mini-program, the pushes, the fleet release, the library."""
+    steps.log_in_as_staff(page, "staff@example.com", demo_run.logins["staff@example.com"])
+    page.goto(steps.PLATFORM)
+    listed = page.locator("#all-miniprograms tbody tr")
+    for _tenant, name, _principal, _state in DEMO_APPS:
+        expect(listed.filter(has_text=name)).to_be_visible()
+    page.goto(f"{steps.PLATFORM}/pushes")
+    log = page.locator("#push-log tbody")
+    for kind in ("component_verify_ticket", "authorized", "unauthorized", "weapp_audit_success", "weapp_audit_fail"):
+        expect(log.locator("code", has_text=re.compile(f"^{kind}$")).first).to_be_visible()
+    page.goto("/staff/fleet/")
+    expect(page.locator("#releases tbody tr", has_text=FLEET_VERSION).locator(".badge")).to_have_text("已完成")
+    page.locator("#main-nav").get_by_role("link", name="模板库", exact=True).click()
+    expect(page.locator("#templates tbody tr")).to_have_count(2)
+
+
+def test_the_readme_tour_works_on_make_run(demo_run, tour_page, browser):
     page, api = tour_page, demo_run.api
     appid = _demo_appid(api, TOUR_APP)
 
@@ -185,6 +202,13 @@ def test_the_readme_tour_works_on_make_run(demo_run, tour_page):
     page.locator("#main-nav").get_by_role("link", name="我的小程序", exact=True).click()
     page.locator("#miniprogram-list tbody tr", has_text=released).get_by_role("link").click()
     expect(page.locator("#versions")).to_contain_text(FLEET_VERSION)
+
+    staff = browser.new_context(base_url=demo_run.url, viewport=VIEWPORT)
+    staff.set_default_timeout(TIMEOUT_MS)
+    try:
+        _staff_sees_the_demo(staff.new_page(), demo_run)
+    finally:
+        staff.close()
 
 
 def test_a_second_make_run_adds_no_demo_data(tmp_path):
