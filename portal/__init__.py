@@ -22,7 +22,9 @@ def limiter_storage_uri(redis_url):
 
 def create_app(overrides=None):
     """Build a portal app; `overrides` (a dict) wins over the environment, as tests do."""
-    app = Flask(__name__, static_folder=os.path.join(_ROOT, "static"), instance_path=os.path.join(_ROOT, "instance"))
+    # PORTAL_INSTANCE_PATH lets a second `make run` (or a test of it) keep its files apart
+    instance_path = os.environ.get("PORTAL_INSTANCE_PATH") or os.path.join(_ROOT, "instance")
+    app = Flask(__name__, static_folder=os.path.join(_ROOT, "static"), instance_path=instance_path)
     app.config.from_object(Config)
     app.config.update(overrides or {})
     Config.check_production(app.config)

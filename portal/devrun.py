@@ -2,10 +2,13 @@
 
 Runs in development mode (`PORTAL_ENV=development`) with keys of its own: the component credentials,
 `SECRET_KEY` and `DATA_KEY` are generated once per checkout and kept in `instance/` (never committed, like
-the demo logins), so no two installs share a key. Then it migrates the SQLite database,
-loads demo data, starts the portal (threaded, jobs in process) and the sandbox (a separate process started
-with `python -m sandbox`: the portal never imports it), registers the demo platform with the sandbox and
-prints where to go. Stop with Ctrl-C.
+the demo logins), so no two installs share a key. Then it migrates the SQLite database, loads the demo
+logins, starts the portal (threaded, jobs in process) and the sandbox (a separate process started with
+`python -m sandbox`: the portal never imports it), registers the demo platform with the sandbox, makes the
+demo content through both (`portal.demodata`) and prints where to go. Stop with Ctrl-C.
+
+PORTAL_PORT, SANDBOX_PORT and PORTAL_INSTANCE_PATH (default `instance/`) let a second copy run beside the
+first, as the browser test of the README tour does.
 """
 
 import json
@@ -22,7 +25,10 @@ import time
 import requests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-INSTANCE = os.path.join(ROOT, "instance")
+INSTANCE = os.environ.get("PORTAL_INSTANCE_PATH") or os.path.join(ROOT, "instance")
+# The demo platform's server and business domains, typed by merchants on the Domains tab (README "Try it").
+# WeChat refuses IP addresses there; *.localhost names resolve to this machine (RFC 6761).
+DEMO_SERVER_DOMAIN = "demo.localhost"
 
 
 def demo_credentials():
@@ -68,7 +74,10 @@ def dev_settings(creds, portal_url, sandbox_url):
     WeChat. The environment wins (an operator may point the demo at MySQL or another port)."""
     settings = dict(creds, PORTAL_ENV="development", PUBLIC_BASE_URL=portal_url, WECHAT_API_BASE=sandbox_url,
                     WECHAT_MP_BASE=sandbox_url, WECHAT_OPEN_BASE=sandbox_url)
-    return {key: os.environ.get(key) or value for key, value in settings.items()}
+    settings = {key: os.environ.get(key) or value for key, value in settings.items()}
+    if not os.environ.get("DATABASE_URL"):  # the SQLite file lives with the rest of this instance
+        settings["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(INSTANCE, "portal.sqlite3")
+    return settings
 
 
 def _wait_for(url, seconds=20):
@@ -90,7 +99,7 @@ def start_sandbox(creds, portal_url, port):
                "--component-aes-key", creds["WECHAT_COMPONENT_AES_KEY"],
                "--auth-event-url", portal_url + "/wechat/auth-events",
                "--message-url", portal_url + "/wechat/events/$APPID$",
-               "--authorized-domain", "127.0.0.1", "--push-interval", "600", "--audit-delay", "30",
+               "--authorized-domain", "127.0.0.1", "--server-domain", DEMO_SERVER_DOMAIN, "--push-interval", "600", "--audit-delay", "30",
                "--state-file", os.path.join(INSTANCE, "sandbox-state.json")]
     return subprocess.Popen(command, cwd=ROOT)
 
@@ -121,6 +130,11 @@ def main():
         sys.exit("The sandbox did not start; see its output above.")
     requests.post(sandbox_url + "/sandbox/push-ticket", json={"wait": True}, timeout=10)
     start_embedded_scheduler(app)
+    from portal.demodata import seed
+
+    added = seed(app, sandbox_url)  # needs the portal serving pushes and the sandbox's ticket delivered
+    if added:
+        print(f"  Demo data: {added} mini-programs in their states, a fleet release, the pushes.", flush=True)
     _announce(app, portal_url, sandbox_url)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:

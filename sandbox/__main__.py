@@ -34,7 +34,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--component-aes-key")
     p.add_argument("--auth-event-url")
     p.add_argument("--message-url", help="must contain the literal $APPID$")
-    p.add_argument("--authorized-domain", action="append", dest="authorized_domains")
+    p.add_argument("--authorized-domain", action="append", dest="authorized_domains",
+                   help="授权发起页域名: where the authorization page may send the browser back")
+    p.add_argument("--server-domain", action="append", dest="server_domains",
+                   help="the platform's server and business domains (default: the authorized domains); "
+                        "WeChat refuses IP addresses there, so a demo needs a name such as demo.localhost")
     p.add_argument("--verbose", action="store_true", help="log every request")
     return p.parse_args(argv)
 
@@ -43,7 +47,8 @@ def options_from_args(args: argparse.Namespace) -> SandboxOptions:
     demo_component = {"component_appid": args.component_appid, "component_appsecret": args.component_secret,
                       "token": args.component_token, "encoding_aes_key": args.component_aes_key,
                       "auth_event_url": args.auth_event_url, "message_url": args.message_url,
-                      "authorized_domains": args.authorized_domains}
+                      "authorized_domains": args.authorized_domains,
+                      "server_domains": args.server_domains, "webview_domains": args.server_domains}
     return SandboxOptions(ticket_interval=args.ticket_interval, state_file=args.state_file,
                           clock_speed=args.clock_speed, audit_delay=args.audit_delay,
                           privacy_scan_seconds=args.privacy_scan_seconds, push_timeout=args.push_timeout,

@@ -19,7 +19,13 @@ ENV_NAMES = {  # option -> environment variables tried in order
     "auth_event_url": ("SANDBOX_DEMO_AUTH_EVENT_URL",),
     "message_url": ("SANDBOX_DEMO_MESSAGE_URL",),
     "authorized_domains": ("SANDBOX_DEMO_DOMAINS",),
+    "server_domains": ("SANDBOX_DEMO_SERVER_DOMAINS",),
+    "webview_domains": ("SANDBOX_DEMO_SERVER_DOMAINS",),
 }
+LIST_OPTIONS = {"authorized_domains", "server_domains", "webview_domains"}
+# What a merchant types on the Domains tab of the demo: WeChat refuses IP addresses as server domains, so
+# the demo platform registers a name that resolves to this machine (RFC 6761) and its subdomains.
+DEMO_SERVER_DOMAINS = ["demo.localhost"]
 
 DEMO_ACCOUNTS = [
     {"nick_name": "花间咖啡 Blossom Café", "principal_name": "花间餐饮管理有限公司",
@@ -41,28 +47,45 @@ def component_from_env(overrides: dict | None = None) -> dict:
     for option, names in ENV_NAMES.items():
         value = next((os.environ[n] for n in names if os.environ.get(n)), None)
         if value is not None:
-            spec[option] = value.split(",") if option == "authorized_domains" else value
+            spec[option] = value.split(",") if option in LIST_OPTIONS else value
     spec.update({k: v for k, v in (overrides or {}).items() if v not in (None, "", [])})
     return spec
 
 
 def install_demo(sb, component_spec: dict | None = None) -> dict:
-    """Create demo accounts, and the demo component if its credentials were given."""
+    """Create demo accounts, and the demo component if its credentials were given.
+
+    Idempotent: a sandbox started again on its state file keeps the accounts, authorizations and templates
+    it has (found by name and version) instead of adding a second set; the component's settings are renewed."""
     spec = component_from_env(component_spec)
-    appids = [registry.create_account(sb, dict(a)).appid for a in DEMO_ACCOUNTS]
-    appids.append(registry.create_account(sb, {"nick_name": "花间咖啡服务号 (公众号 OA)",
-                                               "account_type": OFFICIAL_ACCOUNT}).appid)
+    accounts = [dict(a) for a in DEMO_ACCOUNTS]
+    accounts.append({"nick_name": "花间咖啡服务号 (公众号 OA)", "account_type": OFFICIAL_ACCOUNT})
+    appids = [_existing_account(sb, a["nick_name"]) or registry.create_account(sb, a).appid for a in accounts]
     result = {"accounts": appids, "component_appid": None}
     if all(spec.get(k) for k in registry.COMPONENT_FIELDS):
         spec.setdefault("name", "Demo Platform 演示第三方平台")
         spec.setdefault("authorized_domains", ["localhost", "127.0.0.1"])
+        spec.setdefault("server_domains", DEMO_SERVER_DOMAINS)
+        spec.setdefault("webview_domains", DEMO_SERVER_DOMAINS)
         component = registry.register_component(sb, spec)
         registry.push_ticket(sb, component.component_appid)
-        for version, desc in (("1.0.0", "首个版本 first version"), ("1.1.0", "新增会员页 member page")):
-            library.add_template_directly(sb, {"component_appid": component.component_appid,
-                                                 "user_version": version, "user_desc": desc,
-                                                 "pages": DEMO_PAGES, "privacy_keys": ["UserInfo"]})
-        library.add_draft(sb, {"component_appid": component.component_appid, "user_version": "1.2.0",
-                                 "user_desc": "草稿 draft from the IDE", "pages": DEMO_PAGES})
+        _install_library(sb, component.component_appid)
         result["component_appid"] = component.component_appid
     return result
+
+
+def _existing_account(sb, nick_name: str) -> str | None:
+    return next((a.appid for a in sb.state.accounts.values() if a.nick_name == nick_name), None)
+
+
+def _install_library(sb, component_appid: str) -> None:
+    versions = {t["user_version"] for t in library.template_list(sb, component_appid)}
+    versions |= {d["user_version"] for d in library.draft_list(sb, component_appid)}
+    for version, desc in (("1.0.0", "首个版本 first version"), ("1.1.0", "新增会员页 member page")):
+        if version not in versions:
+            library.add_template_directly(sb, {"component_appid": component_appid, "user_version": version,
+                                               "user_desc": desc, "pages": DEMO_PAGES,
+                                               "privacy_keys": ["UserInfo"]})
+    if "1.2.0" not in versions:
+        library.add_draft(sb, {"component_appid": component_appid, "user_version": "1.2.0",
+                               "user_desc": "草稿 draft from the IDE", "pages": DEMO_PAGES})

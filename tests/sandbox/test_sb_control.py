@@ -119,6 +119,29 @@ def test_demo_installs_accounts_and_templates():
         handle.stop()
 
 
+def test_demo_registers_named_server_domains_and_installs_once(tmp_path):
+    """`make run` starts the sandbox on its state file each time: a second start keeps one set of demo
+    accounts and templates, and the platform's server domains are names WeChat accepts, not 127.0.0.1."""
+    component = {"component_appid": "wx" + secrets.token_hex(8), "component_appsecret": secrets.token_hex(16),
+                 "token": secrets.token_hex(6), "encoding_aes_key": "a" * 43,
+                 "authorized_domains": ["127.0.0.1"]}
+    state = str(tmp_path / "state.json")
+    appids = []
+    for _ in range(2):
+        handle = start_background(demo=True, demo_component=component, push_retries=0, state_file=state)
+        try:
+            sb = handle.sandbox
+            appids.append(sorted(sb.state.accounts))
+            registered = sb.state.components[component["component_appid"]]
+            assert registered.server_domains == registered.webview_domains == ["demo.localhost"]
+            assert len(sb.state.templates[component["component_appid"]]) == 2
+            assert len(sb.state.drafts[component["component_appid"]]) == 3
+            sb.autosave(force=True)
+        finally:
+            handle.stop()
+    assert len(appids[0]) == 6 and appids[0] == appids[1]
+
+
 def test_options_are_checked():
     with pytest.raises(TypeError):
         create_app({"no_such_option": 1})
@@ -126,10 +149,12 @@ def test_options_are_checked():
 
 def test_cli_arguments():
     args = parse_args(["--port", "0", "--push-interval", "5", "--clock-speed", "60", "--demo",
-                       "--component-appid", "wxabc", "--authorized-domain", "localhost"])
+                       "--component-appid", "wxabc", "--authorized-domain", "localhost",
+                       "--server-domain", "demo.localhost"])
     options = options_from_args(args)
     assert options.ticket_interval == 5 and options.clock_speed == 60 and options.demo
-    assert options.demo_component == {"component_appid": "wxabc", "authorized_domains": ["localhost"]}
+    assert options.demo_component == {"component_appid": "wxabc", "authorized_domains": ["localhost"],
+                                      "server_domains": ["demo.localhost"], "webview_domains": ["demo.localhost"]}
 
 
 def test_python_dash_m_sandbox_serves(tmp_path):
