@@ -78,6 +78,7 @@ def show(row_id):
 @wechat_action(per_miniprogram=False)
 @login_required
 def refresh(row_id):
+    registrations_service.get(row_id, current_tenant_id())  # another tenant's: 404
     form = ActionForm()
     if not form.validate_on_submit():
         abort(400)
