@@ -115,3 +115,32 @@ def test_another_tenant_cannot_see_a_registration_and_staff_start_one_for_a_tena
     _other, client = merchant_client(platform, make_tenant, make_user, login_as, name="Other", email="o@example.com")
     assert client.get(f"/registrations/{row['id']}").status_code == 404
     assert "王五" in staff.get("/registrations/").get_data(as_text=True)
+
+
+def test_a_lost_answer_leaves_the_registration_submitted_until_wechat_is_asked(platform, make_tenant, make_user,
+                                                                                login_as):
+    _tenant_id, client = merchant_client(platform, make_tenant, make_user, login_as)
+    platform.api.faults(endpoint="fastregisterweapp", after_call=True, http_status=502, count=1)
+    lost = _register(client)
+    assert lost.status_code == 502 and "未收到应答" in lost.get_data(as_text=True)
+    [row] = _rows(platform)
+    assert row["state"] == "submitted" and platform.api.count("fastregisterweapp") == 1  # never sent twice
+    refreshed = post_form(client, f"/registrations/{row['id']}/refresh", token_from=f"/registrations/{row['id']}",
+                          follow_redirects=True)
+    assert "等待法人完成人脸核验" in refreshed.get_data(as_text=True)
+    [row] = _rows(platform)
+    assert row["state"] == "waiting" and row["failure"] is None
+
+
+def test_a_person_who_refuses_shows_as_failed_once_wechat_is_asked(platform, make_tenant, make_user, login_as):
+    _tenant_id, client = merchant_client(platform, make_tenant, make_user, login_as)
+    post_form(client, "/registrations/new/personal", {"idname": "赵六", "wxuser": "zhaoliu_wx"},
+              token_from="/registrations/new/personal")
+    [row] = _rows(platform)
+    requests.post(row["details"]["authorize_url"].split("?")[0], data={"taskid": row["taskid"], "action": "refuse"},
+                  timeout=10)
+    refreshed = post_form(client, f"/registrations/{row['id']}/refresh", token_from=f"/registrations/{row['id']}",
+                          follow_redirects=True)
+    assert "用户拒绝了创建。" in refreshed.get_data(as_text=True)
+    [row] = _rows(platform)
+    assert row["state"] == "failed" and row["status"] == 2
