@@ -96,3 +96,16 @@ def test_personal_refused_on_the_page_ends_without_a_push(api, platform, receive
     answer = api.call(PERSONAL, {"taskid": created["taskid"]}, component_access_token=token, action="query")
     assert answer["status"] == 2
     assert receiver.events("notify_third_fasteregister") == []
+
+
+def test_overview_lists_a_waiting_task_and_its_buttons_decide_it(api, platform, receiver):
+    token = platform.component_token()
+    assert api.call(ENTERPRISE, BODY, component_access_token=token, action="create")["errcode"] == 0
+    page = api.get("/sandbox/").text
+    assert "快注册科技有限公司" in page and "/sandbox/ui/fastregister" in page
+    key = re.search(r'name="key" value="([^"]+)"', page).group(1)
+    answer = api.session.post(api.base + "/sandbox/ui/fastregister", data={"key": key, "outcome": "reject"},
+                              allow_redirects=False, timeout=10)
+    assert answer.status_code == 303
+    push = receiver.wait_for("notify_third_fasteregister")[0]
+    assert push["status"] == "1001"
