@@ -51,7 +51,7 @@ def new(kind):
         else:
             flash(_("The registration was sent to WeChat."), "success")
             return redirect(url_for("registrations.show", row_id=row.id))
-    return render_template(f"registrations/new_{kind}.html", form=form, error=error), 400 if form.errors else status
+    return render_template("registrations/new.html", kind=kind, form=form, error=error), 400 if form.errors else status
 
 
 def _start(kind, form):
