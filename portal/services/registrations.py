@@ -38,13 +38,6 @@ from portal.wechat import errcodes
 from portal.wechat.errors import RegistrationNotFound, RegistrationPending, TransportError, WeChatError
 
 log = logging.getLogger("portal.registrations")
-# fastregisterpersonalweapp's status enum: the values that end a task without a mini-program.
-PERSONAL_FAILURES = {1: ("任务已超时（24 小时内未完成验证）。", "The task expired (not completed within 24 hours)."),
-                     2: ("用户拒绝了创建。", "The person refused the registration."),
-                     5: ("人脸认证失败。", "The face check failed."), 8: ("手机验证失败。", "The phone check failed."),
-                     11: ("创建失败。", "WeChat failed to create the mini-program."),
-                     14: ("验证失败。", "The verification failed.")}
-
 
 def _lang():
     locale = get_locale()
@@ -137,7 +130,7 @@ def _refresh_refused(row, exc):
 
 def _refresh_personal(row, answer):
     status = answer.get("status")
-    if status in PERSONAL_FAILURES or (isinstance(status, int) and status > 1000):
+    if errcodes.is_failed_personal_task(status):
         row.state, row.status, row.completed_at = FAILED, status, utcnow()
         db.session.commit()
         return describe_failure(row)
@@ -151,10 +144,7 @@ def describe_failure(row, lang=None):
         return row.failure
     if row.status is None:
         return ""
-    known = PERSONAL_FAILURES.get(row.status) if row.is_personal else None
-    if known and row.status not in errcodes.FAST_REGISTER_STATUSES:
-        return known[0 if str(lang).startswith("zh") else 1]
-    return errcodes.describe_fast_register_status(row.status, lang)
+    return errcodes.describe_fast_register_status(row.status, lang, personal=row.is_personal)
 
 
 def complete_from_push(event_id):

@@ -312,6 +312,15 @@ FAST_REGISTER_STATUSES: dict[int, tuple[str, str]] = {
            "allowed."),
     1008: ("管理员身份证因违规被列入黑名单。", "The administrator's ID card is blacklisted for violations."),
 }
+# fastregisterpersonalweapp's status enum (query's answer): the values that end a task without a mini-program.
+PERSONAL_TASK_FAILURES: dict[int, tuple[str, str]] = {
+    1: ("任务已超时（24 小时内未完成验证）。", "The task expired (not completed within 24 hours)."),
+    2: ("用户拒绝了创建。", "The person refused the registration."),
+    5: ("人脸认证失败。", "The face check failed."),
+    8: ("手机验证失败。", "The phone check failed."),
+    11: ("创建失败。", "WeChat failed to create the mini-program."),
+    14: ("验证失败。", "The verification failed."),
+}
 FAST_REGISTER_GENERIC: tuple[str, str] = ("微信未能创建小程序（状态 {code}：{errmsg}）。",
                                           "WeChat did not create the mini-program (status {code}: {errmsg}).")
 
@@ -345,10 +354,17 @@ def describe(errcode: int | None, lang: str = "zh", errmsg: str | None = None) -
     return GENERIC[index].format(code=errcode, errmsg=errmsg or "-")
 
 
-def describe_fast_register_status(status: int, lang: str = "zh", msg: str | None = None) -> str:
-    """The plain-language reason of a failed fast registration (a push's non-zero ``status``)."""
+def is_failed_personal_task(status) -> bool:
+    """Whether a personal task's ``status`` (query's answer) means it ended without a mini-program."""
+    return status in PERSONAL_TASK_FAILURES or status in FAST_REGISTER_STATUSES
+
+
+def describe_fast_register_status(status: int, lang: str = "zh", msg: str | None = None,
+                                  personal: bool = False) -> str:
+    """The plain-language reason of a failed fast registration: a push's non-zero ``status``, or (``personal``)
+    the status a personal task's query answered."""
     index = 0 if str(lang).lower().startswith("zh") else 1
-    known = FAST_REGISTER_STATUSES.get(status)
+    known = FAST_REGISTER_STATUSES.get(status) or (PERSONAL_TASK_FAILURES.get(status) if personal else None)
     if known is not None:
         return known[index]
     return FAST_REGISTER_GENERIC[index].format(code=status, errmsg=msg or "-")
