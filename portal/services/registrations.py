@@ -39,6 +39,7 @@ from portal.wechat.errors import RegistrationNotFound, RegistrationPending, Tran
 
 log = logging.getLogger("portal.registrations")
 
+
 def _lang():
     locale = get_locale()
     return locale.language if locale else "zh"
