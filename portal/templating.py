@@ -18,9 +18,10 @@ def nav_items():
         items = [("dashboard.home", _("Home"), ()), ("tenants.index", _("Tenants"), ("tenants",)),
                  ("platform.index", _("Platform"), ("platform",)),
                  ("releases_staff.index", _("Code management"), ("releases_staff", "releases")),
-                 ("library.index", _("Template library"), ("library",)), ("fleet.index", _("Fleet releases"), ("fleet",))]
+                 ("library.index", _("Template library"), ("library",)), ("fleet.index", _("Fleet releases"), ("fleet",)),
+                 ("registrations.index", _("Registrations"), ("registrations",))]
     else:
-        items = [("dashboard.merchant", _("My mini-programs"), ("releases", "authorization")),
+        items = [("dashboard.merchant", _("My mini-programs"), ("releases", "authorization", "registrations")),
                  ("releases.settings", _("Settings"), ())]
     here = request.endpoint or ""
     explicit = {endpoint for endpoint, _label, _also in items}
@@ -44,6 +45,14 @@ ACTION_LABELS = {
     "job.submit_audit": _l("Submitted for audit"), "job.release": _l("Released"),
     "settings.update": _l("Settings changed"), "settings.mp_params": _l("Own parameters changed"),
     "settings.permissions": _l("What merchants may edit changed"),
+    "registration.enterprise.started": _l("Fast registration sent"),
+    "registration.personal.started": _l("Fast registration sent"),
+    "registration.enterprise.refused": _l("Fast registration refused by WeChat"),
+    "registration.personal.refused": _l("Fast registration refused by WeChat"),
+    "registration.enterprise.succeeded": _l("Registered through fast registration"),
+    "registration.personal.succeeded": _l("Registered through fast registration"),
+    "registration.enterprise.failed": _l("Fast registration failed"),
+    "registration.personal.failed": _l("Fast registration failed"),
 }
 
 

@@ -9,6 +9,7 @@ from portal.models.fleet import FleetRelease, FleetTarget
 from portal.models.job_run import JobRun
 from portal.models.miniprogram import MiniProgram
 from portal.models.preauth import PreAuthSession
+from portal.models.registration import FastRegistration
 from portal.models.template import LibraryTemplate, MiniProgramParams
 from portal.models.tenant import Tenant
 from portal.models.tenant_settings import TenantSettings
@@ -18,7 +19,7 @@ from portal.models.user import User
 from portal.models.wechat_call import WeChatCall
 
 __all__ = [
-    "Activity", "Audit", "CallbackEvent", "CodeCommit", "ComponentAccount", "FleetRelease", "FleetTarget", "JobRun",
+    "Activity", "Audit", "CallbackEvent", "CodeCommit", "ComponentAccount", "FastRegistration", "FleetRelease", "FleetTarget", "JobRun",
     "LibraryTemplate", "MiniProgram", "MiniProgramParams", "PreAuthSession", "Tenant", "TenantSettings", "Tester",
     "UnclaimedAuthorizer", "User", "WeChatCall",
 ]

@@ -74,7 +74,7 @@ _INSERT_ACCOUNT = insert(_ACCOUNTS)
 
 # Pushes whose handling is database work only: stored together with others arriving at the same time.
 GROUPED = (events.TicketEvent, events.AuditSuccessEvent, events.AuditFailEvent, events.AuditDelayEvent,
-           events.FastRegisterEvent, events.GenericEvent)
+           events.GenericEvent)
 AUDIT_EVENTS = (events.AuditSuccessEvent, events.AuditFailEvent, events.AuditDelayEvent)
 
 
@@ -201,8 +201,6 @@ def _write_group(pushes, connection, woken):
             outcome, ticket = (OUTCOME_APPLIED, TICKET_STORED), event  # pushes come in order: the last wins
         elif isinstance(event, AUDIT_EVENTS):
             outcome = next(audit_outcomes)
-        elif isinstance(event, events.FastRegisterEvent):
-            outcome = OUTCOME_APPLIED, "stored"
         else:
             outcome = OUTCOME_IGNORED, "stored, no action needed"
         push.receipt.outcome, push.receipt.detail = outcome
@@ -269,6 +267,8 @@ def _apply(event, row):
         return _queue_authorization(row)
     if isinstance(event, events.UnauthorizedEvent):
         return _unauthorize(event.appid)
+    if isinstance(event, events.FastRegisterEvent):
+        return _queue_fast_registration(row)
     return OUTCOME_IGNORED, "stored, no action needed"
 
 
@@ -291,6 +291,15 @@ def _queue_authorization(row):
     enqueue("portal.jobs.authorization.complete_authorization_from_push", row.id,
             job_id=f"authorization-push:{row.id}")
     return OUTCOME_QUEUED, "query_auth queued"
+
+
+def _queue_fast_registration(row):
+    from portal.queueing import enqueue
+
+    db.session.commit()  # the job loads the row by id
+    enqueue("portal.jobs.registrations.complete_registration_from_push", row.id,
+            job_id=f"fast-registration-push:{row.id}")
+    return OUTCOME_QUEUED, "fast registration queued"
 
 
 def _unauthorize(appid):
