@@ -2,6 +2,7 @@
 
 from portal.models.activity import Activity
 from portal.models.audit import Audit
+from portal.models.authorizer_sync import AuthorizerSync, AuthorizerSyncFinding
 from portal.models.callback import CallbackEvent
 from portal.models.code_commit import CodeCommit
 from portal.models.component import ComponentAccount
@@ -18,7 +19,7 @@ from portal.models.user import User
 from portal.models.wechat_call import WeChatCall
 
 __all__ = [
-    "Activity", "Audit", "CallbackEvent", "CodeCommit", "ComponentAccount", "FleetRelease", "FleetTarget", "JobRun",
+    "Activity", "Audit", "AuthorizerSync", "AuthorizerSyncFinding", "CallbackEvent", "CodeCommit", "ComponentAccount", "FleetRelease", "FleetTarget", "JobRun",
     "LibraryTemplate", "MiniProgram", "MiniProgramParams", "PreAuthSession", "Tenant", "TenantSettings", "Tester",
     "UnclaimedAuthorizer", "User", "WeChatCall",
 ]
