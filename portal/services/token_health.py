@@ -9,7 +9,7 @@ platform's row).
 import json
 import time
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, func, or_, select, text
 
 from portal.extensions import db
 from portal.models import MiniProgram, Tenant
@@ -41,7 +41,9 @@ def token_health(page, per_page):
     risk = _risk(now).label("risk")
     watched = MiniProgram.auth_state.in_((AUTH_AUTHORIZED, AUTH_NEEDS_REAUTH))
     counts = dict.fromkeys(RISKS, 0)
-    for level, count in db.session.execute(select(risk, func.count()).where(watched).group_by(risk)):
+    # Grouped by the alias: the CASE written out again would carry bound parameters of its own, which
+    # MySQL's ONLY_FULL_GROUP_BY need not see as the same expression.
+    for level, count in db.session.execute(select(risk, func.count()).where(watched).group_by(text("risk"))):
         counts[level] = count
     query = select(MiniProgram.id, MiniProgram.nick_name, MiniProgram.authorizer_appid, MiniProgram.auth_state,
                    MiniProgram.authorizer_expires, MiniProgram.token_refreshed_at, MiniProgram.token_refresh_ok,

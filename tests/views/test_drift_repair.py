@@ -132,3 +132,46 @@ def test_a_failed_sync_says_why_in_words(platform, make_user, login_as):
     status = staff.get(f"/staff/platform/sync/{sync_id}").get_json()
     assert status["state"] == "failed" and "微信系统繁忙" in status["message"]
     assert "微信系统繁忙" in staff.get("/staff/platform/sync").get_data(as_text=True)
+
+
+def _running_sync(platform, minutes_ago):
+    """A sync whose worker last reported `minutes_ago` minutes ago."""
+    from datetime import timedelta
+
+    from portal.extensions import db
+    from portal.models import AuthorizerSync
+    from portal.timeutil import utcnow
+
+    with platform.app.app_context():
+        when = utcnow() - timedelta(minutes=minutes_ago)
+        run = AuthorizerSync(origin="staff", state="running", active_key="authorizer-sync", step="listing",
+                             created_at=when, started_at=when, heartbeat_at=when)
+        db.session.add(run)
+        db.session.commit()
+        return run.id
+
+
+def test_a_running_sync_holds_others_back_until_its_worker_is_lost(platform, make_user, login_as):
+    from portal.queueing import enqueue
+
+    staff = staff_client(platform, make_user, login_as)
+    alive = _running_sync(platform, minutes_ago=1)
+    post_form(staff, "/staff/platform/sync", {}, token_from="/staff/platform/sync")
+    with platform.app.app_context():  # the nightly run meets it too
+        enqueue("portal.jobs.tokens.sync_authorizers", queue="maintenance", job_id="periodic:sync-authorizers:t")
+    drain_jobs(platform.app)
+    assert _raw(platform, "SELECT id, state FROM authorizer_syncs") == [(alive, "running")]
+    assert "已经在运行" in staff.get("/staff/platform/sync").get_data(as_text=True)
+
+    with platform.app.app_context():
+        from portal.extensions import db
+
+        db.session.execute(sa.text("UPDATE authorizer_syncs SET state = 'done', active_key = NULL"))
+        db.session.commit()
+    lost = _running_sync(platform, minutes_ago=45)
+    post_form(staff, "/staff/platform/sync", {}, token_from="/staff/platform/sync")
+    drain_jobs(platform.app)
+    rows = _raw(platform, "SELECT id, state, active_key FROM authorizer_syncs ORDER BY id")
+    assert rows[0][1:] == ("done", None)  # the one let finish above
+    assert rows[1] == (lost, "failed", None) and [row[1:] for row in rows[2:]] == [("done", None)]
+    assert "后台任务进程丢失" in staff.get(f"/staff/platform/sync/{lost}").get_json()["message"]
