@@ -12,7 +12,9 @@ added and removed, as JSON lists of ids). The app's page reads its latest permis
 
 `wxminiprograms.token_refreshed_at`, `token_refresh_ok` and `token_refresh_result` record the outcome of
 the last api_authorizer_token call for the app (the result in words, JSON per language; never a token),
-so the token health page can sort apps whose refresh failed first. Existing rows start with none.
+so the token health page can sort apps whose refresh failed first. `permissions_checked_at` is when a sync
+last read the app's func_info: a sync checks within a time budget, the apps checked longest ago first.
+Existing rows start with none.
 
 Revision ID: 0015_token_health
 Revises: 0011_history_tenant_sealed_note
@@ -78,10 +80,12 @@ def upgrade():
         batch.add_column(sa.Column('token_refreshed_at', sa.DateTime(), nullable=True))
         batch.add_column(sa.Column('token_refresh_ok', sa.Boolean(), nullable=True))
         batch.add_column(sa.Column('token_refresh_result', sa.Text(), nullable=True))
+        batch.add_column(sa.Column('permissions_checked_at', sa.DateTime(), nullable=True))
 
 
 def downgrade():
     with op.batch_alter_table('wxminiprograms') as batch:
+        batch.drop_column('permissions_checked_at')
         batch.drop_column('token_refresh_result')
         batch.drop_column('token_refresh_ok')
         batch.drop_column('token_refreshed_at')

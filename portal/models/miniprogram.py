@@ -62,6 +62,7 @@ class MiniProgram(TenantOwned, Timestamps, db.Model):
     token_refreshed_at = db.Column(db.DateTime)
     token_refresh_ok = db.Column(db.Boolean)
     token_refresh_result = db.Column(db.Text)
+    permissions_checked_at = db.Column(db.DateTime)  # when a sync last read func_info (api_get_authorizer_info)
 
     tenant = db.relationship("Tenant")
 

@@ -15,6 +15,7 @@ One sync runs at a time (`AuthorizerSync.active_key`); its row carries the progr
 
 import json
 import logging
+import time
 from datetime import timedelta
 
 from flask import current_app
@@ -54,6 +55,7 @@ log = logging.getLogger("portal.authorizers")
 SYNC_JOB = "portal.jobs.tokens.sync_authorizers"
 STALE_SECONDS = 1800  # a sync whose heartbeat is older lost its worker: another may start
 PROGRESS_EVERY = 20  # apps checked between two progress writes
+CHECK_SECONDS = 600  # time for api_get_authorizer_info calls per sync, within the maintenance queue's 900 s
 LOST_WORKER = _l("This sync stopped without finishing (its worker was lost). Start it again.")
 UNEXPECTED = _l("An unexpected error stopped this sync. The platform staff were told.")
 
@@ -159,32 +161,48 @@ def mark_unauthorized(mp, detail):
 
 
 def _check_permissions(client, run, mp_ids):
-    """Compare each app's stored permission sets with api_get_authorizer_info's func_info; store the new
-    ones. Returns (changed, unchecked): an app WeChat does not answer for is checked again next time."""
+    """Compare the listed apps' stored permission sets with api_get_authorizer_info's func_info and store
+    the new ones, the apps checked longest ago first, within a time budget: one call per app does not fit
+    a job's timeout at every fleet size, so what is left is checked first by the next sync. Returns
+    (changed, unchecked); an app WeChat does not answer for is unchecked too."""
+    deadline = time.monotonic() + current_app.config.get("AUTHORIZER_SYNC_CHECK_SECONDS", CHECK_SECONDS)
+    order = db.session.scalars(select(MiniProgram.id).where(MiniProgram.id.in_(mp_ids)).order_by(
+        MiniProgram.permissions_checked_at.is_(None).desc(), MiniProgram.permissions_checked_at,
+        MiniProgram.id)).all() if mp_ids else []
     changed = unchecked = 0
-    _progress(run, STEP_CHECKING, 0, len(mp_ids))
-    for done, mp_id in enumerate(mp_ids, start=1):
-        mp = db.session.get(MiniProgram, mp_id)
-        try:
-            info = client.component.get_authorizer_info(mp.authorizer_appid)
-        except WeChatError as exc:
-            unchecked += 1
-            log.warning("api_get_authorizer_info for %s failed: %s", mp.authorizer_appid,
-                        exc.errcode or exc.__class__.__name__)
-            continue
-        before, after = set(mp.funcscope_ids), set(info.func_ids)
-        if before != after:
-            changed += 1
-            mp.func_info = json.dumps((info.raw.get("authorization_info") or {}).get("func_info") or [],
-                                      ensure_ascii=False)
-            added, removed = sorted(after - before), sorted(before - after)
-            _found(run, FOUND_PERMISSIONS, mp.authorizer_appid, mp, added=added, removed=removed)
-            activity.record("authorization.permissions", miniprogram=mp,
-                            detail=f"permission sets added {added}, removed {removed} (api_get_authorizer_info)")
-        if done % PROGRESS_EVERY == 0 or done == len(mp_ids):
-            _progress(run, STEP_CHECKING, done, len(mp_ids))
+    _progress(run, STEP_CHECKING, 0, len(order))
+    for done, mp_id in enumerate(order, start=1):
+        if time.monotonic() > deadline:
+            unchecked += len(order) - done + 1
+            log.warning("authorizer sync %s: %d apps left for the next sync", run.id, len(order) - done + 1)
+            break
+        outcome = _check_one(client, run, db.session.get(MiniProgram, mp_id))
+        changed, unchecked = changed + (outcome is True), unchecked + (outcome is None)
+        if done % PROGRESS_EVERY == 0 or done == len(order):
+            _progress(run, STEP_CHECKING, done, len(order))
     db.session.commit()
     return changed, unchecked
+
+
+def _check_one(client, run, mp):
+    """True when the app's permission sets changed (stored anew), False when not, None when WeChat did
+    not answer."""
+    try:
+        info = client.component.get_authorizer_info(mp.authorizer_appid)
+    except WeChatError as exc:
+        log.warning("api_get_authorizer_info for %s failed: %s", mp.authorizer_appid,
+                    exc.errcode or exc.__class__.__name__)
+        return None
+    mp.permissions_checked_at = utcnow()
+    before, after = set(mp.funcscope_ids), set(info.func_ids)
+    if before == after:
+        return False
+    mp.func_info = json.dumps((info.raw.get("authorization_info") or {}).get("func_info") or [], ensure_ascii=False)
+    added, removed = sorted(after - before), sorted(before - after)
+    _found(run, FOUND_PERMISSIONS, mp.authorizer_appid, mp, added=added, removed=removed)
+    activity.record("authorization.permissions", miniprogram=mp,
+                    detail=f"permission sets added {added}, removed {removed} (api_get_authorizer_info)")
+    return True
 
 
 def _note_unclaimed(client, listed, run):

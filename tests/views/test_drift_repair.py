@@ -18,6 +18,14 @@ def _raw(platform, sql, **params):
         return db.session.execute(sa.text(sql), params).all()
 
 
+def _execute(platform, sql, **params):
+    from portal.extensions import db
+
+    with platform.app.app_context():
+        db.session.execute(sa.text(sql), params)
+        db.session.commit()
+
+
 def _section(html, section_id):
     """The HTML of one <section id=...> of the report."""
     match = re.search(rf'<section[^>]*id="{section_id}".*?</section>', html, re.S)
@@ -163,11 +171,7 @@ def test_a_running_sync_holds_others_back_until_its_worker_is_lost(platform, mak
     assert _raw(platform, "SELECT id, state FROM authorizer_syncs") == [(alive, "running")]
     assert "已经在运行" in staff.get("/staff/platform/sync").get_data(as_text=True)
 
-    with platform.app.app_context():
-        from portal.extensions import db
-
-        db.session.execute(sa.text("UPDATE authorizer_syncs SET state = 'done', active_key = NULL"))
-        db.session.commit()
+    _execute(platform, "UPDATE authorizer_syncs SET state = 'done', active_key = NULL")
     lost = _running_sync(platform, minutes_ago=45)
     post_form(staff, "/staff/platform/sync", {}, token_from="/staff/platform/sync")
     drain_jobs(platform.app)
@@ -175,3 +179,28 @@ def test_a_running_sync_holds_others_back_until_its_worker_is_lost(platform, mak
     assert rows[0][1:] == ("done", None)  # the one let finish above
     assert rows[1] == (lost, "failed", None) and [row[1:] for row in rows[2:]] == [("done", None)]
     assert "后台任务进程丢失" in staff.get(f"/staff/platform/sync/{lost}").get_json()["message"]
+
+
+def test_permission_checks_left_over_by_one_sync_come_first_in_the_next(platform, make_tenant, make_user, login_as):
+    tenant_id = make_tenant("Noodle Shop")
+    first, second = platform.authorized_app(tenant_id), platform.authorized_app(tenant_id)
+    for appid in (first, second):
+        _lose_next_push(platform, "updateauthorized", appid)
+        platform.api.authorize(appid, func_info=[17, 18])
+    staff = staff_client(platform, make_user, login_as)
+    platform.app.config["AUTHORIZER_SYNC_CHECK_SECONDS"] = 0  # no time for a single check
+    post_form(staff, "/staff/platform/sync", {}, token_from="/staff/platform/sync")
+    drain_jobs(platform.app)
+    assert _raw(platform, "SELECT state, changed_count, unchecked_count FROM authorizer_syncs") == [("done", 0, 2)]
+    assert "本次未核对" in staff.get("/staff/platform/sync").get_data(as_text=True)
+    assert _raw(platform, "SELECT permissions_checked_at FROM wxminiprograms") == [(None,), (None,)]
+
+    _execute(platform, "UPDATE wxminiprograms SET permissions_checked_at = :t WHERE authorizer_appid = :a",
+             t="2026-01-01 00:00:00", a=first)  # checked long ago, but checked: the never-checked one goes first
+    platform.app.config["AUTHORIZER_SYNC_CHECK_SECONDS"] = 600
+    post_form(staff, "/staff/platform/sync", {}, token_from="/staff/platform/sync")
+    drain_jobs(platform.app)
+    checked = dict(_raw(platform, "SELECT authorizer_appid, permissions_checked_at FROM wxminiprograms"))
+    assert checked[second] < checked[first]  # the one never checked went first
+    html = staff.get("/staff/platform/sync").get_data(as_text=True)
+    assert first in _section(html, "found-permissions") and second in _section(html, "found-permissions")
