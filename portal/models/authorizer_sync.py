@@ -13,7 +13,7 @@ from portal.extensions import db
 from portal.timeutil import utcnow
 
 ACTIVE_KEY = "authorizer-sync"
-ORIGIN_SCHEDULED, ORIGIN_STAFF = "scheduled", "staff"
+ORIGIN_SCHEDULED, ORIGIN_STAFF, ORIGIN_COMMAND = "scheduled", "staff", "command"
 SYNC_QUEUED, SYNC_RUNNING, SYNC_DONE, SYNC_FAILED = "queued", "running", "done", "failed"
 STEP_LISTING, STEP_CHECKING = "listing", "checking"
 FOUND_UNKNOWN, FOUND_LOST, FOUND_PERMISSIONS = "unknown", "lost", "permissions"
@@ -23,7 +23,7 @@ class AuthorizerSync(db.Model):
     __tablename__ = "authorizer_syncs"
 
     id = db.Column(db.Integer, primary_key=True)
-    origin = db.Column(db.String(16), nullable=False)  # scheduled or staff
+    origin = db.Column(db.String(16), nullable=False)  # scheduled, staff or command (the CLI)
     actor_id = db.Column(db.Integer, db.ForeignKey("users.id"))
     state = db.Column(db.String(16), nullable=False, default=SYNC_QUEUED)
     active_key = db.Column(db.String(32), unique=True)

@@ -92,12 +92,13 @@ def _release_stale():
         _finish(row, SYNC_FAILED, in_every_language(LOST_WORKER))
 
 
-def sync_authorizers(sync_id=None):
-    """Run a sync: the one staff started (`sync_id`), or a new one (the nightly job, the CLI). Returns
+def sync_authorizers(sync_id=None, origin=ORIGIN_SCHEDULED):
+    """Run a sync: the one staff started (`sync_id`), or a new one from `origin` (the nightly job, or
+    ORIGIN_COMMAND for the CLI). Returns
     counts for the job log. A WeChat failure fails the run with its reason in words, and the next run
     tries again; nothing is retried here, as each run starts from WeChat's list anew."""
     if sync_id is None:
-        run, created = _claim(ORIGIN_SCHEDULED)
+        run, created = _claim(origin)
         if not created:
             return {"skipped": True, "running": run.id}
     else:
