@@ -48,7 +48,7 @@ from portal.services import activity
 from portal.services.jobs import in_every_language, wechat_error_in_every_language
 from portal.services.wechat import get_client
 from portal.timeutil import from_epoch, utcnow
-from portal.wechat.errors import WeChatError
+from portal.wechat.errors import AuthorizationLost, WeChatError
 
 log = logging.getLogger("portal.authorizers")
 
@@ -94,9 +94,9 @@ def _release_stale():
 
 def sync_authorizers(sync_id=None, origin=ORIGIN_SCHEDULED):
     """Run a sync: the one staff started (`sync_id`), or a new one from `origin` (the nightly job, or
-    ORIGIN_COMMAND for the CLI). Returns
-    counts for the job log. A WeChat failure fails the run with its reason in words, and the next run
-    tries again; nothing is retried here, as each run starts from WeChat's list anew."""
+    ORIGIN_COMMAND for the CLI). Returns counts for the job log. A WeChat failure fails the run with its
+    reason in words, and the next run tries again; nothing is retried here, as each run starts from
+    WeChat's list anew."""
     if sync_id is None:
         run, created = _claim(origin)
         if not created:
@@ -123,6 +123,7 @@ def sync_authorizers(sync_id=None, origin=ORIGIN_SCHEDULED):
 def _reconcile(run):
     client = get_client()
     run.state, run.started_at = SYNC_RUNNING, utcnow()
+    since = run.started_at.replace(microsecond=0)  # as a DATETIME column without fractions keeps it
     _progress(run, STEP_LISTING, 0, 0)
     listed = {}
     for item in client.component.iter_authorizers():
@@ -132,23 +133,41 @@ def _reconcile(run):
     run.listed = len(listed)
     rows = db.session.scalars(select(MiniProgram).where(MiniProgram.auth_state == AUTH_AUTHORIZED)
                               .order_by(MiniProgram.id)).all()
-    saved, listed_here = 0, []
+    saved, lost, listed_here = 0, 0, []
     for mp in rows:
         item = listed.get(mp.authorizer_appid)
+        if item is None and _authorized_meanwhile(client, mp, since):
+            continue  # the next sync sees it listed
         if item is None:
             mark_unauthorized(mp, "no longer in api_get_authorizer_list")
             _found(run, FOUND_LOST, mp.authorizer_appid, mp)
+            lost += 1
             continue
         listed_here.append(mp.id)
         if item.refresh_token and item.refresh_token != mp.authorizer_refresh_token:
             mp.authorizer_refresh_token, mp.refresh_token_updated_at = item.refresh_token, utcnow()
             saved += 1
-    run.tokens_saved, run.lost_count = saved, len(rows) - len(listed_here)
+    run.tokens_saved, run.lost_count = saved, lost
     db.session.commit()
     run.changed_count, run.unchecked_count = _check_permissions(client, run, listed_here)
     run.unknown_count = _note_unclaimed(client, listed, run)
     return {"listed": run.listed, "updated": saved, "lost": run.lost_count, "unclaimed": run.unknown_count,
             "changed": run.changed_count, "unchecked": run.unchecked_count}
+
+
+def _authorized_meanwhile(client, mp, since):
+    """Whether an app missing from the list was authorized while the list was read (pages shift as accounts
+    come and go). Only apps authorized since the sync began are asked, of api_get_authorizer_info, which
+    answers 61003 for an account not authorized; for the others the list is the truth."""
+    if mp.authorized_at is None or mp.authorized_at < since:
+        return False
+    try:
+        client.component.get_authorizer_info(mp.authorizer_appid)
+    except AuthorizationLost:
+        return False
+    except WeChatError:
+        return True  # not known now: the next sync decides
+    return True
 
 
 def mark_unauthorized(mp, detail):
