@@ -2,6 +2,7 @@
 
 from portal.models.activity import Activity
 from portal.models.audit import Audit
+from portal.models.authorizer_sync import AuthorizerSync, AuthorizerSyncFinding
 from portal.models.callback import CallbackEvent
 from portal.models.code_commit import CodeCommit
 from portal.models.component import ComponentAccount
@@ -19,7 +20,25 @@ from portal.models.user import User
 from portal.models.wechat_call import WeChatCall
 
 __all__ = [
-    "Activity", "Audit", "CallbackEvent", "CodeCommit", "ComponentAccount", "FastRegistration", "FleetRelease", "FleetTarget", "JobRun",
-    "LibraryTemplate", "MiniProgram", "MiniProgramParams", "PreAuthSession", "Tenant", "TenantSettings", "Tester",
-    "UnclaimedAuthorizer", "User", "WeChatCall",
+    "Activity",
+    "Audit",
+    "AuthorizerSync",
+    "AuthorizerSyncFinding",
+    "CallbackEvent",
+    "CodeCommit",
+    "ComponentAccount",
+    "FastRegistration",
+    "FleetRelease",
+    "FleetTarget",
+    "JobRun",
+    "LibraryTemplate",
+    "MiniProgram",
+    "MiniProgramParams",
+    "PreAuthSession",
+    "Tenant",
+    "TenantSettings",
+    "Tester",
+    "UnclaimedAuthorizer",
+    "User",
+    "WeChatCall",
 ]

@@ -20,11 +20,10 @@ from portal.models.callback import (
     OUTCOME_QUEUED,
     OUTCOME_RECEIVED,
 )
-from portal.models.miniprogram import AUTH_UNAUTHORIZED
-from portal.services import activity, fleet
+from portal.services import authorizers, fleet
 from portal.services.code.audit import apply_audit_events
 from portal.services.pushes.group_commit import GroupCommitter
-from portal.services.wechat import component_appid, get_client
+from portal.services.wechat import component_appid
 from portal.timeutil import utcnow
 from portal.wechat import callbacks as events
 
@@ -306,9 +305,5 @@ def _unauthorize(appid):
     mp = db.session.query(MiniProgram).filter_by(authorizer_appid=appid).one_or_none()
     if mp is None:
         return OUTCOME_IGNORED, "unknown appid"
-    mp.auth_state, mp.unauthorized_at = AUTH_UNAUTHORIZED, utcnow()
-    mp.authorizer_access_token = mp.authorizer_refresh_token = None
-    mp.authorizer_expires = None
-    activity.record("authorization.revoked", miniprogram=mp, detail="unauthorized push")
-    get_client().tokens.forget_authorizer(appid)
+    authorizers.mark_unauthorized(mp, "unauthorized push")
     return OUTCOME_APPLIED, "marked unauthorized"
