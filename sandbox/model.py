@@ -63,6 +63,7 @@ class Account:
     categories: list = field(default_factory=list)
     func_info: list = field(default_factory=list)
     verify_type: int = 0
+    service_type: int = 0  # official accounts: 0/1 订阅号, 2 服务号; mini-programs: 0 普通小程序
     visit_status: int = 1  # getvisitstatus: 1 未暂停服务 (open), 0 已暂停服务 (paused)
     domains: dict = field(default_factory=dict)
     webview_domains: dict = field(default_factory=dict)
