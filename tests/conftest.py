@@ -258,8 +258,14 @@ def tenant_objects(app):
 
             run = JobRun(kind="commit", key=f"commit:{mp.id}", miniprogram_id=mp.id, tenant_id=tenant_id)
             db.session.add(run)
+            from portal.models import OfficialAccount
+
+            oa = OfficialAccount(appid=f"wxoa{tenant_id:05d}{counter['n']:07d}", nick_name=f"OA {appid}",
+                                 tenant_id=tenant_id)
+            db.session.add(oa)
             db.session.commit()
-            return {"miniprogram": mp.id, "audit": audit.id, "appid": appid, "job_run": run.id}
+            return {"miniprogram": mp.id, "audit": audit.id, "appid": appid, "job_run": run.id,
+                    "official_account": oa.id}
 
     return factory
 

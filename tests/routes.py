@@ -41,6 +41,7 @@ MERCHANT_OBJECT_ROUTES = [
     ("releases.revert_release", "POST", _MP), ("releases.gray_release", "POST", _MP),
     ("releases.revert_gray_release", "POST", _MP), ("releases.visit_status", "POST", _MP),
     ("releases.params_page", "GET", _MP), ("releases.params_page", "POST", _MP),
+    ("dashboard.official_account", "GET", {"oa_id": "official_account"}),
 ]
 
 # Staff-only: a merchant gets 403 (every endpoint in these blueprints).

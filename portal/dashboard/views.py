@@ -3,7 +3,8 @@
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from portal.services import overview
+from portal.accounts.access import current_tenant_id
+from portal.services import official_accounts, overview
 
 bp = Blueprint("dashboard", __name__, template_folder="templates")
 
@@ -23,4 +24,13 @@ def merchant():
     if current_user.is_staff:
         return redirect(url_for("dashboard.home"))
     programs = overview.tenant_miniprograms(current_user.tenant_id)
-    return render_template("dashboard/merchant.html", programs=programs, tenant=current_user.tenant)
+    return render_template("dashboard/merchant.html", programs=programs, tenant=current_user.tenant,
+                           official_accounts=official_accounts.tenant_official_accounts(current_user.tenant_id))
+
+
+@bp.route("/official-accounts/<int:oa_id>")
+@login_required
+def official_account(oa_id):
+    """An official account's authorization and token state (its tenant's users and staff only)."""
+    oa = official_accounts.get_official_account(oa_id, current_tenant_id())
+    return render_template("dashboard/official_account.html", oa=oa, token=official_accounts.token_state(oa))

@@ -1,7 +1,7 @@
 """Reconciling with WeChat's authorizer list (api_get_authorizer_list), daily and from the CLI.
 
 WeChat's list is the truth about who has authorized the platform. `sync_authorizers` stores the refresh
-token it lists for each authorized app (the canonical recovery for lost tokens, WxJava #1119), flags apps
+token it lists for each authorized account, mini-program or official account (the canonical recovery for lost tokens, WxJava #1119), flags apps
 it no longer lists, and notes the accounts it lists that the portal has no row for (their push and their
 administrator's return were both lost) as `UnclaimedAuthorizer` rows, for staff to assign to a tenant
 (`authorization.assign_unclaimed`).
@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from portal.errors import NotFound
 from portal.extensions import db
-from portal.models import MiniProgram, UnclaimedAuthorizer
+from portal.models import MiniProgram, OfficialAccount, UnclaimedAuthorizer
 from portal.models.miniprogram import AUTH_AUTHORIZED
 from portal.services.wechat import get_client
 from portal.timeutil import from_epoch, utcnow
@@ -27,7 +27,8 @@ def sync_authorizers():
     client = get_client()
     listed = {item.authorizer_appid: item for item in client.component.iter_authorizers()}
     counts = {"listed": len(listed), "updated": 0, "lost": 0}
-    rows = db.session.scalars(select(MiniProgram).where(MiniProgram.auth_state == AUTH_AUTHORIZED)).all()
+    rows = [row for model in (MiniProgram, OfficialAccount)
+            for row in db.session.scalars(select(model).where(model.auth_state == AUTH_AUTHORIZED))]
     for mp in rows:
         item = listed.get(mp.authorizer_appid)
         if item is None:
@@ -43,8 +44,10 @@ def sync_authorizers():
 
 
 def _note_unclaimed(client, listed):
-    """Keep one `UnclaimedAuthorizer` per listed account without a wxminiprograms row; drop the others."""
-    known = set(db.session.scalars(select(MiniProgram.authorizer_appid)))
+    """Keep one `UnclaimedAuthorizer` per listed account without a wxminiprograms or wxuser row; drop the
+    others."""
+    known = set(db.session.scalars(select(MiniProgram.authorizer_appid))) | \
+        set(db.session.scalars(select(OfficialAccount.appid)))
     wanted = {appid: item for appid, item in listed.items() if appid not in known}
     rows = {row.authorizer_appid: row for row in db.session.scalars(select(UnclaimedAuthorizer))}
     for appid, row in rows.items():

@@ -2,7 +2,9 @@
 are never lost.
 
 - The database is the authoritative copy (ciphertext): the component token on `weixin_account`, each
-  authorizer's access and refresh token on `wxminiprograms`, written together in one transaction.
+  authorizer's access and refresh token on its row, written together in one transaction. An authorizer is a
+  mini-program (`wxminiprograms`) or an official account (`wxuser`); both models carry the same token
+  columns under the same names, and an appid is one account in WeChat, so one code path serves both.
 - Redis (when configured) caches access tokens and holds the single-flight refresh lock (`SET NX PX`,
   released by compare-and-delete), so many workers on many machines refresh a token once. Without Redis
   (embedded mode, one process) a per-key thread lock does the same.
@@ -26,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
-from portal.models import ComponentAccount, MiniProgram
+from portal.models import ComponentAccount, MiniProgram, OfficialAccount
 from portal.models.miniprogram import AUTH_AUTHORIZED, AUTH_NEEDS_REAUTH
 from portal.secretbox import SecretDecryptError, binding
 from portal.services.locks import LockBusy, named_lock
@@ -34,6 +36,7 @@ from portal.timeutil import utcnow
 from portal.wechat.errors import AppNotAuthorized, AuthorizationLost, RefreshTokenInvalid, WeChatError
 
 log = logging.getLogger("portal.tokens")
+AUTHORIZER_MODELS = (MiniProgram, OfficialAccount)  # the account kinds whose tokens the store keeps
 
 REFRESH_MARGIN = 600  # seconds before expiry when a token counts as stale
 TICKET_MAX_AGE = 12 * 3600  # WeChat's ticket validity
@@ -50,10 +53,10 @@ class TokenUnavailable(WeChatError):
 
 
 class NotAuthorized(AppNotAuthorized):
-    """The mini-program is not (or no longer) authorized to the platform."""
+    """The account (mini-program or official account) is not (or no longer) authorized to the platform."""
 
     def __init__(self, appid):
-        super().__init__(self.errcode, "mini-program is not authorized to this platform", "token", None)
+        super().__init__(self.errcode, "account is not authorized to this platform", "token", None)
         self.appid = appid
 
 
@@ -269,24 +272,30 @@ class PortalTokenStore:
 
     # --- authorizer tokens ---
 
-    def _mini_program(self, session, appid):
-        return session.scalar(select(MiniProgram).where(MiniProgram.authorizer_appid == appid))
+    @staticmethod
+    def _authorizer(session, appid):
+        """The row of `appid`, whichever kind of account it is."""
+        for model in AUTHORIZER_MODELS:
+            row = session.scalar(select(model).where(model.authorizer_appid == appid))
+            if row is not None:
+                return row
+        return None
 
     def _read_authorizer(self, appid):
         with self._session() as s:
-            mp = self._mini_program(s, appid)
-            if mp is None or mp.auth_state != AUTH_AUTHORIZED:
+            row = self._authorizer(s, appid)
+            if row is None or row.auth_state != AUTH_AUTHORIZED:
                 raise NotAuthorized(appid)
-            if mp.authorizer_access_token and mp.authorizer_expires:
-                return mp.authorizer_access_token, mp.authorizer_expires
+            if row.authorizer_access_token and row.authorizer_expires:
+                return row.authorizer_access_token, row.authorizer_expires
         return None
 
     def _refresh_authorizer(self, appid):
         with self._session() as s:
-            mp = self._mini_program(s, appid)
-            if mp is None or mp.auth_state != AUTH_AUTHORIZED:
+            row = self._authorizer(s, appid)
+            if row is None or row.auth_state != AUTH_AUTHORIZED:
                 raise NotAuthorized(appid)
-            refresh_token = mp.authorizer_refresh_token
+            refresh_token = row.authorizer_refresh_token
         try:
             result = self._call_refresh(appid, refresh_token)
         except AuthorizationLost:
@@ -306,13 +315,13 @@ class PortalTokenStore:
         """Write access and refresh token in ONE transaction, then cache the access token."""
         expires_at = int(time.time()) + int(expires_in)
         with self._session() as s:
-            mp = self._mini_program(s, appid)
-            if mp is None:
+            row = self._authorizer(s, appid)
+            if row is None:
                 raise NotAuthorized(appid)
-            mp.authorizer_access_token, mp.authorizer_expires = access_token, expires_at
-            if refresh_token and refresh_token != mp.authorizer_refresh_token:
-                mp.authorizer_refresh_token = refresh_token
-                mp.refresh_token_updated_at = utcnow()
+            row.authorizer_access_token, row.authorizer_expires = access_token, expires_at
+            if refresh_token and refresh_token != row.authorizer_refresh_token:
+                row.authorizer_refresh_token = refresh_token
+                row.refresh_token_updated_at = utcnow()
             s.commit()
         self._remember(f"authorizer:{appid}", (access_token, expires_at))
         log.info("authorizer token refreshed for %s (fp %s)", appid, fingerprint(access_token))
@@ -325,8 +334,8 @@ class PortalTokenStore:
         for item in self.component.iter_authorizers():
             if item.authorizer_appid == appid and item.refresh_token:
                 with self._session() as s:
-                    mp = self._mini_program(s, appid)
-                    mp.authorizer_refresh_token, mp.refresh_token_updated_at = item.refresh_token, utcnow()
+                    row = self._authorizer(s, appid)
+                    row.authorizer_refresh_token, row.refresh_token_updated_at = item.refresh_token, utcnow()
                     s.commit()
                 log.warning("recovered the refresh token of %s from api_get_authorizer_list", appid)
                 return item.refresh_token
@@ -337,25 +346,26 @@ class PortalTokenStore:
         from portal.services import activity
 
         with self._session() as s:
-            mp = self._mini_program(s, appid)
-            if mp is None:
+            row = self._authorizer(s, appid)
+            if row is None:
                 return
-            mp.auth_state = AUTH_NEEDS_REAUTH
-            mp.authorizer_access_token, mp.authorizer_expires = None, None
+            row.auth_state = AUTH_NEEDS_REAUTH
+            row.authorizer_access_token, row.authorizer_expires = None, None
             s.commit()
-            tenant_id, mp_id = mp.tenant_id, mp.id
+            tenant_id = row.tenant_id
+            mp_id = row.id if isinstance(row, MiniProgram) else None
         self._cache_drop(f"authorizer:{appid}")
         with self._session() as s:
             s.add(activity.build("authorization.lost", tenant_id=tenant_id, miniprogram_id=mp_id,
-                                 outcome="failed", detail=why))
+                                 outcome="failed", detail=why if mp_id else f"{appid}: {why}"))
             s.commit()
         log.warning("%s needs re-authorization: %s", appid, why)
 
     def _expire_authorizer(self, appid, failed_token):
         with self._session() as s:
-            mp = self._mini_program(s, appid)
-            if mp is not None and mp.authorizer_access_token == failed_token:
-                mp.authorizer_expires = 0
+            row = self._authorizer(s, appid)
+            if row is not None and row.authorizer_access_token == failed_token:
+                row.authorizer_expires = 0
                 s.commit()
 
     def cache_authorizer_token(self, appid, access_token, expires_at):
@@ -369,7 +379,7 @@ class PortalTokenStore:
 
 def refresh_expiring_tokens(store, within=3 * REFRESH_MARGIN):
     """Refresh, through `store` (the app's `PortalTokenStore`, `get_client().tokens`), the component token
-    and every authorized app's token that expires within `within` seconds, so request paths rarely refresh
+    and every authorized account's token (mini-programs and official accounts) that expires within `within` seconds, so request paths rarely refresh
     inline. Returns counts for the job log."""
     counts = {"component": 0, "refreshed": 0, "failed": 0}
     try:
@@ -378,9 +388,10 @@ def refresh_expiring_tokens(store, within=3 * REFRESH_MARGIN):
         log.warning("component token refresh failed: %s", exc.errcode or exc.__class__.__name__)
         return counts
     deadline = int(time.time()) + within
-    appids = db.session.scalars(select(MiniProgram.authorizer_appid).where(
-        MiniProgram.auth_state == AUTH_AUTHORIZED,
-        (MiniProgram.authorizer_expires.is_(None)) | (MiniProgram.authorizer_expires < deadline))).all()
+    appids = [appid for model in AUTHORIZER_MODELS for appid in db.session.scalars(
+        select(model.authorizer_appid).where(
+            model.auth_state == AUTH_AUTHORIZED,
+            (model.authorizer_expires.is_(None)) | (model.authorizer_expires < deadline)))]
     db.session.commit()
     for appid in appids:
         try:

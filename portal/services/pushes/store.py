@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
-from portal.models import CallbackEvent, ComponentAccount, MiniProgram
+from portal.models import CallbackEvent, ComponentAccount, MiniProgram, OfficialAccount
 from portal.models.callback import (
     OUTCOME_APPLIED,
     OUTCOME_FAILED,
@@ -296,10 +296,24 @@ def _queue_authorization(row):
 def _unauthorize(appid):
     mp = db.session.query(MiniProgram).filter_by(authorizer_appid=appid).one_or_none()
     if mp is None:
-        return OUTCOME_IGNORED, "unknown appid"
+        return _unauthorize_official_account(appid)
     mp.auth_state, mp.unauthorized_at = AUTH_UNAUTHORIZED, utcnow()
     mp.authorizer_access_token = mp.authorizer_refresh_token = None
     mp.authorizer_expires = None
     activity.record("authorization.revoked", miniprogram=mp, detail="unauthorized push")
     get_client().tokens.forget_authorizer(appid)
     return OUTCOME_APPLIED, "marked unauthorized"
+
+
+def _unauthorize_official_account(appid):
+    """The seed's `unauthorized` handler clears wxuser's tokens (`authorizer_expires => 0`); so does this."""
+    oa = db.session.query(OfficialAccount).filter_by(appid=appid).one_or_none()
+    if oa is None:
+        return OUTCOME_IGNORED, "unknown appid"
+    oa.auth_state, oa.unauthorized_at = AUTH_UNAUTHORIZED, utcnow()
+    oa.authorizer_access_token = oa.authorizer_refresh_token = None
+    oa.authorizer_expires = 0
+    activity.record("authorization.revoked", tenant_id=oa.tenant_id,
+                    detail=f"official account {appid}: unauthorized push")
+    get_client().tokens.forget_authorizer(appid)
+    return OUTCOME_APPLIED, "official account marked unauthorized"
