@@ -20,7 +20,7 @@ def nav_items():
                  ("releases_staff.index", _("Code management"), ("releases_staff", "releases")),
                  ("library.index", _("Template library"), ("library",)), ("fleet.index", _("Fleet releases"), ("fleet",))]
     else:
-        items = [("dashboard.merchant", _("My mini-programs"), ("releases", "authorization")),
+        items = [("dashboard.merchant", _("My mini-programs"), ("releases", "authorization", "dashboard")),
                  ("releases.settings", _("Settings"), ())]
     here = request.endpoint or ""
     explicit = {endpoint for endpoint, _label, _also in items}

@@ -53,6 +53,7 @@ def test_official_account_authorized_refreshed_and_unauthorized(platform, new_pa
     # The merchant asks for an official account; WeChat's page lists it and not the mini-program.
     steps.open_authorize_page(page)
     page.locator("#account-kind").get_by_label("公众号", exact=True).check()
+    steps.shot(page, "oa-00-authorize-kind")
     steps.go_to_wechat_authorization(page, sandbox.url)
     expect(page.locator(f"#authorizer_appid option[value='{miniprogram}']")).to_have_count(0)
     steps.shot(page, "oa-01-sandbox-authorization")
@@ -68,6 +69,7 @@ def test_official_account_authorized_refreshed_and_unauthorized(platform, new_pa
     expect(page.locator("#miniprogram-list")).to_have_count(0)  # no mini-program was authorized
     row.get_by_role("link", name=OA_NAME).click()
     expect(page.get_by_role("heading", name=OA_NAME, level=1)).to_be_visible()
+    expect(page.locator("#main-nav a.active")).to_have_text("我的小程序")
     expect(page.locator("#oa-service-type")).to_have_text("服务号")
     fingerprint = page.locator("#oa-token-fingerprint").inner_text()
     steps.shot(page, "oa-02-detail")
