@@ -32,6 +32,7 @@ from portal.secretbox import SecretDecryptError
 from portal.services import activity
 from portal.services.authorizers import get_unclaimed
 from portal.services.locks import named_lock
+from portal.services.tokens import find_authorizer
 from portal.services.wechat import get_client, human_error  # noqa: F401 - human_error re-exported
 from portal.timeutil import epoch, utcnow
 from portal.wechat import callbacks as events
@@ -145,15 +146,6 @@ def complete_from_push(event_id):
     return mp.authorizer_appid
 
 
-def _stored_account(appid):
-    """The row of `appid` in either table (an appid is one account in WeChat)."""
-    for model in (MiniProgram, OfficialAccount):
-        row = db.session.scalar(select(model).where(model.authorizer_appid == appid))
-        if row is not None:
-            return row
-    return None
-
-
 def _complete(auth_code, session, actor, expected_appid=None):
     lock = f"authorization:{session.id if session else expected_appid}"
     with named_lock(lock):
@@ -161,7 +153,7 @@ def _complete(auth_code, session, actor, expected_appid=None):
         if session is not None:
             db.session.refresh(session)
             if session.completed_appid:
-                account = _stored_account(session.completed_appid)
+                account = find_authorizer(db.session, session.completed_appid)
                 if account is not None and account.is_authorized:
                     return account, _warnings(account)
         client = get_client()

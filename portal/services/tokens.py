@@ -44,6 +44,16 @@ LOCK_TTL_MS = 20_000  # longer than a refresh can take (timeouts included); a cr
 LOCK_WAIT_SECONDS = 25.0
 
 
+def find_authorizer(session, appid):
+    """The row of `appid` in `session`, whichever kind of account it is (an appid is one account in
+    WeChat), or None."""
+    for model in AUTHORIZER_MODELS:
+        row = session.scalar(select(model).where(model.authorizer_appid == appid))
+        if row is not None:
+            return row
+    return None
+
+
 class TokenUnavailable(WeChatError):
     """No token could be obtained now (no ticket yet, lock held too long); retry later."""
 
@@ -274,12 +284,7 @@ class PortalTokenStore:
 
     @staticmethod
     def _authorizer(session, appid):
-        """The row of `appid`, whichever kind of account it is."""
-        for model in AUTHORIZER_MODELS:
-            row = session.scalar(select(model).where(model.authorizer_appid == appid))
-            if row is not None:
-                return row
-        return None
+        return find_authorizer(session, appid)
 
     def _read_authorizer(self, appid):
         with self._session() as s:
