@@ -6,7 +6,8 @@ Everything is made the way it happens in production: WeChat's side through the s
 services and the embedded job runner (authorization pushes, uploads, submissions, releases, the fleet
 coordinator). No row is written here directly. Run by `portal.devrun` once the portal serves and the
 sandbox has delivered its ticket; a mini-program the portal already has is left alone, so a second
-`make run` adds nothing. The demo accounts the README tour authorizes (sandbox.demo) are not used here.
+`make run` adds nothing. Each demo tenant also gets an official account (公众号), made the same way. The
+demo accounts the README tour authorizes (sandbox.demo) are not used here.
 
 Imports services and models only (never views or jobs); it talks to the sandbox over HTTP only.
 """
@@ -19,9 +20,9 @@ from sqlalchemy import select
 
 from portal.errors import PortalError
 from portal.extensions import db
-from portal.models import MiniProgram, Tenant, User
+from portal.models import MiniProgram, OfficialAccount, Tenant, User
 from portal.models.fleet import FINAL, FleetRelease, FleetTarget
-from portal.services import authorization, library, tenant_settings
+from portal.services import authorization, library, official_accounts, tenant_settings
 from portal.services import code as code_service
 from portal.services.fleet import coordinator
 
@@ -40,6 +41,12 @@ DEMO_APPS = (
     ("Demo Retail Ltd.", "童趣玩具 Kids Toys", "童趣商贸有限公司", REJECTED),
     ("Demo Retail Ltd.", "数码之家 Digital Home", "数码科技有限公司", UPLOADED),
     ("Demo Retail Ltd.", "宠物乐园 Pet Paradise", "宠物用品有限公司", REVOKED),
+)
+# One official account (公众号) per demo tenant: (tenant, nick name, principal, service type, verification type),
+# the types as api_get_authorizer_info gives them (2 服务号 / 0 订阅号; 0 微信认证 / -1 未认证).
+DEMO_OFFICIAL_ACCOUNTS = (
+    ("示例餐饮有限公司", "老街面馆服务号 Old Street Noodles OA", "老街餐饮有限公司", 2, 0),
+    ("Demo Retail Ltd.", "优选超市订阅号 Best Mart News", "优选商贸有限公司", 0, -1),
 )
 REJECT_REASON = ("1:小程序“我的”页面存在未完成的功能入口，请完善后再提交审核。<br>"
                  "2:请在提审时补充测试账号和密码。")
@@ -99,6 +106,7 @@ def _seed(app, sandbox):
     staff = db.session.scalar(select(User).where(User.role == "staff").order_by(User.id))
     tenants = {t.name: t for t in db.session.scalars(select(Tenant))}
     templates = {t.user_version: t.template_id for t in library.sync_templates(staff)}
+    _official_accounts(app, sandbox, tenants, staff)
     known = set(db.session.scalars(select(MiniProgram.nick_name)))
     todo = [(tenants[t], name, principal, state) for t, name, principal, state in DEMO_APPS
             if t in tenants and name not in known]
@@ -142,6 +150,22 @@ def _authorized(app, sandbox, tenant, name, principal, staff):
     mp = _until(app, lambda: db.session.scalar(select(MiniProgram).where(MiniProgram.authorizer_appid == appid)),
                 f"the authorization of {name}")
     return authorization.transfer(mp.id, tenant.id, staff)
+
+
+def _official_accounts(app, sandbox, tenants, staff):
+    """Each demo tenant's official account, authorized by its admin's scan and assigned by staff, as the
+    mini-programs are."""
+    known = set(db.session.scalars(select(OfficialAccount.nick_name)))
+    for tenant_name, name, principal, service_type, verify_type in DEMO_OFFICIAL_ACCOUNTS:
+        if tenant_name not in tenants or name in known:
+            continue
+        appid = sandbox.accounts().get(name) or sandbox.call("/sandbox/miniprograms", {
+            "nick_name": name, "principal_name": principal, "account_type": "official_account",
+            "service_type": service_type, "verify_type": verify_type})["appid"]
+        sandbox.authorize(appid)
+        oa = _until(app, lambda appid=appid: db.session.scalar(
+            select(OfficialAccount).where(OfficialAccount.appid == appid)), f"the authorization of {name}")
+        official_accounts.transfer(oa.id, tenants[tenant_name].id, staff)
 
 
 def _submit(app, sandbox, apps):

@@ -22,7 +22,7 @@ def nav_items():
                  ("library.index", _("Template library"), ("library",)), ("fleet.index", _("Fleet releases"), ("fleet",)),
                  ("registrations.index", _("Registrations"), ("registrations",))]
     else:
-        items = [("dashboard.merchant", _("My mini-programs"), ("releases", "authorization", "registrations")),
+        items = [("dashboard.merchant", _("My mini-programs"), ("releases", "authorization", "registrations", "dashboard")),
                  ("releases.settings", _("Settings"), ())]
     here = request.endpoint or ""
     explicit = {endpoint for endpoint, _label, _also in items}

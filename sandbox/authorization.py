@@ -149,7 +149,7 @@ def authorizer_info(sb, component_appid: str, appid, base_url: str) -> dict:
             "nick_name": account.nick_name,
             "head_img": "" if account.head_img is None
             else account.head_img or f"{base_url}sandbox/avatars/{account.appid}.png",
-            "service_type_info": {"id": 0 if account.is_miniprogram else 2},
+            "service_type_info": {"id": account.service_type_id},
             "verify_type_info": {"id": account.verify_type},
             "user_name": account.user_name, "alias": account.alias,
             "qrcode_url": f"{base_url}sandbox/avatars/{account.appid}.png?kind=qrcode",

@@ -63,6 +63,7 @@ class Account:
     categories: list = field(default_factory=list)
     func_info: list = field(default_factory=list)
     verify_type: int = 0
+    service_type: int | None = None  # official accounts: 0/1 订阅号, 2 服务号; mini-programs: 0; None: that default
     visit_status: int = 1  # getvisitstatus: 1 未暂停服务 (open), 0 已暂停服务 (paused)
     domains: dict = field(default_factory=dict)
     webview_domains: dict = field(default_factory=dict)
@@ -82,6 +83,13 @@ class Account:
     @property
     def is_miniprogram(self) -> bool:
         return self.account_type == MINIPROGRAM
+
+    @property
+    def service_type_id(self) -> int:
+        """service_type_info.id; an account saved before it had a service type answers its kind's default."""
+        if self.service_type is not None:
+            return self.service_type
+        return 0 if self.is_miniprogram else 2
 
     def effective_domains(self) -> dict:
         """Union of the MP's own, the platform-set and the directly-set server domains, per kind."""

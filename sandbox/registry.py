@@ -18,6 +18,9 @@ from .pushes import PushTarget
 
 DEFAULT_FUNC_INFO = [17, 18, 19, 25, 30, 31, 36, 37, 40, 48, 49]
 DEFAULT_OA_FUNC_INFO = [1, 2, 3, 4, 6, 7, 11, 15, 22, 23, 24, 26]
+# api_get_authorizer_info's 公众号类型 and 公众号认证类型 tables (service_type_info / verify_type_info ids).
+OA_SERVICE_TYPES = (0, 1, 2)
+VERIFY_TYPES = (-1, 0, 1, 3, 4)
 DEFAULT_CATEGORIES = [{"first_id": 304, "first_class": "商家自营", "second_id": 785, "second_class": "服装/鞋/箱包"}]
 COMPONENT_FIELDS = ("component_appid", "component_appsecret", "token", "encoding_aes_key")
 
@@ -70,6 +73,8 @@ def create_account(sb, spec: dict) -> Account:
     fields.setdefault("signature", "A sandbox account for testing 代小程序实现业务.")
     fields.setdefault("categories", list(DEFAULT_CATEGORIES) if is_mp else [])
     fields.setdefault("func_info", list(DEFAULT_FUNC_INFO if is_mp else DEFAULT_OA_FUNC_INFO))
+    fields.setdefault("service_type", 0 if is_mp else 2)
+    _check_types(fields, is_mp)
     account = Account(**fields)
     account.func_info = [int(x) for x in account.func_info]
     account.location_permissions = _location_permissions(account.location_permissions)
@@ -80,6 +85,15 @@ def create_account(sb, spec: dict) -> Account:
         sb.state.accounts[appid] = account
         sb.state.dirty = True
     return account
+
+
+def _check_types(fields: dict, is_mp: bool) -> None:
+    if fields["service_type"] not in ((0,) if is_mp else OA_SERVICE_TYPES) or isinstance(fields["service_type"], bool):
+        raise RegistryError("service_type must be 0 (订阅号), 1 (升级的订阅号) or 2 (服务号) for an official account, "
+                            "and 0 for a mini-program")
+    verify = fields.get("verify_type", 0)
+    if verify not in VERIFY_TYPES or isinstance(verify, bool):
+        raise RegistryError(f"verify_type must be one of {', '.join(map(str, VERIFY_TYPES))}")
 
 
 def _location_permissions(value) -> list:

@@ -258,14 +258,16 @@ def tenant_objects(app):
 
             run = JobRun(kind="commit", key=f"commit:{mp.id}", miniprogram_id=mp.id, tenant_id=tenant_id)
             db.session.add(run)
-            from portal.models import FastRegistration
+            from portal.models import FastRegistration, OfficialAccount
 
             registration = FastRegistration(tenant_id=tenant_id, kind="personal", name=f"Person {appid}",
                                             state="waiting")
-            db.session.add(registration)
+            oa = OfficialAccount(appid=f"wxoa{tenant_id:05d}{counter['n']:07d}", nick_name=f"OA {appid}",
+                                 tenant_id=tenant_id)
+            db.session.add_all([registration, oa])
             db.session.commit()
             return {"miniprogram": mp.id, "audit": audit.id, "appid": appid, "job_run": run.id,
-                    "registration": registration.id}
+                    "registration": registration.id, "official_account": oa.id}
 
     return factory
 

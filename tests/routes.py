@@ -43,6 +43,7 @@ MERCHANT_OBJECT_ROUTES = [
     ("releases.params_page", "GET", _MP), ("releases.params_page", "POST", _MP),
     ("registrations.show", "GET", {"row_id": "registration"}),
     ("registrations.refresh", "POST", {"row_id": "registration"}),
+    ("dashboard.official_account", "GET", {"oa_id": "official_account"}),
 ]
 
 # Staff-only: a merchant gets 403 (every endpoint in these blueprints).

@@ -9,6 +9,8 @@ SEED_MINIPROGRAM_COLUMNS = {
     "qrcode_url", "business_info", "idc", "principal_name", "signature", "miniprograminfo", "func_info",
     "authorizer_appid", "authorizer_access_token", "authorizer_expires", "authorizer_refresh_token", "create_time",
 }
+# The seed's `wxuser` columns its code reads and writes (`where type = 1 and appid = …`, the tokens it clears).
+SEED_WXUSER_COLUMNS = {"type", "appid", "authorizer_access_token", "authorizer_refresh_token", "authorizer_expires"}
 SEED_AUDIT_COLUMNS = {"id", "appid", "auditid", "status", "reason", "create_time"}
 SEED_003_AUDIT_COLUMNS = {"template_id", "user_version", "user_desc", "ext_json", "screenshot", "is_release",
                           "release_time", "auditresult_time", "update_time"}
@@ -37,6 +39,8 @@ def test_seed_columns_keep_their_names(app_ctx):
     uniques = [set(u["column_names"]) for u in inspector.get_unique_constraints("wxminiprograms")]
     uniques += [set(i["column_names"]) for i in inspector.get_indexes("wxminiprograms") if i.get("unique")]
     assert {"authorizer_appid"} in uniques
+    wxuser_columns = {c["name"] for c in inspector.get_columns("wxuser")}
+    assert SEED_WXUSER_COLUMNS | {"tenant_id", "auth_state", "service_type_info", "verify_type_info"} <= wxuser_columns
 
 
 def test_audit_status_defaults_to_in_review_not_the_seed_default(app_ctx, make_tenant):

@@ -35,7 +35,8 @@ def start():
     if not form.validate_on_submit():
         abort(400)
     try:
-        links = authorization_service.start_authorization(current_user, current_user.tenant_id, _redirect_base())
+        links = authorization_service.start_authorization(current_user, current_user.tenant_id, _redirect_base(),
+                                                          form.account_kind.data)
     except PortalError as exc:
         return render_template("authorization/index.html", form=form, error=exc.message), 502
     if form.target.data == "qr":

@@ -3,7 +3,8 @@
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from portal.services import overview, registrations
+from portal.accounts.access import current_tenant_id
+from portal.services import official_accounts, overview, registrations
 
 bp = Blueprint("dashboard", __name__, template_folder="templates")
 
@@ -25,4 +26,13 @@ def merchant():
     programs = overview.tenant_miniprograms(current_user.tenant_id)
     signups = [(row, current_user.tenant) for row in registrations.for_tenant(current_user.tenant_id)]
     return render_template("dashboard/merchant.html", programs=programs, tenant=current_user.tenant,
-                           registrations=signups)
+                           registrations=signups,
+                           official_accounts=official_accounts.tenant_official_accounts(current_user.tenant_id))
+
+
+@bp.route("/official-accounts/<int:oa_id>")
+@login_required
+def official_account(oa_id):
+    """An official account's authorization and token state (its tenant's users and staff only)."""
+    oa = official_accounts.get_official_account(oa_id, current_tenant_id())
+    return render_template("dashboard/official_account.html", oa=oa, token=official_accounts.token_state(oa))

@@ -9,6 +9,7 @@ from portal.models.component import ComponentAccount
 from portal.models.fleet import FleetRelease, FleetTarget
 from portal.models.job_run import JobRun
 from portal.models.miniprogram import MiniProgram
+from portal.models.official_account import OfficialAccount
 from portal.models.preauth import PreAuthSession
 from portal.models.registration import FastRegistration
 from portal.models.template import LibraryTemplate, MiniProgramParams
@@ -34,6 +35,7 @@ __all__ = [
     "LibraryTemplate",
     "MiniProgram",
     "MiniProgramParams",
+    "OfficialAccount",
     "PreAuthSession",
     "Tenant",
     "TenantSettings",

@@ -23,7 +23,28 @@ CODE_MANAGEMENT_FUNCSCOPE = 18
 LongText = db.Text().with_variant(mysql.LONGTEXT(), "mysql")
 
 
-class MiniProgram(TenantOwned, Timestamps, db.Model):
+class AuthorizerState:
+    """What a mini-program and an official account share: the authorization state and its permission sets."""
+
+    @property
+    def is_authorized(self):
+        return self.auth_state == AUTH_AUTHORIZED
+
+    @property
+    def needs_reauth(self):
+        return self.auth_state == AUTH_NEEDS_REAUTH
+
+    @property
+    def funcscope_ids(self):
+        """Permission-set ids granted, from the stored func_info JSON."""
+        try:
+            items = json.loads(self.func_info or "[]")
+        except ValueError:
+            return []
+        return sorted({i.get("funcscope_category", {}).get("id") for i in items if isinstance(i, dict)} - {None})
+
+
+class MiniProgram(AuthorizerState, TenantOwned, Timestamps, db.Model):
     __tablename__ = "wxminiprograms"
 
     id = db.Column(db.Integer, primary_key=True)
@@ -65,23 +86,6 @@ class MiniProgram(TenantOwned, Timestamps, db.Model):
     permissions_checked_at = db.Column(db.DateTime)  # when a sync last read func_info (api_get_authorizer_info)
 
     tenant = db.relationship("Tenant")
-
-    @property
-    def is_authorized(self):
-        return self.auth_state == AUTH_AUTHORIZED
-
-    @property
-    def needs_reauth(self):
-        return self.auth_state == AUTH_NEEDS_REAUTH
-
-    @property
-    def funcscope_ids(self):
-        """Permission-set ids granted, from the stored func_info JSON."""
-        try:
-            items = json.loads(self.func_info or "[]")
-        except ValueError:
-            return []
-        return sorted({i.get("funcscope_category", {}).get("id") for i in items if isinstance(i, dict)} - {None})
 
     @property
     def can_manage_code(self):

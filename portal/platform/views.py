@@ -13,6 +13,7 @@ from portal.form_choices import as_choices
 from portal.models.miniprogram import AUTH_STATES
 from portal.services import authorization as authorization_service
 from portal.services import authorizers as authorizers_service
+from portal.services import official_accounts as official_accounts_service
 from portal.services import platform as platform_service
 from portal.services import pushes as pushes_service
 from portal.services import token_health as token_health_service
@@ -24,15 +25,18 @@ class TransferForm(FlaskForm):
     tenant_id = SelectField(coerce=int)
 
 
+def _list_args():
+    """Page, page size and tenant filter of a staff list, from the query string."""
+    return (max(1, request.args.get("page", 1, type=int)), min(current_app.config["PAGE_SIZE"], 200),
+            request.args.get("tenant", type=int), request.args.get("tenant_name", "").strip()[:64])
+
+
 @bp.route("/")
 @staff_required
 def index():
-    page = max(1, request.args.get("page", 1, type=int))
-    per_page = min(current_app.config["PAGE_SIZE"], 200)
-    tenant_id = request.args.get("tenant", type=int)
+    page, per_page, tenant_id, tenant_name = _list_args()
     state = request.args.get("state") if request.args.get("state") in AUTH_STATES else None
     search = request.args.get("q", "")[:64]
-    tenant_name = request.args.get("tenant_name", "").strip()[:64]
     items, total = platform_service.list_miniprograms(page, per_page, tenant_id, state, search, tenant_name)
     return render_template("platform/index.html", health=platform_service.component_health(), items=items,
                            total=total, page=page, pages=max(1, -(-total // per_page)), tenant_id=tenant_id,
@@ -40,18 +44,41 @@ def index():
                            tenants=platform_service.tenant_filter(tenant_id), states=AUTH_STATES)
 
 
+@bp.route("/official-accounts")
+@staff_required
+def official_accounts():
+    """Official accounts (公众号) across tenants, with their type, verification and token state."""
+    page, per_page, tenant_id, tenant_name = _list_args()
+    items, total = official_accounts_service.list_official_accounts(page, per_page, tenant_id, tenant_name)
+    return render_template("platform/official_accounts.html", items=items, total=total, page=page,
+                           pages=max(1, -(-total // per_page)), tenant_id=tenant_id, tenant_name=tenant_name,
+                           tenants=platform_service.tenant_filter(tenant_id))
+
+
 @bp.route("/miniprograms/<int:mp_id>/transfer", methods=["GET", "POST"])
 @staff_required
 def transfer(mp_id):
     """Move a mini-program to another tenant (one page per app keeps the list light at any fleet size)."""
-    mp = platform_service.get_miniprogram(mp_id)
-    form = TransferForm(tenant_id=mp.tenant_id)
+    return _transfer_page(platform_service.get_miniprogram(mp_id), authorization_service.transfer, "platform.index")
+
+
+@bp.route("/official-accounts/<int:oa_id>/transfer", methods=["GET", "POST"])
+@staff_required
+def transfer_official_account(oa_id):
+    """Give an official account to a tenant (or move it to another)."""
+    return _transfer_page(official_accounts_service.get_official_account(oa_id, None),
+                          official_accounts_service.transfer, "platform.official_accounts")
+
+
+def _transfer_page(account, transfer_service, back):
+    form = TransferForm(tenant_id=account.tenant_id)
     form.tenant_id.choices = as_choices(platform_service.tenant_choices())
     if form.validate_on_submit():
-        mp = authorization_service.transfer(mp_id, form.tenant_id.data, current_user)
-        flash(_("%(name)s moved to another tenant.", name=mp.display_name), "success")
-        return redirect(url_for("platform.index"))
-    return render_template("platform/transfer.html", mp=mp, form=form), (400 if form.errors else 200)
+        account = transfer_service(account.id, form.tenant_id.data, current_user)
+        flash(_("%(name)s moved to another tenant.", name=account.display_name), "success")
+        return redirect(url_for(back))
+    return render_template("platform/transfer.html", mp=account, form=form, back=url_for(back)), \
+        (400 if form.errors else 200)
 
 
 @bp.route("/unclaimed")

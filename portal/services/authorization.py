@@ -1,5 +1,11 @@
-"""Authorizing a mini-program to the platform: the authorization page, the redirect back, and the
-`authorized` push that completes it even when the merchant's browser never comes back.
+"""Authorizing a mini-program or an official account to the platform: the authorization page, the redirect
+back, and the `authorized` push that completes it even when the merchant's browser never comes back.
+
+The merchant picks the kind of account WeChat's page offers (`auth_type` 2 mini-programs, 1 official
+accounts, 3 both). The administrator confirms one account per visit (授权流程技术说明, 步骤五: the page
+redirects with one 授权码, and api_query_auth answers with one `authorizer_appid`), so "both" still yields
+one account per return. Its kind is read from api_get_authorizer_info (`MiniProgramInfo` is present only for
+a mini-program: 「可根据这个字段判断是否为小程序类型授权」) and it is stored in `wxminiprograms` or `wxuser`.
 
 Both paths end in `_complete`, serialized per pre-auth session, so a code is exchanged once: WeChat's
 authorization code is short-lived and the redirect and the push race each other. When both were lost, the
@@ -19,13 +25,14 @@ from sqlalchemy import delete, select
 
 from portal.errors import Conflict, NotFound, ValidationFailed, WeChatFailed
 from portal.extensions import db
-from portal.models import CallbackEvent, MiniProgram, PreAuthSession, Tenant
+from portal.models import CallbackEvent, MiniProgram, OfficialAccount, PreAuthSession, Tenant
 from portal.models.callback import OUTCOME_APPLIED, OUTCOME_FAILED
 from portal.models.miniprogram import AUTH_AUTHORIZED, CODE_MANAGEMENT_FUNCSCOPE
 from portal.secretbox import SecretDecryptError
 from portal.services import activity
 from portal.services.authorizers import get_unclaimed
 from portal.services.locks import named_lock
+from portal.services.tokens import find_authorizer
 from portal.services.wechat import get_client, human_error  # noqa: F401 - human_error re-exported
 from portal.timeutil import epoch, utcnow
 from portal.wechat import callbacks as events
@@ -34,6 +41,9 @@ from portal.wechat.errors import WeChatError
 
 log = logging.getLogger("portal.authorization")
 STATE_MAX_AGE = 3600
+# The account kinds a merchant may offer on WeChat's page, and the auth_type each one is (授权流程技术说明:
+# 「1 则商户点击链接后，手机端仅展示公众号；2 表示仅展示小程序；3 表示公众号和小程序都展示」).
+AUTH_TYPES = {"miniprogram": 2, "official_account": 1, "both": 3}
 
 
 def _hash(code):
@@ -44,12 +54,16 @@ def _serializer():
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="wechat-authorization")
 
 
-def start_authorization(user, tenant_id, redirect_base):
-    """Create a fresh pre-auth code (api_create_preauthcode) and both authorization URLs. Called when the
-    merchant clicks (a POST), never to show a page: each code is a WeChat call.
+def start_authorization(user, tenant_id, redirect_base, account_kind="miniprogram"):
+    """Create a fresh pre-auth code (api_create_preauthcode) and both authorization URLs offering the
+    `account_kind` (a key of AUTH_TYPES). Called when the merchant clicks (a POST), never to show a page:
+    each code is a WeChat call.
 
-    :raise WeChatFailed: with a human message when WeChat refuses.
+    :raise WeChatFailed: with a human message when WeChat refuses. :raise ValidationFailed: unknown kind.
     """
+    if account_kind not in AUTH_TYPES:
+        raise ValidationFailed(_("Choose the kind of account to authorize."))
+    auth_type = AUTH_TYPES[account_kind]
     client = get_client()
     try:
         code = client.component.create_preauthcode()
@@ -63,8 +77,9 @@ def start_authorization(user, tenant_id, redirect_base):
     state = _serializer().dumps({"t": tenant_id, "u": user.id, "s": session.id})
     redirect_uri = f"{redirect_base.rstrip('/')}/{state}"
     return {
-        "pc_url": client.component.pc_authorization_url(code.pre_auth_code, redirect_uri, auth_type=2),
-        "mobile_url": client.component.mobile_authorization_url(code.pre_auth_code, redirect_uri, auth_type=2),
+        "pc_url": client.component.pc_authorization_url(code.pre_auth_code, redirect_uri, auth_type=auth_type),
+        "mobile_url": client.component.mobile_authorization_url(code.pre_auth_code, redirect_uri,
+                                                                auth_type=auth_type),
         "expires_in": code.expires_in,
     }
 
@@ -98,14 +113,16 @@ def read_state(state, user):
 
 
 def complete_from_redirect(auth_code, session, user):
-    """The merchant came back from WeChat's page with `auth_code`; returns (mini-program, warnings)."""
+    """The merchant came back from WeChat's page with `auth_code`; returns (account, warnings), the account
+    a `MiniProgram` or an `OfficialAccount`."""
     if not auth_code:
         raise ValidationFailed(_("WeChat did not send an authorization code. Please try again."))
     return _complete(auth_code, session, actor=user)
 
 
 def complete_from_push(event_id):
-    """The `authorized`/`updateauthorized` push arrived: finish the authorization from it alone."""
+    """The `authorized`/`updateauthorized` push arrived: finish the authorization from it alone. Returns the
+    appid stored, or None."""
     row = db.session.get(CallbackEvent, event_id)
     if row is None:
         return None
@@ -126,7 +143,7 @@ def complete_from_push(event_id):
         return None
     row.outcome, row.detail = OUTCOME_APPLIED, f"authorized {mp.authorizer_appid}"
     db.session.commit()
-    return mp.id
+    return mp.authorizer_appid
 
 
 def _complete(auth_code, session, actor, expected_appid=None):
@@ -136,13 +153,11 @@ def _complete(auth_code, session, actor, expected_appid=None):
         if session is not None:
             db.session.refresh(session)
             if session.completed_appid:
-                mp = db.session.scalar(select(MiniProgram).where(MiniProgram.authorizer_appid == session.completed_appid))
-                if mp is not None and mp.is_authorized:
-                    return mp, _warnings(mp)
+                account = find_authorizer(db.session, session.completed_appid)
+                if account is not None and account.is_authorized:
+                    return account, _warnings(account)
         client = get_client()
         auth, info = _query_auth(auth_code)
-        if not info.is_miniprogram:
-            raise ValidationFailed(_("This account is not a mini-program. Please authorize a mini-program."))
         tenant_id = session.tenant_id if session else None
         mp = _upsert(auth, info, tenant_id, session.user_id if session else None, actor)
         if session is not None:
@@ -183,8 +198,9 @@ def assign_unclaimed(row_id, tenant_id, actor):
     """Staff bind an account found in WeChat's authorizer list to a tenant: api_get_authorizer_info, then
     api_authorizer_token with the refresh token the list gave, stored (encrypted) as an authorization is.
 
-    :raise NotFound: no such unclaimed account. :raise ValidationFailed: unknown tenant, not a mini-program,
-    no refresh token. :raise Conflict: bound to another tenant meanwhile. :raise WeChatFailed: WeChat refused.
+    A mini-program lands in `wxminiprograms`, an official account in `wxuser`.
+
+    :raise NotFound: no such unclaimed account. :raise ValidationFailed: unknown tenant, no refresh token. :raise Conflict: bound to another tenant meanwhile. :raise WeChatFailed: WeChat refused.
     """
     row = get_unclaimed(row_id)
     if db.session.get(Tenant, tenant_id) is None:
@@ -196,8 +212,6 @@ def assign_unclaimed(row_id, tenant_id, actor):
     with named_lock(f"authorization:{appid}"):
         try:
             info = client.component.get_authorizer_info(appid)
-            if not info.is_miniprogram:
-                raise ValidationFailed(_("This account is not a mini-program. Please authorize a mini-program."))
             token = client.component.refresh_authorizer_token(appid, row.refresh_token)
         except WeChatError as exc:
             raise human_error(exc) from exc
@@ -210,27 +224,52 @@ def assign_unclaimed(row_id, tenant_id, actor):
 
 
 def _upsert(auth, info, tenant_id, user_id, actor):
-    mp = db.session.scalar(select(MiniProgram).where(MiniProgram.authorizer_appid == auth.authorizer_appid))
-    if mp is not None and mp.tenant_id and tenant_id and mp.tenant_id != tenant_id:
+    """Store the authorized account with its tokens: a mini-program in `wxminiprograms`, an official account
+    in `wxuser` (the kind api_get_authorizer_info gave)."""
+    model = MiniProgram if info.is_miniprogram else OfficialAccount
+    row = db.session.scalar(select(model).where(model.authorizer_appid == auth.authorizer_appid))
+    if row is not None and row.tenant_id and tenant_id and row.tenant_id != tenant_id:
         raise Conflict(_("This mini-program is already bound to another tenant. Ask the platform staff to "
+                         "transfer it.") if info.is_miniprogram else
+                       _("This official account is already bound to another tenant. Ask the platform staff to "
                          "transfer it."))
-    created = mp is None
+    created = row is None
     if created:
-        mp = MiniProgram(authorizer_appid=auth.authorizer_appid, tenant_id=tenant_id, uid=user_id)
-        db.session.add(mp)
-    elif mp.tenant_id is None:
-        mp.tenant_id = tenant_id
-    _fill_profile(mp, info, auth)
-    mp.auth_state, mp.authorized_at, mp.unauthorized_at = AUTH_AUTHORIZED, utcnow(), None
+        row = model(authorizer_appid=auth.authorizer_appid, tenant_id=tenant_id, uid=user_id)
+        db.session.add(row)
+    elif row.tenant_id is None:
+        row.tenant_id = tenant_id
+    (_fill_profile if info.is_miniprogram else _fill_official_profile)(row, info, auth)
+    row.auth_state, row.authorized_at, row.unauthorized_at = AUTH_AUTHORIZED, utcnow(), None
     # The refresh token is written in the same transaction as the row: it is never lost.
-    mp.authorizer_access_token, mp.authorizer_expires = auth.access_token, epoch() + auth.expires_in
-    mp.authorizer_refresh_token, mp.refresh_token_updated_at = auth.refresh_token, utcnow()
-    if user_id and not mp.uid:
-        mp.uid = user_id
+    row.authorizer_access_token, row.authorizer_expires = auth.access_token, epoch() + auth.expires_in
+    row.authorizer_refresh_token, row.refresh_token_updated_at = auth.refresh_token, utcnow()
+    if user_id and not row.uid:
+        row.uid = user_id
     db.session.flush()
-    activity.record("authorization.granted" if created else "authorization.updated", actor=actor, miniprogram=mp,
-                    detail=f"permission sets {list(auth.func_ids)}")
-    return mp
+    action = "authorization.granted" if created else "authorization.updated"
+    if info.is_miniprogram:
+        activity.record(action, actor=actor, miniprogram=row, detail=f"permission sets {list(auth.func_ids)}")
+    else:
+        activity.record(action, actor=actor, tenant_id=row.tenant_id,
+                        detail=f"official account {row.appid}, permission sets {list(auth.func_ids)}")
+    return row
+
+
+def _fill_official_profile(oa, info, auth):
+    """The `wxuser` columns from api_get_authorizer_info's official-account answer."""
+    raw = info.raw.get("authorizer_info") or {}
+    oa.nick_name, oa.head_img, oa.user_name = info.nick_name[:64], info.head_img[:512], info.user_name[:45]
+    oa.principal_name, oa.alias = info.principal_name[:128], (raw.get("alias") or "")[:64] or None
+    oa.qrcode_url = (raw.get("qrcode_url") or "")[:512] or None
+    oa.service_type_info, oa.verify_type_info = info.service_type, info.verify_type
+    oa.business_info = json.dumps(raw.get("business_info") or {}, ensure_ascii=False)
+    oa.func_info = json.dumps(_func_info(auth, info), ensure_ascii=False)
+
+
+def _func_info(auth, info):
+    return (auth.raw.get("authorization_info") or {}).get("func_info") or \
+        (info.raw.get("authorization_info") or {}).get("func_info") or []
 
 
 def _fill_profile(mp, info, auth):
@@ -243,13 +282,11 @@ def _fill_profile(mp, info, auth):
     mp.business_info = json.dumps(raw.get("business_info") or {}, ensure_ascii=False)
     mp.miniprograminfo = json.dumps(raw.get("MiniProgramInfo") or {}, ensure_ascii=False)
     mp.idc = raw.get("idc")
-    func_info = (auth.raw.get("authorization_info") or {}).get("func_info") or \
-        (info.raw.get("authorization_info") or {}).get("func_info") or []
-    mp.func_info = json.dumps(func_info, ensure_ascii=False)
+    mp.func_info = json.dumps(_func_info(auth, info), ensure_ascii=False)
 
 
 def _warnings(mp):
-    if CODE_MANAGEMENT_FUNCSCOPE not in mp.funcscope_ids:
+    if isinstance(mp, MiniProgram) and CODE_MANAGEMENT_FUNCSCOPE not in mp.funcscope_ids:
         return [_("The permission set “development management” (18) was not granted, so code upload, audit and "
                   "release will not work. Authorize again and keep it ticked.")]
     return []

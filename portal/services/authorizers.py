@@ -8,8 +8,9 @@ three kinds of drift, each kept as an `AuthorizerSyncFinding` of the run:
   lost): noted as `UnclaimedAuthorizer` rows for staff to assign (`authorization.assign_unclaimed`);
 - apps authorized here that it no longer lists (the `unauthorized` push was lost): marked unauthorized, as
   that push would have;
-- apps whose permission sets changed (an `updateauthorized` push was lost): the list does not carry
-  func_info, so each listed app is read with api_get_authorizer_info and its func_info stored anew.
+- mini-programs whose permission sets changed (an `updateauthorized` push was lost): the list does not
+  carry func_info, so each listed mini-program is read with api_get_authorizer_info and its func_info
+  stored anew.
 One sync runs at a time (`AuthorizerSync.active_key`); its row carries the progress the report page polls.
 """
 
@@ -27,7 +28,13 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.errors import NotFound
 from portal.extensions import db
-from portal.models import AuthorizerSync, AuthorizerSyncFinding, MiniProgram, UnclaimedAuthorizer
+from portal.models import (
+    AuthorizerSync,
+    AuthorizerSyncFinding,
+    MiniProgram,
+    OfficialAccount,
+    UnclaimedAuthorizer,
+)
 from portal.models.authorizer_sync import (
     ACTIVE_KEY,
     FOUND_LOST,
@@ -131,8 +138,8 @@ def _reconcile(run):
         if len(listed) % 500 == 0:  # one page
             _progress(run, STEP_LISTING, len(listed), 0)
     run.listed = len(listed)
-    rows = db.session.scalars(select(MiniProgram).where(MiniProgram.auth_state == AUTH_AUTHORIZED)
-                              .order_by(MiniProgram.id)).all()
+    rows = [row for model in (MiniProgram, OfficialAccount)
+            for row in db.session.scalars(select(model).where(model.auth_state == AUTH_AUTHORIZED).order_by(model.id))]
     saved, lost, listed_here = 0, 0, []
     for mp in rows:
         item = listed.get(mp.authorizer_appid)
@@ -143,7 +150,8 @@ def _reconcile(run):
             _found(run, FOUND_LOST, mp.authorizer_appid, mp)
             lost += 1
             continue
-        listed_here.append(mp.id)
+        if isinstance(mp, MiniProgram):
+            listed_here.append(mp.id)
         if item.refresh_token and item.refresh_token != mp.authorizer_refresh_token:
             mp.authorizer_refresh_token, mp.refresh_token_updated_at = item.refresh_token, utcnow()
             saved += 1
@@ -170,14 +178,20 @@ def _authorized_meanwhile(client, mp, since):
     return True
 
 
-def mark_unauthorized(mp, detail):
-    """Record that `mp` is no longer authorized to the platform and drop its tokens (the `unauthorized`
-    push, or a sync that no longer finds it in WeChat's list). The caller commits."""
-    mp.auth_state, mp.unauthorized_at = AUTH_UNAUTHORIZED, utcnow()
-    mp.authorizer_access_token = mp.authorizer_refresh_token = None
-    mp.authorizer_expires = None
-    activity.record("authorization.revoked", miniprogram=mp, detail=detail)
-    get_client().tokens.forget_authorizer(mp.authorizer_appid)
+def mark_unauthorized(account, detail):
+    """Record that `account` (a mini-program or an official account) is no longer authorized to the
+    platform and drop its tokens (the `unauthorized` push, or a sync that no longer finds it in WeChat's
+    list). The caller commits."""
+    account.auth_state, account.unauthorized_at = AUTH_UNAUTHORIZED, utcnow()
+    account.authorizer_access_token = account.authorizer_refresh_token = None
+    if isinstance(account, OfficialAccount):
+        account.authorizer_expires = 0  # as the seed's `unauthorized` handler leaves wxuser
+        activity.record("authorization.revoked", tenant_id=account.tenant_id,
+                        detail=f"official account {account.appid}: {detail}")
+    else:
+        account.authorizer_expires = None
+        activity.record("authorization.revoked", miniprogram=account, detail=detail)
+    get_client().tokens.forget_authorizer(account.authorizer_appid)
 
 
 def _check_permissions(client, run, mp_ids):
@@ -227,7 +241,8 @@ def _check_one(client, run, mp):
 
 def _note_unclaimed(client, listed, run):
     """Keep one `UnclaimedAuthorizer` per listed account without a wxminiprograms row; drop the others."""
-    known = set(db.session.scalars(select(MiniProgram.authorizer_appid)))
+    known = set(db.session.scalars(select(MiniProgram.authorizer_appid))) | \
+        set(db.session.scalars(select(OfficialAccount.appid)))
     wanted = {appid: item for appid, item in listed.items() if appid not in known}
     rows = {row.authorizer_appid: row for row in db.session.scalars(select(UnclaimedAuthorizer))}
     for appid, row in rows.items():
@@ -261,7 +276,8 @@ def _describe(client, row):
 
 def _found(run, kind, appid, mp=None, name=None, added=None, removed=None):
     db.session.add(AuthorizerSyncFinding(
-        sync_id=run.id, kind=kind, authorizer_appid=appid, miniprogram_id=getattr(mp, "id", None),
+        sync_id=run.id, kind=kind, authorizer_appid=appid,
+        miniprogram_id=mp.id if isinstance(mp, MiniProgram) else None,
         name=(name or getattr(mp, "nick_name", None) or "")[:64] or None,
         added=None if added is None else json.dumps(added), removed=None if removed is None else json.dumps(removed)))
 

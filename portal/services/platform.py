@@ -76,12 +76,13 @@ def find_tenants(term, limit=20):
     return [{"id": row.id, "name": row.name} for row in rows]
 
 
-def filter_by_tenant(query, tenant_id=None, tenant_name=None):
-    """`query` (over MiniProgram) narrowed to one tenant, or to tenants whose name contains `tenant_name`."""
+def filter_by_tenant(query, tenant_id=None, tenant_name=None, model=MiniProgram):
+    """`query` (over `model`, a tenant-owned account) narrowed to one tenant, or to tenants whose name
+    contains `tenant_name`."""
     if tenant_id:
-        query = query.where(MiniProgram.tenant_id == tenant_id)
+        query = query.where(model.tenant_id == tenant_id)
     term = (tenant_name or "").strip()[:64]
     if term:
-        query = query.where(MiniProgram.tenant_id.in_(
+        query = query.where(model.tenant_id.in_(
             select(Tenant.id).where(Tenant.name.contains(term, autoescape=True))))
     return query

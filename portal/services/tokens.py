@@ -2,7 +2,9 @@
 are never lost.
 
 - The database is the authoritative copy (ciphertext): the component token on `weixin_account`, each
-  authorizer's access and refresh token on `wxminiprograms`, written together in one transaction.
+  authorizer's access and refresh token on its row, written together in one transaction. An authorizer is a
+  mini-program (`wxminiprograms`) or an official account (`wxuser`); both models carry the same token
+  columns under the same names, and an appid is one account in WeChat, so one code path serves both.
 - Redis (when configured) caches access tokens and holds the single-flight refresh lock (`SET NX PX`,
   released by compare-and-delete), so many workers on many machines refresh a token once. Without Redis
   (embedded mode, one process) a per-key thread lock does the same.
@@ -27,7 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
-from portal.models import ComponentAccount, MiniProgram
+from portal.models import ComponentAccount, MiniProgram, OfficialAccount
 from portal.models.miniprogram import AUTH_AUTHORIZED, AUTH_NEEDS_REAUTH
 from portal.secretbox import SecretDecryptError, binding
 from portal.services.locks import LockBusy, named_lock
@@ -35,11 +37,22 @@ from portal.timeutil import utcnow
 from portal.wechat.errors import AppNotAuthorized, AuthorizationLost, RefreshTokenInvalid, WeChatError
 
 log = logging.getLogger("portal.tokens")
+AUTHORIZER_MODELS = (MiniProgram, OfficialAccount)  # the account kinds whose tokens the store keeps
 
 REFRESH_MARGIN = 600  # seconds before expiry when a token counts as stale
 TICKET_MAX_AGE = 12 * 3600  # WeChat's ticket validity
 LOCK_TTL_MS = 20_000  # longer than a refresh can take (timeouts included); a crashed holder frees it then
 LOCK_WAIT_SECONDS = 25.0
+
+
+def find_authorizer(session, appid):
+    """The row of `appid` in `session`, whichever kind of account it is (an appid is one account in
+    WeChat), or None."""
+    for model in AUTHORIZER_MODELS:
+        row = session.scalar(select(model).where(model.authorizer_appid == appid))
+        if row is not None:
+            return row
+    return None
 
 
 class TokenUnavailable(WeChatError):
@@ -51,10 +64,10 @@ class TokenUnavailable(WeChatError):
 
 
 class NotAuthorized(AppNotAuthorized):
-    """The mini-program is not (or no longer) authorized to the platform."""
+    """The account (mini-program or official account) is not (or no longer) authorized to the platform."""
 
     def __init__(self, appid):
-        super().__init__(self.errcode, "mini-program is not authorized to this platform", "token", None)
+        super().__init__(self.errcode, "account is not authorized to this platform", "token", None)
         self.appid = appid
 
 
@@ -270,24 +283,25 @@ class PortalTokenStore:
 
     # --- authorizer tokens ---
 
-    def _mini_program(self, session, appid):
-        return session.scalar(select(MiniProgram).where(MiniProgram.authorizer_appid == appid))
+    @staticmethod
+    def _authorizer(session, appid):
+        return find_authorizer(session, appid)
 
     def _read_authorizer(self, appid):
         with self._session() as s:
-            mp = self._mini_program(s, appid)
-            if mp is None or mp.auth_state != AUTH_AUTHORIZED:
+            row = self._authorizer(s, appid)
+            if row is None or row.auth_state != AUTH_AUTHORIZED:
                 raise NotAuthorized(appid)
-            if mp.authorizer_access_token and mp.authorizer_expires:
-                return mp.authorizer_access_token, mp.authorizer_expires
+            if row.authorizer_access_token and row.authorizer_expires:
+                return row.authorizer_access_token, row.authorizer_expires
         return None
 
     def _refresh_authorizer(self, appid):
         with self._session() as s:
-            mp = self._mini_program(s, appid)
-            if mp is None or mp.auth_state != AUTH_AUTHORIZED:
+            row = self._authorizer(s, appid)
+            if row is None or row.auth_state != AUTH_AUTHORIZED:
                 raise NotAuthorized(appid)
-            refresh_token = mp.authorizer_refresh_token
+            refresh_token = row.authorizer_refresh_token
         try:
             try:
                 result = self._call_refresh(appid, refresh_token)
@@ -309,10 +323,10 @@ class PortalTokenStore:
         result = {"errcode": exc.errcode, **{lang: exc.human(lang) for lang in languages}}
         try:
             with self._session() as s:
-                mp = self._mini_program(s, appid)
-                if mp is not None:
-                    mp.token_refreshed_at, mp.token_refresh_ok = utcnow(), False
-                    mp.token_refresh_result = json.dumps(result, ensure_ascii=False)
+                row = self._authorizer(s, appid)
+                if row is not None:
+                    row.token_refreshed_at, row.token_refresh_ok = utcnow(), False
+                    row.token_refresh_result = json.dumps(result, ensure_ascii=False)
                     s.commit()
         except SQLAlchemyError as db_exc:
             log.warning("could not record the failed refresh of %s: %s", appid, db_exc.__class__.__name__)
@@ -326,14 +340,14 @@ class PortalTokenStore:
         """Write access and refresh token in ONE transaction, then cache the access token."""
         expires_at = int(time.time()) + int(expires_in)
         with self._session() as s:
-            mp = self._mini_program(s, appid)
-            if mp is None:
+            row = self._authorizer(s, appid)
+            if row is None:
                 raise NotAuthorized(appid)
-            mp.authorizer_access_token, mp.authorizer_expires = access_token, expires_at
-            mp.token_refreshed_at, mp.token_refresh_ok, mp.token_refresh_result = utcnow(), True, None
-            if refresh_token and refresh_token != mp.authorizer_refresh_token:
-                mp.authorizer_refresh_token = refresh_token
-                mp.refresh_token_updated_at = utcnow()
+            row.authorizer_access_token, row.authorizer_expires = access_token, expires_at
+            row.token_refreshed_at, row.token_refresh_ok, row.token_refresh_result = utcnow(), True, None
+            if refresh_token and refresh_token != row.authorizer_refresh_token:
+                row.authorizer_refresh_token = refresh_token
+                row.refresh_token_updated_at = utcnow()
             s.commit()
         self._remember(f"authorizer:{appid}", (access_token, expires_at))
         log.info("authorizer token refreshed for %s (fp %s)", appid, fingerprint(access_token))
@@ -346,8 +360,8 @@ class PortalTokenStore:
         for item in self.component.iter_authorizers():
             if item.authorizer_appid == appid and item.refresh_token:
                 with self._session() as s:
-                    mp = self._mini_program(s, appid)
-                    mp.authorizer_refresh_token, mp.refresh_token_updated_at = item.refresh_token, utcnow()
+                    row = self._authorizer(s, appid)
+                    row.authorizer_refresh_token, row.refresh_token_updated_at = item.refresh_token, utcnow()
                     s.commit()
                 log.warning("recovered the refresh token of %s from api_get_authorizer_list", appid)
                 return item.refresh_token
@@ -358,25 +372,26 @@ class PortalTokenStore:
         from portal.services import activity
 
         with self._session() as s:
-            mp = self._mini_program(s, appid)
-            if mp is None:
+            row = self._authorizer(s, appid)
+            if row is None:
                 return
-            mp.auth_state = AUTH_NEEDS_REAUTH
-            mp.authorizer_access_token, mp.authorizer_expires = None, None
+            row.auth_state = AUTH_NEEDS_REAUTH
+            row.authorizer_access_token, row.authorizer_expires = None, None
             s.commit()
-            tenant_id, mp_id = mp.tenant_id, mp.id
+            tenant_id = row.tenant_id
+            mp_id = row.id if isinstance(row, MiniProgram) else None
         self._cache_drop(f"authorizer:{appid}")
         with self._session() as s:
             s.add(activity.build("authorization.lost", tenant_id=tenant_id, miniprogram_id=mp_id,
-                                 outcome="failed", detail=why))
+                                 outcome="failed", detail=why if mp_id else f"{appid}: {why}"))
             s.commit()
         log.warning("%s needs re-authorization: %s", appid, why)
 
     def _expire_authorizer(self, appid, failed_token):
         with self._session() as s:
-            mp = self._mini_program(s, appid)
-            if mp is not None and mp.authorizer_access_token == failed_token:
-                mp.authorizer_expires = 0
+            row = self._authorizer(s, appid)
+            if row is not None and row.authorizer_access_token == failed_token:
+                row.authorizer_expires = 0
                 s.commit()
 
     def cache_authorizer_token(self, appid, access_token, expires_at):
@@ -390,7 +405,7 @@ class PortalTokenStore:
 
 def refresh_expiring_tokens(store, within=3 * REFRESH_MARGIN):
     """Refresh, through `store` (the app's `PortalTokenStore`, `get_client().tokens`), the component token
-    and every authorized app's token that expires within `within` seconds, so request paths rarely refresh
+    and every authorized account's token (mini-programs and official accounts) that expires within `within` seconds, so request paths rarely refresh
     inline. Returns counts for the job log."""
     counts = {"component": 0, "refreshed": 0, "failed": 0}
     try:
@@ -399,9 +414,10 @@ def refresh_expiring_tokens(store, within=3 * REFRESH_MARGIN):
         log.warning("component token refresh failed: %s", exc.errcode or exc.__class__.__name__)
         return counts
     deadline = int(time.time()) + within
-    appids = db.session.scalars(select(MiniProgram.authorizer_appid).where(
-        MiniProgram.auth_state == AUTH_AUTHORIZED,
-        (MiniProgram.authorizer_expires.is_(None)) | (MiniProgram.authorizer_expires < deadline))).all()
+    appids = [appid for model in AUTHORIZER_MODELS for appid in db.session.scalars(
+        select(model.authorizer_appid).where(
+            model.auth_state == AUTH_AUTHORIZED,
+            (model.authorizer_expires.is_(None)) | (model.authorizer_expires < deadline)))]
     db.session.commit()
     for appid in appids:
         try:

@@ -70,6 +70,16 @@ class AuthorizerInfo:
     is_miniprogram: bool
     func_ids: tuple[int, ...]
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    service_type: int | None = None  # service_type_info.id: official accounts 0/1 订阅号, 2 服务号
+    verify_type: int | None = None  # verify_type_info.id: -1 未认证, 0 微信认证, ...
+
+
+def _type_id(value: Any) -> int | None:
+    """The ``id`` of a ``service_type_info`` / ``verify_type_info`` object, when WeChat sent one."""
+    try:
+        return int(value["id"]) if isinstance(value, dict) and "id" in value else None
+    except (TypeError, ValueError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -250,6 +260,7 @@ class ComponentAPI:
             head_img=str(info.get("head_img", "")), user_name=str(info.get("user_name", "")),
             principal_name=str(info.get("principal_name", "")), is_miniprogram="MiniProgramInfo" in info,
             func_ids=_func_ids(auth.get("func_info")), raw=data,
+            service_type=_type_id(info.get("service_type_info")), verify_type=_type_id(info.get("verify_type_info")),
         )
 
     def get_authorizer_list(self, offset: int = 0, count: int = MAX_AUTHORIZER_PAGE) -> AuthorizerPage:

@@ -158,7 +158,7 @@ def open_authorize_page(page):
     back to the page with the button for a computer."""
     expect(page.locator(".empty-state")).to_be_visible()
     page.locator("#authorize-cta").click()
-    expect(page.get_by_role("heading", name="授权您的小程序", level=1, exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="授权您的帐号", level=1, exact=True)).to_be_visible()
     expect(page.locator("#authorize-qr")).to_have_count(0)  # no pre-auth code until a click
     page.locator("#authorize-qr-start").click()
     qr = page.locator("#authorize-qr svg")

@@ -156,7 +156,7 @@ def test_the_readme_tour_works_on_make_run(demo_run, tour_page, browser):
 
     # 1-2. The merchant authorizes a demo mini-program on WeChat's page.
     page.locator("#authorize-cta, #authorize-more").first.click()
-    expect(page.get_by_role("heading", name="授权您的小程序", level=1, exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="授权您的帐号", level=1, exact=True)).to_be_visible()
     steps.go_to_wechat_authorization(page, demo_run.sandbox_url)
     steps.confirm_on_wechat(page, appid, TOUR_APP)
     steps.expect_miniprogram_on_dashboard(page, appid, TOUR_APP)

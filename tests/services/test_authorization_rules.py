@@ -12,20 +12,6 @@ from tests.helpers import (
 )
 
 
-def test_official_account_is_refused(platform):
-    """WeChat's page with auth_type=2 offers only mini-programs; an official account can still arrive by
-    push (authorized elsewhere). It is refused with a reason and no row is written."""
-    appid = platform.api.create_miniprogram(account_type="official_account", nick_name="Not an MP")
-    platform.api.authorize(appid)
-    drain_jobs(platform.app)
-    from portal.models import CallbackEvent, MiniProgram
-
-    with platform.app.app_context():
-        assert MiniProgram.query.filter_by(authorizer_appid=appid).count() == 0
-        event = CallbackEvent.query.filter_by(kind="authorized").one()
-        assert event.outcome == "failed" and "不是小程序" in event.detail
-
-
 def test_missing_development_permission_is_explained(platform, make_tenant, make_user, login_as):
     appid = platform.api.create_miniprogram(nick_name="Few Rights", func_info=[17, 19])
     _tenant, client = merchant_client(platform, make_tenant, make_user, login_as)

@@ -75,7 +75,7 @@ def test_the_daily_sync_finds_unseen_accounts_and_staff_assign_them(platform, ma
         assert get_client().miniprogram(lost).code.get_category() is not None
 
 
-def test_only_staff_see_them_and_an_official_account_is_not_assigned(platform, make_tenant, make_user, login_as):
+def test_only_staff_see_them_and_an_official_account_is_assigned_as_one(platform, make_tenant, make_user, login_as):
     tenant_id = make_tenant("Noodle Shop")
     make_user(tenant_id=tenant_id, email="owner@example.com")
     merchant = platform.client()
@@ -84,13 +84,17 @@ def test_only_staff_see_them_and_an_official_account_is_not_assigned(platform, m
     _scheduled_sync(platform)
     assert merchant.get("/staff/platform/unclaimed").status_code == 403
     staff = _staff(platform, make_user, login_as)
-    assert "不是小程序" in staff.get("/staff/platform/unclaimed").get_data(as_text=True)
+    assert "公众号" in staff.get("/staff/platform/unclaimed").get_data(as_text=True)
     row_id = _raw(platform, "SELECT id FROM unclaimed_authorizers WHERE authorizer_appid = :a", a=account)[0]
     assign = f"/staff/platform/unclaimed/{row_id}/assign"
-    refused = post_form(staff, assign, {"tenant_id": tenant_id}, token_from=assign)
-    assert refused.status_code == 400 and "不是小程序" in refused.get_data(as_text=True)
+    assert merchant.get(assign).status_code == 403
+    assigned = post_form(staff, assign, {"tenant_id": tenant_id}, token_from=assign)
+    assert assigned.status_code == 302
     assert _raw(platform, "SELECT id FROM wxminiprograms WHERE authorizer_appid = :a", a=account) is None
-    assert _raw(platform, "SELECT id FROM unclaimed_authorizers WHERE authorizer_appid = :a", a=account) is not None
+    assert _raw(platform, "SELECT tenant_id, auth_state FROM wxuser WHERE appid = :a", a=account) == \
+        (tenant_id, "authorized")
+    assert _raw(platform, "SELECT id FROM unclaimed_authorizers WHERE authorizer_appid = :a", a=account) is None
+    assert "某公众号" in merchant.get("/dashboard").get_data(as_text=True)
     assert staff.get("/staff/platform/unclaimed/999999/assign").status_code == 404
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
-from portal.models import CallbackEvent, ComponentAccount, MiniProgram
+from portal.models import CallbackEvent, ComponentAccount
 from portal.models.callback import (
     OUTCOME_APPLIED,
     OUTCOME_FAILED,
@@ -23,6 +23,7 @@ from portal.models.callback import (
 from portal.services import authorizers, fleet
 from portal.services.code.audit import apply_audit_events
 from portal.services.pushes.group_commit import GroupCommitter
+from portal.services.tokens import find_authorizer
 from portal.services.wechat import component_appid
 from portal.timeutil import utcnow
 from portal.wechat import callbacks as events
@@ -302,8 +303,8 @@ def _queue_fast_registration(row):
 
 
 def _unauthorize(appid):
-    mp = db.session.query(MiniProgram).filter_by(authorizer_appid=appid).one_or_none()
-    if mp is None:
+    account = find_authorizer(db.session, appid)
+    if account is None:
         return OUTCOME_IGNORED, "unknown appid"
-    authorizers.mark_unauthorized(mp, "unauthorized push")
+    authorizers.mark_unauthorized(account, "unauthorized push")
     return OUTCOME_APPLIED, "marked unauthorized"
