@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 import segno
 from flask import Blueprint, Response, request
 
-from .. import commits
+from .. import commits, setup
 from ..errors import ApiError
 from .api import AUTHORIZER, api_route
 
@@ -45,7 +45,7 @@ def get_category(call):
     return {"category_list": [{"first_class": c.get("first_class", ""), "second_class": c.get("second_class", ""),
                                "third_class": c.get("third_class", ""), "first_id": c.get("first_id", 0),
                                "second_id": c.get("second_id", 0), "third_id": c.get("third_id", 0)}
-                              for c in account.categories]}
+                              for c in setup.approved_categories(account)]}
 
 
 @api_route(bp, "/wxa/get_qrcode", "get_qrcode", AUTHORIZER, method="GET")
