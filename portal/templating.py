@@ -44,6 +44,13 @@ ACTION_LABELS = {
     "job.submit_audit": _l("Submitted for audit"), "job.release": _l("Released"),
     "settings.update": _l("Settings changed"), "settings.mp_params": _l("Own parameters changed"),
     "settings.permissions": _l("What merchants may edit changed"),
+    "setup.name": _l("Name set"), "setup.avatar": _l("Avatar set"), "setup.introduction": _l("Introduction set"),
+    "setup.category": _l("Category added"), "setup.category_removed": _l("Category removed"),
+    "setup.location_api": _l("Location API applied for"),
+    "setup.nickname_audit.approved": _l("Name approved"), "setup.nickname_audit.rejected": _l("Name rejected"),
+    "setup.category_audit.approved": _l("Category approved"), "setup.category_audit.rejected": _l("Category rejected"),
+    "setup.privacy_apply.approved": _l("Location API granted"),
+    "setup.privacy_apply.rejected": _l("Location API refused"),
 }
 
 

@@ -9,6 +9,7 @@ from portal.models.fleet import FleetRelease, FleetTarget
 from portal.models.job_run import JobRun
 from portal.models.miniprogram import MiniProgram
 from portal.models.preauth import PreAuthSession
+from portal.models.setup import MiniProgramSetup
 from portal.models.template import LibraryTemplate, MiniProgramParams
 from portal.models.tenant import Tenant
 from portal.models.tenant_settings import TenantSettings
@@ -19,6 +20,6 @@ from portal.models.wechat_call import WeChatCall
 
 __all__ = [
     "Activity", "Audit", "CallbackEvent", "CodeCommit", "ComponentAccount", "FleetRelease", "FleetTarget", "JobRun",
-    "LibraryTemplate", "MiniProgram", "MiniProgramParams", "PreAuthSession", "Tenant", "TenantSettings", "Tester",
+    "LibraryTemplate", "MiniProgram", "MiniProgramParams", "MiniProgramSetup", "PreAuthSession", "Tenant", "TenantSettings", "Tester",
     "UnclaimedAuthorizer", "User", "WeChatCall",
 ]
