@@ -28,6 +28,10 @@ def _upload(field):
     return data.filename, data.read()
 
 
+def _lines(text):
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
 def _outcome(fn, success, endpoint, mp, *args):
     """Run a setup service; flash its outcome (`success` may depend on its result) and go back to the page."""
     try:
@@ -105,21 +109,15 @@ def setup_categories(mp_id):
 @login_required
 def setup_add_category(mp_id):
     mp, form = load_mp(mp_id), CategoryForm()
-    form.second.choices = [(int(request.form.get("second") or 0), "")]  # checked against WeChat's tree in the service
+    second = request.form.get("second", "")
+    form.second.choices = [(int(second), "")] if second.isdigit() else []  # the service checks WeChat's tree
     if not form.validate_on_submit():
         flash(_("Pick a category from the list."), "error")
         return redirect(url_for("releases.setup_categories", mp_id=mp.id))
     files = [(f.filename, f.read()) for f in form.documents.data or () if getattr(f, "filename", "")]
-    try:
-        tree = setup.category_tree(mp)
-    except PortalError as exc:
-        flash(exc.message, "error")
-        return redirect(url_for("releases.setup_categories", mp_id=mp.id))
-    needed = next((c["documents"] for f in tree for c in f["children"] if c["id"] == form.second.data), [])
     return _outcome(setup.add_category, lambda audited: _("Category added; WeChat reviews its documents, and "
                                                           "this page shows the outcome.") if audited
-                    else _("Category added."), "releases.setup_categories", mp, form.second.data,
-                    dict(zip(needed, files, strict=False)))
+                    else _("Category added."), "releases.setup_categories", mp, form.second.data, files)
 
 
 @bp.route("/<int:mp_id>/setup/categories/delete", methods=["POST"])
@@ -154,10 +152,9 @@ def setup_apply_interface(mp_id):
     if not form.validate_on_submit():
         flash(_("Say why the mini-program needs this API, in at most 300 characters."), "error")
         return redirect(url_for("releases.setup_interfaces", mp_id=mp.id))
-    lines = lambda text: [x.strip() for x in (text or "").splitlines() if x.strip()]  # noqa: E731
     return _outcome(setup.apply_interface, _("Applied; WeChat reviews the application, and this page shows the "
                                              "outcome."), "releases.setup_interfaces", mp, form.api_name.data,
-                    form.content.data, lines(form.urls.data), lines(form.pictures.data),
+                    form.content.data, _lines(form.urls.data), _lines(form.pictures.data),
                     (form.video.data or "").strip() or None)
 
 

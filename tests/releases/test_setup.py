@@ -143,6 +143,7 @@ def test_submit_that_would_fail_with_86002_is_stopped_before_wechat(blank_env):
     ("setup/avatar", {"picture": (io.BytesIO(b"GIF-not-really"), "a.png")}, ("PNG",), "modifyheadimage"),
     ("setup/introduction", {"signature": "好"}, ("4", "120"), "modifysignature"),
     ("setup/categories/add", {"second": "790"}, ("食品经营许可证",), "addcategory"),
+    ("setup/categories/add", {"second": "food"}, ("类目",), "addcategory"),
     ("setup/location-apis/apply", {"api_name": "wx.getLocation", "content": "导航"}, ("网页", "图片"),
      "apply_privacy_interface"),
 ])

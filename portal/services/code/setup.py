@@ -13,6 +13,7 @@ The pushes wxa_nickname_audit, wxa_category_audit and wxa_privacy_apply are appl
 
 import json
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, insert, select, update
@@ -76,6 +77,8 @@ def _refresh_name_audit(mp):
         answer = api(mp).setup.query_nickname(row.nickname_audit_id)
         row.nickname_status, row.nickname_reason = int(answer.get("audit_stat") or NAME_PENDING), \
             answer.get("fail_reason") or None
+        if row.nickname_status == NAME_APPROVED:
+            mp.nick_name = (answer.get("nickname") or row.nickname_requested or "")[:64] or mp.nick_name
         db.session.commit()
     return row
 
@@ -172,15 +175,16 @@ def categories(mp):
         return api(mp).setup.categories().get("categories") or []
 
 
-def add_category(mp, actor, second_id, uploads):
-    """addcategory with the documents the category needs, `uploads` mapping each document's name to its
-    (filename, bytes). Every document is checked before anything is uploaded.
+def add_category(mp, actor, second_id, files):
+    """addcategory with the documents the category needs: `files`, (filename, bytes) each, in the order
+    getallcategories lists the documents. Every document is checked before anything is uploaded.
     :raise ValidationFailed: an unknown category, a missing or bad document."""
     tree = category_tree(mp)
     first, node = next(((f, c) for f in tree for c in f["children"] if c["id"] == second_id), (None, None))
     if node is None:
         raise ValidationFailed(_("Pick a category from the list."))
-    missing = [d for d in node["documents"] if not uploads.get(d) or not uploads[d][1]]
+    uploads = dict(zip(node["documents"], [f for f in files if f[1]], strict=False))
+    missing = [d for d in node["documents"] if d not in uploads]
     if missing:
         raise ValidationFailed(_("The category “%(name)s” needs: %(docs)s. Upload a picture of each.",
                                  name=node["name"], docs="、".join(missing)))
@@ -248,10 +252,11 @@ def check_ready_for_review(mp):
     """:raise SetupIncomplete: before anything is sent, with what to set on the Setup tab."""
     missing = missing_for_review(mp)
     if missing:
-        labels = dict((key, label) for key, label, _e in CHECKLIST)
+        labels = {key: label for key, label, _e in CHECKLIST}
+        separator = "、" if str(get_locale() or "").startswith("zh") else ", "
         raise SetupIncomplete(_("WeChat would refuse this audit: the mini-program has no %(parts)s yet. Set "
                                 "them on its Setup tab first (a category counts once WeChat has approved it).",
-                                parts=", ".join(str(labels[m]) for m in missing)), missing=missing)
+                                parts=separator.join(str(labels[m]) for m in missing)), missing=missing)
 
 
 def checklist(mp, refresh=False):
