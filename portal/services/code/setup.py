@@ -65,8 +65,11 @@ def basic_info(mp):
     with wechat_errors():
         info = api(mp).setup.basic_info()
         row = _refresh_name_audit(mp)
-    return {"name": info.get("nickname") or "", "avatar": (info.get("head_image_info") or {}).get("head_image_url") or "",
-            "introduction": (info.get("signature_info") or {}).get("signature") or "",
+    name, avatar = info.get("nickname") or "", (info.get("head_image_info") or {}).get("head_image_url") or ""
+    if (name and name[:64] != mp.nick_name) or (avatar and avatar[:512] != mp.head_img):
+        mp.nick_name, mp.head_img = name[:64] or mp.nick_name, avatar[:512] or mp.head_img  # the pages' header
+        db.session.commit()
+    return {"name": name, "avatar": avatar, "introduction": (info.get("signature_info") or {}).get("signature") or "",
             "name_quota": info.get("nickname_info") or {}, "name_audit": row}
 
 
