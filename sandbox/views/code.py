@@ -89,7 +89,7 @@ MEDIA_KINDS = {"png": "image", "jpeg": "image", "jpg": "image", "gif": "image", 
 MEDIA_LIMITS = {"image": 2 * 1024 * 1024, "video": 10 * 1024 * 1024}
 
 
-def _media_format(head: bytes) -> str | None:
+def media_format(head: bytes) -> str | None:
     if head.startswith(b"\x89PNG"):
         return "png"
     if head.startswith(b"\xff\xd8\xff"):
@@ -113,7 +113,7 @@ def uploadmedia(call):
     name = media.filename or ""
     extension = name.rsplit(".", 1)[1].lower() if "." in name else ""
     kind = MEDIA_KINDS.get(extension)
-    if kind is None or _media_format(content[:12]) != ("jpeg" if extension == "jpg" else extension):
+    if kind is None or media_format(content[:12]) != ("jpeg" if extension == "jpg" else extension):
         raise ApiError(40005)
     if len(content) > MEDIA_LIMITS[kind]:
         raise ApiError(40006)

@@ -14,7 +14,7 @@ from ..errors import ApiError
 from ..runtime import current_sandbox
 from . import control
 from .api import AUTHORIZER, api_route, json_response
-from .code import _media_format
+from .code import media_format
 
 bp = Blueprint("setup", __name__)
 control_bp = Blueprint("setup_control", __name__, url_prefix="/sandbox/setup")
@@ -67,7 +67,7 @@ def media_upload(call):
     content = media.read() if media is not None else b""
     if not content:
         raise ApiError(41005)
-    if _media_format(content[:12]) not in ("png", "jpeg", "gif"):
+    if media_format(content[:12]) not in ("png", "jpeg", "gif"):
         raise ApiError(40005)
     if len(content) > MEDIA_IMAGE_LIMIT:
         raise ApiError(40009)
