@@ -55,6 +55,13 @@ ACTION_LABELS = {
     "registration.personal.succeeded": _l("Registered through fast registration"),
     "registration.enterprise.failed": _l("Fast registration failed"),
     "registration.personal.failed": _l("Fast registration failed"),
+    "setup.name": _l("Name set"), "setup.avatar": _l("Avatar set"), "setup.introduction": _l("Introduction set"),
+    "setup.category": _l("Category added"), "setup.category_removed": _l("Category removed"),
+    "setup.location_api": _l("Location API applied for"),
+    "setup.nickname_audit.approved": _l("Name approved"), "setup.nickname_audit.rejected": _l("Name rejected"),
+    "setup.category_audit.approved": _l("Category approved"), "setup.category_audit.rejected": _l("Category rejected"),
+    "setup.privacy_apply.approved": _l("Location API granted"),
+    "setup.privacy_apply.rejected": _l("Location API refused"),
 }
 
 

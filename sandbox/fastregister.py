@@ -163,11 +163,12 @@ def decide(sb, task: dict, outcome: str, reason=None, wait: bool = False) -> dic
 def _approve(sb, task: dict) -> dict:
     info = task["info"]
     if task["kind"] == ENTERPRISE:
-        spec = {"nick_name": "", "principal_name": info["name"]}
+        principal = info["name"]
     else:
-        spec = {"nick_name": "", "principal_name": "个人"}
-    # A fresh mini-program has no name, avatar or introduction yet (its first audit would fail with 86002).
-    account = registry.create_account(sb, dict(spec, signature="", head_img=None))
+        principal = "个人"
+    # A fresh mini-program has no name, avatar, introduction or category yet (its first audit would fail
+    # with 86002): the merchant sets them up before uploading code.
+    account = registry.create_account(sb, {"principal_name": principal, "blank": True})
     granted = authorization.authorize(sb, task["component_appid"], account.appid, push=False)
     task.update(state="done", appid=account.appid, status=SUCCEEDED)
     return {"appid": account.appid, "status": 0, "auth_code": granted["auth_code"], "msg": "OK"}

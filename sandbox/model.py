@@ -79,6 +79,11 @@ class Account:
     audit_rule: dict | None = None
     next_app_version: int = 1
     location_permissions: list = field(default_factory=list)  # location APIs granted (apply_privacy_interface)
+    privacy_interfaces: dict = field(default_factory=dict)  # api name -> its latest application (setup.py)
+    nickname_audits: list = field(default_factory=list)  # setnickname's audits, oldest first
+    media: dict = field(default_factory=dict)  # temporary media (cgi-bin/media/upload): media_id -> type, size
+    head_img_changes: int = 0
+    signature_changes: int = 0
 
     @property
     def is_miniprogram(self) -> bool:

@@ -67,6 +67,8 @@ def create_account(sb, spec: dict) -> Account:
     is_mp = account_type == MINIPROGRAM
     fields = {k: v for k, v in spec.items() if k in Account.__dataclass_fields__}
     fields.update(appid=appid, account_type=account_type)
+    if spec.get("blank"):  # a new mini-program: no name, avatar, introduction or category yet (86002)
+        fields.update(nick_name="", signature="", head_img=None, categories=[])
     fields.setdefault("nick_name", ("小程序" if is_mp else "公众号") + f" {appid[-4:]}")
     fields.setdefault("user_name", f"gh_{digest[:12]}")
     fields.setdefault("principal_name", "沙箱测试有限公司")

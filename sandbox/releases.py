@@ -13,7 +13,7 @@ and visit status.
 
 from __future__ import annotations
 
-from . import audits, commits
+from . import audits, commits, setup
 from .clock import beijing_day, beijing_month
 from .errors import ApiError
 from .model import AUDIT_APPROVED, AUDIT_WITHDRAWN
@@ -55,6 +55,8 @@ def submit_audit(sb, account, component_appid: str, body: dict) -> int:
         raise ApiError(85009)
     if missing_profile(account):
         raise ApiError(86002)
+    if not setup.approved_categories(account):
+        raise ApiError(85008)
     if sb.now() < dev["scan_done_at"]:
         raise ApiError(61039)
     refusal = commits.location_refusal(account, body.get("privacy_api_not_use") is True)

@@ -12,6 +12,7 @@ from portal.models.miniprogram import MiniProgram
 from portal.models.official_account import OfficialAccount
 from portal.models.preauth import PreAuthSession
 from portal.models.registration import FastRegistration
+from portal.models.setup import MiniProgramSetup
 from portal.models.template import LibraryTemplate, MiniProgramParams
 from portal.models.tenant import Tenant
 from portal.models.tenant_settings import TenantSettings
@@ -35,6 +36,7 @@ __all__ = [
     "LibraryTemplate",
     "MiniProgram",
     "MiniProgramParams",
+    "MiniProgramSetup",
     "OfficialAccount",
     "PreAuthSession",
     "Tenant",

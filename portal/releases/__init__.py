@@ -2,7 +2,7 @@
 own mini-programs and staff on any (acting on behalf, logged as such); plus the staff pages across
 tenants (`staff_bp`: the list with filters, the WeChat call log, tenant settings)."""
 
-from portal.releases import views_audit, views_params  # noqa: F401 - they add their routes to `bp`
+from portal.releases import views_audit, views_params, views_setup  # noqa: F401 - they add their routes to `bp`
 from portal.releases.staff_views import staff_bp
 from portal.releases.views import bp
 

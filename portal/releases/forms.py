@@ -2,6 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, MultipleFileField
 from wtforms import (
     BooleanField,
     FieldList,
@@ -179,3 +180,38 @@ def form_to_submission(data, defaults):
     return {"item_list": items, "version_desc": data.get("version_desc") or "",
             "feedback_info": data.get("feedback_info") or "", "ugc_declare": ugc,
             "privacy_api_not_use": bool(data.get("privacy_api_not_use"))}
+
+
+# --- setting up a new mini-program -------------------------------------------------------------------------
+
+class NameForm(FlaskForm):
+    nick_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=30)])
+    proof = FileField(_l("Business licence (only for a name WeChat reviews)"))
+
+
+class AvatarForm(FlaskForm):
+    picture = FileField(_l("Picture (PNG, JPEG, GIF or BMP, at most 2 MB; square works best)"))
+
+
+class IntroductionForm(FlaskForm):
+    signature = TextAreaField(_l("Introduction (4-120 characters)"), validators=[DataRequired(), Length(max=120)])
+
+
+class CategoryForm(FlaskForm):
+    second = SelectField(_l("Category"), coerce=int, validators=[DataRequired()])
+    documents = MultipleFileField(_l("Qualification documents, in the order the category lists them"))
+
+
+class CategoryDeleteForm(FlaskForm):
+    first = HiddenField(validators=[DataRequired(), Regexp(r"^[0-9]+$")])
+    second = HiddenField(validators=[DataRequired(), Regexp(r"^[0-9]+$")])
+
+
+class InterfaceForm(FlaskForm):
+    api_name = SelectField(_l("API"), validators=[DataRequired()])
+    content = TextAreaField(_l("Why the mini-program needs it (at most 300 characters)"),
+                            validators=[DataRequired(), Length(max=300)])
+    urls = TextAreaField(_l("Supporting web pages (one address a line)"), validators=[Optional(), Length(max=2000)])
+    pictures = TextAreaField(_l("Supporting pictures (one address a line, at most 10)"),
+                             validators=[Optional(), Length(max=4000)])
+    video = StringField(_l("Supporting video (an MP4 address)"), validators=[Optional(), Length(max=500)])

@@ -27,7 +27,7 @@ from portal.releases.forms import (
 from portal.services import activity_feed, authorizers, jobs, library
 from portal.services import code as code_service
 from portal.services import tenant_settings as settings_service
-from portal.services.code import app_params, domains, privacy, testers
+from portal.services.code import app_params, domains, privacy, setup, testers
 
 bp = Blueprint("releases", __name__, template_folder="templates")
 
@@ -63,7 +63,12 @@ def started(mp, run, created, endpoint):
 @login_required
 def overview(mp_id):
     mp, viewer = load_mp(mp_id), current_tenant_id()  # history: the viewer's tenant's only (staff: all)
+    try:
+        checklist, checklist_error = setup.overview_checklist(mp), None
+    except PortalError as exc:
+        checklist, checklist_error = None, exc.message
     return render_template("releases/overview.html", mp=mp, versions=code_service.version_overview(mp, viewer),
+                           checklist=checklist, checklist_error=checklist_error, recheck_form=ConfirmForm(),
                            runs=jobs.recent_runs(mp.id, tenant_id=viewer),
                            timeline=activity_feed.for_miniprogram(mp.id, tenant_id=viewer),
                            permission_change=authorizers.latest_permission_change(mp.id))

@@ -2,9 +2,9 @@
 
 `parse_event()` turns the inner XML of a push (already verified and decrypted by `crypto.MessageCrypto`) into
 one of: `TicketEvent`, `AuthorizedEvent`, `UpdateAuthorizedEvent`, `UnauthorizedEvent`, `FastRegisterEvent`
-(authorization-event URL, keyed by ``InfoType``), `AuditSuccessEvent`, `AuditFailEvent`, `AuditDelayEvent`
-(message URL, keyed by ``Event``) or `GenericEvent` for anything else. Every event has ``kind``,
-``create_time``, ``appid`` (the account it concerns) and ``dedup_key``. Parsing (`crypto.parse_xml`) refuses DTDs
+(authorization-event URL, keyed by ``InfoType``), `AuditSuccessEvent`, `AuditFailEvent`, `AuditDelayEvent`,
+`NicknameAuditEvent`, `CategoryAuditEvent`, `PrivacyApplyEvent` (message URL, keyed by ``Event``) or
+`GenericEvent` for anything else. Every event has ``kind``, ``create_time``, ``appid`` (the account it concerns) and ``dedup_key``. Parsing (`crypto.parse_xml`) refuses DTDs
 and entities; malformed input raises `MalformedMessage`. Imports the standard library only (and `crypto`); no
 Flask, database or ``portal.*`` outside this package.
 """
@@ -131,6 +131,37 @@ class AuditDelayEvent(_AuditEvent):
 
 
 @dataclass(frozen=True)
+class SetupResultEvent(Event):
+    """The outcome of a setup audit: ``approved`` (ret / status 3) or rejected (2) with ``reason``."""
+
+    approved: bool = False
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class NicknameAuditEvent(SetupResultEvent):
+    """Event ``wxa_nickname_audit``: ``ret`` 2 失败 / 3 成功 for the requested ``nickname``."""
+
+    nickname: str = ""
+
+
+@dataclass(frozen=True)
+class CategoryAuditEvent(SetupResultEvent):
+    """Event ``wxa_category_audit``: ``ret`` 2 驳回 / 3 通过 for category ``first``/``second``."""
+
+    first: int = 0
+    second: int = 0
+
+
+@dataclass(frozen=True)
+class PrivacyApplyEvent(SetupResultEvent):
+    """Event ``wxa_privacy_apply``: ``result_info`` of a location-API application (status 2 / 3)."""
+
+    api_name: str = ""
+    audit_id: str = ""
+
+
+@dataclass(frozen=True)
 class GenericEvent(Event):
     """Any other push; all top-level fields stay available in ``fields``."""
 
@@ -244,4 +275,20 @@ def _parse_message_event(fields: dict[str, Any], create_time: int, authorizer_ap
     if kind == "weapp_audit_delay":
         return AuditDelayEvent(to_user_name=to_user, reason=_text(fields, "Reason"),
                                delay_time=_int(fields, "DelayTime"), **common)
+    if kind in ("wxa_nickname_audit", "wxa_category_audit", "wxa_privacy_apply"):
+        return _parse_setup_result(kind, fields, common)
     return GenericEvent(**common)
+
+
+def _parse_setup_result(kind: str, fields: dict[str, Any], common: dict[str, Any]) -> Event:
+    if kind == "wxa_nickname_audit":
+        return NicknameAuditEvent(approved=_int(fields, "ret", required=True) == 3, reason=_text(fields, "reason"),
+                                  nickname=_text(fields, "nickname"), **common)
+    if kind == "wxa_category_audit":
+        return CategoryAuditEvent(approved=_int(fields, "ret", required=True) == 3, reason=_text(fields, "reason"),
+                                  first=_int(fields, "first"), second=_int(fields, "second"), **common)
+    info = fields.get("result_info")
+    if not isinstance(info, dict):
+        raise MalformedMessage("result_info is not a structure")
+    return PrivacyApplyEvent(approved=_int(info, "status", required=True) == 3, reason=_text(info, "reason"),
+                             api_name=_text(info, "api_name"), audit_id=_text(info, "audit_id"), **common)

@@ -223,9 +223,9 @@ ERRCODES: dict[int, tuple[str, str]] = {
     86000: ("该操作只能由第三方平台调用。", "Only the third-party platform can do this."),
     86001: ("没有由第三方平台提交的代码。", "There is no code submitted by the third-party platform."),
     86002: (
-        "小程序还没有设置名称、头像或简介，请先在微信公众平台（mp.weixin.qq.com）“设置 - 基本设置”中补全后再提交审核。",
-        "The mini-program has no name, avatar or description yet. Set them in the WeChat admin console "
-        "(mp.weixin.qq.com, Settings → Basic settings), then submit again.",
+        "小程序还没有设置名称、头像或简介，请先在本平台该小程序的“基础设置”页补全后再提交审核。",
+        "The mini-program has no name, avatar or introduction yet. Set them on its Setup tab, then submit "
+        "again.",
     ),
     86004: ("微信号无效，请核对法人微信号。", "The WeChat ID is invalid. Check the legal representative's WeChat ID."),
     86069: (
@@ -288,6 +288,32 @@ ERRCODES: dict[int, tuple[str, str]] = {
         "本月的加急次数已用完（所有小程序共用），请下月再试。",
         "This month's speed-ups are used up (shared by all mini-programs). Try next month.",
     ),
+    # setting up a mini-program: name, avatar, introduction, categories, location APIs, temporary media
+    40004: ("只能上传图片素材。", "Only an image can be uploaded here."),
+    40005: ("文件格式不对：请上传 PNG、JPEG 或 GIF 图片。", "Wrong file type: upload a PNG, JPEG or GIF image."),
+    40006: ("文件太大。", "The file is too large."),
+    40007: ("图片素材无效或已过期（3 天有效），请重新上传。",
+            "The uploaded picture is invalid or expired (it is kept 3 days). Upload it again."),
+    40009: ("图片太大，请换一张更小的图片。", "The picture is too large. Use a smaller one."),
+    41005: ("没有收到文件，请选择要上传的图片。", "No file arrived. Choose the picture to upload."),
+    53204: ("简介（功能介绍）需 4 到 120 个字。", "The introduction must be 4 to 120 characters long."),
+    53205: ("头像裁剪框不对：左上角必须在右下角的左上方，坐标在 0 到 1 之间。",
+            "The avatar crop box is wrong: its top-left corner must lie above and left of its bottom-right "
+            "one, with coordinates between 0 and 1."),
+    53301: ("类目已达上限（最多 5 个），请先删除一个。", "The category limit (5) is reached. Remove one first."),
+    53303: ("该类目不可设置，请从类目列表中选择。", "This category cannot be set. Pick one from the category list."),
+    53304: ("该类目已经设置过了。", "This category is already set."),
+    53305: ("该类目需要资质证明，请上传所需的资质图片后再添加。",
+            "This category needs qualification documents. Upload the pictures it asks for, then add it."),
+    61031: ("该接口的申请正在审核中，请勿重复申请。", "An application for this API is already in review."),
+    61032: ("辅助视频必须是 MP4 格式。", "The supporting video must be an MP4."),
+    61034: ("申请信息不完整：请填写申请原因（300 字以内），并至少提供一项辅助网页、图片或视频。",
+            "The application is incomplete: give a reason (at most 300 characters) and at least one supporting "
+            "web page, picture or video."),
+    61035: ("该接口无需申请。", "This API needs no application."),
+    85008: ("小程序还没有审核通过的类目，请先在“基础设置”页添加类目并等待审核通过。",
+            "The mini-program has no approved category yet. Add one on the Setup tab and wait for its approval."),
+    91011: ("查不到这次改名的审核单。", "WeChat knows no such name audit."),
     9402203: (
         "标准模板的 ext_json 只能包含 extAppid、ext 和 window，不能带 extEnable、requiredPrivateInfos 等其他配置。",
         "A standard template's ext_json may hold only extAppid, ext and window, not extEnable, "

@@ -285,6 +285,12 @@ ERRCODE_CLASSES: dict[int, type[APIError]] = {
     85064: ReviewError, 85065: ReviewError, 85077: ReviewError, 85085: QuotaExhausted, 85086: ReviewError,
     85087: ReviewError, 86000: ReviewError, 86001: NoCodeSubmitted, 86002: ReviewError, 86074: ReviewError,
     87013: ReviewError, 9402203: ReviewError,
+    # setting up a mini-program (name, avatar, introduction, categories, location APIs, temporary media)
+    40004: InvalidRequest, 40005: InvalidRequest, 40006: InvalidRequest, 40007: InvalidRequest,
+    40009: InvalidRequest, 41005: InvalidRequest, 53204: InvalidRequest, 53205: InvalidRequest,
+    53301: InvalidRequest, 53303: InvalidRequest, 53304: InvalidRequest, 53305: InvalidRequest,
+    61031: InvalidRequest, 61032: InvalidRequest, 61034: InvalidRequest, 61035: InvalidRequest,
+    85008: ReviewError, 91011: InvalidRequest,
 }
 
 # Token errors after which a fresh token can help (41001 "missing" means our own bug, not a stale token).

@@ -9,8 +9,21 @@ from __future__ import annotations
 
 
 def register_views(app) -> None:
-    from . import audit, authpage, code, component, control, dashboard, domains, privacy, release, templates
+    from . import (
+        audit,
+        authpage,
+        code,
+        component,
+        control,
+        dashboard,
+        domains,
+        privacy,
+        release,
+        setup,
+        templates,
+    )
 
-    for module in (component, authpage, domains, code, audit, release, privacy, templates, control,
+    for module in (component, authpage, domains, code, audit, release, privacy, setup, templates, control,
                    dashboard):
         app.register_blueprint(module.bp)
+    app.register_blueprint(setup.control_bp)

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 import segno
 from flask import Blueprint, Response, request
 
-from .. import commits
+from .. import commits, setup
 from ..errors import ApiError
 from .api import AUTHORIZER, api_route
 
@@ -45,7 +45,7 @@ def get_category(call):
     return {"category_list": [{"first_class": c.get("first_class", ""), "second_class": c.get("second_class", ""),
                                "third_class": c.get("third_class", ""), "first_id": c.get("first_id", 0),
                                "second_id": c.get("second_id", 0), "third_id": c.get("third_id", 0)}
-                              for c in account.categories]}
+                              for c in setup.approved_categories(account)]}
 
 
 @api_route(bp, "/wxa/get_qrcode", "get_qrcode", AUTHORIZER, method="GET")
@@ -89,7 +89,7 @@ MEDIA_KINDS = {"png": "image", "jpeg": "image", "jpg": "image", "gif": "image", 
 MEDIA_LIMITS = {"image": 2 * 1024 * 1024, "video": 10 * 1024 * 1024}
 
 
-def _media_format(head: bytes) -> str | None:
+def media_format(head: bytes) -> str | None:
     if head.startswith(b"\x89PNG"):
         return "png"
     if head.startswith(b"\xff\xd8\xff"):
@@ -113,7 +113,7 @@ def uploadmedia(call):
     name = media.filename or ""
     extension = name.rsplit(".", 1)[1].lower() if "." in name else ""
     kind = MEDIA_KINDS.get(extension)
-    if kind is None or _media_format(content[:12]) != ("jpeg" if extension == "jpg" else extension):
+    if kind is None or media_format(content[:12]) != ("jpeg" if extension == "jpg" else extension):
         raise ApiError(40005)
     if len(content) > MEDIA_LIMITS[kind]:
         raise ApiError(40006)

@@ -32,7 +32,7 @@ COMPONENT_FIELDS = registry.COMPONENT_FIELDS + (
     "template_limit", "daily_quotas")
 ACCOUNT_FIELDS = ("appid", "nick_name", "account_type", "principal_name", "signature", "head_img", "categories",
                   "func_info", "user_name", "alias", "verify_type", "service_type", "visit_status",
-                  "location_permissions")
+                  "location_permissions", "blank")
 AUTHORIZE_FIELDS = ("component_appid", "authorizer_appid", "appid")
 DRAFT_FIELDS = ("component_appid", "user_version", "user_desc", "pages", "privacy_keys", "location_apis",
                 "source_miniprogram_appid", "source_miniprogram", "developer")

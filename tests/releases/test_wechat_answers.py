@@ -4,7 +4,7 @@
 from portal.models import MiniProgram
 from tests.conftest import CodeEnv
 from tests.releases.test_actions import released
-from tests.releases.test_pipeline import _html, audits, last_run, submit, upload
+from tests.releases.test_pipeline import _html, audits, upload
 
 
 def _visit_status(env):
@@ -22,7 +22,9 @@ def test_release_page_reads_visit_status_as_the_doc_defines_it(code_env):
     assert _visit_status(env) == 1 and 'id="visit-status">线上版本正常开放访问' in page
 
 
-def test_submit_without_name_avatar_or_intro_explains_86002(code_env):
+def test_submit_without_name_avatar_or_intro_is_stopped_before_86002(code_env):
+    """WeChat would answer 86002 (小程序还未设置昵称、头像、简介): the portal reads the profile first and says
+    what is missing and where to set it, and WeChat is never asked."""
     env = code_env
     appid = env.platform.authorized_app(env.tenant_id, nick_name="", head_img=None, signature="")
     with env.app.app_context():
@@ -30,10 +32,10 @@ def test_submit_without_name_avatar_or_intro_explains_86002(code_env):
     bare = CodeEnv(env.platform, env.client, env.tenant_id, appid, mp_id, env.template_id)
     upload(bare)
     bare.api.advance(31)
-    submit(bare)
-    run = last_run(bare)
-    assert run.state == "failed" and "头像" in run.message and "简介" in run.message
-    assert audits(bare) == [] and bare.api.count("submit_audit", appid, errcode=86002) == 1
+    page = bare.post("audit", {"items-0-address": "pages/index/index", "items-0-category": "0",
+                               "items-0-title": "首页"}, follow_redirects=True).get_data(as_text=True)
+    assert "头像" in page and "简介" in page and "设置" in page
+    assert audits(bare) == [] and bare.api.count("submit_audit", appid) == 0
 
 
 def test_the_portal_sends_only_what_wechat_accepts(code_env):
@@ -41,7 +43,8 @@ def test_the_portal_sends_only_what_wechat_accepts(code_env):
     foreign component_appid (41002/40013) and a bare getvisitstatus (44002): a whole release sees none."""
     env = code_env
     released(env, "1.0.0")
-    for page in ("", "code", "audit", "release", "domains", "privacy", "testers", "qrcode"):
+    for page in ("", "code", "audit", "release", "domains", "privacy", "testers", "qrcode", "setup",
+                 "setup/categories", "setup/location-apis"):
         assert env.get(page).status_code == 200, page
     refused = {43001, 43002, 47001, 41002, 40013, 44002, 61009}
     codes = {int(code) for code in env.api.calls(limit=0)["errcodes"]}

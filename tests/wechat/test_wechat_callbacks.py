@@ -11,8 +11,11 @@ from portal.wechat.callbacks import (
     AuditFailEvent,
     AuditSuccessEvent,
     AuthorizedEvent,
+    CategoryAuditEvent,
     FastRegisterEvent,
     GenericEvent,
+    NicknameAuditEvent,
+    PrivacyApplyEvent,
     TicketEvent,
     UnauthorizedEvent,
     UpdateAuthorizedEvent,
@@ -107,14 +110,28 @@ def test_message_event_without_path_appid_uses_original_id():
 
 
 def test_generic_events_keep_all_fields():
-    event = parse_event(message_xml("wxa_category_audit", "<ret>2</ret><first>1</first><second>2</second>"), MP)
-    assert isinstance(event, GenericEvent) and event.kind == "wxa_category_audit"
-    assert event.fields["ret"] == "2" and event.fields["Event"] == "wxa_category_audit"
+    event = parse_event(message_xml("wxa_illegal_record", "<illegal_record_id>4</illegal_record_id>"), MP)
+    assert isinstance(event, GenericEvent) and event.kind == "wxa_illegal_record"
+    assert event.fields["illegal_record_id"] == "4" and event.fields["Event"] == "wxa_illegal_record"
     plat = parse_event(platform_xml("notify_icpfiling_verify_result", "<task_id>9</task_id>"))
     assert isinstance(plat, GenericEvent) and plat.appid == COMPONENT and plat.fields["task_id"] == "9"
     text = parse_event("<xml><ToUserName>gh_x</ToUserName><CreateTime>5</CreateTime>"
                        "<MsgType>text</MsgType><Content>hi</Content></xml>", MP)
     assert text.kind == "text" and text.fields["Content"] == "hi"
+
+
+def test_setup_audit_results_are_parsed():
+    name = parse_event(message_xml("wxa_nickname_audit", "<ret>3</ret><nickname>花间</nickname><reason></reason>"), MP)
+    assert isinstance(name, NicknameAuditEvent) and name.approved and name.nickname == "花间"
+    category = parse_event(message_xml("wxa_category_audit", "<ret>2</ret><first>1</first><second>2</second>"
+                                                             "<reason>资质不清晰</reason>"), MP)
+    assert isinstance(category, CategoryAuditEvent) and not category.approved
+    assert (category.first, category.second, category.reason) == (1, 2, "资质不清晰")
+    apply = parse_event(message_xml("wxa_privacy_apply", "<result_info><api_name>wx.getLocation</api_name>"
+                                                         "<audit_id>42</audit_id><status>3</status></result_info>"), MP)
+    assert isinstance(apply, PrivacyApplyEvent) and apply.approved and apply.api_name == "wx.getLocation"
+    with pytest.raises(MalformedMessage):
+        parse_event(message_xml("wxa_nickname_audit", "<nickname>花间</nickname>"), MP)  # no ret
 
 
 def test_repeated_elements_become_lists():

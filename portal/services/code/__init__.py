@@ -10,10 +10,12 @@ both run (upload, submit for audit, release), and the quick actions around them.
 - `versions`: one app's development, trial, in-audit and live versions; the staff list across apps.
 - `domains`, `testers`, `privacy`: server and business domains, testers, the privacy guideline and scan.
 - `app_params`: the values an app is uploaded and submitted with (its tenant's, overridden by its own).
+- `setup`: what a new mini-program needs before its first audit (name, avatar, introduction, categories,
+  location APIs), the overview's checklist, and the check `audit.submit` makes before submitting.
 
 Single-app jobs run `commit_step`, `submit_step` and `release_step` through `services.jobs.run`; the
 fleet's per-app steps call `commit.upload`, `audit.submit` and `release.publish`, the same functions those
-three adapters call. Imports go one way, downwards: versions, release → audit → commit → app_params →
+three adapters call. Imports go one way, downwards: versions, release → audit → setup, commit → app_params →
 domains, privacy; nothing here imports `services.fleet` (the fleet uses this package), views or jobs.
 """
 

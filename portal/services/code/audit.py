@@ -30,7 +30,7 @@ from portal.models.audit import (
 )
 from portal.models.callback import OUTCOME_APPLIED, OUTCOME_IGNORED
 from portal.services import activity, jobs, miniprograms
-from portal.services.code import app_params, privacy
+from portal.services.code import app_params, privacy, setup
 from portal.services.code.commit import job_attempt, latest_commit
 from portal.timeutil import beijing_day_and_month_starts, from_epoch, to_epoch, utcnow
 from portal.wechat import callbacks as events
@@ -157,7 +157,7 @@ def request_submit(mp, actor, form):
     """Enqueue a submit_audit job; returns (run, created), created False when one was already running.
     :raise Conflict: an audit is still open (`refuse_if_open`)."""
     refuse_if_open(mp)
-    miniprograms.api(mp)
+    setup.check_ready_for_review(mp)
     latest = next(iter(audits_of(mp, 1)), None)
     if latest is None or latest.status != AUDIT_REJECTED:
         form = dict(form, feedback_info=None)  # WeChat honours feedback only after a rejection
@@ -176,7 +176,9 @@ def submit(mp, args, attempt, *, actor=None, submitted_by=None, user_version=Non
     the code uses without a text refuses the submission), then /wxa/submit_audit with `args` (its keyword
     arguments) and our audit row. The row is added to the session; the caller commits it.
 
-    :raise AuditStillOpen: our records hold an open audit. :raise privacy.ScanRunning: the scan runs (61039):
+    :raise AuditStillOpen: our records hold an open audit. :raise setup.SetupIncomplete: no name, avatar,
+    introduction or approved category (`setup.check_ready_for_review`).
+    :raise privacy.ScanRunning: the scan runs (61039):
     the caller looks again later. :raise ValidationFailed: the guideline. :raise WeChatError: among them
     AuditInProgress (85009) and QuotaExhausted (85085), which each caller treats in its own way."""
     wxa = miniprograms.api(mp)
@@ -185,6 +187,7 @@ def submit(mp, args, attempt, *, actor=None, submitted_by=None, user_version=Non
         if adopted is not None:
             return adopted, True
     refuse_if_open(mp)
+    setup.check_ready_for_review(mp)  # WeChat would answer 86002 or 85008: ask nothing of it
     attempt.pace(2)
     with attempt.part("privacy"):
         if privacy.scan_result(mp) is None:  # never submit to find out: that only earns 61039

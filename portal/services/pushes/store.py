@@ -22,6 +22,7 @@ from portal.models.callback import (
 )
 from portal.services import authorizers, fleet
 from portal.services.code.audit import apply_audit_events
+from portal.services.code.setup import SETUP_EVENTS, apply_setup_events
 from portal.services.pushes.group_commit import GroupCommitter
 from portal.services.tokens import find_authorizer
 from portal.services.wechat import component_appid
@@ -74,7 +75,7 @@ _INSERT_ACCOUNT = insert(_ACCOUNTS)
 
 # Pushes whose handling is database work only: stored together with others arriving at the same time.
 GROUPED = (events.TicketEvent, events.AuditSuccessEvent, events.AuditFailEvent, events.AuditDelayEvent,
-           events.GenericEvent)
+           events.GenericEvent) + SETUP_EVENTS
 AUDIT_EVENTS = (events.AuditSuccessEvent, events.AuditFailEvent, events.AuditDelayEvent)
 
 
@@ -193,6 +194,8 @@ def _write_group(pushes, connection, woken):
     audits = [p.event for p in pushes if isinstance(p.event, AUDIT_EVENTS)]
     templates = set()
     audit_outcomes = iter(apply_audit_events(audits, connection, templates) if audits else ())
+    setups = [p.event for p in pushes if isinstance(p.event, SETUP_EVENTS)]
+    setup_outcomes = iter(apply_setup_events(setups, connection) if setups else ())
     woken.update(fleet.releases_waiting_on(templates, connection))
     rows, ticket = [], None
     for push in pushes:
@@ -201,6 +204,8 @@ def _write_group(pushes, connection, woken):
             outcome, ticket = (OUTCOME_APPLIED, TICKET_STORED), event  # pushes come in order: the last wins
         elif isinstance(event, AUDIT_EVENTS):
             outcome = next(audit_outcomes)
+        elif isinstance(event, SETUP_EVENTS):
+            outcome = next(setup_outcomes)
         else:
             outcome = OUTCOME_IGNORED, "stored, no action needed"
         push.receipt.outcome, push.receipt.detail = outcome

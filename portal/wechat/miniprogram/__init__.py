@@ -1,7 +1,7 @@
 """Authorizer-token (mini-program) API, one module per family, reached through the `MiniProgram` facade.
 
 ``client.miniprogram(appid)`` returns a `MiniProgram` whose attributes are the families: ``domains``,
-``testers``, ``code``, ``audit``, ``release``, ``privacy``, ``qrcode``. Standard library and this package
+``testers``, ``code``, ``audit``, ``release``, ``privacy``, ``qrcode``, ``setup``. Standard library and this package
 only; no Flask or ``portal.*``.
 """
 
@@ -18,6 +18,7 @@ from .domains import DomainsAPI
 from .privacy import PRIVACY_DEV, PRIVACY_LIVE, PrivacyAPI
 from .qrcode import QRCodeAPI
 from .release import ReleaseAPI
+from .setup import SetupAPI
 from .testers import TestersAPI
 
 
@@ -33,6 +34,7 @@ class MiniProgram(FamilyAPI):
         self.release = ReleaseAPI(http, tokens, appid)
         self.privacy = PrivacyAPI(http, tokens, appid)
         self.qrcode = QRCodeAPI(http, tokens, appid)
+        self.setup = SetupAPI(http, tokens, appid)
 
     def clear_quota(self) -> dict[str, Any]:
         """Reset this mini-program's API call quotas (/cgi-bin/clear_quota; 10 a month).
@@ -44,6 +46,6 @@ class MiniProgram(FamilyAPI):
 
 __all__ = [
     "AuditAPI", "AuditState", "AuditStatus", "CodeAPI", "CodePrivacyInfo", "DomainsAPI", "MiniProgram",
-    "PRIVACY_DEV", "PRIVACY_LIVE", "PrivacyAPI", "QRCodeAPI", "Quota", "ReleaseAPI", "TestersAPI",
+    "PRIVACY_DEV", "PRIVACY_LIVE", "PrivacyAPI", "QRCodeAPI", "Quota", "ReleaseAPI", "SetupAPI", "TestersAPI",
     "encode_ext_json", "parse_audit_status",
 ]
