@@ -18,7 +18,8 @@ def nav_items():
         items = [("dashboard.home", _("Home"), ()), ("tenants.index", _("Tenants"), ("tenants",)),
                  ("platform.index", _("Platform"), ("platform",)),
                  ("releases_staff.index", _("Code management"), ("releases_staff", "releases")),
-                 ("library.index", _("Template library"), ("library",)), ("fleet.index", _("Fleet releases"), ("fleet",))]
+                 ("library.index", _("Template library"), ("library",)), ("fleet.index", _("Fleet releases"), ("fleet",)),
+                 ("api_keys.index", _("API keys"), ("api_keys",))]
     else:
         items = [("dashboard.merchant", _("My mini-programs"), ("releases", "authorization")),
                  ("releases.settings", _("Settings"), ())]
@@ -44,6 +45,7 @@ ACTION_LABELS = {
     "job.submit_audit": _l("Submitted for audit"), "job.release": _l("Released"),
     "settings.update": _l("Settings changed"), "settings.mp_params": _l("Own parameters changed"),
     "settings.permissions": _l("What merchants may edit changed"),
+    "api_key.create": _l("API key created"), "api_key.revoke": _l("API key revoked"),
 }
 
 

@@ -1,6 +1,7 @@
 """All models, imported here so Alembic and the app see every table."""
 
 from portal.models.activity import Activity
+from portal.models.api_key import ApiKey
 from portal.models.audit import Audit
 from portal.models.callback import CallbackEvent
 from portal.models.code_commit import CodeCommit
@@ -18,7 +19,7 @@ from portal.models.user import User
 from portal.models.wechat_call import WeChatCall
 
 __all__ = [
-    "Activity", "Audit", "CallbackEvent", "CodeCommit", "ComponentAccount", "FleetRelease", "FleetTarget", "JobRun",
+    "Activity", "ApiKey", "Audit", "CallbackEvent", "CodeCommit", "ComponentAccount", "FleetRelease", "FleetTarget", "JobRun",
     "LibraryTemplate", "MiniProgram", "MiniProgramParams", "PreAuthSession", "Tenant", "TenantSettings", "Tester",
     "UnclaimedAuthorizer", "User", "WeChatCall",
 ]
