@@ -28,7 +28,8 @@ class ApiKey(db.Model):
     last_used_at = db.Column(db.DateTime)
     use_count = db.Column(db.BigInteger, nullable=False, default=0, server_default="0")
 
-    tenants = db.relationship("Tenant", secondary=api_key_tenants, lazy="selectin", order_by="Tenant.name")
+    # loaded when asked for: a key for all tenants has none, and each API call reads its key
+    tenants = db.relationship("Tenant", secondary=api_key_tenants, order_by="Tenant.name")
 
     @property
     def is_revoked(self):

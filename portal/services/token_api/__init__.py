@@ -22,7 +22,6 @@ from portal.services.token_api.keys import (
     create_key,
     get_key,
     list_keys,
-    record_use,
     revoke_key,
 )
 from portal.services.token_api.serving import (
@@ -31,6 +30,7 @@ from portal.services.token_api.serving import (
     component_token,
     invalidate_authorizer_token,
 )
+from portal.services.token_api.usage import record_use
 
 __all__ = [
     "ApiCaller", "ApiKeyRejected", "ApiRateLimited", "InvalidApiRequest", "NeedsReauthorization", "OutOfScope", "ServedToken",

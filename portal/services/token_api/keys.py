@@ -5,10 +5,7 @@ Why a plain SHA-256 and not a slow password hash: a key is 32 random bytes (256 
 dictionary attack on a leaked hash is feasible, and a fast hash lets each call find its key through the
 unique index on `key_hash` instead of running a deliberately slow function on every request.
 
-Use counting: one `UPDATE … SET use_count = use_count + 1` per served call, in its own short transaction.
-It holds the row lock for that statement only, the rate limit caps how many there are per key, and an
-in-process buffer flushed later would lose the counts of a killed process and leave the page behind while a
-key is idle.
+Use counts are tallied per process and written once a second (`usage`), not once a call.
 """
 
 import hashlib
@@ -16,7 +13,8 @@ import secrets
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from portal.errors import Conflict, NotFound, ValidationFailed
 from portal.extensions import db
@@ -34,6 +32,7 @@ class ApiCaller:
     """The key a call was made with, as the serving functions need it."""
 
     id: int
+    key_hash: str
     name: str
     all_tenants: bool
     tenant_ids: frozenset
@@ -78,7 +77,8 @@ def create_key(name, actor=None, tenant_ids=(), all_tenants=False):
 
 def list_keys():
     """Every key, live ones first, newest first."""
-    return db.session.scalars(select(ApiKey).order_by(ApiKey.revoked_at.is_not(None), ApiKey.id.desc())).all()
+    return db.session.scalars(select(ApiKey).options(selectinload(ApiKey.tenants))
+                              .order_by(ApiKey.revoked_at.is_not(None), ApiKey.id.desc())).all()
 
 
 def get_key(key_id):
@@ -99,24 +99,15 @@ def revoke_key(key_id, actor=None):
 
 
 def authenticate(raw_key):
-    """The `ApiCaller` of a live key. :raise ApiKeyRejected: no key, an unknown key or a revoked one."""
+    """The `ApiCaller` of a live key. :raise ApiKeyRejected: no key, an unknown key or a revoked one.
+
+    """
     if not raw_key or not raw_key.startswith(KEY_PREFIX) or len(raw_key) > 128:
         raise ApiKeyRejected("A valid API key is required: Authorization: Bearer <key>.")
     key = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(raw_key)))
     if key is None or key.revoked_at is not None:
         db.session.rollback()
         raise ApiKeyRejected("The API key is unknown or revoked.")
-    caller = ApiCaller(key.id, key.name, key.all_tenants, frozenset(t.id for t in key.tenants))
-    db.session.commit()
-    return caller
+    tenant_ids = frozenset() if key.all_tenants else frozenset(t.id for t in key.tenants)
+    return ApiCaller(key.id, key.key_hash, key.name, key.all_tenants, tenant_ids)
 
-
-def record_use(caller):
-    """Count one served call of the key and note its time (see the module docstring)."""
-    try:
-        db.session.execute(update(ApiKey).where(ApiKey.id == caller.id).values(
-            use_count=ApiKey.use_count + 1, last_used_at=utcnow()))
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise

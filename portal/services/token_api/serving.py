@@ -26,7 +26,7 @@ from portal.services.token_api.errors import (
     WeChatRefused,
     WeChatUnavailable,
 )
-from portal.services.tokens import NotAuthorized
+from portal.services.tokens import REFRESH_MARGIN, NotAuthorized
 from portal.services.wechat import explain, get_client
 from portal.wechat.errors import AuthorizationLost, TicketError, WeChatError
 
@@ -46,7 +46,7 @@ def component_token(caller):
         raise OutOfScope("The component token acts for every tenant: it needs a key for all tenants.")
     store = get_client().tokens
     appid = get_client().config.component_appid
-    return _serve(store.get_component_token, store.current_component_token, appid)
+    return _serve(store.get_component_token, store.current_component_token, appid, held_first=True)
 
 
 def authorizer_token(caller, appid):
@@ -56,7 +56,8 @@ def authorizer_token(caller, appid):
     """
     _check_app(caller, appid)
     store = get_client().tokens
-    return _serve(lambda: store.get_authorizer_token(appid), lambda: store.current_authorizer_token(appid), appid)
+    return _serve(lambda: store.get_authorizer_token(appid), lambda: store.current_authorizer_token(appid), appid,
+                  held_first=True)
 
 
 def invalidate_authorizer_token(caller, appid, rejected_token):
@@ -92,8 +93,13 @@ def _needs_reauthorization(appid):
                                 "must authorize it again.")
 
 
-def _serve(fetch, current, appid, rejected=None):
-    """Fetch through the store, then report what the store holds (the token and its expiry)."""
+def _serve(fetch, current, appid, rejected=None, held_first=False):
+    """Fetch through the store, then report what the store holds (the token and its expiry). `held_first`:
+    a held token that the store would not refresh yet is served from one read, without the fetch."""
+    if held_first:
+        held = _still_valid(current, rejected)
+        if held is not None and held[1] > REFRESH_MARGIN:
+            return ServedToken(held[0], held[1], appid)
     try:
         fetch()
     except (NotAuthorized, AuthorizationLost) as exc:
