@@ -1,6 +1,7 @@
 """Token service API: 100 concurrent API clients asking 4 portal processes (gunicorn -w 4) for the tokens of
 APPS mini-programs, all expired, cause exactly one api_authorizer_token call per app (and one
-api_component_token call); then, with valid tokens, the API's p50 and p99 against the bare route under the
+api_component_token call); the same 100 reporting the token they got as rejected cause one more per app;
+then, with valid tokens, the API's p50 and p99 against the bare route under the
 same gunicorn settings (wrk, `BENCH_SECONDS` each).
 
 Setup as `bench.tokens` (`Platform`): a sandbox in this process, a portal on a fresh migrated database with
@@ -42,18 +43,24 @@ def _env(platform, redis):
     return env
 
 
-def _stampede(base, key, appids):
-    """CLIENTS threads, released together, each asking once for the token of appids[i % len(appids)]."""
+def _stampede(base, key, appids, report=None):
+    """CLIENTS threads, released together, each asking once for the token of appids[i % len(appids)], or
+    with `report` ({appid: token}) each reporting that token as rejected (the invalidate endpoint).
+    Returns [(status, seconds, appid, token answered)]."""
     barrier, answers = threading.Barrier(CLIENTS), [None] * CLIENTS
 
     def client(i):
+        appid, url = appids[i % len(appids)], f"{base}/api/v1/authorizers/{appids[i % len(appids)]}/access-token"
         with requests.Session() as http:
             barrier.wait()
             began = time.monotonic()
-            response = http.get(f"{base}/api/v1/authorizers/{appids[i % len(appids)]}/access-token",
-                                headers={"Authorization": f"Bearer {key}"}, timeout=60)
+            if report is None:
+                response = http.get(url, headers={"Authorization": f"Bearer {key}"}, timeout=60)
+            else:
+                response = http.post(url + "/invalidate", json={"access_token": report[appid]},
+                                     headers={"Authorization": f"Bearer {key}"}, timeout=60)
             token = response.json().get("access_token") if response.status_code == 200 else None
-            answers[i] = (response.status_code, time.monotonic() - began, appids[i % len(appids)], token)
+            answers[i] = (response.status_code, time.monotonic() - began, appid, token)
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
     for thread in threads:
@@ -61,6 +68,17 @@ def _stampede(base, key, appids):
     for thread in threads:
         thread.join(timeout=120)
     return answers
+
+
+def _outcome(answers, appids, previous):
+    """(answers with 200, apps whose clients all got one token other than `previous[appid]`, latencies)."""
+    ok = sum(1 for a in answers if a and a[0] == 200)
+    served = {appid: {a[3] for a in answers if a and a[2] == appid} for appid in appids}
+    renewed = sum(1 for appid, tokens in served.items() if len(tokens) == 1 and previous.get(appid) not in tokens)
+    latencies = sorted(a[1] for a in answers if a)
+    text = (f"p50 {statistics.median(latencies) * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms" if latencies
+            else "no answers")
+    return ok, renewed, text
 
 
 def _tokens(app, key, appids):
@@ -110,6 +128,10 @@ def run(workdir: Path, log=print, seconds: float | None = None) -> list[Row]:
         answers = _stampede(portal.url, key, platform.appids)
         refreshes = api.count("api_authorizer_token") - before["api_authorizer_token"]
         component_calls = api.count("api_component_token") - before["api_component_token"]
+        stale = {a[2]: a[3] for a in answers if a and a[3]}  # what each app's clients were handed
+        before_reports = api.count("api_authorizer_token")
+        reports = _stampede(portal.url, key, platform.appids, report=stale)
+        report_refreshes = api.count("api_authorizer_token") - before_reports
         measured = None
         if shutil.which("wrk") is not None:
             path = f"/api/v1/authorizers/{platform.appids[0]}/access-token"
@@ -125,21 +147,22 @@ def run(workdir: Path, log=print, seconds: float | None = None) -> list[Row]:
         sandbox.stop()
     drop_database(url)
     flush_redis(redis)
-    ok = sum(1 for a in answers if a and a[0] == 200)
-    latencies = sorted(a[1] for a in answers if a)
     # The sandbox counts api_authorizer_token under the component's appid (the call's token), so calls per app
-    # are inferred: every app answered one new token to all its clients, and there were as many calls as apps.
-    served = {appid: {a[3] for a in answers if a and a[2] == appid} for appid in platform.appids}
-    renewed = sum(1 for appid, tokens in served.items() if len(tokens) == 1 and old_tokens[appid] not in tokens)
-    one_each = renewed == APPS and refreshes == APPS
+    # are inferred: as many calls as apps, and every app answered one new token to all its clients.
+    ok, renewed, lat = _outcome(answers, platform.appids, old_tokens)
     log(f"  stampede: {ok}/{CLIENTS} ok, {renewed} apps renewed, {refreshes} refreshes, component {component_calls}")
+    reported_ok, reported_renewed, reported_lat = _outcome(reports, platform.appids, stale)
     rows = [
         Row(f"Token API: {CLIENTS} clients, {PROCESSES} gunicorn processes, {APPS} apps with expired tokens",
-            f"{ok}/{CLIENTS} answered 200 (p50 {statistics.median(latencies) * 1000:.0f} ms, max "
-            f"{latencies[-1] * 1000:.0f} ms); api_authorizer_token calls {refreshes}, each app one new token to "
-            f"all its clients: {renewed}/{APPS}; api_component_token calls {component_calls}",
+            f"{ok}/{CLIENTS} answered 200 ({lat}); api_authorizer_token calls {refreshes}, each app one new token "
+            f"to all its clients: {renewed}/{APPS}; api_component_token calls {component_calls}",
             target="all 200, exactly 1 per app and 1 component",
-            verdict=verdict(ok == CLIENTS and one_each and component_calls == 1)),
+            verdict=verdict(ok == CLIENTS and renewed == refreshes == APPS and component_calls == 1)),
+        Row(f"Token API: the same {CLIENTS} clients report the token they got as rejected (invalidate)",
+            f"{reported_ok}/{CLIENTS} answered 200 ({reported_lat}); api_authorizer_token calls {report_refreshes}, "
+            f"each app one new token to all its clients: {reported_renewed}/{APPS}",
+            target="all 200, exactly 1 per app",
+            verdict=verdict(reported_ok == CLIENTS and reported_renewed == report_refreshes == APPS)),
     ]
     if measured is None:
         rows.append(Row("Token API: latency against the bare route", "wrk is not installed", verdict="skipped"))
