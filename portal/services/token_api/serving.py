@@ -42,6 +42,7 @@ def component_token(caller):
 
     :raise OutOfScope: the key is scoped to some tenants only. :raise WeChatUnavailable, WeChatRefused:
     """
+    db.session.commit()  # end the key's read: a refresh may wait on WeChat, holding no connection meanwhile
     if not caller.all_tenants:
         raise OutOfScope("The component token acts for every tenant: it needs a key for all tenants.")
     store = get_client().tokens
@@ -79,7 +80,7 @@ def invalidate_authorizer_token(caller, appid, rejected_token):
 def _check_app(caller, appid):
     mp = db.session.scalar(select(MiniProgram).where(MiniProgram.authorizer_appid == appid))
     tenant_id, state = (mp.tenant_id, mp.auth_state) if mp is not None else (None, None)
-    db.session.commit()  # the store reads and writes in its own sessions; hold no transaction open meanwhile
+    db.session.commit()  # the store uses sessions of its own: hold no connection while it may wait on WeChat
     if mp is None:
         raise UnknownApp(f"No mini-program {appid} is known to the portal.")
     if not caller.may_reach(tenant_id):
