@@ -113,6 +113,9 @@ class Config:
     # A login ends after this long without a request, and in any case this long after it began.
     SESSION_IDLE_MINUTES = _env_int("SESSION_IDLE_MINUTES", 120)
     SESSION_MAX_HOURS = _env_int("SESSION_MAX_HOURS", 12)
+    # Calls of one key of the token service API (`/api/v1`), in the rate limiter's storage (shared with Redis).
+    API_RATE_LIMIT = _env("API_RATE_LIMIT", "600 per minute")
+    API_USAGE_FLUSH_SECONDS = float(_env("API_USAGE_FLUSH_SECONDS", 1))  # keys' use counts are written this often
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI")  # defaults to REDIS_URL or memory
     RATELIMIT_HEADERS_ENABLED = True
     BABEL_DEFAULT_LOCALE = "zh"

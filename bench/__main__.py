@@ -3,7 +3,8 @@ bench/RESULTS.md. Not a test: a missed target is printed as MISSED and the exit 
 benchmark that breaks makes it non-zero.
 
 Measures (each in its own module): the sandbox's own calls/s (`sandbox_bench`), callback throughput against
-a bare route (`callbacks`), token single-flight across processes (`tokens`), a fleet release to 1,000
+a bare route (`callbacks`), token single-flight across processes (`tokens`), the token service API (100
+clients on expired tokens across 4 processes, and its latency against a bare route: `token_api`), a fleet release to 1,000
 mini-programs with 100 ms WeChat latency and 4 workers (`fleet`) and page scale at 100 vs 10,000
 mini-programs (`pages`). `make bench` (tests/scripts/run-all.sh --bench) starts MariaDB and Redis on
 loopback and sets DATABASE_URL and REDIS_URL; bench databases are created next to DATABASE_URL's and
@@ -28,7 +29,7 @@ from pathlib import Path
 from bench.common import ROOT, Row, base_database_url, redis_url
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
-MEASURES = ("sandbox", "callbacks", "tokens", "fleet", "pages")
+MEASURES = ("sandbox", "callbacks", "tokens", "token_api", "fleet", "pages")
 
 
 def log(message: str) -> None:
@@ -106,10 +107,11 @@ def sandbox_row(workdir: Path) -> list[Row]:
 
 
 def run_measures(names) -> tuple[list[Row], bool]:
-    from bench import callbacks, fleet, pages, tokens
+    from bench import callbacks, fleet, pages, token_api, tokens
 
     runners = {"sandbox": sandbox_row, "callbacks": lambda w: callbacks.run(w, log=log),
-               "tokens": lambda w: tokens.run(w, log=log), "fleet": lambda w: fleet.run(w, log=log),
+               "tokens": lambda w: tokens.run(w, log=log), "token_api": lambda w: token_api.run(w, log=log),
+               "fleet": lambda w: fleet.run(w, log=log),
                "pages": lambda w: pages.run(w, log=log)}
     rows, broken = [], False
     with tempfile.TemporaryDirectory(prefix="portal-bench-") as tmp:

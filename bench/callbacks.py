@@ -65,14 +65,14 @@ LUA = Path(__file__).with_name("push_pool.lua")
 
 
 class Gunicorn:
-    """`gunicorn -w 2 --threads 4` serving `target` on a free loopback port; logs to a file."""
+    """`gunicorn -w 2 --threads 4` (or `workers`) serving `target` on a free loopback port; logs to a file."""
 
-    def __init__(self, target: str, env: dict, log_path: Path):
+    def __init__(self, target: str, env: dict, log_path: Path, workers: int = WORKERS):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", str(WORKERS), "--threads", str(THREADS),
+            [sys.executable, "-m", "gunicorn", "-w", str(workers), "--threads", str(THREADS),
              "-b", f"127.0.0.1:{self.port}", "--log-level", "warning", "--graceful-timeout", "5", target],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         wait_for_port(self.port, 60, self.proc)

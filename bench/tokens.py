@@ -74,15 +74,12 @@ def _drain(app, redis):
                      serializer=SERIALIZER).work(burst=True)
 
 
-def run(workdir: Path, log=print) -> list[Row]:
-    from sandbox.server import start_background
+class Platform:
+    """A portal app on a fresh migrated database wired to a sandbox as one platform, served over loopback
+    HTTP (pushes reach it), with `appids` authorized by push and stored; `stop()` ends the server."""
 
-    url, redis = database_url("portal_bench_tokens"), redis_url()
-    flush_redis(redis)
-    credentials = component_credentials()
-    sandbox = start_background(host="127.0.0.1", port=0, **SANDBOX_OPTIONS)
-    server = None
-    try:
+    def __init__(self, url, redis, sandbox, nick_names):
+        credentials = component_credentials()
         bootstrap = migrated_app(url, redis)
         with bootstrap.app_context():
             from portal.extensions import db
@@ -90,15 +87,16 @@ def run(workdir: Path, log=print) -> list[Row]:
             db.engine.dispose()
         # The portal's URL is needed in its settings (pushes go there): serve a switchable WSGI callable.
         holder = {}
-        server, live_url = _serve(lambda environ, start: holder["app"](environ, start))
+        self.server, live_url = _serve(lambda environ, start: holder["app"](environ, start))
         from portal import create_app
 
-        settings = portal_settings(url, redis, **credentials, WECHAT_API_BASE=sandbox.url,
-                                   WECHAT_MP_BASE=sandbox.url, WECHAT_OPEN_BASE=sandbox.url,
-                                   PUBLIC_BASE_URL=live_url, WECHAT_BACKOFF_BASE=0.01, WECHAT_READ_TIMEOUT=5,
-                                   WECHAT_MAX_RETRIES=2)
-        app = holder["app"] = create_app(settings)
-        api = Control(sandbox.url)
+        self.credentials = credentials
+        self.settings = portal_settings(url, redis, **credentials, WECHAT_API_BASE=sandbox.url,
+                                        WECHAT_MP_BASE=sandbox.url, WECHAT_OPEN_BASE=sandbox.url,
+                                        PUBLIC_BASE_URL=live_url, WECHAT_BACKOFF_BASE=0.01, WECHAT_READ_TIMEOUT=5,
+                                        WECHAT_MAX_RETRIES=2)
+        self.app = holder["app"] = create_app(self.settings)
+        self.api = api = Control(sandbox.url)
         api.call("/sandbox/components", {
             "component_appid": credentials["WECHAT_COMPONENT_APPID"],
             "component_appsecret": credentials["WECHAT_COMPONENT_APPSECRET"],
@@ -107,24 +105,44 @@ def run(workdir: Path, log=print) -> list[Row]:
             "auth_event_url": live_url + "/wechat/auth-events",
             "message_url": live_url + "/wechat/events/$APPID$",
             "authorized_domains": ["127.0.0.1", "localhost"], "rotate_refresh_tokens": True, "wait": True})
-        appid = api.call("/sandbox/miniprograms", {"nick_name": "Bench noodles"})["appid"]
-        api.call("/sandbox/authorize", {"component_appid": credentials["WECHAT_COMPONENT_APPID"],
-                                        "authorizer_appid": appid, "wait": True})
-        _drain(app, redis)
-        engine = sa.create_engine(url)
+        self.appids = [api.call("/sandbox/miniprograms", {"nick_name": name})["appid"] for name in nick_names]
+        for appid in self.appids:
+            api.call("/sandbox/authorize", {"component_appid": credentials["WECHAT_COMPONENT_APPID"],
+                                            "authorizer_appid": appid, "wait": True})
+        _drain(self.app, redis)
+        self.url = url
+
+    def expire_tokens(self):
+        """The stored tokens expire, the Redis token cache is dropped, and WeChat's side expires them too."""
+        engine = sa.create_engine(self.url)
         with engine.begin() as conn:
-            stored = conn.scalar(sa.text("SELECT COUNT(*) FROM wxminiprograms WHERE authorizer_appid = :a "
-                                         "AND authorizer_refresh_token IS NOT NULL"), {"a": appid})
-            if stored != 1:
-                raise RuntimeError("the authorized mini-program was not stored by the portal")
-            conn.execute(sa.text("UPDATE wxminiprograms SET authorizer_expires = 1 WHERE authorizer_appid = :a"),
-                         {"a": appid})
+            stored = conn.scalar(sa.text("SELECT COUNT(*) FROM wxminiprograms WHERE authorizer_refresh_token "
+                                         "IS NOT NULL"))
+            if stored != len(self.appids):
+                raise RuntimeError("the authorized mini-programs were not stored by the portal")
+            conn.execute(sa.text("UPDATE wxminiprograms SET authorizer_expires = 1"))
             conn.execute(sa.text("UPDATE weixin_account SET token_expires = 1"))
         engine.dispose()
-        cache = app.extensions["redis"]
+        cache = self.app.extensions["redis"]
         for key in cache.scan_iter("wxtok:*"):
             cache.delete(key)
-        api.call("/sandbox/clock", {"advance": 7200 + 600, "wait": True})
+        self.api.call("/sandbox/clock", {"advance": 7200 + 600, "wait": True})
+
+    def stop(self):
+        self.server.shutdown()
+
+
+def run(workdir: Path, log=print) -> list[Row]:
+    from sandbox.server import start_background
+
+    url, redis = database_url("portal_bench_tokens"), redis_url()
+    flush_redis(redis)
+    sandbox = start_background(host="127.0.0.1", port=0, **SANDBOX_OPTIONS)
+    platform = None
+    try:
+        platform = Platform(url, redis, sandbox, ["Bench noodles"])
+        api, settings, appid = platform.api, platform.settings, platform.appids[0]
+        platform.expire_tokens()
 
         before = {e: api.count(e) for e in ("api_component_token", "api_authorizer_token", "get_category")}
         settings_file = workdir / "token-settings.json"
@@ -152,8 +170,8 @@ def run(workdir: Path, log=print) -> list[Row]:
             late.append(data["released_late"])
         after = {e: api.count(e) for e in before}
     finally:
-        if server is not None:
-            server.shutdown()
+        if platform is not None:
+            platform.stop()
         sandbox.stop()
     component_calls = after["api_component_token"] - before["api_component_token"]
     authorizer_calls = after["api_authorizer_token"] - before["api_authorizer_token"]

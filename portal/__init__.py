@@ -74,6 +74,8 @@ def register_extensions(app):
 
 def register_blueprints(app):
     from portal.accounts import bp as accounts_bp
+    from portal.api import bp as api_bp
+    from portal.api import staff_bp as api_keys_bp
     from portal.authorization import bp as authorization_bp
     from portal.callbacks import bp as callbacks_bp
     from portal.dashboard import bp as dashboard_bp
@@ -98,6 +100,8 @@ def register_blueprints(app):
     app.register_blueprint(library_bp, url_prefix="/staff/library")
     app.register_blueprint(fleet_bp, url_prefix="/staff/fleet")
     app.register_blueprint(registrations_bp, url_prefix="/registrations")
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+    app.register_blueprint(api_keys_bp, url_prefix="/staff/api-keys")
 
 
 def register_security(app):

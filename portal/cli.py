@@ -190,7 +190,25 @@ def rotate_data_key(batch_size):
     click.echo("Every value is under the current key: the keys in DATA_KEY_PREVIOUS can be removed.")
 
 
+@click.command("create-api-key")
+@click.option("--name", required=True, help="Name of the key (the calling system), shown in logs.")
+@click.option("--tenant", "tenant_ids", type=int, multiple=True,
+              help="Id of a tenant the key may reach (repeat); without any, the key reaches every tenant.")
+@with_appcontext
+def create_api_key(name, tenant_ids):
+    """Create a key of the token service API and print it, once: only its hash is kept."""
+    from portal.services import token_api
+
+    try:
+        key, raw_key = token_api.create_key(name, tenant_ids=tenant_ids, all_tenants=not tenant_ids)
+    except PortalError as exc:
+        raise click.ClickException(exc.message) from exc
+    scope = "all tenants" if key.all_tenants else "tenants " + ", ".join(str(t.id) for t in key.tenants)
+    click.echo(f"API key {key.name} ({scope}); it is shown only this once:", err=True)
+    click.echo(raw_key)
+
+
 def register(app):
     for command in (create_staff, demo_data, check_config, refresh_tokens, sync_authorizers, drain_pushes,
-                    rotate_data_key):
+                    rotate_data_key, create_api_key):
         app.cli.add_command(command)

@@ -20,7 +20,8 @@ def nav_items():
                  ("platform.index", _("Platform"), ("platform",)), ("platform.tokens", _("Token health"), ()),
                  ("releases_staff.index", _("Code management"), ("releases_staff", "releases")),
                  ("library.index", _("Template library"), ("library",)), ("fleet.index", _("Fleet releases"), ("fleet",)),
-                 ("registrations.index", _("Registrations"), ("registrations",))]
+                 ("registrations.index", _("Registrations"), ("registrations",)),
+                 ("api_keys.index", _("API keys"), ("api_keys",))]
     else:
         items = [("dashboard.merchant", _("My mini-programs"), ("releases", "authorization", "registrations", "dashboard")),
                  ("releases.settings", _("Settings"), ())]
@@ -62,6 +63,7 @@ ACTION_LABELS = {
     "setup.category_audit.approved": _l("Category approved"), "setup.category_audit.rejected": _l("Category rejected"),
     "setup.privacy_apply.approved": _l("Location API granted"),
     "setup.privacy_apply.rejected": _l("Location API refused"),
+    "api_key.create": _l("API key created"), "api_key.revoke": _l("API key revoked"),
 }
 
 

@@ -20,6 +20,10 @@ LOGGED_IN = {"accounts.change_password", "accounts.preferences_page", "registrat
 # WeChat's pushes: signed by WeChat, no login, no CSRF.
 CALLBACKS = {"callbacks.auth_events", "callbacks.message_events"}
 
+# The token service API: a Bearer key, no login, no CSRF (tests/api checks keys, scope and revocation).
+API = {"api.component_access_token", "api.authorizer_access_token", "api.invalidate_authorizer_access_token",
+       "api.openapi"}
+
 # Merchant routes that take the id of a tenant-owned object: (endpoint, method, {url arg: fixture key}).
 # The access test fills the args with tenant B's objects and logs in as tenant A: it must get 404.
 _MP = {"mp_id": "miniprogram"}
@@ -52,4 +56,4 @@ MERCHANT_OBJECT_ROUTES = [
 ]
 
 # Staff-only: a merchant gets 403 (every endpoint in these blueprints).
-STAFF_BLUEPRINTS = {"tenants", "platform", "releases_staff", "library", "fleet"}
+STAFF_BLUEPRINTS = {"tenants", "platform", "releases_staff", "library", "fleet", "api_keys"}

@@ -1,6 +1,7 @@
 """All models, imported here so Alembic and the app see every table."""
 
 from portal.models.activity import Activity
+from portal.models.api_key import ApiKey
 from portal.models.audit import Audit
 from portal.models.authorizer_sync import AuthorizerSync, AuthorizerSyncFinding
 from portal.models.callback import CallbackEvent
@@ -23,6 +24,7 @@ from portal.models.wechat_call import WeChatCall
 
 __all__ = [
     "Activity",
+    "ApiKey",
     "Audit",
     "AuthorizerSync",
     "AuthorizerSyncFinding",

@@ -97,6 +97,16 @@ class PortalTokenStore:
     def invalidate_authorizer_token(self, appid, failed_token):
         self._invalidate(f"authorizer:{appid}", failed_token, lambda: self._expire_authorizer(appid, failed_token))
 
+    # --- what is held now, without refreshing (the token service API reads expiries here) ---
+
+    def current_component_token(self):
+        """(token, expires_at epoch seconds) as cached or stored, or None; never calls WeChat."""
+        return self._cache_read("component") or self._read_component()
+
+    def current_authorizer_token(self, appid):
+        """(token, expires_at) as cached or stored, or None; never calls WeChat. :raise NotAuthorized:"""
+        return self._cache_read(f"authorizer:{appid}") or self._read_authorizer(appid)
+
     # --- operations used by jobs and the token page ---
 
     def force_refresh_authorizer(self, appid):

@@ -212,3 +212,25 @@ def test_the_daily_sync_covers_official_accounts(platform, make_tenant, make_use
     assert _oa(platform, kept)["refresh"] != "lost-" + "z" * 30
     gone = _oa(platform, revoked)  # no longer listed: unauthorized, its tokens cleared as the push would
     assert (gone["state"], gone["access"], gone["refresh"], gone["expires"]) == ("unauthorized", None, None, 0)
+
+
+def test_the_token_api_serves_an_official_account(platform, make_tenant, make_user, login_as):
+    from portal.services import token_api
+
+    appid = platform.api.create_miniprogram(account_type="official_account")
+    tenant_id, client = merchant_client(platform, make_tenant, make_user, login_as)
+    _authorize_official_account(platform, client, appid)
+    with platform.app.app_context():
+        scoped = token_api.create_key("oa-backend", tenant_ids=[tenant_id], all_tenants=False)[1]
+        other = token_api.create_key("other-shop", tenant_ids=[make_tenant()], all_tenants=False)[1]
+    api = platform.client()
+    url = f"/api/v1/authorizers/{appid}/access-token"
+    answer = api.get(url, headers={"Authorization": f"Bearer {scoped}"})
+    assert answer.status_code == 200
+    assert answer.get_json()["access_token"] == _oa(platform, appid)["access"]
+    assert api.get(url, headers={"Authorization": f"Bearer {other}"}).status_code == 403
+    before = platform.api.count("api_authorizer_token")
+    renewed = api.post(f"{url}/invalidate", headers={"Authorization": f"Bearer {scoped}"},
+                       json={"access_token": answer.get_json()["access_token"]})
+    assert renewed.status_code == 200 and platform.api.count("api_authorizer_token") == before + 1
+    assert renewed.get_json()["access_token"] == _oa(platform, appid)["access"] != answer.get_json()["access_token"]
