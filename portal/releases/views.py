@@ -24,7 +24,7 @@ from portal.releases.forms import (
     UploadForm,
     WebviewDomainForm,
 )
-from portal.services import activity_feed, jobs, library
+from portal.services import activity_feed, jobs, library, wechat_reads
 from portal.services import code as code_service
 from portal.services import tenant_settings as settings_service
 from portal.services.code import app_params, domains, privacy, testers
@@ -189,11 +189,11 @@ def default_domains(mp_id):
 def testers_page(mp_id):
     mp = load_mp(mp_id)
     try:
-        rows, error = testers.list_testers(mp), None
+        found, error = testers.list_testers(mp), None
     except PortalError as exc:
-        rows, error = [], exc.message
-    return render_template("releases/testers.html", mp=mp, rows=rows, error=error, form=TesterForm(),
-                           unbind_form=UnbindForm())
+        found, error = {"rows": [], "as_of": None}, exc.message
+    return render_template("releases/testers.html", mp=mp, rows=found["rows"], as_of=found["as_of"], error=error,
+                           form=TesterForm(), unbind_form=UnbindForm())
 
 
 @bp.route("/<int:mp_id>/testers/bind", methods=["POST"])
@@ -203,7 +203,7 @@ def bind_tester(mp_id):
     mp = load_mp(mp_id)
     form = TesterForm()
     if not form.validate_on_submit():
-        return render_template("releases/testers.html", mp=mp, rows=[], error=None, form=form,
+        return render_template("releases/testers.html", mp=mp, rows=[], as_of=None, error=None, form=form,
                                unbind_form=UnbindForm()), 400
     return act(mp, testers.bind_tester, _("Tester bound. They can open the trial version now."),
                "releases.testers_page", form.wechatid.data)
@@ -240,6 +240,22 @@ def apply_privacy(mp_id):
         abort(400)
     return act(mp, privacy.apply_guideline, _("The privacy guideline was sent to WeChat."), "releases.privacy_page",
                app_params.effective_guideline(mp))
+
+
+#: each tab with a "refresh from WeChat" button, and its page
+REFRESHABLE = {"overview": "releases.overview", "domains": "releases.domains_page", "testers": "releases.testers_page",
+               "privacy": "releases.privacy_page", "audit": "releases.audit", "release": "releases.release"}
+
+
+@bp.route("/<int:mp_id>/refresh/<tab>", methods=["POST"])
+@wechat_action()
+@login_required
+def refresh_from_wechat(mp_id, tab):
+    mp = load_mp(mp_id)
+    if tab not in REFRESHABLE or not ConfirmForm().validate_on_submit():
+        abort(400)
+    wechat_reads.refresh(mp, tab)
+    return redirect(url_for(REFRESHABLE[tab], mp_id=mp.id))
 
 
 @bp.route("/settings", methods=["GET", "POST"])
