@@ -63,9 +63,9 @@ def started(mp, run, created, endpoint):
 @login_required
 def overview(mp_id):
     mp, viewer = load_mp(mp_id), current_tenant_id()  # history: the viewer's tenant's only (staff: all)
+    runs = jobs.recent_runs(mp.id, tenant_id=viewer)  # first: a job shown as ended has its outcome below
     return render_template("releases/overview.html", mp=mp, versions=code_service.version_overview(mp, viewer),
-                           runs=jobs.recent_runs(mp.id, tenant_id=viewer),
-                           timeline=activity_feed.for_miniprogram(mp.id, tenant_id=viewer))
+                           runs=runs, timeline=activity_feed.for_miniprogram(mp.id, tenant_id=viewer))
 
 
 @bp.route("/<int:mp_id>/jobs/<int:run_id>")
@@ -98,9 +98,10 @@ def code(mp_id):
             flash(exc.message, "error")
         else:
             return started(mp, run, created, "releases.code")
+    runs = tab_runs(mp, "commit")  # first: a job shown as ended has its outcome in what is read next
     return render_template("releases/code.html", mp=mp, form=form, qr_form=QRForm(request.args), error=error,
                            commit=code_service.latest_commit(mp, current_tenant_id()), ext=code_service.build_ext_json(mp),
-                           runs=tab_runs(mp, "commit")), 400 if form.errors else 200
+                           runs=runs), 400 if form.errors else 200
 
 
 @bp.route("/<int:mp_id>/qrcode")

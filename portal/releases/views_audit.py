@@ -35,6 +35,7 @@ def defaults_for(mp):
 
 
 def _audit_page(mp, form, status=200):
+    runs = tab_runs(mp, "submit_audit")  # first: a job shown as ended has its outcome in what is read next
     defaults, error = defaults_for(mp)
     fill_item_choices(form, defaults)
     history = code_service.audits_of(mp, tenant_id=current_tenant_id())
@@ -43,7 +44,7 @@ def _audit_page(mp, form, status=200):
                            as_of=oldest(defaults.get("as_of"), quota and quota["as_of"]),
                            open_audit=code_service.open_audit(mp), quota=quota, limits=code_service.undo_limits(mp),
                            can_feedback=bool(history) and history[0].status == 1, confirm=ConfirmForm(),
-                           runs=tab_runs(mp, "submit_audit")), status
+                           runs=runs), status
 
 
 def _quota(mp):
@@ -112,6 +113,7 @@ def speedup_audit(mp_id):
 
 
 def _release_page(mp, gray_form=None, revert_form=None, status=200):
+    runs = tab_runs(mp, "release")  # first: a job shown as ended has its outcome in what is read next
     try:
         state, error = code_service.release_state(mp), None
     except PortalError as exc:
@@ -125,7 +127,7 @@ def _release_page(mp, gray_form=None, revert_form=None, status=200):
                            why_not=why_not, confirm=ConfirmForm(), gray_form=gray_form or GrayForm(),
                            revert_form=revert_form or RevertForm(), visit_form=VisitForm(),
                            as_of=oldest(state and state["as_of"], versions["as_of"]), versions=versions,
-                           runs=tab_runs(mp, "release")), status
+                           runs=runs), status
 
 
 @bp.route("/<int:mp_id>/release", methods=["GET", "POST"])
