@@ -7,11 +7,13 @@ fetched, sealed with the data key (a guideline holds the owner's contact details
 key, so it decrypts nowhere else). The portal's own writes drop the parts they change (`forget`), so a
 merchant sees a change at once; what changed elsewhere (the mp console) shows within the setting's time, or
 at once with the tab's "refresh from WeChat" button (`refresh`, rate-limited like every WeChat action).
-Errors are never kept: the next view asks again.
+Errors are never kept: the next view asks again. A read that was under way while the portal changed the same
+part keeps nothing (`forget` notes when it dropped it), since WeChat may have answered before the change.
 """
 
 import json
 import logging
+import time
 
 from flask import current_app
 
@@ -67,16 +69,30 @@ def read(mp, part, fetch):
         entry = _kept(key)
         if entry is not None:
             return entry["v"], from_epoch(entry["at"])
+    asked = time.time()
     entry = {"v": fetch(), "at": epoch()}
-    if ttl > 0:
+    if ttl > 0 and not _dropped_since(key, asked):
         _keep(key, entry, ttl)
     return entry["v"], from_epoch(entry["at"])
 
 
+def _dropped_since(key, moment):
+    """Whether `forget` dropped `key` at or after `moment` (epoch seconds)."""
+    try:
+        dropped = coordination().recall(key + ":dropped")
+        return dropped is not None and float(dropped) >= moment
+    except Exception:  # noqa: BLE001 - unsure: keep nothing
+        return True
+
+
 def forget(mp, *parts):
     """Drop what is kept of `parts` of `mp` (after the portal changed them on WeChat)."""
+    keys, ttl = [_key(mp, part) for part in parts], float(current_app.config.get("WECHAT_READ_CACHE_SECONDS", 60))
     try:
-        coordination().forget(*(_key(mp, part) for part in parts))
+        coordination().forget(*keys)
+        if ttl > 0:  # a read under way now must not keep what it fetched before the change
+            for key in keys:
+                coordination().remember(key + ":dropped", repr(time.time()), ttl)
     except Exception:  # noqa: BLE001 - logged: the tab may show the old answer until it expires
         log.warning("WeChat read cache: could not drop %s of %s", parts, mp.authorizer_appid, exc_info=True)
 

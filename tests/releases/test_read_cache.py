@@ -3,6 +3,7 @@ asking on every view, and say when that was; the portal's own changes show at on
 asks again, within the merchant's WeChat rate limits."""
 
 import re
+import time
 
 from tests.conftest import post_form
 from tests.releases.test_pipeline import _html, upload
@@ -90,4 +91,24 @@ def test_nothing_is_kept_when_the_setting_is_zero(code_env):
     env.app.config.update(WECHAT_READ_CACHE_SECONDS=0)
     env.get("testers")
     env.get("testers")
+    assert env.api.count("memberauth", env.appid) == 2
+
+
+def test_a_read_under_way_during_a_change_keeps_nothing(code_env, login_as):
+    """WeChat answered a tab's read before the merchant's change, but the answer arrives after it: showing it
+    once is fine (it says when WeChat gave it); keeping it would hide the change for the cache's lifetime."""
+    import threading
+
+    env = code_env
+    reader = env.platform.client()
+    login_as("owner@example.com", test_client=reader)
+    env.api.faults(endpoint="memberauth", appid=env.appid, latency_ms=1500, after_call=True, count=1)
+    slow = threading.Thread(target=lambda: reader.get(env.url("testers")))
+    slow.start()
+    while env.api.in_flight("memberauth", env.appid) == 0 and slow.is_alive():
+        time.sleep(0.02)
+    assert env.api.count("memberauth", env.appid) == 0, "the read was answered before the change"
+    assert env.post("testers/bind", {"wechatid": "tester02"}).status_code == 302
+    slow.join(10)
+    assert "tester02" in _html(env.get("testers"))
     assert env.api.count("memberauth", env.appid) == 2
