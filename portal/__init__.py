@@ -81,6 +81,7 @@ def register_blueprints(app):
     from portal.library import bp as library_bp
     from portal.ops import bp as ops_bp
     from portal.platform import bp as platform_bp
+    from portal.registrations import bp as registrations_bp
     from portal.releases import bp as releases_bp
     from portal.releases import staff_bp as releases_staff_bp
     from portal.tenants import bp as tenants_bp
@@ -96,6 +97,7 @@ def register_blueprints(app):
     app.register_blueprint(releases_staff_bp, url_prefix="/staff/code")
     app.register_blueprint(library_bp, url_prefix="/staff/library")
     app.register_blueprint(fleet_bp, url_prefix="/staff/fleet")
+    app.register_blueprint(registrations_bp, url_prefix="/registrations")
 
 
 def register_security(app):

@@ -123,11 +123,12 @@ def refresh_tokens():
 @click.command("sync-authorizers")
 @with_appcontext
 def sync_authorizers():
-    """Re-read refresh tokens from WeChat's authorizer list; flag apps it no longer lists, note the ones
-    the portal lacks for staff to assign."""
+    """Re-read refresh tokens from WeChat's authorizer list; mark unauthorized the apps it no longer
+    lists, note the ones the portal lacks for staff to assign, and store changed permission sets."""
+    from portal.models.authorizer_sync import ORIGIN_COMMAND
     from portal.services.authorizers import sync_authorizers as sync
 
-    click.echo(json.dumps(sync()))
+    click.echo(json.dumps(sync(origin=ORIGIN_COMMAND)))
 
 
 @click.command("drain-pushes")

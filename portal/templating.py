@@ -10,17 +10,19 @@ from markupsafe import Markup
 
 from portal.models.audit import AUDIT_STATUSES
 from portal.timeutil import from_epoch, iso_utc, utcnow
+from portal.wechat.funcscopes import funcscope_name
 
 
 def nav_items():
     """The navigation of the current role; an item is active on its page and on the pages it leads to."""
     if current_user.is_staff:
         items = [("dashboard.home", _("Home"), ()), ("tenants.index", _("Tenants"), ("tenants",)),
-                 ("platform.index", _("Platform"), ("platform",)),
+                 ("platform.index", _("Platform"), ("platform",)), ("platform.tokens", _("Token health"), ()),
                  ("releases_staff.index", _("Code management"), ("releases_staff", "releases")),
-                 ("library.index", _("Template library"), ("library",)), ("fleet.index", _("Fleet releases"), ("fleet",))]
+                 ("library.index", _("Template library"), ("library",)), ("fleet.index", _("Fleet releases"), ("fleet",)),
+                 ("registrations.index", _("Registrations"), ("registrations",))]
     else:
-        items = [("dashboard.merchant", _("My mini-programs"), ("releases", "authorization")),
+        items = [("dashboard.merchant", _("My mini-programs"), ("releases", "authorization", "registrations")),
                  ("releases.settings", _("Settings"), ())]
     here = request.endpoint or ""
     explicit = {endpoint for endpoint, _label, _also in items}
@@ -33,6 +35,7 @@ ACTION_LABELS = {
     "authorization.granted": _l("Authorized to the platform"), "authorization.updated": _l("Authorization updated"),
     "authorization.revoked": _l("Authorization revoked"), "authorization.lost": _l("Authorization lost"),
     "authorization.transfer": _l("Moved to another tenant"),
+    "authorization.permissions": _l("Permission sets changed on WeChat"),
     "audit.success": _l("Audit approved"), "audit.fail": _l("Audit rejected"), "audit.delay": _l("Audit delayed"),
     "audit.polled": _l("Audit status polled"), "audit.refresh": _l("Audit status refreshed"),
     "audit.speedup": _l("Audit speed-up requested"), "audit.undo": _l("Audit withdrawn"),
@@ -44,6 +47,14 @@ ACTION_LABELS = {
     "job.submit_audit": _l("Submitted for audit"), "job.release": _l("Released"),
     "settings.update": _l("Settings changed"), "settings.mp_params": _l("Own parameters changed"),
     "settings.permissions": _l("What merchants may edit changed"),
+    "registration.enterprise.started": _l("Fast registration sent"),
+    "registration.personal.started": _l("Fast registration sent"),
+    "registration.enterprise.refused": _l("Fast registration refused by WeChat"),
+    "registration.personal.refused": _l("Fast registration refused by WeChat"),
+    "registration.enterprise.succeeded": _l("Registered through fast registration"),
+    "registration.personal.succeeded": _l("Registered through fast registration"),
+    "registration.enterprise.failed": _l("Fast registration failed"),
+    "registration.personal.failed": _l("Fast registration failed"),
 }
 
 
@@ -86,6 +97,25 @@ def time_tag(value, seconds=False):
                                                                    format_dt(value, seconds))
 
 
+def duration(seconds):
+    """A length of time in words at a glance: "2 d 3 h", "3 h 5 min", "12 min", "< 1 min"."""
+    if seconds is None:
+        return "—"
+    minutes = int(abs(seconds) // 60)
+    days, hours, minutes = minutes // 1440, minutes // 60 % 24, minutes % 60
+    if days:
+        return _("%(d)d d %(h)d h", d=days, h=hours)
+    if hours:
+        return _("%(h)d h %(m)d min", h=hours, m=minutes)
+    return _("%(m)d min", m=minutes) if minutes else _("< 1 min")
+
+
+def funcscope(funcscope_id):
+    """A permission set's name (and id) in the viewer's language."""
+    locale = get_locale()
+    return funcscope_name(funcscope_id, locale.language if locale else "zh")
+
+
 def register(app):
     app.jinja_env.globals["nav_items"] = nav_items
     app.jinja_env.globals["audit_status"] = audit_status
@@ -93,6 +123,8 @@ def register(app):
     app.jinja_env.filters["dt"] = time_tag
     app.jinja_env.filters["from_epoch"] = from_epoch  # WeChat's epoch seconds, shown through `dt`
     app.jinja_env.filters["action_label"] = action_label
+    app.jinja_env.filters["duration"] = duration
+    app.jinja_env.filters["funcscope"] = funcscope
 
     @app.context_processor
     def inject_locale():

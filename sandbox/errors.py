@@ -71,7 +71,8 @@ ERRMSG: dict[int, str] = {
     87011: "gray release in progress, can not revert",
     87012: "this version can not be reverted",
     87013: "undo code audit reach limit",
-    86004: "invalid wechat id",
+    86004: "invalid wechat",
+    61070: "name, wechat name not in accordance",
     86102: "每个月只能修改50次，超过域名修改次数限制",  # the description in the doc's errcode table
     86069: "owner_setting必填字段字段缺失",  # sic: WeChat doubles 字段
     89019: "webview domain not changed",
@@ -79,8 +80,9 @@ ERRMSG: dict[int, str] = {
     89248: "invalid code type",
     89249: "task running",
     89250: "task not found",
-    89251: "waiting for the legal person to confirm",
+    89251: "legal person checking",
     89253: "lack of some params",
+    89255: "enterprise code invalid",
     89402: "该审核单不在待审核队列，请检查是否已提交审核或已审完",
     89404: "本单已加速成功，请勿重复提交",
     89405: "本月加急额度已用完，请提高提审质量以获取更多额度",

@@ -1,4 +1,4 @@
-"""Things that happen by themselves as sandbox time passes: ticket pushes, fast registrations and audits.
+"""Things that happen by themselves as sandbox time passes: ticket pushes and audits.
 
 A ticker thread calls ``run_due`` every ``tick_interval`` real seconds; ``POST /sandbox/clock`` calls it
 right after moving the clock, so advancing time has immediate, observable effects. Due work is collected
@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from . import audits, fastregister
+from . import audits
 from .registry import push_ticket
 
 log = logging.getLogger(__name__)
@@ -43,9 +43,6 @@ class Scheduler:
             done = 0
             for component_appid in self._due_tickets():
                 push_ticket(self.sb, component_appid, wait=wait)
-                done += 1
-            for key in fastregister.due_tasks(self.sb):
-                fastregister.complete_task(self.sb, key, wait=wait)
                 done += 1
             while True:
                 audit_ids = audits.due_audits(self.sb)

@@ -258,8 +258,14 @@ def tenant_objects(app):
 
             run = JobRun(kind="commit", key=f"commit:{mp.id}", miniprogram_id=mp.id, tenant_id=tenant_id)
             db.session.add(run)
+            from portal.models import FastRegistration
+
+            registration = FastRegistration(tenant_id=tenant_id, kind="personal", name=f"Person {appid}",
+                                            state="waiting")
+            db.session.add(registration)
             db.session.commit()
-            return {"miniprogram": mp.id, "audit": audit.id, "appid": appid, "job_run": run.id}
+            return {"miniprogram": mp.id, "audit": audit.id, "appid": appid, "job_run": run.id,
+                    "registration": registration.id}
 
     return factory
 

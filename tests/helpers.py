@@ -49,6 +49,14 @@ def merchant_client(platform, make_tenant, make_user, login_as, name="Noodle Sho
     return tenant_id, client
 
 
+def staff_client(platform, make_user, login_as, email="ops@example.com"):
+    """A test client of `platform`'s app logged in as a new staff member."""
+    make_user(role="staff", email=email)
+    client = platform.client()
+    assert login_as(email, test_client=client).status_code == 302
+    return client
+
+
 def drop_cached_tokens(app):
     redis = app.extensions.get("redis")
     if redis is not None:

@@ -15,7 +15,7 @@ MERCHANT = {"dashboard.merchant", "authorization.index", "authorization.start", 
             "releases.settings"}
 
 # Any logged-in user, staff or merchant, about their own account (no object id in the URL).
-LOGGED_IN = {"accounts.change_password", "accounts.preferences_page"}
+LOGGED_IN = {"accounts.change_password", "accounts.preferences_page", "registrations.index", "registrations.new"}
 
 # WeChat's pushes: signed by WeChat, no login, no CSRF.
 CALLBACKS = {"callbacks.auth_events", "callbacks.message_events"}
@@ -41,6 +41,8 @@ MERCHANT_OBJECT_ROUTES = [
     ("releases.revert_release", "POST", _MP), ("releases.gray_release", "POST", _MP),
     ("releases.revert_gray_release", "POST", _MP), ("releases.visit_status", "POST", _MP),
     ("releases.params_page", "GET", _MP), ("releases.params_page", "POST", _MP),
+    ("registrations.show", "GET", {"row_id": "registration"}),
+    ("registrations.refresh", "POST", {"row_id": "registration"}),
 ]
 
 # Staff-only: a merchant gets 403 (every endpoint in these blueprints).

@@ -10,6 +10,7 @@ def refresh_expiring_tokens():
     return tokens.refresh_expiring_tokens(get_client().tokens)
 
 
-def sync_authorizers():
-    """Reconcile with api_get_authorizer_list: refresh tokens, apps no longer listed, apps the portal lacks."""
-    return authorizers.sync_authorizers()
+def sync_authorizers(sync_id=None):
+    """Reconcile with api_get_authorizer_list: refresh tokens, apps no longer listed, apps the portal lacks,
+    changed permission sets. `sync_id`: the run staff started; none for the nightly one."""
+    return authorizers.sync_authorizers(sync_id)

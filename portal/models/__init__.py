@@ -2,6 +2,7 @@
 
 from portal.models.activity import Activity
 from portal.models.audit import Audit
+from portal.models.authorizer_sync import AuthorizerSync, AuthorizerSyncFinding
 from portal.models.callback import CallbackEvent
 from portal.models.code_commit import CodeCommit
 from portal.models.component import ComponentAccount
@@ -9,6 +10,7 @@ from portal.models.fleet import FleetRelease, FleetTarget
 from portal.models.job_run import JobRun
 from portal.models.miniprogram import MiniProgram
 from portal.models.preauth import PreAuthSession
+from portal.models.registration import FastRegistration
 from portal.models.template import LibraryTemplate, MiniProgramParams
 from portal.models.tenant import Tenant
 from portal.models.tenant_settings import TenantSettings
@@ -18,7 +20,25 @@ from portal.models.user import User
 from portal.models.wechat_call import WeChatCall
 
 __all__ = [
-    "Activity", "Audit", "CallbackEvent", "CodeCommit", "ComponentAccount", "FleetRelease", "FleetTarget", "JobRun",
-    "LibraryTemplate", "MiniProgram", "MiniProgramParams", "PreAuthSession", "Tenant", "TenantSettings", "Tester",
-    "UnclaimedAuthorizer", "User", "WeChatCall",
+    "Activity",
+    "Audit",
+    "AuthorizerSync",
+    "AuthorizerSyncFinding",
+    "CallbackEvent",
+    "CodeCommit",
+    "ComponentAccount",
+    "FastRegistration",
+    "FleetRelease",
+    "FleetTarget",
+    "JobRun",
+    "LibraryTemplate",
+    "MiniProgram",
+    "MiniProgramParams",
+    "PreAuthSession",
+    "Tenant",
+    "TenantSettings",
+    "Tester",
+    "UnclaimedAuthorizer",
+    "User",
+    "WeChatCall",
 ]

@@ -57,6 +57,12 @@ class MiniProgram(TenantOwned, Timestamps, db.Model):
     # Server-domain change requests sent this calendar month, Beijing time (WeChat allows 50 a month).
     domain_changes_month = db.Column(db.String(7))  # "2026-12"; a count from another month means 0
     domain_changes = db.Column(db.Integer, nullable=False, default=0)
+    # The last api_authorizer_token call for the app: when, whether it worked, and if not why, in words
+    # (JSON {lang: text}); never a token.
+    token_refreshed_at = db.Column(db.DateTime)
+    token_refresh_ok = db.Column(db.Boolean)
+    token_refresh_result = db.Column(db.Text)
+    permissions_checked_at = db.Column(db.DateTime)  # when a sync last read func_info (api_get_authorizer_info)
 
     tenant = db.relationship("Tenant")
 

@@ -1,6 +1,7 @@
 """Views of the platform blueprint (staff only)."""
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -14,6 +15,7 @@ from portal.services import authorization as authorization_service
 from portal.services import authorizers as authorizers_service
 from portal.services import platform as platform_service
 from portal.services import pushes as pushes_service
+from portal.services import token_health as token_health_service
 
 bp = Blueprint("platform", __name__, template_folder="templates")
 
@@ -84,3 +86,46 @@ def pushes():
     kind = request.args.get("kind", "")[:64] or None
     return render_template("platform/pushes.html", events=pushes_service.recent_events(200, kind), kind=kind,
                            waiting=pushes_service.waiting_pushes())
+
+
+@bp.route("/sync")
+@staff_required
+def sync_report():
+    """The last reconciliation with WeChat's authorizer list and what it found."""
+    run = authorizers_service.latest_sync()
+    found = authorizers_service.findings(run) if run is not None else {}
+    progress = authorizers_service.progress_text(run, _lang()) if run is not None else ""
+    return render_template("platform/sync.html", run=run, found=found, progress=progress)
+
+
+@bp.route("/sync", methods=["POST"])
+@staff_required
+def start_sync():
+    """The "sync with WeChat now" button (its CSRF token is checked for every POST)."""
+    _run, created = authorizers_service.start_sync(current_user)
+    flash(_("The sync with WeChat has started.") if created else _("A sync with WeChat is already running."),
+          "success" if created else "info")
+    return redirect(url_for("platform.sync_report"))
+
+
+@bp.route("/sync/<int:sync_id>")
+@staff_required
+def sync_status(sync_id):
+    return jsonify(authorizers_service.describe(authorizers_service.get_sync(sync_id), _lang()))
+
+
+@bp.route("/tokens")
+@staff_required
+def tokens():
+    """Token health: never a token value; apps at risk first."""
+    page = max(1, request.args.get("page", 1, type=int))
+    per_page = min(current_app.config["PAGE_SIZE"], 200)
+    health = token_health_service.token_health(page, per_page)
+    lang = _lang()
+    return render_template("platform/tokens.html", health=health, page=page, pages=max(1, -(-health["total"] // per_page)),
+                           refresh_text=lambda result: token_health_service.result_text(result or {}, lang))
+
+
+def _lang():
+    locale = get_locale()
+    return locale.language if locale else "zh"

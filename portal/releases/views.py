@@ -24,7 +24,7 @@ from portal.releases.forms import (
     UploadForm,
     WebviewDomainForm,
 )
-from portal.services import activity_feed, jobs, library, wechat_reads
+from portal.services import activity_feed, authorizers, jobs, library, wechat_reads
 from portal.services import code as code_service
 from portal.services import tenant_settings as settings_service
 from portal.services.code import app_params, domains, privacy, testers
@@ -65,7 +65,8 @@ def overview(mp_id):
     mp, viewer = load_mp(mp_id), current_tenant_id()  # history: the viewer's tenant's only (staff: all)
     runs = jobs.recent_runs(mp.id, tenant_id=viewer)  # first: a job shown as ended has its outcome below
     return render_template("releases/overview.html", mp=mp, versions=code_service.version_overview(mp, viewer),
-                           runs=runs, timeline=activity_feed.for_miniprogram(mp.id, tenant_id=viewer))
+                           runs=runs, timeline=activity_feed.for_miniprogram(mp.id, tenant_id=viewer),
+                           permission_change=authorizers.latest_permission_change(mp.id))
 
 
 @bp.route("/<int:mp_id>/jobs/<int:run_id>")

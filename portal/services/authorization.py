@@ -140,11 +140,7 @@ def _complete(auth_code, session, actor, expected_appid=None):
                 if mp is not None and mp.is_authorized:
                     return mp, _warnings(mp)
         client = get_client()
-        try:
-            auth = client.component.query_auth(auth_code)
-            info = client.component.get_authorizer_info(auth.authorizer_appid)
-        except WeChatError as exc:
-            raise human_error(exc) from exc
+        auth, info = _query_auth(auth_code)
         if not info.is_miniprogram:
             raise ValidationFailed(_("This account is not a mini-program. Please authorize a mini-program."))
         tenant_id = session.tenant_id if session else None
@@ -154,6 +150,33 @@ def _complete(auth_code, session, actor, expected_appid=None):
         db.session.commit()
         client.tokens.cache_authorizer_token(mp.authorizer_appid, mp.authorizer_access_token, mp.authorizer_expires)
         return mp, _warnings(mp)
+
+
+def bind_new_miniprogram(auth_code, tenant_id, user_id=None):
+    """A mini-program WeChat created for `tenant_id` (fast registration): api_query_auth with the push's
+    `auth_code`, then api_get_authorizer_info, stored as an authorization is. The caller holds the lock of
+    `authorization:<appid>` and commits; returns the row (the token is cached once that commit is done, by
+    `cache_token`).
+
+    :raise Conflict: the appid is bound to another tenant. :raise WeChatFailed: WeChat refused.
+    """
+    auth, info = _query_auth(auth_code)
+    return _upsert(auth, info, tenant_id, user_id, actor=None)
+
+
+def _query_auth(auth_code):
+    """api_query_auth, then api_get_authorizer_info of the account it names. :raise WeChatFailed."""
+    component = get_client().component
+    try:
+        auth = component.query_auth(auth_code)
+        return auth, component.get_authorizer_info(auth.authorizer_appid)
+    except WeChatError as exc:
+        raise human_error(exc) from exc
+
+
+def cache_token(mp):
+    """Cache a just-committed authorization's access token for the other processes."""
+    get_client().tokens.cache_authorizer_token(mp.authorizer_appid, mp.authorizer_access_token, mp.authorizer_expires)
 
 
 def assign_unclaimed(row_id, tenant_id, actor):

@@ -119,7 +119,7 @@ def run(run_id, step, again=None):
                 continue
             if left:
                 raise
-            return _finish(row, JOB_FAILED, _wechat_texts(exc), errcode=exc.errcode)
+            return _finish(row, JOB_FAILED, wechat_error_in_every_language(exc), errcode=exc.errcode)
 
 
 def _attempt(row, step):
@@ -132,26 +132,26 @@ def _attempt(row, step):
     except WaitFor as wait:
         db.session.rollback()
         row.state, row.errcode, row.heartbeat_at = JOB_RETRYING, wait.errcode, utcnow()
-        row.message = json.dumps(_texts(wait.message), ensure_ascii=False)
+        row.message = json.dumps(in_every_language(wait.message), ensure_ascii=False)
         db.session.commit()
         raise
     except WeChatError as exc:
         db.session.rollback()
         if not exc.retryable:
-            return _finish(row, JOB_FAILED, _wechat_texts(exc), errcode=exc.errcode)
+            return _finish(row, JOB_FAILED, wechat_error_in_every_language(exc), errcode=exc.errcode)
         row.state, row.errcode = JOB_RETRYING, exc.errcode
-        texts = _texts(LOST_ANSWER) if getattr(exc, "maybe_sent", False) else _wechat_texts(exc)
+        texts = in_every_language(LOST_ANSWER) if getattr(exc, "maybe_sent", False) else wechat_error_in_every_language(exc)
         row.message = json.dumps(texts, ensure_ascii=False)
         db.session.commit()
         raise
     except PortalError as exc:
         db.session.rollback()
-        return _finish(row, JOB_FAILED, _texts(exc.message), errcode=getattr(exc, "errcode", None))
+        return _finish(row, JOB_FAILED, in_every_language(exc.message), errcode=getattr(exc, "errcode", None))
     except Exception:
         db.session.rollback()
-        _finish(row, JOB_FAILED, _texts(_l("An unexpected error stopped this job. The platform staff were told.")))
+        _finish(row, JOB_FAILED, in_every_language(_l("An unexpected error stopped this job. The platform staff were told.")))
         raise
-    return _finish(row, JOB_DONE, _texts(message), result=result)
+    return _finish(row, JOB_DONE, in_every_language(message), result=result)
 
 
 # A retried step whose call may have reached WeChat reads WeChat's state before acting again (adopting the
@@ -172,7 +172,7 @@ def _languages():
     return tuple(current_app.config.get("LANGUAGES") or ("zh", "en"))
 
 
-def _texts(message):
+def in_every_language(message):
     """The message in every language: lazy strings are rendered per locale, plain text is kept as is."""
     texts = {}
     for lang in _languages():
@@ -181,7 +181,8 @@ def _texts(message):
     return texts
 
 
-def _wechat_texts(exc):
+def wechat_error_in_every_language(exc):
+    """A WeChat error's plain-language text (with its code) in every language."""
     return {lang: explain(exc, lang) for lang in _languages()}
 
 

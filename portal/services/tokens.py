@@ -23,6 +23,7 @@ from contextlib import contextmanager
 
 from redis.exceptions import RedisError
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
@@ -288,14 +289,33 @@ class PortalTokenStore:
                 raise NotAuthorized(appid)
             refresh_token = mp.authorizer_refresh_token
         try:
-            result = self._call_refresh(appid, refresh_token)
-        except AuthorizationLost:
-            # 61023 (refresh token invalid) or 61003 (not authorized): WeChat's authorizer list is the
-            # truth. Recover the token from it, or mark the app as needing re-authorization.
-            refresh_token = self.recover_refresh_token(appid)
-            result = self._call_refresh(appid, refresh_token)
+            try:
+                result = self._call_refresh(appid, refresh_token)
+            except AuthorizationLost:
+                # 61023 (refresh token invalid) or 61003 (not authorized): WeChat's authorizer list is the
+                # truth. Recover the token from it, or mark the app as needing re-authorization.
+                refresh_token = self.recover_refresh_token(appid)
+                result = self._call_refresh(appid, refresh_token)
+        except WeChatError as exc:
+            self._record_refresh_failure(appid, exc)
+            raise
         self.save_authorizer_tokens(appid, result.access_token, result.expires_in, result.refresh_token)
         return result.access_token
+
+    def _record_refresh_failure(self, appid, exc):
+        """Note on the app's row that its last refresh failed and why, in words (the token health page).
+        Best effort: a database error here must not hide WeChat's answer from the caller."""
+        languages = tuple(self.app.config.get("LANGUAGES") or ("zh", "en"))
+        result = {"errcode": exc.errcode, **{lang: exc.human(lang) for lang in languages}}
+        try:
+            with self._session() as s:
+                mp = self._mini_program(s, appid)
+                if mp is not None:
+                    mp.token_refreshed_at, mp.token_refresh_ok = utcnow(), False
+                    mp.token_refresh_result = json.dumps(result, ensure_ascii=False)
+                    s.commit()
+        except SQLAlchemyError as db_exc:
+            log.warning("could not record the failed refresh of %s: %s", appid, db_exc.__class__.__name__)
 
     def _call_refresh(self, appid, refresh_token):
         if not refresh_token:
@@ -310,6 +330,7 @@ class PortalTokenStore:
             if mp is None:
                 raise NotAuthorized(appid)
             mp.authorizer_access_token, mp.authorizer_expires = access_token, expires_at
+            mp.token_refreshed_at, mp.token_refresh_ok, mp.token_refresh_result = utcnow(), True, None
             if refresh_token and refresh_token != mp.authorizer_refresh_token:
                 mp.authorizer_refresh_token = refresh_token
                 mp.refresh_token_updated_at = utcnow()

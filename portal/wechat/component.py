@@ -307,8 +307,9 @@ class ComponentAPI:
                             legal_persona_name: str, component_phone: str = "") -> dict[str, Any]:
         """Register an enterprise mini-program quickly (fastregisterweapp?action=create).
 
-        The result arrives later as a `FastRegisterEvent` push.
-        :raise InvalidRequest: 89248-89253, 86004, 61070. :raise PermissionDenied: 89254.
+        WeChat then asks the legal person to confirm (face check); the result arrives later as a
+        `FastRegisterEvent` push. :raise InvalidRequest: 89248-89253, 89255, 86004, 61070.
+        :raise PermissionDenied: 89254.
         """
         body = {"name": name, "code": code, "code_type": int(code_type),
                 "legal_persona_wechat": legal_persona_wechat, "legal_persona_name": legal_persona_name}
@@ -323,3 +324,22 @@ class ComponentAPI:
         return self._post("/cgi-bin/component/fastregisterweapp", "fastregisterweapp_search", {
             "name": name, "legal_persona_wechat": legal_persona_wechat, "legal_persona_name": legal_persona_name,
         }, params={"action": "search"}, idempotent=True)
+
+    def fast_register_personal(self, idname: str, wxuser: str, component_phone: str = "") -> dict[str, Any]:
+        """Register a personal mini-program quickly (/wxa/component/fastregisterpersonalweapp?action=create).
+
+        Answers ``taskid`` and ``authorize_url`` (the page the person opens within 24 h to check identity,
+        face and phone); the new appid arrives as a `FastRegisterEvent` push. :raise InvalidRequest: 86004,
+        61070, 47001.
+        """
+        body = {"idname": idname, "wxuser": wxuser}
+        if component_phone:
+            body["component_phone"] = component_phone
+        return self._post("/wxa/component/fastregisterpersonalweapp", "fastregisterpersonalweapp_create", body,
+                          params={"action": "create"})
+
+    def query_fast_register_personal(self, taskid: str) -> dict[str, Any]:
+        """The state of a personal registration task (fastregisterpersonalweapp?action=query): ``status`` from
+        the doc's enum (0 created ... 12 created the mini-program). :raise InvalidRequest: 89250."""
+        return self._post("/wxa/component/fastregisterpersonalweapp", "fastregisterpersonalweapp_query",
+                          {"taskid": taskid}, params={"action": "query"}, idempotent=True)

@@ -253,6 +253,7 @@ ERRCODES: dict[int, tuple[str, str]] = {
     ),
     89029: ("业务域名数量超过上限。", "Too many business (web-view) domains."),
     89231: ("个人小程序不支持设置业务域名。", "Personal mini-programs cannot set business (web-view) domains."),
+    89247: ("微信内部错误，请稍后重试。", "WeChat had an internal error. Try again later."),
     89248: ("企业代码类型无效，请选择正确的证件类型。", "The company code type is invalid. Choose the right document type."),
     89249: (
         "该主体已有任务执行中，请在 24 小时后再试。",
@@ -265,6 +266,12 @@ ERRCODES: dict[int, tuple[str, str]] = {
     89254: (
         "第三方平台缺少所需权限集，请在开放平台申请。",
         "The platform lacks the required permission sets. Apply for them on the Open Platform.",
+    ),
+    89255: (
+        "企业代码无效：请检查代码的长度和内容，统一社会信用代码为 18 位，组织机构代码为 9 位（xxxxxxxx-x），"
+        "营业执照注册号为 15 位。",
+        "The company code is invalid: check its length and content. A unified social credit code has 18 "
+        "characters, an organization code 9 (xxxxxxxx-x), a business licence number 15.",
     ),
     89401: ("微信系统不稳定，请稍后再试。", "WeChat is unstable right now. Try again later."),
     89402: (
@@ -287,6 +294,35 @@ ERRCODES: dict[int, tuple[str, str]] = {
         "requiredPrivateInfos or any other key.",
     ),
 }
+
+# The non-zero `status` of a notify_third_fasteregister push: why WeChat did not create the mini-program.
+# 1001-1008 are the codes WeChat's staff listed for this push (and the personal-registration page's status
+# enum); -1 comes with msg "authorize third party failed".
+FAST_REGISTER_STATUSES: dict[int, tuple[str, str]] = {
+    -1: ("小程序已创建但未能授权给第三方平台，请联系平台处理。",
+         "The mini-program could not be authorized to the platform. Ask the platform staff."),
+    1001: ("该主体创建的小程序数量已达上限。", "This company or person has reached the number of mini-programs allowed."),
+    1002: ("该主体因违规被列入黑名单，无法注册。", "This company or person is blacklisted for violations."),
+    1003: ("管理员绑定的帐号数量已达上限。", "The administrator is bound to as many accounts as allowed."),
+    1004: ("管理员因违规被列入黑名单。", "The administrator is blacklisted for violations."),
+    1005: ("管理员手机号绑定的帐号数量已达上限。", "The administrator's phone number is bound to as many accounts "
+           "as allowed."),
+    1006: ("管理员手机号因违规被列入黑名单。", "The administrator's phone number is blacklisted for violations."),
+    1007: ("管理员身份证创建的帐号数量已达上限。", "The administrator's ID card has created as many accounts as "
+           "allowed."),
+    1008: ("管理员身份证因违规被列入黑名单。", "The administrator's ID card is blacklisted for violations."),
+}
+# fastregisterpersonalweapp's status enum (query's answer): the values that end a task without a mini-program.
+PERSONAL_TASK_FAILURES: dict[int, tuple[str, str]] = {
+    1: ("任务已超时（24 小时内未完成验证）。", "The task expired (not completed within 24 hours)."),
+    2: ("用户拒绝了创建。", "The person refused the registration."),
+    5: ("人脸认证失败。", "The face check failed."),
+    8: ("手机验证失败。", "The phone check failed."),
+    11: ("创建失败。", "WeChat failed to create the mini-program."),
+    14: ("验证失败。", "The verification failed."),
+}
+FAST_REGISTER_GENERIC: tuple[str, str] = ("微信未能创建小程序（状态 {code}：{errmsg}）。",
+                                          "WeChat did not create the mini-program (status {code}: {errmsg}).")
 
 GENERIC: tuple[str, str] = (
     "微信返回错误 {code}：{errmsg}",
@@ -316,3 +352,19 @@ def describe(errcode: int | None, lang: str = "zh", errmsg: str | None = None) -
     if known is not None:
         return known[index]
     return GENERIC[index].format(code=errcode, errmsg=errmsg or "-")
+
+
+def is_failed_personal_task(status) -> bool:
+    """Whether a personal task's ``status`` (query's answer) means it ended without a mini-program."""
+    return status in PERSONAL_TASK_FAILURES or status in FAST_REGISTER_STATUSES
+
+
+def describe_fast_register_status(status: int, lang: str = "zh", msg: str | None = None,
+                                  personal: bool = False) -> str:
+    """The plain-language reason of a failed fast registration: a push's non-zero ``status``, or (``personal``)
+    the status a personal task's query answered."""
+    index = 0 if str(lang).lower().startswith("zh") else 1
+    known = FAST_REGISTER_STATUSES.get(status) or (PERSONAL_TASK_FAILURES.get(status) if personal else None)
+    if known is not None:
+        return known[index]
+    return FAST_REGISTER_GENERIC[index].format(code=status, errmsg=msg or "-")

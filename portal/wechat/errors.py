@@ -163,6 +163,14 @@ class DomainChangesSpent(InvalidRequest):
     errcode = 86102
 
 
+class RegistrationPending(InvalidRequest):
+    """89251/89252: the fast-registration task waits for the legal person's face check or WeChat's checks."""
+
+
+class RegistrationNotFound(InvalidRequest):
+    """89250: WeChat has no fast-registration task for these details."""
+
+
 class AuditInProgress(ReviewError):
     """85009: submit_audit refused because a version is already under review."""
 
@@ -268,8 +276,8 @@ ERRCODE_CLASSES: dict[int, type[APIError]] = {
     85004: InvalidRequest, 85015: InvalidRequest, 85016: InvalidRequest, 85017: InvalidRequest,
     85018: InvalidRequest, 85301: InvalidRequest, 86004: InvalidRequest, 86102: DomainChangesSpent,
     89019: InvalidRequest, 89020: InvalidRequest, 89021: InvalidRequest, 89029: InvalidRequest, 89231: InvalidRequest,
-    89248: InvalidRequest, 89249: InvalidRequest, 89250: InvalidRequest, 89251: InvalidRequest,
-    89252: InvalidRequest, 89253: InvalidRequest,
+    89248: InvalidRequest, 89249: InvalidRequest, 89250: RegistrationNotFound, 89251: RegistrationPending,
+    89252: RegistrationPending, 89253: InvalidRequest, 89255: InvalidRequest, 89247: SystemBusy,
     # code management, review, release, templates, privacy
     61039: PrivacyScanRunning, 61040: LocationApiRefused, 85009: AuditInProgress, 85012: ReviewError,
     85013: ReviewError, 85014: ReviewError, 85019: ReviewError, 85020: ReviewError, 85043: ReviewError, 85044: ReviewError,

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, redirect, render_template, request
 
-from .. import authorization
+from .. import authorization, fastregister
 from ..model import MINIPROGRAM, OFFICIAL_ACCOUNT
 from ..runtime import current_sandbox
 
@@ -104,3 +104,26 @@ def auth_page():
 
 for _path, _name in PAGES.items():
     bp.add_url_rule(_path, endpoint=_name, view_func=auth_page, methods=["GET", "POST"])
+
+
+@bp.route("/wxawap/fastregisterpersonal", methods=["GET", "POST"])
+def fast_register_personal_page():
+    """The ``authorize_url`` of a personal fast registration: the user confirms (a new mini-program and the
+    ``notify_third_fasteregister`` push) or refuses (status 2, no push). Ids: ``confirm`` / ``refuse``."""
+    sb, started = current_sandbox(), time.monotonic()
+    taskid = (request.form if request.method == "POST" else request.args).get("taskid", "")
+    task = fastregister.personal_task(sb, taskid)
+    if task is None:
+        return _error(sb, "fastregisterpersonal_page", {}, "invalid taskid / 链接无效", started)
+    if request.method == "GET" or task["state"] != "pending":
+        _record(sb, "fastregisterpersonal_page", task["component_appid"], 200, started)
+        return render_template("sandbox/fastregister_page.html", task=task)
+    try:
+        if request.form.get("action") == "confirm":
+            fastregister.decide(sb, task, "approve")
+        else:
+            fastregister.refuse_personal(sb, task)
+    except LookupError as exc:
+        return _error(sb, "fastregisterpersonal_page", {}, str(exc), started)
+    _record(sb, f"fastregisterpersonal_page:{request.form.get('action')}", task["component_appid"], 200, started)
+    return render_template("sandbox/fastregister_page.html", task=task)

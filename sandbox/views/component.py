@@ -118,9 +118,19 @@ def clear_quota_v2(call):
 def fastregisterweapp(call):
     action = request.args.get("action")
     if action == "create":
-        fastregister.create_task(call.sb, call.component_appid, call.body)
+        fastregister.create_enterprise(call.sb, call.component_appid, call.body)
     elif action == "search":
-        fastregister.search_task(call.sb, call.component_appid, call.body)
+        fastregister.search_enterprise(call.sb, call.component_appid, call.body)
     else:
         raise ApiError(40097)
     return {}
+
+
+@api_route(bp, "/wxa/component/fastregisterpersonalweapp", "fastregisterpersonalweapp", COMPONENT)
+def fastregisterpersonalweapp(call):
+    action = request.args.get("action")
+    if action == "create":
+        return fastregister.create_personal(call.sb, call.component_appid, call.body, request.host_url)
+    if action == "query":
+        return fastregister.query_personal(call.sb, call.component_appid, call.body)
+    raise ApiError(-1, "invalid action")  # the old page's table: 「-1 | 非法 action 参数 | invalid action」

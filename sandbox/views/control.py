@@ -12,7 +12,7 @@ import dataclasses
 
 from flask import Blueprint, request
 
-from .. import audits, authorization, library, registry
+from .. import audits, authorization, fastregister, library, registry
 from ..faults import Fault
 from ..runtime import current_sandbox
 from .api import json_response
@@ -217,6 +217,16 @@ def _pending_auditid(sb, body: dict) -> int:
         if audit is None or not audit.is_pending:
             raise LookupError("no audit in review for this appid")
         return audit.auditid
+
+
+@bp.post("/fastregister/decide")
+def decide_fast_registration():
+    """Play the legal person (enterprise) or the user (personal) of the one running task with this name."""
+    sb, body = current_sandbox(), _body("name", "outcome", "reason")
+    if not isinstance(body.get("name"), str) or not body["name"]:
+        raise ControlError("name (the enterprise's or the person's name) is required")
+    task = fastregister.pending_task(sb, body["name"])
+    return ok(**fastregister.decide(sb, task, body.get("outcome"), body.get("reason"), wait=_wait(body)))
 
 
 @bp.post("/faults")

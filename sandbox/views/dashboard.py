@@ -1,5 +1,5 @@
 """The sandbox's own pages: the overview at ``/sandbox/``, its buttons (revoke an authorization, push a
-ticket, decide an audit now) and the generated avatars. The buttons are plain HTML forms posting to
+ticket, decide an audit or a fast registration now) and the generated avatars. The buttons are plain HTML forms posting to
 ``/sandbox/ui/…`` that redirect back, so a demo user can click through everything without curl.
 """
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, redirect, render_template, request
 
-from .. import audits, authorization, registry
+from .. import audits, authorization, fastregister, registry
 from ..avatars import avatar_png
 from ..runtime import current_sandbox
 
@@ -36,8 +36,9 @@ def overview():
         accounts = list(sb.state.accounts.values())
         latest_audits = {a.appid: sb.state.latest_audit(a) for a in accounts}
         authorizations = list(sb.state.authorizations.values())
+        registrations = [dict(t, key=k) for k, t in sb.state.fast_registrations.items()]
         return render_template("sandbox/overview.html", components=components, accounts=accounts,
-                               audits=latest_audits, authorizations=authorizations,
+                               audits=latest_audits, authorizations=authorizations, registrations=registrations,
                                calls=sb.calls.query(limit=30), pushes=sb.pushes.records(limit=30),
                                clock=sb.clock.describe())
 
@@ -59,4 +60,14 @@ def ui_push_ticket():
 def ui_decide():
     sb = current_sandbox()
     audits.apply_outcome(sb, int(request.form["auditid"]), request.form.get("outcome", "approve"))
+    return redirect("/sandbox/", code=303)
+
+
+@bp.post("/sandbox/ui/fastregister")
+def ui_fast_register():
+    """The legal person (or the person) decides a fast registration: approve, or reject with status 1001."""
+    sb = current_sandbox()
+    task = sb.state.fast_registrations.get(request.form["key"])
+    if task is not None and task["state"] == "pending":
+        fastregister.decide(sb, task, request.form.get("outcome", "approve"))
     return redirect("/sandbox/", code=303)

@@ -235,31 +235,6 @@ def test_authorizer_token_expiry_and_overlap(api, platform, mp):
     assert api.call("/wxa/getvisitstatus", {})["errcode"] == 41001
 
 
-def test_fast_registration(api, platform, receiver):
-    token = platform.component_token()
-    url = "/cgi-bin/component/fastregisterweapp"
-    body = {"name": "快注册公司", "code": "91110000000000000X", "code_type": 1,
-            "legal_persona_wechat": "legal_person", "legal_persona_name": "张三", "component_phone": "010-1234"}
-    assert api.call(url, {**body, "code": ""}, component_access_token=token, action="create")["errcode"] == 89253
-    assert api.call(url, {**body, "code_type": 9}, component_access_token=token, action="create")["errcode"] == 89248
-    assert api.call(url, {**body, "legal_persona_wechat": "unknown_x"}, component_access_token=token,
-                    action="create")["errcode"] == 86004
-    assert api.call(url, body, component_access_token=token, action="search")["errcode"] == 89250
-    assert api.call(url, body, component_access_token=token, action="create")["errcode"] == 0
-    assert api.call(url, body, component_access_token=token, action="create")["errcode"] == 89249
-    assert api.call(url, body, component_access_token=token, action="search")["errcode"] == 89251
-    api.advance(61)
-    push = receiver.wait_for("notify_third_fasteregister")[0]
-    assert push["status"] == "0" and push["auth_code"] and push["appid"].startswith("wx")
-    raw = [r for r in receiver.requests if r["xml"] and r["xml"].get("InfoType") == "notify_third_fasteregister"][0]
-    assert "<info><name><![CDATA[快注册公司]]></name>" in _decrypt(platform, raw["body"])
-    assert api.call(url, body, component_access_token=token, action="search")["errcode"] == 0
-    body = {**platform.own, "authorization_code": push["auth_code"]}
-    info = api.call(QUERY_AUTH, body, component_access_token=token)
-    assert info["authorization_info"]["authorizer_appid"] == push["appid"]
-    assert receiver.events("authorized") == []  # the result comes as notify_third_fasteregister only
-
-
 def _decrypt(platform, body):
     from sandbox.crypto import MessageCrypto
 

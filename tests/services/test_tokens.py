@@ -210,7 +210,7 @@ def test_app_no_longer_listed_is_marked_needs_reauthorization(platform):
 
 def test_sync_authorizers_restores_refresh_tokens_and_flags_revoked_apps(platform):
     from portal.extensions import db
-    from portal.models import MiniProgram
+    from portal.models import AuthorizerSync, MiniProgram
 
     kept, revoked = platform.authorized_app(), platform.authorized_app()
     with platform.app.app_context():
@@ -222,10 +222,15 @@ def test_sync_authorizers_restores_refresh_tokens_and_flags_revoked_apps(platfor
         db.session.commit()
     result = platform.app.test_cli_runner().invoke(args=["sync-authorizers"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output) == {"listed": 1, "updated": 1, "lost": 1, "unclaimed": 0}
+    counts = json.loads(result.output)
+    assert {k: counts[k] for k in ("listed", "updated", "lost", "unclaimed", "changed")} == \
+        {"listed": 1, "updated": 1, "lost": 1, "unclaimed": 0, "changed": 0}
     assert _stored_refresh_token(platform, kept) != "lost-" + "z" * 30
-    with platform.app.app_context():
-        assert MiniProgram.query.filter_by(authorizer_appid=revoked).one().auth_state == "needs_reauth"
+    with platform.app.app_context():  # as the lost push would have: unauthorized, its tokens dropped
+        mp = MiniProgram.query.filter_by(authorizer_appid=revoked).one()
+        assert (mp.auth_state, mp.authorizer_refresh_token) == ("unauthorized", None)
+        run = db.session.get(AuthorizerSync, counts["sync"])  # kept for the report, as a staff-run sync is
+        assert (run.origin, run.state, run.lost_count) == ("command", "done", 1)
 
 
 def test_tokens_keep_working_while_redis_is_down(platform, make_app):

@@ -20,11 +20,10 @@ from portal.models.callback import (
     OUTCOME_QUEUED,
     OUTCOME_RECEIVED,
 )
-from portal.models.miniprogram import AUTH_UNAUTHORIZED
-from portal.services import activity, fleet
+from portal.services import authorizers, fleet
 from portal.services.code.audit import apply_audit_events
 from portal.services.pushes.group_commit import GroupCommitter
-from portal.services.wechat import component_appid, get_client
+from portal.services.wechat import component_appid
 from portal.timeutil import utcnow
 from portal.wechat import callbacks as events
 
@@ -74,7 +73,7 @@ _INSERT_ACCOUNT = insert(_ACCOUNTS)
 
 # Pushes whose handling is database work only: stored together with others arriving at the same time.
 GROUPED = (events.TicketEvent, events.AuditSuccessEvent, events.AuditFailEvent, events.AuditDelayEvent,
-           events.FastRegisterEvent, events.GenericEvent)
+           events.GenericEvent)
 AUDIT_EVENTS = (events.AuditSuccessEvent, events.AuditFailEvent, events.AuditDelayEvent)
 
 
@@ -201,8 +200,6 @@ def _write_group(pushes, connection, woken):
             outcome, ticket = (OUTCOME_APPLIED, TICKET_STORED), event  # pushes come in order: the last wins
         elif isinstance(event, AUDIT_EVENTS):
             outcome = next(audit_outcomes)
-        elif isinstance(event, events.FastRegisterEvent):
-            outcome = OUTCOME_APPLIED, "stored"
         else:
             outcome = OUTCOME_IGNORED, "stored, no action needed"
         push.receipt.outcome, push.receipt.detail = outcome
@@ -269,6 +266,8 @@ def _apply(event, row):
         return _queue_authorization(row)
     if isinstance(event, events.UnauthorizedEvent):
         return _unauthorize(event.appid)
+    if isinstance(event, events.FastRegisterEvent):
+        return _queue_fast_registration(row)
     return OUTCOME_IGNORED, "stored, no action needed"
 
 
@@ -293,13 +292,18 @@ def _queue_authorization(row):
     return OUTCOME_QUEUED, "query_auth queued"
 
 
+def _queue_fast_registration(row):
+    from portal.queueing import enqueue
+
+    db.session.commit()  # the job loads the row by id
+    enqueue("portal.jobs.registrations.complete_registration_from_push", row.id,
+            job_id=f"fast-registration-push:{row.id}")
+    return OUTCOME_QUEUED, "fast registration queued"
+
+
 def _unauthorize(appid):
     mp = db.session.query(MiniProgram).filter_by(authorizer_appid=appid).one_or_none()
     if mp is None:
         return OUTCOME_IGNORED, "unknown appid"
-    mp.auth_state, mp.unauthorized_at = AUTH_UNAUTHORIZED, utcnow()
-    mp.authorizer_access_token = mp.authorizer_refresh_token = None
-    mp.authorizer_expires = None
-    activity.record("authorization.revoked", miniprogram=mp, detail="unauthorized push")
-    get_client().tokens.forget_authorizer(appid)
+    authorizers.mark_unauthorized(mp, "unauthorized push")
     return OUTCOME_APPLIED, "marked unauthorized"
