@@ -106,7 +106,8 @@ def test_rotation_rewrites_every_column_so_the_old_key_can_be_removed(make_app, 
     result = rotating.test_cli_runner().invoke(args=["rotate-data-key", "--batch-size", "2"])
     assert result.exit_code == 0, result.output
     assert _counts(result.output) == {
-        "callback_events.payload": (5, 0, 0), "fleet_releases.secret_options": (1, 0, 0),
+        "callback_events.payload": (5, 0, 0), "fast_registrations.details_json": (0, 0, 0),
+        "fleet_releases.secret_options": (1, 0, 0),
         "job_runs.secret_params": (1, 0, 0),
         "unclaimed_authorizers.refresh_token": (1, 0, 0),
         "weixin_account.component_access_token": (1, 0, 0), "weixin_account.component_verify_ticket": (1, 0, 0),

@@ -55,7 +55,7 @@ def seal_plain_notes():
 def _seal_notes(model, plain_name, keys):
     sealed = next(s for s in sealed_columns(db.Model) if s.owner is model)
     table = model.__table__
-    plain, hidden, ref_column = table.c[plain_name], table.c[sealed.column], table.c[sealed.row_key]
+    plain, hidden, ref_column = table.c[plain_name], _stored_column(sealed), table.c[sealed.row_key]
     box, moved = current_app.extensions["secretbox"], 0
     with db.engine.begin() as connection:
         rows = connection.execute(select(table.c.id, ref_column, plain, hidden).where(
@@ -83,9 +83,14 @@ def _seal_notes(model, plain_name, keys):
     return moved
 
 
+def _stored_column(sealed):
+    """The table column a Sealed attribute keeps its ciphertext in (named apart from the attribute at times)."""
+    return sealed.owner.__mapper__.columns[sealed.column_attr]
+
+
 def _rotate_column(box, sealed, batch_size):
     table = sealed.owner.__table__
-    row_id, row_key, column = table.c.id, table.c[sealed.row_key], table.c[sealed.column]
+    row_id, row_key, column = table.c.id, table.c[sealed.row_key], _stored_column(sealed)
     counts = {"rewritten": 0, "current": 0, "failed": 0, "failed_ids": []}
     last_id = None
     while True:
