@@ -58,6 +58,9 @@ class Config:
     WECHAT_DOMAIN_STRATEGY = _env("WECHAT_DOMAIN_STRATEGY", "platform")
     # How long the template library's lists (gettemplatelist, gettemplatedraftlist) are kept (seconds).
     TEMPLATE_LIST_CACHE_SECONDS = float(_env("TEMPLATE_LIST_CACHE_SECONDS", 300))
+    # what a mini-program's tabs read from WeChat (domains, testers, versions...) is shown from a per-app cache
+    # this long, so reloading a tab spends none of the app's API quota; 0 reads WeChat on every view
+    WECHAT_READ_CACHE_SECONDS = float(_env("WECHAT_READ_CACHE_SECONDS", 60))
 
     # Waiting for WeChat's post-commit privacy scan before a submit: the longest pause between two checks
     # (get_code_privacy_info), and how long a single submit job waits before it gives up with 61039.

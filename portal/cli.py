@@ -172,6 +172,8 @@ def rotate_data_key(batch_size):
 
     report = rotate(batch_size)
     click.echo(f"Current data key: {report['key_id']}")
+    click.echo("Reviewers' notes sealed that were in plain text: "
+               + ", ".join(f"{name} {count}" for name, count in report["notes"].items()))
     failed = {}
     for name, counts in report["columns"].items():
         click.echo(f"  {name:40} rewritten {counts['rewritten']:>8}  already current {counts['current']:>8}"

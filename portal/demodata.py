@@ -2,7 +2,7 @@
 fleet release and the pushes all of that caused, so no page of the demo opens empty.
 
 Everything is made the way it happens in production: WeChat's side through the sandbox's control API
-(accounts, authorizations, audit decisions, revocations, its clock), the portal's side through its own
+(accounts, authorizations, audit decisions, revocations whose push is lost, its clock), the portal's side through its own
 services and the embedded job runner (authorization pushes, uploads, submissions, releases, the fleet
 coordinator). No row is written here directly. Run by `portal.devrun` once the portal serves and the
 sandbox has delivered its ticket; a mini-program the portal already has is left alone, so a second
@@ -25,6 +25,8 @@ from portal.models.fleet import FINAL, FleetRelease, FleetTarget
 from portal.services import authorization, library, official_accounts, tenant_settings
 from portal.services import code as code_service
 from portal.services.fleet import coordinator
+from portal.services.wechat import get_client
+from portal.wechat.errors import AuthorizationLost
 
 log = logging.getLogger(__name__)
 
@@ -126,13 +128,28 @@ def _seed(app, sandbox):
         code_service.request_release(mp, _merchant(mp))
     _wait(app)
     for mp, state in apps:
-        if state == REVOKED:  # the admin cancels the authorization in WeChat; the push tells the portal
-            sandbox.unauthorize(mp.authorizer_appid)
+        if state == REVOKED:
+            _revoked_unnoticed(sandbox, mp)
     _wait(app)
     released = [mp.id for mp, state in apps if state == RELEASED]
     if released and FLEET_VERSION in templates:
         _fleet(app, sandbox, templates[FLEET_VERSION], staff, released)
     return len(apps)
+
+
+def _revoked_unnoticed(sandbox, mp):
+    """The admin cancels the authorization in WeChat and its `unauthorized` push is lost on the way. The portal
+    finds out at its next refresh of the app's token: WeChat refuses the refresh token (61023) and no longer
+    lists the app in api_get_authorizer_list, so the app needs re-authorization."""
+    appid = mp.authorizer_appid
+    sandbox.call("/sandbox/faults", {"drop_pushes": True, "push_type": "unauthorized", "appid": appid, "count": 1})
+    sandbox.unauthorize(appid)
+    try:
+        get_client().tokens.force_refresh_authorizer(appid)
+    except AuthorizationLost:
+        pass  # what the proactive refresher meets too: the app is marked, the refresh has nothing to store
+    else:
+        raise LookupError(f"WeChat still refreshed the token of {appid} after its authorization was cancelled")
 
 
 def _tenant_settings(tenant, staff):

@@ -25,8 +25,22 @@ class CallRecorder:
     def reset(self) -> None:
         with self._lock:
             self._counts: collections.Counter = collections.Counter()
+            self._in_flight: collections.Counter = collections.Counter()
             self._recent: collections.deque = collections.deque(maxlen=self._history)
             self._seq = 0
+
+    def arrived(self, endpoint: str, appid: str | None) -> None:
+        """A call is being carried out (until ``left``): what a test waits for to know a request reached
+        WeChat, e.g. before it kills the client that sent it."""
+        with self._lock:
+            self._in_flight[(endpoint, appid or "")] += 1
+
+    def left(self, endpoint: str, appid: str | None) -> None:
+        with self._lock:
+            key = (endpoint, appid or "")
+            self._in_flight[key] -= 1
+            if self._in_flight[key] <= 0:
+                del self._in_flight[key]
 
     def record(self, endpoint: str, appid: str | None, errcode: int, http_status: int,
                sandbox_time: float, duration_ms: float, fault: str | None = None,
@@ -53,8 +67,13 @@ class CallRecorder:
                     counts[ep] += n
                     errcodes[str(code)] += n
             recent = [c for c in self._recent if keep(c["endpoint"], c["appid"], c["errcode"])]
+            in_flight: collections.Counter = collections.Counter()
+            for (ep, app), n in self._in_flight.items():
+                if keep(ep, app, None):
+                    in_flight[ep] += n
         return {"total": sum(counts.values()), "counts": dict(sorted(counts.items())),
-                "errcodes": dict(errcodes), "calls": recent[-limit:] if limit else []}
+                "errcodes": dict(errcodes), "in_flight": dict(sorted(in_flight.items())),
+                "calls": recent[-limit:] if limit else []}
 
 
 class QuotaBook:

@@ -351,6 +351,10 @@ class SandboxAPI:
         """How many calls the sandbox saw (all of them, not only the recent history)."""
         return self.calls(endpoint, appid, errcode, limit=0).get("counts", {}).get(endpoint, 0)
 
+    def in_flight(self, endpoint, appid=None):
+        """How many calls of `endpoint` the sandbox is carrying out now (arrived, not yet answered)."""
+        return self.calls(endpoint, appid, limit=0).get("in_flight", {}).get(endpoint, 0)
+
     def pushes(self, **params):
         return self.call("/sandbox/pushes", method="GET", wait="1", **params)["pushes"]
 

@@ -1,6 +1,7 @@
 """`flask rotate-data-key`: every encrypted column re-encrypted under the current key and bound to its row,
 counted per column, so that the old key can be removed; failures reported by row id, never by contents."""
 
+import json
 import re
 
 import pytest
@@ -105,7 +106,8 @@ def test_rotation_rewrites_every_column_so_the_old_key_can_be_removed(make_app, 
     result = rotating.test_cli_runner().invoke(args=["rotate-data-key", "--batch-size", "2"])
     assert result.exit_code == 0, result.output
     assert _counts(result.output) == {
-        "callback_events.payload": (5, 0, 0), "fleet_releases.secret_options": (1, 0, 0),
+        "callback_events.payload": (5, 0, 0), "fast_registrations.details_json": (0, 0, 0),
+        "fleet_releases.secret_options": (1, 0, 0),
         "job_runs.secret_params": (1, 0, 0),
         "unclaimed_authorizers.refresh_token": (1, 0, 0),
         "weixin_account.component_access_token": (1, 0, 0), "weixin_account.component_verify_ticket": (1, 0, 0),
@@ -178,3 +180,46 @@ def test_an_interrupted_rotation_is_finished_by_running_it_again(make_app, make_
     assert counts["callback_events.payload"] == (4, 4, 0)
     assert sum(rewritten + current for rewritten, current, _failed in counts.values()) == len(expected)
     assert _read(make_app(DATA_KEY=NEW), expected) == expected
+
+
+def test_notes_left_in_plain_text_by_migration_0011_are_sealed(make_app, make_tenant):
+    """A submission or fleet release still active at the upgrade to 0011 kept its reviewers' note in the plain
+    parameters, and had no `ref`: the command seals the note into the row's sealed column."""
+    from portal.extensions import db
+    from portal.models import FleetRelease, JobRun, MiniProgram
+
+    app = make_app(DATA_KEY=NEW)
+    note = "测试账号 reviewer / pass-1234"
+    with app.app_context():
+        mp = MiniProgram(authorizer_appid="wxoldnote0000001", tenant_id=make_tenant())
+        db.session.add(mp)
+        db.session.commit()
+        run = JobRun(kind="submit_audit", key=f"submit_audit:{mp.id}", miniprogram_id=mp.id, state="running")
+        release = FleetRelease(template_id=1, user_version="1.0.0")
+        done = JobRun(kind="commit", key=f"commit:{mp.id}", miniprogram_id=mp.id, state="done", params='{"a": 1}')
+        db.session.add_all([run, release, done])
+        db.session.commit()
+        ids = run.id, release.id
+        with db.engine.begin() as conn:  # rows as written before 0011: the note in the plain JSON, no ref
+            conn.execute(sa.text("UPDATE job_runs SET ref = NULL, params = :p WHERE id = :id"),
+                         {"p": json.dumps({"item_list": None, "version_desc": note}, ensure_ascii=False),
+                          "id": ids[0]})
+            conn.execute(sa.text("UPDATE fleet_releases SET ref = NULL, options = :o WHERE id = :id"),
+                         {"o": json.dumps({"max_concurrency": 5, "version_desc": note}), "id": ids[1]})
+
+    result = app.test_cli_runner().invoke(args=["rotate-data-key"])
+    assert result.exit_code == 0, result.output
+    assert "job_runs.params 1, fleet_releases.options 1" in result.output and note not in result.output
+    with app.app_context(), db.engine.connect() as conn:
+        raw = conn.execute(sa.text("SELECT params, ref, secret_params FROM job_runs WHERE id = :id"),
+                           {"id": ids[0]}).one()
+        raw_fleet = conn.execute(sa.text("SELECT options, ref, secret_options FROM fleet_releases WHERE id = :id"),
+                                 {"id": ids[1]}).one()
+    for plain, ref, sealed in (raw, raw_fleet):
+        assert "version_desc" not in plain and "pass-1234" not in plain and "pass-1234" not in sealed
+        assert ref and sealed.startswith("enc2:")
+    with app.app_context():
+        assert db.session.get(JobRun, ids[0]).get_params() == {"item_list": None, "version_desc": note}
+        assert db.session.get(FleetRelease, ids[1]).get_options() == {"max_concurrency": 5, "version_desc": note}
+    again = app.test_cli_runner().invoke(args=["rotate-data-key"])
+    assert "job_runs.params 0, fleet_releases.options 0" in again.output

@@ -63,6 +63,20 @@ class Coordination:
         """Give key `name` back (taken by `claim`)."""
         raise NotImplementedError
 
+    # --- short-lived values ---
+
+    def remember(self, name, value, ttl):
+        """Keep text `value` under `name` for `ttl` seconds (a cache entry every process reads)."""
+        raise NotImplementedError
+
+    def recall(self, name):
+        """The text kept under `name`, or None when nothing is (never kept, expired or forgotten)."""
+        raise NotImplementedError
+
+    def forget(self, *names):
+        """Drop what is kept under `names`."""
+        raise NotImplementedError
+
     # --- rate counters and back-off windows ---
 
     def count(self, name, second, amount):

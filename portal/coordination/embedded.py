@@ -28,6 +28,7 @@ class EmbeddedCoordination(Coordination):
         self._guard = threading.Lock()
         self._thread_locks = ThreadLocks()
         self._keys = {}  # flags and "at most once" keys: name -> monotonic deadline
+        self._values = {}  # name -> (monotonic deadline, text)
         self._counters = {}  # name -> (second, count)
         self._paused = {}  # name -> epoch seconds
         self._leases = {}  # name -> value
@@ -70,6 +71,25 @@ class EmbeddedCoordination(Coordination):
     def release(self, name):
         with self._guard:
             self._keys.pop(name, None)
+
+    # --- short-lived values ---
+
+    def remember(self, name, value, ttl):
+        with self._guard:
+            self._values[name] = (time.monotonic() + ttl, value)
+
+    def recall(self, name):
+        with self._guard:
+            deadline, value = self._values.get(name, (0.0, None))
+            if value is not None and deadline <= time.monotonic():
+                del self._values[name]
+                return None
+            return value
+
+    def forget(self, *names):
+        with self._guard:
+            for name in names:
+                self._values.pop(name, None)
 
     # --- counters ---
 

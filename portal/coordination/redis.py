@@ -64,6 +64,17 @@ class RedisCoordination(Coordination):
     def release(self, name):
         self.redis.delete(name)
 
+    def remember(self, name, value, ttl):
+        self.redis.set(name, value, px=max(1, int(ttl * 1000)))
+
+    def recall(self, name):
+        value = self.redis.get(name)
+        return None if value is None else value.decode()
+
+    def forget(self, *names):
+        if names:
+            self.redis.delete(*names)
+
     def count(self, name, second, amount):
         key = f"{name}:{second}"
         paused, used, _ok = self.redis.pipeline(transaction=False).get(f"{name}:paused-until") \

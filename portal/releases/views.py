@@ -24,7 +24,7 @@ from portal.releases.forms import (
     UploadForm,
     WebviewDomainForm,
 )
-from portal.services import activity_feed, authorizers, jobs, library
+from portal.services import activity_feed, authorizers, jobs, library, wechat_reads
 from portal.services import code as code_service
 from portal.services import tenant_settings as settings_service
 from portal.services.code import app_params, domains, privacy, setup, testers
@@ -63,14 +63,14 @@ def started(mp, run, created, endpoint):
 @login_required
 def overview(mp_id):
     mp, viewer = load_mp(mp_id), current_tenant_id()  # history: the viewer's tenant's only (staff: all)
+    runs = jobs.recent_runs(mp.id, tenant_id=viewer)  # first: a job shown as ended has its outcome below
     try:
         checklist, checklist_error = setup.overview_checklist(mp), None
     except PortalError as exc:
         checklist, checklist_error = None, exc.message
     return render_template("releases/overview.html", mp=mp, versions=code_service.version_overview(mp, viewer),
                            checklist=checklist, checklist_error=checklist_error, recheck_form=ConfirmForm(),
-                           runs=jobs.recent_runs(mp.id, tenant_id=viewer),
-                           timeline=activity_feed.for_miniprogram(mp.id, tenant_id=viewer),
+                           runs=runs, timeline=activity_feed.for_miniprogram(mp.id, tenant_id=viewer),
                            permission_change=authorizers.latest_permission_change(mp.id))
 
 
@@ -104,9 +104,10 @@ def code(mp_id):
             flash(exc.message, "error")
         else:
             return started(mp, run, created, "releases.code")
+    runs = tab_runs(mp, "commit")  # first: a job shown as ended has its outcome in what is read next
     return render_template("releases/code.html", mp=mp, form=form, qr_form=QRForm(request.args), error=error,
                            commit=code_service.latest_commit(mp, current_tenant_id()), ext=code_service.build_ext_json(mp),
-                           runs=tab_runs(mp, "commit")), 400 if form.errors else 200
+                           runs=runs), 400 if form.errors else 200
 
 
 @bp.route("/<int:mp_id>/qrcode")
@@ -195,11 +196,11 @@ def default_domains(mp_id):
 def testers_page(mp_id):
     mp = load_mp(mp_id)
     try:
-        rows, error = testers.list_testers(mp), None
+        found, error = testers.list_testers(mp), None
     except PortalError as exc:
-        rows, error = [], exc.message
-    return render_template("releases/testers.html", mp=mp, rows=rows, error=error, form=TesterForm(),
-                           unbind_form=UnbindForm())
+        found, error = {"rows": [], "as_of": None}, exc.message
+    return render_template("releases/testers.html", mp=mp, rows=found["rows"], as_of=found["as_of"], error=error,
+                           form=TesterForm(), unbind_form=UnbindForm())
 
 
 @bp.route("/<int:mp_id>/testers/bind", methods=["POST"])
@@ -209,7 +210,7 @@ def bind_tester(mp_id):
     mp = load_mp(mp_id)
     form = TesterForm()
     if not form.validate_on_submit():
-        return render_template("releases/testers.html", mp=mp, rows=[], error=None, form=form,
+        return render_template("releases/testers.html", mp=mp, rows=[], as_of=None, error=None, form=form,
                                unbind_form=UnbindForm()), 400
     return act(mp, testers.bind_tester, _("Tester bound. They can open the trial version now."),
                "releases.testers_page", form.wechatid.data)
@@ -246,6 +247,22 @@ def apply_privacy(mp_id):
         abort(400)
     return act(mp, privacy.apply_guideline, _("The privacy guideline was sent to WeChat."), "releases.privacy_page",
                app_params.effective_guideline(mp))
+
+
+#: each tab with a "refresh from WeChat" button, and its page
+REFRESHABLE = {"overview": "releases.overview", "domains": "releases.domains_page", "testers": "releases.testers_page",
+               "privacy": "releases.privacy_page", "audit": "releases.audit", "release": "releases.release"}
+
+
+@bp.route("/<int:mp_id>/refresh/<tab>", methods=["POST"])
+@wechat_action()
+@login_required
+def refresh_from_wechat(mp_id, tab):
+    mp = load_mp(mp_id)
+    if tab not in REFRESHABLE or not ConfirmForm().validate_on_submit():
+        abort(400)
+    wechat_reads.refresh(mp, tab)
+    return redirect(url_for(REFRESHABLE[tab], mp_id=mp.id))
 
 
 @bp.route("/settings", methods=["GET", "POST"])

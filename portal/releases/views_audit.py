@@ -21,6 +21,11 @@ from portal.releases.views import act, bp, load_mp, started, tab_runs
 from portal.services import code as code_service
 
 
+def oldest(*times):
+    """The oldest of the times a page's WeChat answers are from (None for those it could not read)."""
+    return min((t for t in times if t is not None), default=None)
+
+
 def defaults_for(mp):
     """(pages, categories, pre-filled items) for the submit form; empty lists when WeChat cannot say."""
     try:
@@ -30,13 +35,16 @@ def defaults_for(mp):
 
 
 def _audit_page(mp, form, status=200):
+    runs = tab_runs(mp, "submit_audit")  # first: a job shown as ended has its outcome in what is read next
     defaults, error = defaults_for(mp)
     fill_item_choices(form, defaults)
     history = code_service.audits_of(mp, tenant_id=current_tenant_id())
+    quota = _quota(mp)
     return render_template("releases/audit.html", mp=mp, form=form, error=error, history=history,
-                           open_audit=code_service.open_audit(mp), quota=_quota(mp), limits=code_service.undo_limits(mp),
+                           as_of=oldest(defaults.get("as_of"), quota and quota["as_of"]),
+                           open_audit=code_service.open_audit(mp), quota=quota, limits=code_service.undo_limits(mp),
                            can_feedback=bool(history) and history[0].status == 1, confirm=ConfirmForm(),
-                           runs=tab_runs(mp, "submit_audit")), status
+                           runs=runs), status
 
 
 def _quota(mp):
@@ -105,6 +113,7 @@ def speedup_audit(mp_id):
 
 
 def _release_page(mp, gray_form=None, revert_form=None, status=200):
+    runs = tab_runs(mp, "release")  # first: a job shown as ended has its outcome in what is read next
     try:
         state, error = code_service.release_state(mp), None
     except PortalError as exc:
@@ -113,10 +122,12 @@ def _release_page(mp, gray_form=None, revert_form=None, status=200):
         releasable, why_not = code_service.releasable_audit(mp), None
     except PortalError as exc:
         releasable, why_not = None, exc.message
+    versions = code_service.version_overview(mp, current_tenant_id())
     return render_template("releases/release.html", mp=mp, state=state, error=error, releasable=releasable,
                            why_not=why_not, confirm=ConfirmForm(), gray_form=gray_form or GrayForm(),
                            revert_form=revert_form or RevertForm(), visit_form=VisitForm(),
-                           versions=code_service.version_overview(mp, current_tenant_id()), runs=tab_runs(mp, "release")), status
+                           as_of=oldest(state and state["as_of"], versions["as_of"]), versions=versions,
+                           runs=runs), status
 
 
 @bp.route("/<int:mp_id>/release", methods=["GET", "POST"])

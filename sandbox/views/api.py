@@ -153,24 +153,28 @@ def dispatch(name: str, token_kind: str | None, handler, method: str = "POST") -
     call = ApiCall(sb, name, token_kind)
     appid = call.identify()
     fault_label = None
+    sb.calls.arrived(name, appid)
     try:
-        effect = sb.faults.effect_for(name, appid, sb.now())
-        response = None
-        if effect is not None:
-            fault_label = effect.label
-            response = None if effect.after_call else _apply_fault(effect)
-        if response is None:
-            if request.method != method:
-                raise ApiError(43001 if method == "GET" else 43002)
-            response, errcode = _perform(sb, call, name, appid, handler)
-        else:
-            errcode = -1
-        if effect is not None and effect.after_call:
-            response = _apply_fault(effect) or response  # WeChat acted; the answer is lost on the way
-    except ApiError as exc:
-        response, errcode = json_response(exc.as_dict(), exc.http_status), exc.errcode
-    sb.calls.record(name, appid, errcode, response.status_code, sb.now(),
-                    (time.monotonic() - started) * 1000, fault_label, _action(call))
+        try:
+            effect = sb.faults.effect_for(name, appid, sb.now())
+            response = None
+            if effect is not None:
+                fault_label = effect.label
+                response = None if effect.after_call else _apply_fault(effect)
+            if response is None:
+                if request.method != method:
+                    raise ApiError(43001 if method == "GET" else 43002)
+                response, errcode = _perform(sb, call, name, appid, handler)
+            else:
+                errcode = -1
+            if effect is not None and effect.after_call:
+                response = _apply_fault(effect) or response  # WeChat acted; the answer is lost on the way
+        except ApiError as exc:
+            response, errcode = json_response(exc.as_dict(), exc.http_status), exc.errcode
+        sb.calls.record(name, appid, errcode, response.status_code, sb.now(),
+                        (time.monotonic() - started) * 1000, fault_label, _action(call))
+    finally:  # recorded first: a call is always either in flight or in the record
+        sb.calls.left(name, appid)
     return response
 
 

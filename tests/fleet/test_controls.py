@@ -42,3 +42,25 @@ def test_a_cancelled_release_does_not_retry(fleet_env, make_tenant):
     response = env.post(f"/staff/fleet/{release_id}/retry", follow_redirects=True)
     assert "不能重试" in response.get_data(as_text=True) or "cannot retry" in response.get_data(as_text=True)
     assert env.release(release_id).state == "cancelled"
+
+
+def test_a_release_cancelled_while_its_submission_meets_85085_ends_cancelled(fleet_env, make_tenant, real_workers):
+    """A submission that meets 85085 pauses its release, unless staff cancelled the release while that
+    submission was at WeChat: the step started before the cancel, and the cancel stands."""
+    env, api = fleet_env, fleet_env.api
+    env.app.config["FLEET_PRIVACY_RECHECK_SECONDS"] = 0.3
+    (appid,) = env.apps(make_tenant("Quota Shop"), 1)
+    api.faults(endpoint="submit_audit", appid=appid, errcode=85085, latency_ms=3000, count=1)
+    real_workers(1)
+    release_id = start(env, env.template(version="3.2.0"))
+    cancelled = []
+
+    def cancel_while_submitting(states):
+        if not cancelled and api.in_flight("submit_audit", appid):
+            cancelled.append(env.post(f"/staff/fleet/{release_id}/cancel").status_code)
+
+    run_to_end(env, release_id, step=cancel_while_submitting)
+    assert cancelled == [302] and api.count("submit_audit", appid, errcode=85085) == 1
+    release = env.release(release_id)
+    assert release.state == "cancelled", (release.state, release.stop_reason)
+    assert env.targets(release_id)[appid].state == "cancelled"

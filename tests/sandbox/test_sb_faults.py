@@ -23,6 +23,23 @@ def test_latency_applies_only_to_its_endpoint(api, platform):
     assert time.monotonic() - started < 0.25
 
 
+def test_a_call_held_by_latency_is_in_flight_until_it_is_answered(api, platform):
+    import threading
+
+    token = platform.component_token()
+    add_fault(api, endpoint="api_create_preauthcode", latency_ms=2000, count=1)
+    caller = threading.Thread(target=api.call, args=(PREAUTH, platform.own), kwargs={"component_access_token": token})
+    caller.start()
+    deadline = time.monotonic() + 10
+    while api.calls(endpoint="api_create_preauthcode")["in_flight"] == {} and time.monotonic() < deadline:
+        time.sleep(0.02)
+    held = api.calls(endpoint="api_create_preauthcode")
+    assert held["in_flight"] == {"api_create_preauthcode": 1} and held["counts"] == {}
+    caller.join(10)
+    done = api.calls(endpoint="api_create_preauthcode")
+    assert done["in_flight"] == {} and done["counts"] == {"api_create_preauthcode": 1}
+
+
 def test_errcode_fault_with_count_is_recorded(api, platform):
     token = platform.component_token()
     fault = add_fault(api, endpoint="api_create_preauthcode", errcode=-1, errmsg="system error", count=2)

@@ -29,7 +29,7 @@ from portal.models.audit import (
     OPEN_AUDIT_STATUSES,
 )
 from portal.models.callback import OUTCOME_APPLIED, OUTCOME_IGNORED
-from portal.services import activity, jobs, miniprograms
+from portal.services import activity, jobs, miniprograms, wechat_reads
 from portal.services.code import app_params, privacy, setup
 from portal.services.code.commit import job_attempt, latest_commit
 from portal.timeutil import beijing_day_and_month_starts, from_epoch, to_epoch, utcnow
@@ -196,8 +196,11 @@ def submit(mp, args, attempt, *, actor=None, submitted_by=None, user_version=Non
         if missing:  # privacy_api_not_use is about location APIs: it cannot stand in for the guideline
             raise privacy.incomplete_guideline(missing)
     attempt.mark_sent()
-    with privacy.location_refusals_explained(mp):
-        auditid = wxa.audit.submit_audit(**args)
+    try:
+        with privacy.location_refusals_explained(mp):
+            auditid = wxa.audit.submit_audit(**args)
+    finally:
+        wechat_reads.forget(mp, wechat_reads.QUOTA)
     return record_audit(mp, auditid, submitted_by=submitted_by), False
 
 
@@ -367,8 +370,11 @@ def undo_audit(mp, actor):
     audit = open_audit(mp)
     if audit is None:
         raise Conflict(_("No audit is open, so there is nothing to withdraw."))
-    with miniprograms.wechat_errors("audit.undo", mp, actor):
-        miniprograms.api(mp).audit.undo_code_audit()
+    try:
+        with miniprograms.wechat_errors("audit.undo", mp, actor):
+            miniprograms.api(mp).audit.undo_code_audit()
+    finally:
+        wechat_reads.forget(mp, wechat_reads.QUOTA)
     audit.status, audit.auditresult_time = AUDIT_WITHDRAWN, utcnow()
     miniprograms.done("audit.undo", mp, actor, audit.auditid)
     return audit
@@ -379,27 +385,41 @@ def speedup_audit(mp, actor):
     audit = open_audit(mp)
     if audit is None:
         raise Conflict(_("No audit is open, so there is nothing to speed up."))
-    with miniprograms.wechat_errors("audit.speedup", mp, actor):
-        miniprograms.api(mp).audit.speedup_audit(int(audit.auditid))
+    try:
+        with miniprograms.wechat_errors("audit.speedup", mp, actor):
+            miniprograms.api(mp).audit.speedup_audit(int(audit.auditid))
+    finally:
+        wechat_reads.forget(mp, wechat_reads.QUOTA)
     miniprograms.done("audit.speedup", mp, actor, audit.auditid)
     return audit
 
 
 def quota(mp):
-    """/wxa/queryquota: submissions and speed-ups left this month."""
-    with miniprograms.wechat_errors():
-        return miniprograms.api(mp).audit.query_quota()
+    """/wxa/queryquota: submissions and speed-ups left this month ({rest, limit, speedup_rest, speedup_limit,
+    as_of}; kept a short while: `wechat_reads`)."""
+    def fetch():
+        with miniprograms.wechat_errors():
+            found = miniprograms.api(mp).audit.query_quota()
+        return {"rest": found.rest, "limit": found.limit, "speedup_rest": found.speedup_rest,
+                "speedup_limit": found.speedup_limit}
+
+    found, as_of = wechat_reads.read(mp, wechat_reads.QUOTA, fetch)
+    return {**found, "as_of": as_of}
 
 
 def submit_defaults(mp):
     """item_list pre-filled with the first pages and the first categories (get_page, get_category), as the
     seed admin did, so a merchant can submit without filling it in."""
-    wxa = miniprograms.api(mp).code
-    with miniprograms.wechat_errors():
-        pages, categories = wxa.get_page(), wxa.get_category()
+    def fetch():
+        wxa = miniprograms.api(mp).code
+        with miniprograms.wechat_errors():
+            return {"pages": wxa.get_page(), "categories": wxa.get_category()}
+
+    found, as_of = wechat_reads.read(mp, wechat_reads.SUBMIT_DEFAULTS, fetch)
+    pages, categories = found["pages"], found["categories"]
     items = []
     for page, cat in zip(pages[:5], (categories * 5)[:5], strict=False):
         items.append({"address": page, "title": page.rsplit("/", 1)[-1][:32], "tag": "",
                       **{k: cat.get(k) for k in ("first_class", "second_class", "third_class", "first_id",
                                                  "second_id", "third_id") if cat.get(k) not in (None, "")}})
-    return {"pages": pages, "categories": categories, "items": items}
+    return {"pages": pages, "categories": categories, "items": items, "as_of": as_of}

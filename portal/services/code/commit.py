@@ -22,7 +22,7 @@ from sqlalchemy import select
 from portal.errors import PortalError, ValidationFailed
 from portal.extensions import db
 from portal.models import CodeCommit
-from portal.services import jobs, library, miniprograms
+from portal.services import jobs, library, miniprograms, wechat_reads
 from portal.services.code import app_params
 from portal.services.tenant_settings import get_settings
 from portal.timeutil import to_epoch
@@ -117,7 +117,10 @@ def upload(mp, template_id, user_version, user_desc, *, standard, created_by, at
     wxa = miniprograms.api(mp)
     if not (attempt.maybe_sent and trial_version_is(wxa, user_version, attempt.since)):
         attempt.mark_sent()
-        wxa.code.commit(template_id, ext, user_version, user_desc or "")
+        try:
+            wxa.code.commit(template_id, ext, user_version, user_desc or "")
+        finally:  # a new trial version: its pages, its privacy scan
+            wechat_reads.forget(mp, wechat_reads.VERSIONS, wechat_reads.PRIVACY, wechat_reads.SUBMIT_DEFAULTS)
     row = CodeCommit(miniprogram_id=mp.id, tenant_id=mp.tenant_id, template_id=template_id,
                      user_version=user_version, user_desc=user_desc, ext_json=get_json(ext), created_by=created_by)
     db.session.add(row)

@@ -21,6 +21,7 @@ from sqlalchemy import case, update
 from portal.errors import ValidationFailed
 from portal.extensions import db
 from portal.models import MiniProgram
+from portal.services import wechat_reads
 from portal.services.miniprograms import api, done, wechat_errors
 from portal.timeutil import beijing_month, utcnow
 from portal.wechat.errors import DomainChangesSpent
@@ -98,17 +99,22 @@ def strip_scheme(values):
 
 
 def current_domains(mp):
-    """Server domains, business domains and what is effective now (get_effective_domain)."""
-    wxa = api(mp).domains
-    with wechat_errors():
-        if strategy() == "direct":
-            server, webview = wxa.modify_domain_directly("get"), wxa.set_webview_domain_directly("get")
-        else:
-            server, webview = wxa.modify_domain("get"), wxa.set_webview_domain("get")
-        effective = wxa.get_effective_domain().get("effective_domain") or {}
-    return {"server": {k: strip_scheme(server.get(k)) for k in SERVER_KINDS},
-            "webview": strip_scheme(webview.get(WEBVIEW)),
-            "effective": {k: strip_scheme(effective.get(k)) for k in SERVER_KINDS}, "strategy": strategy()}
+    """Server domains, business domains and what is effective now (get_effective_domain), as of `as_of`
+    (kept a short while: `wechat_reads`)."""
+    def fetch():
+        wxa = api(mp).domains
+        with wechat_errors():
+            if strategy() == "direct":
+                server, webview = wxa.modify_domain_directly("get"), wxa.set_webview_domain_directly("get")
+            else:
+                server, webview = wxa.modify_domain("get"), wxa.set_webview_domain("get")
+            effective = wxa.get_effective_domain().get("effective_domain") or {}
+        return {"server": {k: strip_scheme(server.get(k)) for k in SERVER_KINDS},
+                "webview": strip_scheme(webview.get(WEBVIEW)),
+                "effective": {k: strip_scheme(effective.get(k)) for k in SERVER_KINDS}, "strategy": strategy()}
+
+    current, as_of = wechat_reads.read(mp, wechat_reads.DOMAINS, fetch)
+    return {**current, "as_of": as_of}
 
 
 def change_server_domains(mp, actor, action, hosts_by_kind, log=True):
@@ -126,12 +132,15 @@ def change_server_domains(mp, actor, action, hosts_by_kind, log=True):
     check_allowance(mp)
     wxa = api(mp).domains
     call = wxa.modify_domain_directly if strategy() == "direct" else wxa.modify_domain
-    with wechat_errors("domains.server" if log else None, mp, actor):
-        try:
-            answer = call(action, **lists)
-        except DomainChangesSpent:  # changes made elsewhere (the mp console) count too
-            _count_change(mp, spent=True)
-            raise
+    try:
+        with wechat_errors("domains.server" if log else None, mp, actor):
+            try:
+                answer = call(action, **lists)
+            except DomainChangesSpent:  # changes made elsewhere (the mp console) count too
+                _count_change(mp, spent=True)
+                raise
+    finally:  # even a refused change may have set some (a transport error after WeChat acted)
+        wechat_reads.forget(mp, wechat_reads.DOMAINS)
     _count_change(mp)
     if log:
         done("domains.server", mp, actor, f"{action} {sum(len(v) for v in lists.values())} domain(s) ({strategy()})")
@@ -227,7 +236,10 @@ def change_webview_domains(mp, actor, action, hosts, log=True):
         raise ValidationFailed(_("Enter at least one domain."))
     wxa = api(mp).domains
     call = wxa.set_webview_domain_directly if strategy() == "direct" else wxa.set_webview_domain
-    with wechat_errors("domains.webview" if log else None, mp, actor):
-        call(action, with_scheme(WEBVIEW, hosts))
+    try:
+        with wechat_errors("domains.webview" if log else None, mp, actor):
+            call(action, with_scheme(WEBVIEW, hosts))
+    finally:
+        wechat_reads.forget(mp, wechat_reads.DOMAINS)
     if log:
         done("domains.webview", mp, actor, f"{action} {', '.join(hosts)}")

@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal.errors import ValidationFailed, WeChatFailed
+from portal.services import wechat_reads
 from portal.services.miniprograms import api, done, wechat_errors
 from portal.wechat.errors import LocationApiRefused, PrivacyScanRunning, WeChatError
 
@@ -109,15 +110,19 @@ def scan_recheck_delay(waited, longest):
 
 def privacy_status(mp, data):
     """What the privacy page shows for a guideline (`guideline()` shape): scan state, what the scan asks about
-    location APIs, keys the code uses, declared, configured, missing."""
-    with wechat_errors():
-        scan = scan_result(mp)
-        current = api(mp).privacy.get_privacy_setting()
+    location APIs, keys the code uses, declared, configured, missing; as of `as_of` (WeChat's answers are
+    kept a short while: `wechat_reads`)."""
+    def fetch():
+        with wechat_errors():
+            return {"scan": scan_result(mp), "setting": api(mp).privacy.get_privacy_setting()}
+
+    answers, as_of = wechat_reads.read(mp, wechat_reads.PRIVACY, fetch)
+    scan, current = answers["scan"], answers["setting"]
     used = [str(k) for k in current.get("privacy_list") or ()]
     declared = {str(s.get("privacy_key")) for s in current.get("setting_list") or ()}
     return {"scanning": scan is None, "location": location_notes(scan or {}), "used": used, "declared": sorted(declared),
             "missing": [k for k in used if k not in declared and k not in data["texts"]],
-            "undeclared": [k for k in used if k not in declared], "guideline": data}
+            "undeclared": [k for k in used if k not in declared], "guideline": data, "as_of": as_of}
 
 
 def apply_guideline(mp, actor, data, log=True):
@@ -128,13 +133,16 @@ def apply_guideline(mp, actor, data, log=True):
     """
     check_guideline(data)
     wxa = api(mp).privacy
-    with wechat_errors("privacy.apply" if log else None, mp, actor):
-        current = wxa.get_privacy_setting()
-        used = [str(k) for k in current.get("privacy_list") or ()]
-        texts = {str(s.get("privacy_key")): s.get("privacy_text") for s in current.get("setting_list") or ()}
-        texts.update({k: v for k, v in data["texts"].items() if v and (k in used or k in texts)})
-        setting_list = [{"privacy_key": k, "privacy_text": v} for k, v in sorted(texts.items())]
-        wxa.set_privacy_setting(data["owner_setting"], setting_list)
+    try:
+        with wechat_errors("privacy.apply" if log else None, mp, actor):
+            current = wxa.get_privacy_setting()
+            used = [str(k) for k in current.get("privacy_list") or ()]
+            texts = {str(s.get("privacy_key")): s.get("privacy_text") for s in current.get("setting_list") or ()}
+            texts.update({k: v for k, v in data["texts"].items() if v and (k in used or k in texts)})
+            setting_list = [{"privacy_key": k, "privacy_text": v} for k, v in sorted(texts.items())]
+            wxa.set_privacy_setting(data["owner_setting"], setting_list)
+    finally:
+        wechat_reads.forget(mp, wechat_reads.PRIVACY)
     missing = [k for k in used if k not in texts]
     if log:
         done("privacy.apply", mp, actor, _("missing: %(keys)s", keys=", ".join(missing)) if missing else None)

@@ -10,7 +10,7 @@ from portal.errors import Conflict, ValidationFailed
 from portal.extensions import db
 from portal.models import Audit
 from portal.models.audit import AUDIT_APPROVED
-from portal.services import jobs, miniprograms
+from portal.services import jobs, miniprograms, wechat_reads
 from portal.services.code.audit import audits_of, open_audit
 from portal.services.code.commit import job_attempt
 from portal.timeutil import to_epoch, utcnow
@@ -57,6 +57,8 @@ def publish(mp, audit, attempt, *, user_version, gray_percentage=None):
                 wxa.release.release()
         except AlreadyReleased:
             pass
+        finally:
+            _changed(mp)
     if audit is not None:
         audit.is_release, audit.release_time = True, utcnow()
 
@@ -79,32 +81,51 @@ def _is_live(wxa, user_version, since):
 
 
 def release_state(mp):
-    """History versions, gray plan and visit status for the release page."""
-    wxa = miniprograms.api(mp).release
-    with miniprograms.wechat_errors():
-        return {"history": wxa.get_history_versions(), "gray": wxa.get_gray_release_plan(),
-                "is_open": wxa.is_open_to_visitors()}
+    """History versions, gray plan and visit status for the release page, as of `as_of` (kept a short while:
+    `wechat_reads`)."""
+    def fetch():
+        wxa = miniprograms.api(mp).release
+        with miniprograms.wechat_errors():
+            return {"history": wxa.get_history_versions(), "gray": wxa.get_gray_release_plan(),
+                    "is_open": wxa.is_open_to_visitors()}
+
+    state, as_of = wechat_reads.read(mp, wechat_reads.RELEASE, fetch)
+    return {**state, "as_of": as_of}
+
+
+def _changed(mp):
+    """The live version, the gray plan or the visit status may have changed: the release tab reads them anew."""
+    wechat_reads.forget(mp, wechat_reads.RELEASE, wechat_reads.VERSIONS)
 
 
 def revert_release(mp, actor, app_version=None):
     """/wxa/revertcoderelease to the previous (or given) version. :raise WeChatFailed: 87011/87012."""
-    with miniprograms.wechat_errors("release.revert", mp, actor):
-        miniprograms.api(mp).release.revert_code_release(app_version)
+    try:
+        with miniprograms.wechat_errors("release.revert", mp, actor):
+            miniprograms.api(mp).release.revert_code_release(app_version)
+    finally:
+        _changed(mp)
     miniprograms.done("release.revert", mp, actor, str(app_version or "previous"))
 
 
 def gray_release(mp, actor, percentage, debuger_first=False, experiencer_first=False):
     """/wxa/grayrelease: the approved version to `percentage` % of users first."""
     releasable_audit(mp)
-    with miniprograms.wechat_errors("release.gray", mp, actor):
-        miniprograms.api(mp).release.gray_release(percentage, support_debuger_first=debuger_first or None,
-                                                  support_experiencer_first=experiencer_first or None)
+    try:
+        with miniprograms.wechat_errors("release.gray", mp, actor):
+            miniprograms.api(mp).release.gray_release(percentage, support_debuger_first=debuger_first or None,
+                                                      support_experiencer_first=experiencer_first or None)
+    finally:
+        _changed(mp)
     miniprograms.done("release.gray", mp, actor, f"{percentage}%")
 
 
 def revert_gray_release(mp, actor):
-    with miniprograms.wechat_errors("release.gray_revert", mp, actor):
-        miniprograms.api(mp).release.revert_gray_release()
+    try:
+        with miniprograms.wechat_errors("release.gray_revert", mp, actor):
+            miniprograms.api(mp).release.revert_gray_release()
+    finally:
+        _changed(mp)
     miniprograms.done("release.gray_revert", mp, actor)
 
 
@@ -112,6 +133,9 @@ def change_visit_status(mp, actor, action):
     """/wxa/change_visitstatus: "open" or "close" the live version to visitors."""
     if action not in ("open", "close"):
         raise ValidationFailed(_("Unknown action."))
-    with miniprograms.wechat_errors("release.visit", mp, actor):
-        miniprograms.api(mp).release.change_visit_status(action)
+    try:
+        with miniprograms.wechat_errors("release.visit", mp, actor):
+            miniprograms.api(mp).release.change_visit_status(action)
+    finally:
+        _changed(mp)
     miniprograms.done("release.visit", mp, actor, action)

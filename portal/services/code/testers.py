@@ -9,17 +9,23 @@ from sqlalchemy import select
 from portal.errors import NotFound, ValidationFailed
 from portal.extensions import db
 from portal.models import Tester
+from portal.services import wechat_reads
 from portal.services.miniprograms import api, done, wechat_errors
 
 WECHAT_ID = re.compile(r"^[A-Za-z][-_A-Za-z0-9]{5,19}$")
 
 
 def list_testers(mp):
-    """[(userstr, wechatid or None)] for every tester WeChat lists, ours and those bound elsewhere."""
-    with wechat_errors():
-        userstrs = api(mp).testers.list_testers()
+    """{"rows": [{userstr, wechatid or None}], "as_of"} for every tester WeChat lists, ours and those bound
+    elsewhere (WeChat's list kept a short while: `wechat_reads`)."""
+    def fetch():
+        with wechat_errors():
+            return api(mp).testers.list_testers()
+
+    userstrs, as_of = wechat_reads.read(mp, wechat_reads.TESTERS, fetch)
     known = {t.userstr: t for t in db.session.scalars(select(Tester).where(Tester.miniprogram_id == mp.id))}
-    return [{"userstr": u, "wechatid": known[u].wechatid if u in known else None} for u in userstrs]
+    return {"rows": [{"userstr": u, "wechatid": known[u].wechatid if u in known else None} for u in userstrs],
+            "as_of": as_of}
 
 
 def bind_tester(mp, actor, wechatid):
@@ -27,8 +33,11 @@ def bind_tester(mp, actor, wechatid):
     wechatid = (wechatid or "").strip()
     if not WECHAT_ID.match(wechatid):
         raise ValidationFailed(_("A WeChat id has 6-20 letters, digits, “-” or “_” and starts with a letter."))
-    with wechat_errors("testers.bind", mp, actor):
-        userstr = api(mp).testers.bind_tester(wechatid)
+    try:
+        with wechat_errors("testers.bind", mp, actor):
+            userstr = api(mp).testers.bind_tester(wechatid)
+    finally:
+        wechat_reads.forget(mp, wechat_reads.TESTERS)
     existing = db.session.scalar(select(Tester).where(Tester.miniprogram_id == mp.id, Tester.userstr == userstr))
     if existing is None:
         db.session.add(Tester(miniprogram_id=mp.id, wechatid=wechatid, userstr=userstr,
@@ -41,8 +50,11 @@ def unbind_tester(mp, actor, userstr):
     """/wxa/unbind_tester by userstr (works for testers bound outside the portal too)."""
     if not userstr or len(userstr) > 128:
         raise NotFound()
-    with wechat_errors("testers.unbind", mp, actor):
-        api(mp).testers.unbind_tester(userstr=userstr)
+    try:
+        with wechat_errors("testers.unbind", mp, actor):
+            api(mp).testers.unbind_tester(userstr=userstr)
+    finally:
+        wechat_reads.forget(mp, wechat_reads.TESTERS)
     row = db.session.scalar(select(Tester).where(Tester.miniprogram_id == mp.id, Tester.userstr == userstr))
     detail = row.wechatid if row else userstr
     if row is not None:

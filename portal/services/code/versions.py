@@ -8,7 +8,7 @@ from sqlalchemy import select
 from portal.errors import Conflict
 from portal.extensions import db
 from portal.models import Audit
-from portal.services import miniprograms
+from portal.services import miniprograms, wechat_reads
 from portal.services.code.audit import audits_of
 from portal.services.code.commit import latest_commit
 from portal.timeutil import from_epoch
@@ -19,9 +19,10 @@ def version_overview(mp, tenant_id=None):
     """Development, trial, in-audit and released versions (getversioninfo + our records; with `tenant_id`,
     the records made for that tenant only)."""
     result = {"commit": latest_commit(mp, tenant_id), "audits": audits_of(mp, 20, tenant_id), "error": None,
-              "exp": {}, "release": {}}
+              "exp": {}, "release": {}, "as_of": None}
     try:
-        info = miniprograms.api(mp).code.get_version_info()
+        info, result["as_of"] = wechat_reads.read(mp, wechat_reads.VERSIONS,
+                                                  miniprograms.api(mp).code.get_version_info)
     except (WeChatError, Conflict) as exc:
         result["error"] = exc.message if isinstance(exc, Conflict) else miniprograms.human_error(exc).message
         return result

@@ -319,9 +319,15 @@ def _submit_refused(target, release, exc):
         target.reason = _("An audit is already open.")
     else:  # QuotaExhausted: never fail an app for the platform's quota: wait for staff
         target.state, target.step, target.errcode = F.COMMITTED, None, exc.errcode
-        release.state, release.quota_rest = F.PAUSED, 0
-        release.stop_reason = _("The platform's monthly audit quota is used up (85085): resume next month or "
-                                "after WeChat raises it.")
+        # in the database, not on the release read when the step began: staff may have cancelled or paused
+        # it since (the step does not hold the coordinator's lock), and their state stands
+        db.session.execute(update(FleetRelease).where(FleetRelease.id == release.id)
+                           .values(quota_rest=0).execution_options(synchronize_session=False))
+        db.session.execute(update(FleetRelease).where(FleetRelease.id == release.id, FleetRelease.state == F.RUNNING)
+                           .values(state=F.PAUSED,
+                                   stop_reason=_("The platform's monthly audit quota is used up (85085): resume next "
+                                                 "month or after WeChat raises it."))
+                           .execution_options(synchronize_session=False))
 
 
 def release_app(target, release):
