@@ -9,8 +9,20 @@ from __future__ import annotations
 
 
 def register_views(app) -> None:
-    from . import audit, authpage, code, component, control, dashboard, domains, privacy, release, templates
+    from . import (
+        audit,
+        authpage,
+        code,
+        component,
+        control,
+        dashboard,
+        domains,
+        privacy,
+        receivers,
+        release,
+        templates,
+    )
 
     for module in (component, authpage, domains, code, audit, release, privacy, templates, control,
-                   dashboard):
+                   receivers, dashboard):
         app.register_blueprint(module.bp)
