@@ -78,6 +78,7 @@ def register_blueprints(app):
     from portal.callbacks import bp as callbacks_bp
     from portal.dashboard import bp as dashboard_bp
     from portal.fleet import bp as fleet_bp
+    from portal.forwarding import bp as forwarding_bp
     from portal.library import bp as library_bp
     from portal.ops import bp as ops_bp
     from portal.platform import bp as platform_bp
@@ -96,6 +97,7 @@ def register_blueprints(app):
     app.register_blueprint(releases_staff_bp, url_prefix="/staff/code")
     app.register_blueprint(library_bp, url_prefix="/staff/library")
     app.register_blueprint(fleet_bp, url_prefix="/staff/fleet")
+    app.register_blueprint(forwarding_bp, url_prefix="/staff/forwarding")
 
 
 def register_security(app):

@@ -18,7 +18,8 @@ def nav_items():
         items = [("dashboard.home", _("Home"), ()), ("tenants.index", _("Tenants"), ("tenants",)),
                  ("platform.index", _("Platform"), ("platform",)),
                  ("releases_staff.index", _("Code management"), ("releases_staff", "releases")),
-                 ("library.index", _("Template library"), ("library",)), ("fleet.index", _("Fleet releases"), ("fleet",))]
+                 ("library.index", _("Template library"), ("library",)), ("fleet.index", _("Fleet releases"), ("fleet",)),
+                 ("forwarding.index", _("Push forwarding"), ("forwarding",))]
     else:
         items = [("dashboard.merchant", _("My mini-programs"), ("releases", "authorization")),
                  ("releases.settings", _("Settings"), ())]

@@ -6,6 +6,7 @@ from portal.models.callback import CallbackEvent
 from portal.models.code_commit import CodeCommit
 from portal.models.component import ComponentAccount
 from portal.models.fleet import FleetRelease, FleetTarget
+from portal.models.forwarding import ForwardDelivery, ForwardRule
 from portal.models.job_run import JobRun
 from portal.models.miniprogram import MiniProgram
 from portal.models.preauth import PreAuthSession
@@ -18,7 +19,8 @@ from portal.models.user import User
 from portal.models.wechat_call import WeChatCall
 
 __all__ = [
-    "Activity", "Audit", "CallbackEvent", "CodeCommit", "ComponentAccount", "FleetRelease", "FleetTarget", "JobRun",
+    "Activity", "Audit", "CallbackEvent", "CodeCommit", "ComponentAccount", "FleetRelease", "FleetTarget", "ForwardDelivery",
+    "ForwardRule", "JobRun",
     "LibraryTemplate", "MiniProgram", "MiniProgramParams", "PreAuthSession", "Tenant", "TenantSettings", "Tester",
     "UnclaimedAuthorizer", "User", "WeChatCall",
 ]

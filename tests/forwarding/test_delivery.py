@@ -1,0 +1,124 @@
+"""Forwarding end to end: pushes WeChat sends (here the sandbox, over HTTP) reach the operator's system
+(a sandbox receiver), signed, exactly once each and in order per mini-program, through a target that
+fails or hangs; WeChat's `success` never waits for the target."""
+
+from tests.conftest import wait_for
+from tests.forwarding.conftest import body, verify
+
+ORDERED_APPS = 2
+PER_APP = 5
+
+
+def _contents(records, appid_of, appid):
+    return [body(r)["Content"] for r in records if appid_of[body(r)["ToUserName"]] == appid]
+
+
+def _user_names(env, appids):
+    from portal.models import MiniProgram
+
+    with env.app.app_context():
+        return {MiniProgram.query.filter_by(authorizer_appid=a).one().user_name: a for a in appids}
+
+
+def test_a_receiver_failing_its_first_deliveries_then_gets_every_push_once_in_order(env):
+    apps = [env.platform.authorized_app() for _ in range(ORDERED_APPS)]
+    env.configure("shop", fail_first=3)
+    _page, secret = env.create_rule("Shop back end", "shop", kinds="text image")
+    for i in range(PER_APP):
+        for appid in apps:
+            env.message(appid, f"{appid}-{i}")
+
+    def all_accepted():
+        return len(env.received("shop", "accepted")) >= ORDERED_APPS * PER_APP
+
+    wait_for(env.app, all_accepted, timeout=60, what="every push accepted")
+    accepted = env.received("shop", "accepted")
+    appid_of = _user_names(env, apps)
+    for appid in apps:  # each once, in the order the user sent them
+        assert _contents(accepted, appid_of, appid) == [f"{appid}-{i}" for i in range(PER_APP)]
+    assert len(accepted) == ORDERED_APPS * PER_APP
+    assert len({r["headers"]["X-Portal-Push-Id"] for r in accepted}) == len(accepted)
+    assert len(env.received("shop", "failed")) == 3
+    assert all(verify(secret, r) for r in env.received("shop"))
+    assert all(body(r)["MsgType"] == "text" and set(body(r)) >= {"FromUserName", "CreateTime", "MsgId"}
+               for r in accepted)
+    rows = env.deliveries()
+    assert {r["status"] for r in rows} == {"delivered"} and sum(r["attempts"] for r in rows) == len(rows) + 3
+
+
+def test_wechat_gets_success_at_once_while_the_target_hangs(env):
+    appid = env.platform.authorized_app()
+    env.configure("slow", hang_first=1, hang_seconds=3)
+    _page, secret = env.create_rule("Slow system", "slow", kinds="text")
+    pushes = [env.message(appid, f"m{i}") for i in range(4)]
+    # WeChat's view: each push answered `success` at the first attempt, well before the target's 3 s hang ends
+    for push in pushes:
+        assert push["state"] == "success" and len(push["attempts"]) == 1
+        assert push["attempts"][0]["elapsed_ms"] < 50, push["attempts"]
+
+    def all_accepted():
+        return len(env.received("slow", "accepted")) >= 4
+
+    wait_for(env.app, all_accepted, timeout=60, what="the pushes accepted after the hang")
+    records = env.received("slow")
+    assert records[0]["outcome"] == "hung"
+    assert [body(r)["Content"] for r in records if r["outcome"] == "accepted"] == ["m0", "m1", "m2", "m3"]
+    assert all(verify(secret, r) for r in records)
+    [first] = [d for d in env.deliveries() if d["attempts"] > 1]
+    assert first["status"] == "delivered" and first["last_error"] is None
+
+
+def test_a_hanging_target_does_not_hold_back_another_rule(env):
+    appid = env.platform.authorized_app()
+    env.configure("stuck", hang_first=5, hang_seconds=2)
+    env.create_rule("Stuck system", "stuck", kinds="text")
+    env.create_rule("Healthy system", "healthy", kinds="text")
+    env.message(appid, "hello")
+
+    wait_for(env.app, lambda: env.received("healthy", "accepted"), timeout=30, what="the healthy rule's delivery")
+    assert not env.received("stuck", "accepted")
+    assert body(env.received("healthy", "accepted")[0])["Content"] == "hello"
+
+
+def test_rules_match_by_type_tenant_and_appid(env, make_tenant):
+    from portal.extensions import db
+    from portal.models import MiniProgram
+
+    tenant = make_tenant(name="Tea House")
+    mine, other = env.platform.authorized_app(tenant_id=tenant), env.platform.authorized_app()
+    env.create_rule("Tenant's images", "tenant", kinds="image", tenant_id=tenant)
+    env.create_rule("One app, everything", "app", kinds="*", appid=other)
+    env.create_rule("Audits", "audits", kinds="weapp_audit_*")
+    env.message(mine, "", msg_type="image")
+    env.message(mine, "not an image")
+    env.message(other, "", msg_type="image")
+    env.message(other, "enter", msg_type="event")
+
+    wait_for(env.app, lambda: len(env.received("app", "accepted")) >= 2 and env.received("tenant", "accepted"),
+             timeout=30, what="the matching deliveries")
+    with env.app.app_context():
+        gh_mine = db.session.query(MiniProgram.user_name).filter_by(authorizer_appid=mine).scalar()
+    tenant_got = env.received("tenant", "accepted")
+    assert [(body(r)["ToUserName"], body(r)["MsgType"]) for r in tenant_got] == [(gh_mine, "image")]
+    assert [body(r)["MsgType"] for r in env.received("app", "accepted")] == ["image", "event"]
+    assert not env.received("audits")
+    assert len(env.deliveries()) == 3
+
+
+def test_a_spooled_push_is_forwarded_once_it_is_drained(env, tmp_path):
+    """CALLBACK_ACKNOWLEDGE=spooled: the push is answered from the spool and stored by the drainer, whose
+    transaction queues the delivery."""
+    from portal.services.pushes import spool, store_queued
+    from tests.callbacks.test_push_spool import _wait_ready
+
+    appid = env.platform.authorized_app()
+    env.create_rule("Spooled", "spooled", kinds="text")
+    env.app.config.update(CALLBACK_ACKNOWLEDGE="spooled", CALLBACK_SPOOL_DIR=str(tmp_path),
+                          CALLBACK_DRAIN_IN_PROCESS=False, CALLBACK_SPOOL_SEGMENT_SECONDS=0.05)
+    env.message(appid, "from the spool")
+    assert not env.deliveries()
+    assert len(_wait_ready(tmp_path)) == 1
+    with env.app.app_context():
+        assert spool.drain_all(env.app, store_queued) == 1
+    wait_for(env.app, lambda: env.received("spooled", "accepted"), timeout=30, what="the spooled push forwarded")
+    assert [body(r)["Content"] for r in env.received("spooled")] == ["from the spool"]
