@@ -1,5 +1,6 @@
 """The staff pages of push forwarding: rules with a secret shown once and sealed at rest, targets checked,
-a test push, turning a rule off, and the delivery log with re-sending of what was given up."""
+a test push, turning a rule off, and the delivery log with re-sending of what was given up. Pages speak
+Chinese (the default locale)."""
 
 import sqlalchemy as sa
 
@@ -45,7 +46,7 @@ def test_targets_and_patterns_are_checked(env):
     assert response.status_code == 400
     env.app.config["FORWARDING_ALLOW_LOOPBACK_HTTP"] = False
     response, _secret = env.create_rule("Local", "local")
-    assert response.status_code == 400 and "only in development" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "只在开发环境中允许" in response.get_data(as_text=True)
     assert [r["url"] for r in _raw_rules(env)] == ["https://shop.example.com/hook"]
 
 
@@ -56,10 +57,10 @@ def test_the_test_push_button_sends_a_signed_push_and_says_how_it_went(env):
     [record] = env.received("cs")
     assert body(record)["Event"] == "portal_test_push" and verify(secret, record)
     assert record["headers"]["X-Portal-Push-Id"].startswith("test-")
-    assert "delivered: HTTP 200" in env.staff.get("/staff/forwarding/").get_data(as_text=True)
+    assert "测试推送已送达：HTTP 200" in env.staff.get("/staff/forwarding/").get_data(as_text=True)
     env.configure("cs", fail_first=1)
     _action(env, "/staff/forwarding/1/test")
-    assert "failed: HTTP 500" in env.staff.get("/staff/forwarding/").get_data(as_text=True)
+    assert "测试推送失败：HTTP 500" in env.staff.get("/staff/forwarding/").get_data(as_text=True)
     assert env.deliveries() == []  # test pushes are not in the log
 
 
@@ -93,7 +94,7 @@ def test_a_delivery_given_up_is_in_the_log_and_can_be_sent_again(env):
     wait_for(env.app, lambda: env.deliveries()[0]["status"] == "delivered", timeout=30, what="the re-sent push")
     assert [body(r)["Content"] for r in env.received("flaky", "accepted")] == ["important"]
     again = _action(env, f"/staff/forwarding/deliveries/{dead['id']}/resend")
-    assert "Only a delivery that was given up" in env.staff.get(again.headers["Location"]).get_data(as_text=True)
+    assert "只有已放弃的投递才能重新发送" in env.staff.get(again.headers["Location"]).get_data(as_text=True)
 
 
 def test_forwarding_pages_are_for_staff_only(env, make_tenant, make_user, login_as):
