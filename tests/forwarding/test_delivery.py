@@ -68,6 +68,15 @@ def test_wechat_gets_success_at_once_while_the_target_hangs(env):
     assert first["status"] == "delivered" and first["last_error"] is None
 
 
+def test_a_healthy_target_gets_a_push_within_a_second(env):
+    appid = env.platform.authorized_app()
+    env.create_rule("Customer service", "cs", kinds="text")
+    push = env.message(appid, "quick")
+    wait_for(env.app, lambda: env.received("cs", "accepted"), timeout=30, what="the forwarded push")
+    [record] = env.received("cs")
+    assert record["at"] - push["created_at"] < 1.0
+
+
 def test_a_hanging_target_does_not_hold_back_another_rule(env):
     appid = env.platform.authorized_app()
     env.configure("stuck", hang_first=5, hang_seconds=2)

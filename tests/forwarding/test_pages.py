@@ -12,7 +12,7 @@ def _raw_rules(env):
     from portal.extensions import db
 
     with env.app.app_context():
-        return [dict(r._mapping) for r in db.session.execute(sa.text("SELECT name, url, secret, enabled "
+        return [dict(r._mapping) for r in db.session.execute(sa.text("SELECT id, name, url, secret, enabled "
                                                                      "FROM forward_rules ORDER BY id"))]
 
 
@@ -28,7 +28,7 @@ def test_a_rule_shows_its_secret_once_and_keeps_it_sealed(env):
     listing = env.staff.get("/staff/forwarding/").get_data(as_text=True)
     assert "Orders" in listing and "weapp_audit_* text" in listing and secret not in listing
     assert secret[:4] + "…" in listing
-    again = _action(env, "/staff/forwarding/1/secret")
+    again = _action(env, f"/staff/forwarding/{row['id']}/secret")
     new_secret = again.get_data(as_text=True).split('<code id="rule-secret">')[1].split("<")[0]
     assert new_secret != secret and again.headers["Cache-Control"] == "no-store"
 
@@ -52,14 +52,15 @@ def test_targets_and_patterns_are_checked(env):
 
 def test_the_test_push_button_sends_a_signed_push_and_says_how_it_went(env):
     _page, secret = env.create_rule("CS tool", "cs")
-    answer = _action(env, "/staff/forwarding/1/test", enabled="")
+    test_path = f"/staff/forwarding/{_raw_rules(env)[0]['id']}/test"
+    answer = _action(env, test_path)
     assert answer.status_code == 302
     [record] = env.received("cs")
     assert body(record)["Event"] == "portal_test_push" and verify(secret, record)
     assert record["headers"]["X-Portal-Push-Id"].startswith("test-")
     assert "测试推送已送达：HTTP 200" in env.staff.get("/staff/forwarding/").get_data(as_text=True)
     env.configure("cs", fail_first=1)
-    _action(env, "/staff/forwarding/1/test")
+    _action(env, test_path)
     assert "测试推送失败：HTTP 500" in env.staff.get("/staff/forwarding/").get_data(as_text=True)
     assert env.deliveries() == []  # test pushes are not in the log
 
@@ -67,11 +68,12 @@ def test_the_test_push_button_sends_a_signed_push_and_says_how_it_went(env):
 def test_a_rule_turned_off_queues_nothing_and_on_again_forwards(env):
     appid = env.platform.authorized_app()
     env.create_rule("Shop", "shop", kinds="text")
-    _action(env, "/staff/forwarding/1/enabled", enabled="0")
+    enabled_path = f"/staff/forwarding/{_raw_rules(env)[0]['id']}/enabled"
+    _action(env, enabled_path, enabled="0")
     assert not _raw_rules(env)[0]["enabled"]
     env.message(appid, "while off")
     assert env.deliveries() == []
-    _action(env, "/staff/forwarding/1/enabled", enabled="1")
+    _action(env, enabled_path, enabled="1")
     env.message(appid, "while on")
     wait_for(env.app, lambda: env.received("shop", "accepted"), timeout=30, what="the push forwarded")
     assert [body(r)["Content"] for r in env.received("shop")] == ["while on"]
@@ -104,5 +106,7 @@ def test_forwarding_pages_are_for_staff_only(env, make_tenant, make_user, login_
     login_as("merchant-fw@example.com", test_client=merchant)
     for path in ("/staff/forwarding/", "/staff/forwarding/new", "/staff/forwarding/deliveries"):
         assert merchant.get(path).status_code in (403, 404)
-    assert merchant.post("/staff/forwarding/1/test").status_code in (400, 403, 404)
+    env.create_rule("Shop", "shop")
+    assert merchant.post(f"/staff/forwarding/{_raw_rules(env)[0]['id']}/test").status_code in (400, 403, 404)
+    assert not env.received("shop")
     assert 'href="/staff/forwarding/"' in env.staff.get("/").get_data(as_text=True)

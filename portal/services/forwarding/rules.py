@@ -24,6 +24,7 @@ from portal.errors import NotFound, ValidationFailed
 from portal.extensions import db
 from portal.models import ForwardRule, MiniProgram, Tenant
 from portal.models.forwarding import ANY_KIND
+from portal.services.forwarding import signals
 from portal.services.forwarding.signing import new_secret
 
 log = logging.getLogger("portal.forwarding")
@@ -140,9 +141,14 @@ def create_rule(name, url, kinds="", tenant_id=None, appid=None, actor=None):
 
 
 def set_enabled(rule_id, enabled, actor=None):
+    """Turn a rule on or off. Off, it queues nothing for new pushes; what it queued before waits, and is
+    sent once it is on again."""
     rule = get_rule(rule_id)
     rule.enabled = bool(enabled)
-    return _saved(rule, "enabled" if enabled else "disabled", actor)
+    rule = _saved(rule, "enabled" if enabled else "disabled", actor)
+    if rule.enabled:
+        signals.wake([rule.id])
+    return rule
 
 
 def rotate_secret(rule_id, actor=None):
