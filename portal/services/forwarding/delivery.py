@@ -35,6 +35,7 @@ log = logging.getLogger("portal.forwarding")
 LOCK_TTL_MS = 300_000  # longer than any run below holds it (RUN_SECONDS plus one request's timeout)
 RUN_SECONDS = 60.0  # then the job hands over to a fresh one, so a busy rule never holds a worker for long
 BATCH = 100
+IDLE, UNFINISHED, STOPPED = "idle", "unfinished", "stopped"  # how a run of a rule's deliveries ended
 UNREADABLE = "the stored push cannot be decrypted"
 
 
@@ -64,37 +65,39 @@ def run_rule(rule_id):
         try:
             with coordination().lock(signals.lock_name(rule_id), ttl_ms=LOCK_TTL_MS, wait_seconds=0):
                 signals.take_dirty(rule_id)
-                unfinished = _send_due(rule_id, result, time.monotonic() + RUN_SECONDS)
+                state = _send_due(rule_id, result, time.monotonic() + RUN_SECONDS)
         except LockBusy:
             signals.mark_dirty(rule_id)  # the holder looks again before it stops
             return result
-        if unfinished:
+        if state == UNFINISHED:
             signals.request_delivery(rule_id)
             return result
         if not signals.take_dirty(rule_id):
             break
-    _schedule_next_retry(rule_id)
+    if state == IDLE:
+        _schedule_next_retry(rule_id)
     return result
 
 
 def _send_due(rule_id, result, deadline):
-    """Send due heads until none is left (False) or the time is up (True)."""
+    """Send due heads until none is left (IDLE) or the time is up (UNFINISHED); STOPPED when the rule is
+    gone, off, or its secret unreadable."""
     db.session.rollback()  # see what other processes committed
     rule = db.session.get(ForwardRule, rule_id)
     if rule is None or not rule.enabled:
-        return False
+        return STOPPED
     try:
         secret = rule.secret
     except SecretDecryptError:  # logged with the row id; its deliveries wait until the secret is rotated
         log.error("forwarding rule %s: its secret cannot be decrypted; rotate it", rule_id)
-        return False
+        return STOPPED
     while True:
         heads = _due_heads(rule_id)
         if not heads:
-            return False
+            return IDLE
         for delivery in heads:
             if time.monotonic() >= deadline:
-                return True
+                return UNFINISHED
             delivered = _attempt(rule, secret, delivery)
             result["delivered" if delivered else "failed"] += 1
 
@@ -159,11 +162,14 @@ def _record(delivery, status, error, final=False):
 
 
 def _schedule_next_retry(rule_id):
-    """A delayed job for when the rule's earliest waiting head falls due (none while nothing waits)."""
+    """A delayed job for when the rule's earliest waiting head falls due (none while nothing waits); one
+    that fell due since the rule's run looked is sent by a job now."""
     due = db.session.scalar(select(func.min(ForwardDelivery.next_attempt_at))
                             .where(ForwardDelivery.id.in_(_heads(rule_id))))
     db.session.rollback()
-    if due is not None:
+    if due is not None and due <= _precise_now():
+        signals.request_delivery(rule_id)
+    elif due is not None:
         slot = f"{to_epoch(due)}{due.microsecond // 100_000}"  # tenths of a second
         signals.retry_in(rule_id, (due - _precise_now()).total_seconds(), slot)
 
