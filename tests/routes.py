@@ -44,4 +44,4 @@ MERCHANT_OBJECT_ROUTES = [
 ]
 
 # Staff-only: a merchant gets 403 (every endpoint in these blueprints).
-STAFF_BLUEPRINTS = {"tenants", "platform", "releases_staff", "library", "fleet"}
+STAFF_BLUEPRINTS = {"tenants", "platform", "releases_staff", "library", "fleet", "forwarding"}
