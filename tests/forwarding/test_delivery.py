@@ -2,6 +2,10 @@
 (a sandbox receiver), signed, exactly once each and in order per mini-program, through a target that
 fails or hangs; WeChat's `success` never waits for the target."""
 
+import os
+
+import pytest
+
 from tests.conftest import wait_for
 from tests.forwarding.conftest import body, verify
 
@@ -131,3 +135,39 @@ def test_a_spooled_push_is_forwarded_once_it_is_drained(env, tmp_path):
         assert spool.drain_all(env.app, store_queued) == 1
     wait_for(env.app, lambda: env.received("spooled", "accepted"), timeout=30, what="the spooled push forwarded")
     assert [body(r)["Content"] for r in env.received("spooled")] == ["from the spool"]
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="the push stream needs Redis")
+def test_a_push_queued_in_the_stream_is_forwarded_once_it_is_drained(env):
+    """CALLBACK_ACKNOWLEDGE=queued: the push is answered from the Redis stream; `flask drain-pushes` stores
+    it, and its transaction queues the delivery."""
+    appid = env.platform.authorized_app()
+    env.create_rule("Queued", "queued", kinds="text")
+    env.app.config.update(CALLBACK_ACKNOWLEDGE="queued", CALLBACK_QUEUE_REQUIRE_AOF=False,
+                          CALLBACK_DRAIN_IN_PROCESS=False)
+    env.message(appid, "from the stream")
+    assert not env.deliveries()
+    result = env.app.test_cli_runner().invoke(args=["drain-pushes"])
+    assert result.exit_code == 0 and '"stored": 1' in result.output
+    wait_for(env.app, lambda: env.received("queued", "accepted"), timeout=30, what="the queued push forwarded")
+    assert [body(r)["Content"] for r in env.received("queued")] == ["from the stream"]
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="a wake-up is lost only with Redis")
+def test_the_periodic_sweep_sends_what_a_lost_wake_up_left_behind(env):
+    """Redis lost the rule's queued job (restarted without persistence): the delivery waits in the database
+    until the periodic sweep wakes its rule."""
+    from portal.queueing.schedule import PERIODIC
+
+    appid = env.platform.authorized_app()
+    env.create_rule("Shop", "shop", kinds="text")
+    env.message(appid, "survives")
+    env.app.extensions["redis"].flushdb()
+    assert [d["status"] for d in env.deliveries()] == ["pending"]
+    _name, job, _interval, queue, _offset = next(p for p in PERIODIC if p.name == "forwarding-sweep")
+    with env.app.app_context():
+        from portal.queueing import enqueue
+
+        enqueue(job, queue=queue, job_id="periodic-forwarding-sweep-test")
+    wait_for(env.app, lambda: env.received("shop", "accepted"), timeout=30, what="the swept delivery")
+    assert [d["status"] for d in env.deliveries()] == ["delivered"]
