@@ -44,10 +44,6 @@ class ForwardRule(Timestamps, db.Model):
         fields.setdefault("ref", _new_ref())  # the secret is sealed to it at flush: it must be set before
         super().__init__(**fields)
 
-    @property
-    def patterns(self):
-        return tuple(self.kinds.split()) or (ANY_KIND,)
-
 
 class ForwardDelivery(db.Model):
     __tablename__ = "forward_deliveries"

@@ -11,6 +11,7 @@ from tests.forwarding.conftest import body, verify
 
 ORDERED_APPS = 2
 PER_APP = 5
+DURING_HANG = 5  # pushes sent while the target hangs
 
 
 def _contents(records, appid_of, appid):
@@ -59,20 +60,22 @@ def test_wechat_gets_success_at_once_while_the_target_hangs(env):
     first = env.message(appid, "m1")  # its delivery hangs
     wait_for(env.app, lambda: env.received("slow", "hung"), timeout=30, what="the target hanging")
     hang_ends = env.received("slow", "hung")[0]["at"] + 3
-    pushes = [env.message(appid, f"m{i}") for i in (2, 3, 4)]
-    # WeChat's view: each push answered `success` at the first attempt, fast, while the target still hangs
+    pushes = [env.message(appid, f"m{i}") for i in range(2, 2 + DURING_HANG)]
+    # WeChat's view: each push answered `success` at the first attempt while the target still hangs. None
+    # waited for the target (that would take the 1 s timeout at least), and the typical one took under
+    # 50 ms: the median, so one push slowed by a busy machine (a test run shares it) is not taken for a wait.
     for push in [first, *pushes]:
         assert push["state"] == "success" and len(push["attempts"]) == 1
-    for push in pushes:
-        attempt = push["attempts"][0]
-        assert attempt["elapsed_ms"] < 50, push["attempts"]
-        assert attempt["at"] + attempt["elapsed_ms"] / 1000 < hang_ends
+    elapsed = sorted(push["attempts"][0]["elapsed_ms"] for push in pushes)
+    assert elapsed[len(elapsed) // 2] < 50 and elapsed[-1] < 500, elapsed
+    assert all(p["attempts"][0]["at"] + p["attempts"][0]["elapsed_ms"] / 1000 < hang_ends for p in pushes)
 
-    wait_for(env.app, lambda: len(env.received("slow", "accepted")) >= 5, timeout=60,
+    total = 2 + DURING_HANG
+    wait_for(env.app, lambda: len(env.received("slow", "accepted")) >= total, timeout=60,
              what="the pushes accepted after the hang")
     records = env.received("slow")
     assert [r["outcome"] for r in records[:2]] == ["accepted", "hung"]
-    assert [body(r)["Content"] for r in records if r["outcome"] == "accepted"] == [f"m{i}" for i in range(5)]
+    assert [body(r)["Content"] for r in records if r["outcome"] == "accepted"] == [f"m{i}" for i in range(total)]
     assert all(verify(secret, r) for r in records)
     [retried] = [d for d in env.deliveries() if d["attempts"] > 1]
     assert retried["status"] == "delivered" and retried["last_error"] is None
@@ -88,7 +91,8 @@ def test_a_healthy_target_gets_a_push_within_a_second(env):
 
 
 def test_a_hanging_target_does_not_hold_back_another_rule(env):
-    env.app.config["FORWARDING_RETRY_BASE_SECONDS"] = 30  # the stuck rule's retry waits beyond the test
+    # the stuck rule's retry waits beyond the test
+    env.app.config.update(FORWARDING_RETRY_BASE_SECONDS=30, FORWARDING_RETRY_MAX_SECONDS=30)
     appid = env.platform.authorized_app()
     env.configure("stuck", hang_first=5, hang_seconds=2)
     env.create_rule("Stuck system", "stuck", kinds="text")
