@@ -75,13 +75,13 @@ def rotate_secret(rule_id):
 @staff_required
 def test_push(rule_id):
     if ActionForm().validate_on_submit():
-        rule = forwarding.get_rule(rule_id)
         result = forwarding.send_test_push(rule_id)
         if result["error"] is None:
-            flash(_("Test push to “%(name)s” delivered: HTTP %(status)s in %(ms)d ms.", name=rule.name,
+            flash(_("Test push to “%(name)s” delivered: HTTP %(status)s in %(ms)d ms.", name=result["rule"],
                     status=result["status"], ms=result["elapsed_ms"]), "success")
         else:
-            flash(_("Test push to “%(name)s” failed: %(error)s.", name=rule.name, error=result["error"]), "error")
+            flash(_("Test push to “%(name)s” failed: %(error)s.", name=result["rule"], error=result["error"]),
+                  "error")
     return redirect(url_for("forwarding.index"))
 
 

@@ -28,6 +28,7 @@ from portal.models import CallbackEvent, ForwardDelivery, ForwardRule
 from portal.models.forwarding import DELIVERY_DEAD, DELIVERY_DELIVERED, DELIVERY_PENDING
 from portal.secretbox import SecretDecryptError
 from portal.services.forwarding import signals, signing
+from portal.services.forwarding.rules import get_rule
 from portal.timeutil import to_epoch, utcnow
 
 log = logging.getLogger("portal.forwarding")
@@ -210,14 +211,13 @@ def resend(delivery_id, actor=None):
 
 def send_test_push(rule_id):
     """POST a test push (Event `portal_test_push`) to the rule's URL now, signed like every push; returns
-    {"status", "error", "elapsed_ms"}. Nothing is stored."""
-    rule = db.session.get(ForwardRule, rule_id)
-    if rule is None:
-        raise NotFound()
+    {"rule", "status", "error", "elapsed_ms"}. Nothing is stored. :raise NotFound: no such rule."""
+    rule = get_rule(rule_id)
     body = signing.body_of(signing.test_fields())
     started = time.monotonic()
     status, error = post(rule.url, rule.secret, "test-" + str(int(time.time() * 1000)), body)
-    return {"status": status, "error": error, "elapsed_ms": round((time.monotonic() - started) * 1000)}
+    return {"rule": rule.name, "status": status, "error": error,
+            "elapsed_ms": round((time.monotonic() - started) * 1000)}
 
 
 def list_deliveries(rule_id=None, status=None, page=1, per_page=50):
