@@ -44,6 +44,9 @@ def test_forwarding_pages_render_cleanly_in_both_languages(staff_with_rule):
             page.goto(path)
             expect(page.locator("main h1")).to_be_visible()
             _no_sideways_scroll(page)
+        if language == "zh":
+            page.goto("/staff/forwarding/")
+            steps.shot(page, "forwarding-rules-zh")
     page.goto("/staff/forwarding/deliveries")
     expect(page.locator("#deliveries")).to_contain_text("Delivered")
     steps.shot(page, "forwarding-deliveries-en")
