@@ -80,6 +80,7 @@ def register_blueprints(app):
     from portal.callbacks import bp as callbacks_bp
     from portal.dashboard import bp as dashboard_bp
     from portal.fleet import bp as fleet_bp
+    from portal.forwarding import bp as forwarding_bp
     from portal.library import bp as library_bp
     from portal.ops import bp as ops_bp
     from portal.platform import bp as platform_bp
@@ -102,6 +103,7 @@ def register_blueprints(app):
     app.register_blueprint(registrations_bp, url_prefix="/registrations")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(api_keys_bp, url_prefix="/staff/api-keys")
+    app.register_blueprint(forwarding_bp, url_prefix="/staff/forwarding")
 
 
 def register_security(app):

@@ -21,7 +21,8 @@ def nav_items():
                  ("releases_staff.index", _("Code management"), ("releases_staff", "releases")),
                  ("library.index", _("Template library"), ("library",)), ("fleet.index", _("Fleet releases"), ("fleet",)),
                  ("registrations.index", _("Registrations"), ("registrations",)),
-                 ("api_keys.index", _("API keys"), ("api_keys",))]
+                 ("api_keys.index", _("API keys"), ("api_keys",)),
+                 ("forwarding.index", _("Push forwarding"), ("forwarding",))]
     else:
         items = [("dashboard.merchant", _("My mini-programs"), ("releases", "authorization", "registrations", "dashboard")),
                  ("releases.settings", _("Settings"), ())]

@@ -148,3 +148,36 @@ def check_component_secret(sb, component_appid, secret) -> Component:
     if secret != component.component_appsecret:
         raise ApiError(40125)
     return component
+
+
+MESSAGE_TYPES = ("text", "image", "event")
+
+
+def push_user_message(sb, component_appid: str, appid: str, msg_type: str, content: str = "",
+                      event: str = "user_enter_tempsession", wait: bool = False):
+    """A user's customer-service message (text or image) or user event to an authorized account, pushed to
+    the platform's message URL as WeChat forwards what the platform receives on an account's behalf."""
+    if msg_type not in MESSAGE_TYPES:
+        raise RegistryError(f"msg_type must be one of {', '.join(MESSAGE_TYPES)}")
+    now = sb.now()
+    with sb.state.lock:
+        component = sb.state.components.get(component_appid)
+        account = sb.state.accounts.get(appid)
+        if component is None or account is None:
+            raise LookupError(f"no component {component_appid} or account {appid}")
+        authorization = sb.state.authorization(component_appid, appid)
+        if authorization is None or not authorization.is_authorized:
+            raise RegistryError(f"{appid} has not authorized {component_appid}: WeChat pushes it nothing")
+        inner = {"ToUserName": account.user_name, "FromUserName": "o" + secrets.token_hex(12),
+                 "CreateTime": sb.wall_time(), "MsgType": msg_type}
+        if msg_type == "text":
+            inner.update(Content=content or "hello", MsgId=secrets.randbelow(2 ** 63))
+        elif msg_type == "image":
+            media = secrets.token_hex(8)
+            inner.update(PicUrl=f"https://mmbiz.qpic.cn/sandbox/{media}", MediaId="sandbox_media_" + media,
+                         MsgId=secrets.randbelow(2 ** 63))
+        else:
+            inner.update(Event=event, SessionFrom=content)
+        target = push_target(component, "message", appid)
+    kind = event if msg_type == "event" else msg_type
+    return sb.pushes.send(target, kind, "message", appid, inner, now, wait=wait, to_user=account.user_name)

@@ -1,4 +1,5 @@
-"""One running sandbox: options, clock, state, call records, quotas, faults, pushes and scheduler.
+"""One running sandbox: options, clock, state, call records, quotas, faults, pushes, the receivers standing
+in for the operator's systems, and the scheduler.
 
 ``Sandbox`` is created by ``create_app`` and stored in ``app.extensions["sandbox"]``; views reach it through
 ``current_sandbox()``. It owns the background threads (push workers, ticker) and stops them in ``close``.
@@ -16,6 +17,7 @@ from .clock import SandboxClock
 from .faults import FaultBook
 from .options import SandboxOptions
 from .pushes import PushDispatcher
+from .receivers import ReceiverBook
 from .scheduler import Scheduler
 from .state import SandboxState
 
@@ -31,6 +33,7 @@ class Sandbox:
         self.quotas = QuotaBook(options.default_daily_quota)
         self.faults = FaultBook()
         self.pushes = PushDispatcher(options, self.faults)
+        self.receivers = ReceiverBook()
         self.scheduler = Scheduler(self)
         self._saved_at = 0.0
         if options.state_file and self.state.load(options.state_file):
@@ -53,6 +56,7 @@ class Sandbox:
         self.quotas.reset()
         self.faults.clear()
         self.pushes.reset()
+        self.receivers.reset()
         self.clock.reset()
         if self.clock.speed != self.options.clock_speed:
             self.clock.set_speed(self.options.clock_speed)

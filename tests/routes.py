@@ -24,6 +24,13 @@ CALLBACKS = {"callbacks.auth_events", "callbacks.message_events"}
 API = {"api.component_access_token", "api.authorizer_access_token", "api.invalidate_authorizer_access_token",
        "api.openapi"}
 
+class Literal:
+    """A URL argument that is not an object's id (a tab's name): used as it is."""
+
+    def __init__(self, value):
+        self.value = value
+
+
 # Merchant routes that take the id of a tenant-owned object: (endpoint, method, {url arg: fixture key}).
 # The access test fills the args with tenant B's objects and logs in as tenant A: it must get 404.
 _MP = {"mp_id": "miniprogram"}
@@ -50,10 +57,11 @@ MERCHANT_OBJECT_ROUTES = [
     ("releases.revert_release", "POST", _MP), ("releases.gray_release", "POST", _MP),
     ("releases.revert_gray_release", "POST", _MP), ("releases.visit_status", "POST", _MP),
     ("releases.params_page", "GET", _MP), ("releases.params_page", "POST", _MP),
+    ("releases.refresh_from_wechat", "POST", {"mp_id": "miniprogram", "tab": Literal("domains")}),
     ("registrations.show", "GET", {"row_id": "registration"}),
     ("registrations.refresh", "POST", {"row_id": "registration"}),
     ("dashboard.official_account", "GET", {"oa_id": "official_account"}),
 ]
 
 # Staff-only: a merchant gets 403 (every endpoint in these blueprints).
-STAFF_BLUEPRINTS = {"tenants", "platform", "releases_staff", "library", "fleet", "api_keys"}
+STAFF_BLUEPRINTS = {"tenants", "platform", "releases_staff", "library", "fleet", "api_keys", "forwarding"}

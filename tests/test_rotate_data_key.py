@@ -10,14 +10,18 @@ import sqlalchemy as sa
 from tests.test_secretbox import legacy_enc1, move_ciphertext
 
 OLD, NEW = "old-data-key-0123456789", "new-data-key-9876543210"
-SEALED = {  # table: sealed columns
+SEALED = {  # table: sealed attributes
     "callback_events": ("payload",),
+    "fast_registrations": ("details_json",),
     "fleet_releases": ("secret_options",),
+    "forward_rules": ("secret",),
     "job_runs": ("secret_params",),
     "unclaimed_authorizers": ("refresh_token",),
     "weixin_account": ("component_access_token", "component_verify_ticket"),
     "wxminiprograms": ("authorizer_access_token", "authorizer_refresh_token"),
+    "wxuser": ("authorizer_access_token", "authorizer_refresh_token"),
 }
+COLUMN = {"details_json": "details"}  # a sealed attribute whose table column is named otherwise
 
 
 def _write_rows(app, make_tenant, apps=3, pushes=4):
@@ -27,9 +31,12 @@ def _write_rows(app, make_tenant, apps=3, pushes=4):
     from portal.models import (
         CallbackEvent,
         ComponentAccount,
+        FastRegistration,
         FleetRelease,
+        ForwardRule,
         JobRun,
         MiniProgram,
+        OfficialAccount,
         UnclaimedAuthorizer,
     )
 
@@ -41,7 +48,12 @@ def _write_rows(app, make_tenant, apps=3, pushes=4):
                                payload=f"<xml><n>{i}</n></xml>") for i in range(pushes)]
         rows += [ComponentAccount(component_appid="wxcomponentrotate", component_verify_ticket="ticket@@@1",
                                   component_access_token="component-token-1"),
-                 UnclaimedAuthorizer(authorizer_appid="wxunclaimedrotate1", refresh_token="unclaimed-rt")]
+                 UnclaimedAuthorizer(authorizer_appid="wxunclaimedrotate1", refresh_token="unclaimed-rt"),
+                 OfficialAccount(appid="wxoarotate000001", tenant_id=tenant, authorizer_access_token="oa-at",
+                                 authorizer_refresh_token="oa-rt"),
+                 FastRegistration(ref="rotate-registration", tenant_id=tenant, kind="enterprise", name="Rotate Co",
+                                  details_json='{"legal_persona_wechat": "someone"}'),
+                 ForwardRule(name="rotate", url="https://shop.example.com/pushes", secret="rule-secret")]
         db.session.add_all(rows)
         db.session.commit()
         rows.append(JobRun(kind="submit_audit", key=f"submit_audit:{rows[0].id}", miniprogram_id=rows[0].id,
@@ -69,7 +81,8 @@ def _stored(app):
 
     with app.app_context(), db.engine.connect() as conn:
         return {(table, row_id, column): value for table, columns in SEALED.items() for column in columns
-                for row_id, value in conn.execute(sa.text(f"SELECT id, {column} FROM {table}")) if value}
+                for row_id, value in conn.execute(sa.text(f"SELECT id, {COLUMN.get(column, column)} FROM {table}"))
+                if value}
 
 
 def _read(app, keys):
@@ -78,14 +91,17 @@ def _read(app, keys):
     from portal.models import (
         CallbackEvent,
         ComponentAccount,
+        FastRegistration,
         FleetRelease,
+        ForwardRule,
         JobRun,
         MiniProgram,
+        OfficialAccount,
         UnclaimedAuthorizer,
     )
 
-    models = {m.__tablename__: m for m in (CallbackEvent, ComponentAccount, FleetRelease, JobRun, MiniProgram,
-                                           UnclaimedAuthorizer)}
+    models = {m.__tablename__: m for m in (CallbackEvent, ComponentAccount, FastRegistration, FleetRelease,
+                                           ForwardRule, JobRun, MiniProgram, OfficialAccount, UnclaimedAuthorizer)}
     with app.app_context():
         return {(table, row_id, column): getattr(db.session.get(models[table], row_id), column)
                 for table, row_id, column in keys}
@@ -106,12 +122,13 @@ def test_rotation_rewrites_every_column_so_the_old_key_can_be_removed(make_app, 
     result = rotating.test_cli_runner().invoke(args=["rotate-data-key", "--batch-size", "2"])
     assert result.exit_code == 0, result.output
     assert _counts(result.output) == {
-        "callback_events.payload": (5, 0, 0), "fast_registrations.details_json": (0, 0, 0),
-        "fleet_releases.secret_options": (1, 0, 0),
+        "callback_events.payload": (5, 0, 0), "fast_registrations.details_json": (1, 0, 0),
+        "fleet_releases.secret_options": (1, 0, 0), "forward_rules.secret": (1, 0, 0),
         "job_runs.secret_params": (1, 0, 0),
         "unclaimed_authorizers.refresh_token": (1, 0, 0),
         "weixin_account.component_access_token": (1, 0, 0), "weixin_account.component_verify_ticket": (1, 0, 0),
-        "wxminiprograms.authorizer_access_token": (3, 0, 0), "wxminiprograms.authorizer_refresh_token": (3, 0, 0)}
+        "wxminiprograms.authorizer_access_token": (3, 0, 0), "wxminiprograms.authorizer_refresh_token": (3, 0, 0),
+        "wxuser.authorizer_access_token": (1, 0, 0), "wxuser.authorizer_refresh_token": (1, 0, 0)}
     assert "can be removed" in result.output
 
     only_new = make_app(DATA_KEY=NEW)

@@ -19,8 +19,10 @@ QUEUES = MappingProxyType({
     "wechat": QueueSpec("wechat", job_timeout=300, result_ttl=7 * 86400),  # commit, audit, release
     "fleet": QueueSpec("fleet", job_timeout=600, result_ttl=7 * 86400),  # fleet-release steps
     "maintenance": QueueSpec("maintenance", job_timeout=900, result_ttl=86400),  # token refresh, polls
+    # pushes sent on to the operator's systems: a slow target holds up only this queue's workers
+    "forwarding": QueueSpec("forwarding", job_timeout=900, result_ttl=3600),
 })
-QUEUE_ORDER = ("wechat", "fleet", "maintenance")
+QUEUE_ORDER = ("wechat", "fleet", "maintenance", "forwarding")
 
 # RQ pickles jobs by default, and unpickling runs whatever the bytes say: anyone who could write to Redis
 # could then run code in every worker. Jobs carry ids and strings only, so JSON holds them; every queue,

@@ -5,4 +5,4 @@ a small dict. They are enqueued by dotted name (`portal.queueing.enqueue("portal
 No import-time side effects: `worker.py` imports this package once before forking workers.
 """
 
-from portal.jobs import audits, authorization, callbacks, fleet, registrations, releases, tokens  # noqa: E402,F401 - job modules, loaded before forking
+from portal.jobs import audits, authorization, callbacks, fleet, forwarding, registrations, releases, tokens  # noqa: E402,F401 - job modules, loaded before forking

@@ -8,6 +8,7 @@ from portal.models.callback import CallbackEvent
 from portal.models.code_commit import CodeCommit
 from portal.models.component import ComponentAccount
 from portal.models.fleet import FleetRelease, FleetTarget
+from portal.models.forwarding import ForwardDelivery, ForwardRule
 from portal.models.job_run import JobRun
 from portal.models.miniprogram import MiniProgram
 from portal.models.official_account import OfficialAccount
@@ -34,6 +35,8 @@ __all__ = [
     "FastRegistration",
     "FleetRelease",
     "FleetTarget",
+    "ForwardDelivery",
+    "ForwardRule",
     "JobRun",
     "LibraryTemplate",
     "MiniProgram",

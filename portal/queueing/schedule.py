@@ -45,6 +45,7 @@ PERIODIC = (
     PeriodicJob("fleet-tick", "portal.jobs.fleet.tick_active_fleets", 30, "fleet"),
     PeriodicJob("prune-call-log", "portal.jobs.releases.prune_call_log", 86400, "maintenance"),
     PeriodicJob("drain-pushes", "portal.jobs.callbacks.drain_queued_pushes", 60, "maintenance"),
+    PeriodicJob("forwarding-sweep", "portal.jobs.forwarding.sweep_forwarding", 60, "forwarding"),
     PeriodicJob("sync-authorizers", "portal.jobs.tokens.sync_authorizers", 86400, "maintenance",
                 offset=NIGHTLY_BEIJING),
 )

@@ -18,12 +18,13 @@ def register_views(app) -> None:
         dashboard,
         domains,
         privacy,
+        receivers,
         release,
         setup,
         templates,
     )
 
     for module in (component, authpage, domains, code, audit, release, privacy, setup, templates, control,
-                   dashboard):
+                   receivers, dashboard):
         app.register_blueprint(module.bp)
     app.register_blueprint(setup.control_bp)

@@ -163,6 +163,17 @@ def push_ticket():
     return ok(ticket=sb.state.components[appid].ticket, push=dataclasses.asdict(push))
 
 
+@bp.post("/messages")
+def push_message():
+    """A user's message or event to an authorized account, pushed to the platform's message URL."""
+    sb, body = current_sandbox(), _body("component_appid", "appid", "msg_type", "content", "event")
+    component_appid = body.get("component_appid") or next(iter(sb.state.components), "")
+    push = registry.push_user_message(sb, component_appid, body.get("appid", ""), body.get("msg_type", "text"),
+                                      str(body.get("content", "")), body.get("event") or "user_enter_tempsession",
+                                      wait=_wait(body))
+    return ok(push=dataclasses.asdict(push))
+
+
 @bp.post("/drafts")
 def add_draft():
     sb, body = current_sandbox(), _body(*DRAFT_FIELDS)

@@ -73,7 +73,8 @@ def test_merchant_gets_404_for_another_tenants_objects(app, client, two_tenants,
     token = csrf_token(client, "/dashboard")
     objects_b = tenant_objects(two_tenants["b"][0])
     with app.test_request_context():
-        url = url_for(endpoint, **{name: objects_b[key] for name, key in args.items()})
+        url = url_for(endpoint, **{name: key.value if isinstance(key, routes.Literal) else objects_b[key]
+                                   for name, key in args.items()})
     response = client.open(url, method=method, data={"csrf_token": token})
     assert response.status_code == 404, (endpoint, response.status_code)
 

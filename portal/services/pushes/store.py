@@ -20,7 +20,7 @@ from portal.models.callback import (
     OUTCOME_QUEUED,
     OUTCOME_RECEIVED,
 )
-from portal.services import authorizers, fleet
+from portal.services import authorizers, fleet, forwarding
 from portal.services.code.audit import apply_audit_events
 from portal.services.code.setup import SETUP_EVENTS, apply_setup_events
 from portal.services.pushes.group_commit import GroupCommitter
@@ -142,16 +142,17 @@ def store_together(pushes, held=None):
     session's); if that fails (a retry among them, a failure to apply one), each is stored on its own as if
     it had come alone. Returns one receipt (or error) each. Fleet releases waiting for the audit results
     among them are woken once they are committed."""
-    woken = set()
+    woken, forwards = set(), set()
     try:
         if held is None:
-            results = _write_group(pushes, db.session.connection(), woken)
+            results = _write_group(pushes, db.session.connection(), woken, forwards)
             db.session.commit()
         else:
             connection = held.get()
-            results = _write_group(pushes, connection, woken)
+            results = _write_group(pushes, connection, woken, forwards)
             connection.commit()
         fleet.wake(woken)
+        forwarding.wake(forwards)
         return results
     except Exception:  # noqa: BLE001 - sorted out push by push below
         if held is None:
@@ -169,11 +170,12 @@ def _roll_back_held(held):
 
 
 def _store_alone(push):
-    woken = set()
+    woken, forwards = set(), set()
     try:
-        receipt = _write_group([push], db.session.connection(), woken)[0]
+        receipt = _write_group([push], db.session.connection(), woken, forwards)[0]
         db.session.commit()
         fleet.wake(woken)
+        forwarding.wake(forwards)
         return receipt
     except _Duplicate:
         db.session.rollback()
@@ -188,9 +190,9 @@ def _store_alone(push):
             return error
 
 
-def _write_group(pushes, connection, woken):
-    """Apply, insert the event rows (one statement), store the newest ticket; the caller commits, then wakes
-    the fleet releases added to `woken`."""
+def _write_group(pushes, connection, woken, forwards):
+    """Apply, insert the event rows (one statement), queue their forwarding, store the newest ticket; the
+    caller commits, then wakes the fleet releases added to `woken` and the forwarding rules in `forwards`."""
     audits = [p.event for p in pushes if isinstance(p.event, AUDIT_EVENTS)]
     templates = set()
     audit_outcomes = iter(apply_audit_events(audits, connection, templates) if audits else ())
@@ -214,6 +216,7 @@ def _write_group(pushes, connection, woken):
         connection.execute(_INSERT_EVENT, rows)
     except IntegrityError as exc:  # the unique dedup_key
         raise _Duplicate() from exc
+    forwards.update(forwarding.queue_deliveries([_forwardable(p) for p in pushes], connection))
     if ticket is not None:  # every ticket writes the same row: last, so its lock is short
         _store_ticket(ticket, connection)
     return [push.receipt for push in pushes]
@@ -228,6 +231,8 @@ def store_and_apply(push):
         session.rollback()
         return _count_duplicate(push)
     receipt.id = result.inserted_primary_key[0]
+    # queued with the event row, before _apply (an authorization commits them both before its job)
+    forwards = forwarding.queue_deliveries([_forwardable(push)], session.connection())
     try:
         outcome, detail = _apply(push.event, receipt)
     except Exception as exc:  # noqa: BLE001 - stored as failed; the push is still acknowledged
@@ -237,7 +242,14 @@ def store_and_apply(push):
     receipt.outcome, receipt.detail = outcome, detail
     session.connection().execute(_SET_OUTCOME, {"row_id": receipt.id, "outcome": outcome, "detail": detail})
     session.commit()
+    forwarding.wake(forwards)
     return receipt
+
+
+def _forwardable(push):
+    receipt, msg_type = push.receipt, push.event.fields.get("MsgType")
+    return forwarding.Forwardable(receipt.dedup_key, receipt.appid, receipt.kind,
+                                  msg_type if isinstance(msg_type, str) and msg_type else None)
 
 
 def _count_duplicate(push):

@@ -6,13 +6,13 @@ it cannot be a wxminiprograms row. The submitted details (company code, the lega
 WeChat id and name, contact phone, the personal task's authorize_url) are sealed in `details`, bound to the
 random `ref`; `name` stays plain because the push is matched by it. New table only: nothing existing changes.
 
-Revision ID: 0017_fast_registrations
+Revision ID: 0012_fast_registrations
 Revises: 0011_history_tenant_sealed_note
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0017_fast_registrations'
+revision = '0012_fast_registrations'
 down_revision = '0011_history_tenant_sealed_note'
 branch_labels = None
 depends_on = None

@@ -5,14 +5,14 @@ access tokens the portal keeps, instead of refreshing them on their own and inva
 ends a key at once; `use_count` and `last_used_at` are what the staff page shows. A key with `all_tenants`
 false may reach the mini-programs of the tenants listed in `api_key_tenants` only.
 
-Revision ID: 0013_api_keys
-Revises: 0018_mp_setup
+Revision ID: 0016_api_keys
+Revises: 0015_mp_setup
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0013_api_keys'
-down_revision = '0018_mp_setup'
+revision = '0016_api_keys'
+down_revision = '0015_mp_setup'
 branch_labels = None
 depends_on = None
 

@@ -6,14 +6,14 @@ api_wxa_querynickname. It also caches the setup checklist (name, avatar, introdu
 guideline, domains, location APIs) last read from WeChat, so the overview does not call WeChat on every
 view; a setup push marks it stale. No existing row changes.
 
-Revision ID: 0018_mp_setup
-Revises: 0016_official_accounts
+Revision ID: 0015_mp_setup
+Revises: 0014_official_accounts
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0018_mp_setup'
-down_revision = '0016_official_accounts'
+revision = '0015_mp_setup'
+down_revision = '0014_official_accounts'
 branch_labels = None
 depends_on = None
 

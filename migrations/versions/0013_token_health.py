@@ -16,14 +16,14 @@ so the token health page can sort apps whose refresh failed first. `permissions_
 last read the app's func_info: a sync checks within a time budget, the apps checked longest ago first.
 Existing rows start with none.
 
-Revision ID: 0015_token_health
-Revises: 0011_history_tenant_sealed_note
+Revision ID: 0013_token_health
+Revises: 0012_fast_registrations
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0015_token_health'
-down_revision = '0017_fast_registrations'
+revision = '0013_token_health'
+down_revision = '0012_fast_registrations'
 branch_labels = None
 depends_on = None
 

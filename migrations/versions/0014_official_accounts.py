@@ -7,16 +7,16 @@ maps onto it. It is a table of its own rather than wxminiprograms rows with a ki
 fleet treats a wxminiprograms row as a mini-program whose code is managed, which an official account is
 not. The tokens are TEXT (AES-GCM ciphertext, as in wxminiprograms); the rest is what
 api_get_authorizer_info gives (service and verification type, func_info), the tenant it belongs to, and
-the outcome of its last token refresh (as wxminiprograms since 0015, for the token health page).
+the outcome of its last token refresh (as wxminiprograms since 0013_token_health, for the token health page).
 
-Revision ID: 0016_official_accounts
-Revises: 0015_token_health
+Revision ID: 0014_official_accounts
+Revises: 0013_token_health
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0016_official_accounts'
-down_revision = '0015_token_health'
+revision = '0014_official_accounts'
+down_revision = '0013_token_health'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,83 @@
+"""Queueing deliveries for pushes as they are stored: in the push's own transaction (so a stored push
+never lacks its deliveries, and a push rolled back leaves none), one statement per group of pushes, and
+none at all while no enabled rule could match.
+
+Which rules could match is decided here against this process's snapshot of the enabled rules (type and
+appid); the INSERT … SELECT then checks, in the same transaction, that the rule is still enabled and that
+the push's app belongs to the rule's tenant. The rules whose deliveries were queued are woken once the
+transaction commits (`signals.request_delivery`).
+"""
+
+from datetime import timedelta
+from fnmatch import fnmatchcase
+
+from flask import current_app
+from sqlalchemy import DateTime, Integer, String, bindparam, exists, insert, literal, select, true
+
+from portal.models import CallbackEvent, ForwardDelivery, ForwardRule, MiniProgram
+from portal.models.forwarding import ANY_KIND, DELIVERY_PENDING
+from portal.services.forwarding.rules import enabled_rules
+from portal.timeutil import utcnow
+
+_EVENTS, _DELIVERIES = CallbackEvent.__table__, ForwardDelivery.__table__
+_RULES, _APPS = ForwardRule.__table__, MiniProgram.__table__
+_COLUMNS = ("rule_id", "event_id", "appid", "status", "attempts", "next_attempt_at", "give_up_at", "created_at")
+
+
+def _queue_statement(tenant_scoped):
+    query = select(
+        bindparam("rule_id", type_=Integer), _EVENTS.c.id, _EVENTS.c.appid,
+        literal(DELIVERY_PENDING, String), literal(0, Integer), bindparam("due", type_=DateTime),
+        bindparam("give_up", type_=DateTime), bindparam("created", type_=DateTime),
+    ).where(_EVENTS.c.dedup_key == bindparam("key"),
+            exists().where(_RULES.c.id == bindparam("rule_id", type_=Integer), _RULES.c.enabled == true()))
+    if tenant_scoped:
+        query = query.where(exists().where(_APPS.c.authorizer_appid == _EVENTS.c.appid,
+                                           _APPS.c.tenant_id == bindparam("tenant_id", type_=Integer)))
+    return insert(_DELIVERIES).from_select(_COLUMNS, query)
+
+
+# Built once: SQLAlchemy caches their compiled form.
+_QUEUE_ANY_TENANT = _queue_statement(False)
+_QUEUE_FOR_TENANT = _queue_statement(True)
+
+
+class Forwardable:
+    """What matching needs of a push being stored."""
+
+    __slots__ = ("dedup_key", "appid", "kind", "msg_type")
+
+    def __init__(self, dedup_key, appid, kind, msg_type):
+        self.dedup_key, self.appid, self.kind, self.msg_type = dedup_key, appid, kind, msg_type
+
+
+def could_match(rule, push):
+    if rule.appid and rule.appid != push.appid:
+        return False
+    return any(p == ANY_KIND or fnmatchcase(push.kind, p) or (push.msg_type and fnmatchcase(push.msg_type, p))
+               for p in rule.patterns)
+
+
+def queue_deliveries(pushes, connection):
+    """Queue a delivery of each push to each enabled rule matching it, on `connection` (the caller's
+    transaction, which commits). Returns the ids of the rules to wake once it has committed."""
+    rules = enabled_rules(connection)
+    if not rules:
+        return set()
+    now = utcnow()
+    give_up = now + timedelta(hours=current_app.config.get("FORWARDING_GIVE_UP_HOURS", 24))
+    unscoped, scoped = [], []
+    for push in pushes:
+        for rule in rules:
+            if could_match(rule, push):
+                values = {"rule_id": rule.id, "key": push.dedup_key, "due": now, "give_up": give_up,
+                          "created": now}
+                if rule.tenant_id is None:
+                    unscoped.append(values)
+                else:
+                    scoped.append(dict(values, tenant_id=rule.tenant_id))
+    if unscoped:
+        connection.execute(_QUEUE_ANY_TENANT, unscoped)
+    if scoped:
+        connection.execute(_QUEUE_FOR_TENANT, scoped)
+    return {v["rule_id"] for v in unscoped + scoped}
