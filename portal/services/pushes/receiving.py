@@ -133,15 +133,17 @@ def receive(source, body, args, path_appid=None):
     "spooled"; stored before success as usual if the spool cannot be written), with =queued (and a
     persistent Redis) appended to the push stream (outcome "queued in redis"); `store_queued` stores either
     shortly after."""
-    deferred = spool.is_enabled() or stream.is_available()  # answered before the database write
+    spooled = spool.is_enabled()
+    queued = not spooled and stream.is_available()
+    deferred = spooled or queued  # answered before the database write
     event, xml = _checked(source, body, args, path_appid, look_up=not deferred)
-    if spool.is_enabled():
+    if spooled:
         try:
             spool.append(source, body, args, path_appid, store_queued)
             return Receipt(None, source, event.kind[:64], event.appid or None, None, OUTCOME_SPOOLED)
         except spool.SpoolError as exc:
             log.warning("push stored before success: %s", exc)
-    elif stream.is_available():
+    elif queued:
         stream.append(source, body, args, path_appid, store_queued)
         return Receipt(None, source, event.kind[:64], event.appid or None, None, OUTCOME_IN_STREAM)
     if deferred and source == SOURCE_MESSAGE and path_appid:  # stored now after all: the full check first
