@@ -144,19 +144,20 @@ def drain_pushes(claim_idle, follow):
     from portal.services.pushes import spool, store_queued, stream
 
     app = current_app._get_current_object()
-    redis = stream.client(app)
+    streamed = stream.can_exist(app)
     spooled = spool.has_work(app)
-    if redis is None and not spooled:
+    if not streamed and not spooled:
         raise click.ClickException("Nothing to drain: pushes are stored before success (no REDIS_URL, and "
                                    "CALLBACK_ACKNOWLEDGE is not spooled).")
     if follow:
         if spool.is_enabled():
             spool.drain_forever(app, store_queued)
-        stream.drain_forever(app, store_queued)
+        if streamed:
+            stream.drain_forever(app, store_queued)
     stored = spool.drain_all(app, store_queued) if spooled else 0
-    if redis is not None:
+    if streamed:
         idle = None if claim_idle is None else int(claim_idle * 1000)
-        stored += stream.drain_all(redis, stream.consumer_name(), store_queued, idle)
+        stored += stream.drain_all(stream.client(app), stream.consumer_name(), store_queued, idle)
     click.echo(json.dumps({"stored": stored}))
 
 

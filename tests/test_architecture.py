@@ -561,9 +561,11 @@ def test_module_state_check_finds_each_form_and_spares_constants():
 # --- only the coordination reads the app's Redis client ----------------------------------------------------
 #
 # `app.extensions["redis"]` is set by `portal.coordination.init_app`; everything else asks the coordination
-# for what it means (a lock, a flag, a lease, a job), so no module branches on "is there a Redis?" by reading
-# it. Flagged: `<x>.extensions["redis"]` and `<x>.extensions.get("redis")` (or setdefault/pop) anywhere in
-# portal/ and the top-level scripts, except portal/coordination/ and worker.py (which runs RQ on it).
+# for what it means (a lock, a flag, a lease, a job, a cached value, the stream's client), so no module
+# branches on "is there a Redis?". Flagged anywhere in portal/ and the top-level scripts, except
+# portal/coordination/ and worker.py (which runs RQ on it): `<x>.extensions["redis"]` and
+# `<x>.extensions.get("redis")` (or setdefault/pop); the coordination's client `<x>.redis` (or `._redis`);
+# and a test on a Redis client: `redis is None`, `self._redis is not None`, `if redis:`, `not redis_client`.
 
 COORDINATION = PORTAL / "coordination"
 REDIS_READERS_ALLOWED = {"worker.py"}
@@ -579,6 +581,37 @@ def redis_extension_reads(tree):
                 and node.func.attr in ("get", "setdefault", "pop") and _name_of(node.func.value) == "extensions" \
                 and node.args and isinstance(node.args[0], ast.Constant) and node.args[0].value == "redis":
             yield node.lineno
+
+
+def _is_none(node):
+    return isinstance(node, ast.Constant) and node.value is None
+
+
+def _names_redis(node):
+    """A name for a Redis client (its URL is configuration: it may be tested)."""
+    name = (_name_of(node) or "").lower()
+    return "redis" in name and not name.endswith("url")
+
+
+def redis_client_branches(tree):
+    """Lines of `tree` that read the coordination's Redis client or ask whether a Redis client exists."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in ("redis", "_redis"):
+            yield node.lineno
+        elif isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            if any(map(_is_none, operands)) and any(map(_names_redis, operands)):
+                yield node.lineno
+        else:
+            tests = []
+            if isinstance(node, (ast.If, ast.IfExp, ast.While, ast.Assert)):
+                tests = [node.test]
+            elif isinstance(node, ast.BoolOp):
+                tests = node.values
+            elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+                tests = [node.operand]
+            if any(map(_names_redis, tests)):
+                yield node.lineno
 
 
 def _redis_checked_files():
@@ -605,3 +638,33 @@ def test_redis_extension_check_finds_every_spelling():
     )
     assert list(redis_extension_reads(ast.parse(source))) == [2, 3, 4]
     assert list(redis_extension_reads(ast.parse((COORDINATION / "__init__.py").read_text(encoding="utf-8"))))
+
+
+def test_no_module_branches_on_a_redis_client():
+    offenders = [f"{path.relative_to(ROOT)}:{line}" for path in _redis_checked_files()
+                 for line in sorted(set(redis_client_branches(ast.parse(path.read_text(encoding="utf-8")))))]
+    assert not offenders, ("ask the app's coordination for the capability (`is_shared`, `has_streams`, "
+                           "`cache_get`, `is_reachable`...) instead:\n" + "\n".join(offenders))
+
+
+def test_redis_client_check_finds_every_spelling():
+    """The check above is not vacuous: each way of asking is found; using a client one was handed, or
+    testing a configured URL, is not."""
+    source = (
+        "a = coordination(app).redis\n"
+        "if self._redis is None:\n"
+        "    pass\n"
+        "if redis is not None and ready:\n"
+        "    pass\n"
+        "b = 1 if redis_client else 2\n"
+        "if not redis:\n"
+        "    pass\n"
+        "c = redis.xlen('callbacks:pushes')\n"
+        "d = client is None\n"
+        "import redis\n"
+        "e = redis.Redis.from_url(url)\n"
+        "if not redis_url:\n"
+        "    pass\n"
+    )
+    assert sorted(set(redis_client_branches(ast.parse(source)))) == [1, 2, 4, 6, 7]
+    assert list(redis_client_branches(ast.parse((COORDINATION / "redis.py").read_text(encoding="utf-8"))))

@@ -3,20 +3,35 @@
 CSRF does not apply (WeChat signs its pushes instead). Bad input gets a 4xx and changes nothing; our own
 failure gets a 503 so WeChat retries; an exception never escapes as a 500.
 
-These routes are WeChat's hot path, so they stay lean: `handle` works on the WSGI environ (POSTs reach it
-through `fastpath`, without a request context or werkzeug's request and response objects), the rate limit
+These routes are WeChat's hot path, so they stay lean: `handle` works on the WSGI environ, the rate limit
 is counted in process memory (see `ratelimit`) instead of through Flask-Limiter, nothing touches the
 session or the user, and each push writes exactly one log line.
+
+A short way through Flask (`CallbackFastPath`): a push is a POST from WeChat's servers: no cookie, no user,
+no page, no form. Flask's full pipeline would still open the session cookie, run every before/after-request
+hook (Flask-Limiter's, Flask-Login's remember cookie, CSRF), match the URL again and build the response
+through werkzeug's `Response`, which together cost about as much CPU as the push itself. This WSGI
+middleware sends POSTs to the two callback URLs straight to `handle`, inside an application context (so
+`current_app`, `g` and `db.session` work and are torn down as usual) but without a request context: the
+handler reads what it needs (query string, body, sender address) from the WSGI environ, and the answer -
+always a short plain text - goes out through `start_response` with the security headers built once per app.
+It keeps what the hooks give these URLs: the request id (for the log line and the X-Request-Id header) and
+the security headers. CSRF does not apply to them (they are exempt), and their rate limit is counted by the
+handler itself. Everything else, and any other method on these paths, takes Flask's full pipeline.
 """
 
 import logging
 import re
+from types import MappingProxyType
 from urllib.parse import parse_qsl
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app, g, request
+from werkzeug.http import HTTP_STATUS_CODES
 
 from portal.callbacks.ratelimit import SlidingWindowLimiter
+from portal.coordination import coordination
 from portal.extensions import csrf, db, limiter
+from portal.logging_setup import request_id_for
 from portal.models.callback import SOURCE_AUTH, SOURCE_MESSAGE
 from portal.services import pushes
 
@@ -30,10 +45,9 @@ _PLAIN = {"Content-Type": "text/plain; charset=utf-8"}
 def _rate_limited(url, address):
     """True once the sender is over CALLBACK_RATE_LIMIT for this URL (per process, see `ratelimit`)."""
     config = current_app.config["CALLBACK_RATE_LIMIT"]
-    cached = current_app.extensions.get("callback_rate_limit")
-    if cached is None or cached[0] != config:
-        cached = current_app.extensions["callback_rate_limit"] = (config, SlidingWindowLimiter.from_string(config))
-    return not cached[1].hit((url, address or "-"))
+    limits = coordination().here(f"callback_rate_limit:{config}",
+                                 lambda: SlidingWindowLimiter.from_string(config))
+    return not limits.hit((url, address or "-"))
 
 
 def _query(environ):
@@ -93,7 +107,7 @@ def handle(environ, appid=None):
 
 
 def _answer(appid=None):
-    """The routes' own answer (POSTs normally go through `fastpath` to `handle` instead)."""
+    """The routes' own answer (POSTs normally go through `CallbackFastPath` to `handle` instead)."""
     text, status = handle(request.environ, appid)
     return text, status, _PLAIN
 
@@ -110,3 +124,45 @@ def auth_events():
 @limiter.exempt
 def message_events(appid):
     return _answer(appid)
+
+
+# as werkzeug writes them: "200 OK", "403 FORBIDDEN"
+_STATUS_LINES = MappingProxyType({status: f"{status} {text.upper()}" for status, text in HTTP_STATUS_CODES.items()})
+
+
+def _status_line(status):
+    return _STATUS_LINES.get(status) or f"{status} UNKNOWN"
+
+
+class CallbackFastPath:
+    """WSGI middleware: POSTs to the callback URLs go to `handle` in an app context (see the module's doc)."""
+
+    def __init__(self, app, wsgi_app, prefix):
+        self.app, self.wsgi_app = app, wsgi_app
+        self.auth_path, self.message_prefix = f"{prefix}/auth-events", f"{prefix}/events/"
+
+    def __call__(self, environ, start_response):
+        if environ.get("REQUEST_METHOD") == "POST":
+            path = environ.get("PATH_INFO", "")
+            if path == self.auth_path:
+                return self._serve(environ, start_response, None)
+            if path.startswith(self.message_prefix):
+                appid = path[len(self.message_prefix):]
+                if appid and "/" not in appid:  # what the route's <appid> would match
+                    return self._serve(environ, start_response, appid)
+        return self.wsgi_app(environ, start_response)
+
+    def _serve(self, environ, start_response, appid):
+        app = self.app
+        with app.app_context():
+            g.request_id = request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
+            try:
+                text, status = handle(environ, appid)
+            except Exception:  # noqa: BLE001 - never a 500 page: WeChat retries on 503
+                log.exception("callback could not be processed")
+                text, status = "retry later", 503
+        body = text.encode("utf-8")
+        start_response(_status_line(status), [
+            ("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body))),
+            ("X-Request-Id", request_id), *self.app.extensions["security_headers"]])
+        return [body]

@@ -26,14 +26,18 @@ class Coordination:
     Names are the callers' (`fleet:dirty:12`); the Redis implementation uses them as keys as they are.
     """
 
-    #: the Redis client when the portal runs with Redis, for what exists only there (the push stream, the
-    #: token cache); None in embedded mode
+    #: the Redis client when the portal runs with Redis, for the RQ worker (worker.py); None in embedded
+    #: mode. Nothing else reads it: it asks for what it means (`cache_get`, `stream_client`...)
     redis = None
     #: True when what is held here is seen by every process of the portal (Redis)
     is_shared = False
+    #: True when streams can be kept here (`stream_client`): the push stream of CALLBACK_ACKNOWLEDGE=queued
+    has_streams = False
 
     def __init__(self):
-        self._here_guard, self._here = threading.Lock(), {}
+        # re-entrant: a factory may ask for another of these objects (the push crypto is made from the
+        # WeChat client, itself one of them)
+        self._here_guard, self._here = threading.RLock(), {}
 
     # --- named locks ---
 
@@ -66,7 +70,9 @@ class Coordination:
     # --- short-lived values ---
 
     def remember(self, name, value, ttl):
-        """Keep text `value` under `name` for `ttl` seconds (a cache entry every process reads)."""
+        """Keep text `value` under `name` for `ttl` seconds (a cache entry every process reads), in every
+        mode: for what only WeChat knows (`services/wechat_reads`). Copies of database rows go through
+        `cache_set` instead, which keeps nothing when one process holds the only copy anyway."""
         raise NotImplementedError
 
     def recall(self, name):
@@ -119,6 +125,32 @@ class Coordination:
     def wait_until_idle(self, timeout=30.0):
         """Wait until no job runs in this process (the demo's shutdown, tests); True if none does. Jobs run
         by RQ workers are not this process's: nothing to wait for."""
+        return True
+
+    # --- a cache shared by the processes, of values whose authoritative copy is elsewhere ---
+
+    def cache_get(self, name):
+        """The bytes cached under `name`, or None: a miss, and also while the cache cannot be reached (the
+        caller reads the authoritative copy instead). Nothing is cached when nothing is shared: the one
+        process reads its database, which is what a cache would spare many processes from doing."""
+        return None
+
+    def cache_set(self, name, value, ttl):
+        """Cache `value` (bytes or str) under `name` for `ttl` seconds; a cache that cannot be reached is
+        skipped (logged)."""
+
+    def cache_drop(self, name):
+        """Forget what is cached under `name`; a cache that cannot be reached is skipped (logged)."""
+
+    # --- what exists only with Redis ---
+
+    def stream_client(self):
+        """The Redis client that holds streams (XADD, XREADGROUP...), when `has_streams`."""
+        raise NotImplementedError("streams are kept only with Redis")
+
+    def is_reachable(self):
+        """False while the shared store cannot be reached right now (logged): a caller that can live with a
+        lock of this process only then takes one (`lock(..., this_process_only=True)`)."""
         return True
 
     # --- health, and what this process keeps for the app ---

@@ -11,6 +11,7 @@ import uuid
 from contextlib import contextmanager
 from datetime import UTC, timedelta
 
+from redis.exceptions import RedisError
 from rq import Retry
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job
@@ -27,8 +28,15 @@ def _default_retry():
     return Retry(max=3, interval=[10, 60, 300])
 
 
+def _unreachable(what, exc):
+    """Redis down where it is only a cache or a cross-process lock: the caller carries on without it."""
+    logging.getLogger("portal.coordination").warning("Redis unavailable for %s (%s); carrying on without it",
+                                                     what, exc.__class__.__name__)
+
+
 class RedisCoordination(Coordination):
     is_shared = True
+    has_streams = True
 
     def __init__(self, client):
         super().__init__()
@@ -107,6 +115,36 @@ class RedisCoordination(Coordination):
     def lease_holder(self, name):
         held = self.redis.get(name)
         return None if held is None else held.decode()
+
+    def cache_get(self, name):
+        try:
+            return self.redis.get(name)
+        except RedisError as exc:
+            _unreachable("the cache", exc)
+            return None
+
+    def cache_set(self, name, value, ttl):
+        try:
+            self.redis.set(name, value, ex=max(1, int(ttl)))
+        except RedisError as exc:
+            _unreachable("the cache", exc)
+
+    def cache_drop(self, name):
+        try:
+            self.redis.delete(name)
+        except RedisError as exc:
+            _unreachable("the cache", exc)
+
+    def stream_client(self):
+        return self.redis
+
+    def is_reachable(self):
+        try:
+            self.redis.ping()
+            return True
+        except RedisError as exc:
+            _unreachable("locks", exc)
+            return False
 
     def enqueue(self, name, args, kwargs, queue, job_id, retry):
         spec = QUEUES[queue]

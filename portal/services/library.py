@@ -5,7 +5,7 @@ overridden per mini-program) validated against a template's schema.
 
 WeChat's two lists are cached for TEMPLATE_LIST_CACHE_SECONDS (`platform_templates`, `drafts`): every
 merchant's upload page shows the template list, and a page view must not be a WeChat call. The cache is
-the app's (in `app.extensions`, so per process): staff's "refresh from WeChat", adding a draft and
+this process's (the coordination's `here`, one per app): staff's "refresh from WeChat", adding a draft and
 deleting a template renew it at once in the process that served them; other processes follow within
 the TTL.
 
@@ -20,12 +20,13 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from portal.coordination import coordination
 from portal.errors import NotFound, ValidationFailed
 from portal.extensions import db
 from portal.models import Audit, CodeCommit, LibraryTemplate, MiniProgramParams
 from portal.models.audit import OPEN_AUDIT_STATUSES
 from portal.models.template import EXT_TYPES
-from portal.services import activity, miniprograms
+from portal.services import activity, wechat
 from portal.services.tenant_settings import get_settings
 from portal.services.wechat import get_client
 from portal.timeutil import from_epoch
@@ -37,7 +38,7 @@ SCHEMA_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_.-]{0,63})\s*:\s*([a-z]+)(\?)?$
 def _cached(name, fetch, refresh):
     """`fetch()`'s answer, kept for TEMPLATE_LIST_CACHE_SECONDS; `refresh` asks WeChat again regardless."""
     app = current_app._get_current_object()
-    cache = app.extensions.setdefault("template_list_cache", {})
+    cache = coordination(app).here("template_list_cache", dict)
     now = time.monotonic()
     kept = cache.get(name)
     if kept is not None and not refresh and now < kept[0]:
@@ -48,7 +49,7 @@ def _cached(name, fetch, refresh):
 
 
 def _forget(name):
-    current_app.extensions.setdefault("template_list_cache", {}).pop(name, None)
+    coordination().here("template_list_cache", dict).pop(name, None)
 
 
 def platform_templates(refresh=False):
@@ -75,7 +76,7 @@ def list_templates(include_deleted=False):
 def sync_templates(actor=None):
     """gettemplatelist -> `wxa_templates` (new rows added, WeChat's fields refreshed, vanished ones marked
     deleted; our notes kept). :raise WeChatFailed."""
-    with miniprograms.wechat_errors():
+    with wechat.wechat_errors():
         remote = platform_templates(refresh=True)
         drafts(refresh=True)  # shown on the same page: the refresh renews both lists
     known = {row.template_id: row for row in db.session.scalars(select(LibraryTemplate))}
@@ -115,7 +116,7 @@ def template_choices(templates):
 
 def drafts(refresh=False):
     """gettemplatedraftlist, newest first, from the cache unless `refresh`. :raise WeChatFailed."""
-    with miniprograms.wechat_errors():
+    with wechat.wechat_errors():
         return _cached("drafts", lambda: sorted(get_client().templates.get_drafts(), key=lambda d: -d.create_time),
                        refresh)
 
@@ -124,7 +125,7 @@ def add_draft(draft_id, template_type, actor):
     """addtotemplate (0 normal, 1 standard), then refresh the library. :raise WeChatFailed: 85064, 85065."""
     if template_type not in (0, 1):
         raise ValidationFailed(_("Choose a normal or a standard template."))
-    with miniprograms.wechat_errors():
+    with wechat.wechat_errors():
         get_client().templates.add_to_template(int(draft_id), template_type=template_type)
     activity.record("library.add", actor=actor, detail=f"draft {draft_id} type {template_type}")
     return sync_templates(actor)
@@ -133,7 +134,7 @@ def add_draft(draft_id, template_type, actor):
 def delete_template(template_id, actor):
     """deletetemplate; our row stays (marked deleted) so old releases keep their notes. :raise WeChatFailed."""
     row = get_template(template_id)
-    with miniprograms.wechat_errors():
+    with wechat.wechat_errors():
         get_client().templates.delete_template(int(template_id))
     _forget("templates")
     row.is_deleted = True

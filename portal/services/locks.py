@@ -9,12 +9,13 @@ from portal.coordination import LockBusy, coordination
 
 
 @contextmanager
-def named_lock(name, redis=None, ttl_ms=20_000, wait_seconds=25.0):
+def named_lock(name, ttl_ms=20_000, wait_seconds=25.0, this_process_only=False):
     """Hold lock `name` for the block. :raise LockBusy: not free within `wait_seconds`.
 
-    `redis=False`: a thread lock of this process only (a caller whose Redis is down and that can live with
-    that); any other value of `redis` leaves the choice to the app's coordination."""
-    with coordination().lock(name, ttl_ms=ttl_ms, wait_seconds=wait_seconds, this_process_only=redis is False):
+    `this_process_only`: a thread lock of this process only (a caller whose shared store is down and that
+    can live with that)."""
+    with coordination().lock(name, ttl_ms=ttl_ms, wait_seconds=wait_seconds,
+                             this_process_only=this_process_only):
         yield
 
 

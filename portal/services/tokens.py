@@ -5,9 +5,10 @@ are never lost.
   authorizer's access and refresh token on its row, written together in one transaction. An authorizer is a
   mini-program (`wxminiprograms`) or an official account (`wxuser`); both models carry the same token
   columns under the same names, and an appid is one account in WeChat, so one code path serves both.
-- Redis (when configured) caches access tokens and holds the single-flight refresh lock (`SET NX PX`,
-  released by compare-and-delete), so many workers on many machines refresh a token once. Without Redis
-  (embedded mode, one process) a per-key thread lock does the same.
+- The app's coordination caches access tokens (Redis when configured; nothing is cached in embedded mode)
+  and holds the single-flight refresh lock (in Redis `SET NX PX`, released by compare-and-delete), so many
+  workers on many machines refresh a token once. Without Redis (embedded mode, one process) a per-key
+  thread lock does the same.
 - Tokens are refreshed `REFRESH_MARGIN` seconds before they expire; after taking the lock the cache is
   read again, so waiters reuse the token the winner fetched.
 - On 40001/40014/42001 the client calls `invalidate_*` with the token that failed; the cache is dropped
@@ -23,7 +24,6 @@ import logging
 import time
 from contextlib import contextmanager
 
-from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -159,11 +159,11 @@ class PortalTokenStore:
             self._cache_drop(key)
             expire_in_db()
 
-    # --- cache (Redis when configured; values are ciphertext) ---
+    # --- cache (the coordination's shared cache: Redis when configured; values are ciphertext) ---
 
     @property
-    def _redis(self):
-        return self.app.extensions["coordination"].redis
+    def _coordination(self):
+        return self.app.extensions["coordination"]
 
     @property
     def _box(self):
@@ -173,13 +173,7 @@ class PortalTokenStore:
         return f"wxtok:{self.component.config.component_appid}:{key}"
 
     def _cache_read(self, key):
-        if self._redis is None:
-            return None
-        try:
-            raw = self._redis.get(self._cache_key(key))
-        except RedisError as exc:
-            self._redis_down(exc)
-            return None
+        raw = self._coordination.cache_get(self._cache_key(key))
         if raw is None:
             return None
         data = json.loads(raw)
@@ -189,43 +183,27 @@ class PortalTokenStore:
             return None
 
     def _remember(self, key, value):
-        """Put a (token, expires_at) read from the database into the cache; returns it."""
-        if value and self._redis is not None and value[1] > time.time():
+        """Put a (token, expires_at) read from the database into the cache (when one is shared: sealing it
+        for nothing costs AES); returns it."""
+        coordination = self._coordination
+        if value and coordination.is_shared and value[1] > time.time():
             sealed = self._box.encrypt(value[0], binding("redis", "wxtok", self._cache_key(key)))
-            payload = json.dumps({"t": sealed, "e": value[1]})
-            try:
-                self._redis.set(self._cache_key(key), payload, ex=max(1, int(value[1] - time.time())))
-            except RedisError as exc:
-                self._redis_down(exc)
+            coordination.cache_set(self._cache_key(key), json.dumps({"t": sealed, "e": value[1]}),
+                                   value[1] - time.time())
         return value
 
     def _cache_drop(self, key):
-        if self._redis is not None:
-            try:
-                self._redis.delete(self._cache_key(key))
-            except RedisError as exc:
-                self._redis_down(exc)
-
-    @staticmethod
-    def _redis_down(exc):
-        """Redis is a cache and a lock here, never the only copy: carry on with the database. While it is
-        down, refreshes are single-flight per process only; WeChat keeps a replaced token valid for five
-        minutes, so a rare double refresh across processes does no harm."""
-        log.warning("Redis unavailable for tokens (%s); using the database", exc.__class__.__name__)
+        self._coordination.cache_drop(self._cache_key(key))
 
     # --- locks ---
 
     @contextmanager
     def _lock(self, key):
-        redis = self._redis
-        if redis is not None:
-            try:
-                redis.ping()
-            except RedisError as exc:
-                self._redis_down(exc)
-                redis = False  # a thread lock in this process
+        """Single-flight across processes. The cache and the lock are never the only copy: while the shared
+        store is down, refreshes are single-flight per process only; WeChat keeps a replaced token valid for
+        five minutes, so a rare double refresh across processes does no harm."""
         try:
-            with named_lock(self._cache_key(key), redis=redis,
+            with named_lock(self._cache_key(key), this_process_only=not self._coordination.is_reachable(),
                             ttl_ms=int(self.app.config.get("TOKEN_LOCK_TTL_MS", LOCK_TTL_MS)),
                             wait_seconds=LOCK_WAIT_SECONDS):
                 yield

@@ -1,17 +1,27 @@
-"""Builds the WeChat client of an app from its configuration, with the portal's token store attached.
+"""Builds the WeChat client of an app from its configuration, with the portal's token store attached; and
+what every service that calls WeChat shares: the API of a mini-program the portal may act on (`api`), and
+WeChat errors turned into `WeChatFailed` with words people understand (`wechat_errors`, `human_error`).
 
-One client per app (kept in `app.extensions`), shared by threads: requests' Session is thread-safe for
-our use and the token store does its own locking. Switching between the sandbox and real WeChat is only
+One client per app (kept by the coordination's `here`), shared by threads: requests' Session is
+thread-safe for our use and the token store does its own locking. Switching between the sandbox and real WeChat is only
 configuration (`WECHAT_*_BASE` and the component credentials).
 """
 
 import logging
+from contextlib import contextmanager
 
 import requests
 from flask import current_app
+from flask_babel import get_locale
+from flask_babel import gettext as _
 
+from portal.coordination import coordination
+from portal.errors import Conflict, WeChatFailed
+from portal.extensions import db
+from portal.services import activity
 from portal.services.tokens import PortalTokenStore
 from portal.wechat.client import WeChatClient
+from portal.wechat.errors import WeChatError
 from portal.wechat.settings import WeChatConfig
 
 log = logging.getLogger("portal.wechat.calls")
@@ -29,10 +39,6 @@ def _observer(record):
 
 def human_error(exc, lang=None):
     """A `WeChatFailed` carrying the plain-language text of a WeChat error in the user's language."""
-    from flask_babel import get_locale
-
-    from portal.errors import WeChatFailed
-
     locale = lang or (get_locale().language if get_locale() else "zh")
     return WeChatFailed(explain(exc, locale), errcode=getattr(exc, "errcode", None), retryable=exc.retryable)
 
@@ -59,11 +65,36 @@ def build_client(app):
 def get_client():
     """The current app's WeChat client (created on first use)."""
     app = current_app._get_current_object()
-    client = app.extensions.get("wechat_client")
-    if client is None:
-        client = app.extensions["wechat_client"] = build_client(app)
-    return client
+    return coordination(app).here("wechat_client", lambda: build_client(app))
 
 
 def component_appid():
     return current_app.config["WECHAT_COMPONENT_APPID"]
+
+
+def api(mp):
+    """`client.miniprogram(appid)` for an authorized mini-program; Conflict otherwise."""
+    if not mp.is_authorized:
+        raise Conflict(_("This mini-program is no longer authorized to the platform. Ask its administrator to "
+                         "authorize it again."))
+    return get_client().miniprogram(mp.authorizer_appid)
+
+
+@contextmanager
+def wechat_errors(action=None, mp=None, actor=None):
+    """Translate WeChat errors for people; with `action`, log the failure in the activity log."""
+    try:
+        yield
+    except WeChatError as exc:
+        db.session.rollback()
+        failure = human_error(exc)
+        if action:
+            activity.record(action, actor=actor, miniprogram=mp, outcome="failed", detail=failure.message)
+            db.session.commit()
+        raise failure from exc
+
+
+def done(action, mp, actor, detail=None):
+    """Log a successful action and commit."""
+    activity.record(action, actor=actor, miniprogram=mp, detail=detail)
+    db.session.commit()

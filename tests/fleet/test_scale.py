@@ -4,7 +4,7 @@ every app ends in its right final state and WeChat saw at most one commit and on
 
 from portal.extensions import db
 from portal.models import MiniProgram
-from portal.services import miniprograms
+from portal.services import wechat
 from portal.services.code.commit import build_ext_json
 from tests.fleet.conftest import decide, run_to_end, start, successes, texts
 
@@ -14,11 +14,11 @@ def _open_audit_at_wechat(env, appid):
     old = env.template(version="1.0.0")
     with env.app.app_context():
         mp = db.session.query(MiniProgram).filter_by(authorizer_appid=appid).one()
-        miniprograms.api(mp).code.commit(old, build_ext_json(mp), "1.0.0", "old")
+        wechat.api(mp).code.commit(old, build_ext_json(mp), "1.0.0", "old")
     env.api.advance(31)  # the privacy scan of that upload
     with env.app.app_context():
         mp = db.session.query(MiniProgram).filter_by(authorizer_appid=appid).one()
-        miniprograms.api(mp).audit.submit_audit()
+        wechat.api(mp).audit.submit_audit()
 
 
 def test_thirty_apps_three_tenants_mixed_outcomes(fleet_env, make_tenant, real_workers):

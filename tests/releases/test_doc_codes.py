@@ -20,11 +20,11 @@ def test_the_client_sends_a_body_where_wechat_requires_one(code_env):
     """getversioninfo, get_webviewdomain_confirmfile and getprivacysetting answer 44002 without a body."""
     from portal.extensions import db
     from portal.models import MiniProgram
-    from portal.services import miniprograms
+    from portal.services import wechat
 
     env = code_env
     with env.app.app_context():
-        wxa = miniprograms.api(db.session.get(MiniProgram, env.mp_id))
+        wxa = wechat.api(db.session.get(MiniProgram, env.mp_id))
         assert wxa.code.get_version_info()["errcode"] == 0
         assert wxa.domains.get_webviewdomain_confirmfile()["file_name"]
         assert wxa.privacy.get_privacy_setting()["errcode"] == 0

@@ -142,6 +142,30 @@ def test_a_message_push_replayed_to_another_apps_url_is_refused(platform, two_te
     assert _audit_outcomes(platform, apps) == {"a": (0, 1), "b": (2, 0)}  # A's audit approved; B's in review
 
 
+def test_an_app_authorized_after_the_names_were_read_is_checked_too(platform, two_tenants):
+    """A process reads the gh_ names of every app at its first look-up; an app authorized afterwards is
+    looked up on its own, so a push replayed to its URL is refused as well."""
+    from portal.extensions import db
+    from portal.models import Audit, MiniProgram
+
+    apps, gh_a = _two_apps_with_audits_in_review(platform, two_tenants)
+    client = platform.client()
+    body, query = _sealed_message_push(platform, gh_a)
+    genuine = client.post(f"/wechat/events/{apps['a']}", query_string=query, data=body, content_type="text/xml")
+    assert (genuine.status_code, genuine.get_data(as_text=True)) == (200, "success")  # the names are read
+    late = platform.authorized_app(two_tenants["b"][0], nick_name="Shop C")
+    with platform.app.app_context():
+        row = MiniProgram.query.filter_by(authorizer_appid=late).one()
+        assert row.user_name.startswith("gh_") and row.user_name != gh_a
+        db.session.add(Audit(appid=late, auditid="779", miniprogram_id=row.id))
+        db.session.commit()
+    body, query = _sealed_message_push(platform, gh_a)
+    replayed = client.post(f"/wechat/events/{late}", query_string=query, data=body, content_type="text/xml")
+    assert (replayed.status_code, replayed.get_data(as_text=True)) == (400, "rejected")
+    with platform.app.app_context():
+        assert Audit.query.filter_by(appid=late).one().status == 2  # still in review
+
+
 def test_a_replayed_push_answered_from_the_spool_is_dropped_when_drained(platform, two_tenants, tmp_path):
     """CALLBACK_ACKNOWLEDGE=spooled answers without the database, so the replay is acknowledged; the drainer
     looks the app up and drops it, and stores the genuine push."""

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from portal.errors import ValidationFailed
 from portal.extensions import db
 from portal.models import MiniProgramParams
-from portal.services import activity, library, miniprograms
+from portal.services import activity, library, wechat
 from portal.services.code import domains, privacy
 from portal.services.tenant_settings import (
     OWNER_FIELDS,
@@ -145,4 +145,4 @@ def prepare_for_audit(mp, actor=None, before_calls=None):
     guideline = effective_guideline(mp, values)
     if guideline["owner_setting"]:
         return privacy.apply_guideline(mp, actor, guideline, log=False)
-    return miniprograms.api(mp).privacy.undeclared_privacy_keys()
+    return wechat.api(mp).privacy.undeclared_privacy_keys()

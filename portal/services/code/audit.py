@@ -29,7 +29,7 @@ from portal.models.audit import (
     OPEN_AUDIT_STATUSES,
 )
 from portal.models.callback import OUTCOME_APPLIED, OUTCOME_IGNORED
-from portal.services import activity, jobs, miniprograms, wechat_reads
+from portal.services import activity, jobs, wechat, wechat_reads
 from portal.services.code import app_params, privacy, setup
 from portal.services.code.commit import job_attempt, latest_commit
 from portal.timeutil import beijing_day_and_month_starts, from_epoch, to_epoch, utcnow
@@ -181,7 +181,7 @@ def submit(mp, args, attempt, *, actor=None, submitted_by=None, user_version=Non
     :raise privacy.ScanRunning: the scan runs (61039):
     the caller looks again later. :raise ValidationFailed: the guideline. :raise WeChatError: among them
     AuditInProgress (85009) and QuotaExhausted (85085), which each caller treats in its own way."""
-    wxa = miniprograms.api(mp)
+    wxa = wechat.api(mp)
     if attempt.maybe_sent:  # a previous attempt may have reached WeChat: never submit twice
         adopted = adopt_submitted(mp, attempt.since, user_version=user_version, submitted_by=submitted_by)
         if adopted is not None:
@@ -265,7 +265,7 @@ def adopt_submitted(mp, since, user_version=None, submitted_by=None):
     empty); else None. Only 86001 says that WeChat holds no audit at all; any other error propagates,
     since submitting again without knowing could submit twice."""
     try:
-        latest = miniprograms.api(mp).audit.get_latest_audit_status()
+        latest = wechat.api(mp).audit.get_latest_audit_status()
     except NoCodeSubmitted:
         return None
     if latest.auditid is None or latest.submit_audit_time < to_epoch(since) - 5 \
@@ -296,8 +296,8 @@ def _apply_status(audit, status):
 def refresh_latest(mp, actor=None):
     """get_latest_auditstatus -> our row (created if WeChat knows one we do not): the "latest audit" check
     of the seed admin (lastAudit), which merchants rely on to see audits submitted elsewhere."""
-    with miniprograms.wechat_errors("audit.refresh", mp, actor):
-        latest = miniprograms.api(mp).audit.get_latest_audit_status()
+    with wechat.wechat_errors("audit.refresh", mp, actor):
+        latest = wechat.api(mp).audit.get_latest_audit_status()
     if latest.auditid is None:
         return None
     audit = db.session.scalar(select(Audit).where(Audit.appid == mp.authorizer_appid,
@@ -306,17 +306,17 @@ def refresh_latest(mp, actor=None):
         audit = record_audit(mp, latest.auditid, status=latest.status,
                              submitted_at=from_epoch(latest.submit_audit_time))
     _apply_status(audit, latest)
-    miniprograms.done("audit.refresh", mp, actor, f"{audit.auditid} -> {audit.status}")
+    wechat.done("audit.refresh", mp, actor, f"{audit.auditid} -> {audit.status}")
     return audit
 
 
 def refresh_one(mp, audit, actor=None):
     """get_auditstatus for one of our audits, to check it by hand when its push is late (the seed admin's
     getAudit)."""
-    with miniprograms.wechat_errors("audit.refresh", mp, actor):
-        status = miniprograms.api(mp).audit.get_audit_status(int(audit.auditid))
+    with wechat.wechat_errors("audit.refresh", mp, actor):
+        status = wechat.api(mp).audit.get_audit_status(int(audit.auditid))
     _apply_status(audit, status)
-    miniprograms.done("audit.refresh", mp, actor, f"{audit.auditid} -> {audit.status}")
+    wechat.done("audit.refresh", mp, actor, f"{audit.auditid} -> {audit.status}")
     return audit
 
 
@@ -334,7 +334,7 @@ def poll_open_audits(older_than_minutes=None, limit=200, on_change=None):
         if mp is None or not mp.is_authorized:
             continue
         try:
-            status = miniprograms.api(mp).audit.get_audit_status(int(audit.auditid))
+            status = wechat.api(mp).audit.get_audit_status(int(audit.auditid))
         except WeChatError as exc:
             db.session.rollback()
             log.warning("audit poll %s failed: %s", audit.auditid, exc)
@@ -371,12 +371,12 @@ def undo_audit(mp, actor):
     if audit is None:
         raise Conflict(_("No audit is open, so there is nothing to withdraw."))
     try:
-        with miniprograms.wechat_errors("audit.undo", mp, actor):
-            miniprograms.api(mp).audit.undo_code_audit()
+        with wechat.wechat_errors("audit.undo", mp, actor):
+            wechat.api(mp).audit.undo_code_audit()
     finally:
         wechat_reads.forget(mp, wechat_reads.QUOTA)
     audit.status, audit.auditresult_time = AUDIT_WITHDRAWN, utcnow()
-    miniprograms.done("audit.undo", mp, actor, audit.auditid)
+    wechat.done("audit.undo", mp, actor, audit.auditid)
     return audit
 
 
@@ -386,11 +386,11 @@ def speedup_audit(mp, actor):
     if audit is None:
         raise Conflict(_("No audit is open, so there is nothing to speed up."))
     try:
-        with miniprograms.wechat_errors("audit.speedup", mp, actor):
-            miniprograms.api(mp).audit.speedup_audit(int(audit.auditid))
+        with wechat.wechat_errors("audit.speedup", mp, actor):
+            wechat.api(mp).audit.speedup_audit(int(audit.auditid))
     finally:
         wechat_reads.forget(mp, wechat_reads.QUOTA)
-    miniprograms.done("audit.speedup", mp, actor, audit.auditid)
+    wechat.done("audit.speedup", mp, actor, audit.auditid)
     return audit
 
 
@@ -398,8 +398,8 @@ def quota(mp):
     """/wxa/queryquota: submissions and speed-ups left this month ({rest, limit, speedup_rest, speedup_limit,
     as_of}; kept a short while: `wechat_reads`)."""
     def fetch():
-        with miniprograms.wechat_errors():
-            found = miniprograms.api(mp).audit.query_quota()
+        with wechat.wechat_errors():
+            found = wechat.api(mp).audit.query_quota()
         return {"rest": found.rest, "limit": found.limit, "speedup_rest": found.speedup_rest,
                 "speedup_limit": found.speedup_limit}
 
@@ -411,8 +411,8 @@ def submit_defaults(mp):
     """item_list pre-filled with the first pages and the first categories (get_page, get_category), as the
     seed admin did, so a merchant can submit without filling it in."""
     def fetch():
-        wxa = miniprograms.api(mp).code
-        with miniprograms.wechat_errors():
+        wxa = wechat.api(mp).code
+        with wechat.wechat_errors():
             return {"pages": wxa.get_page(), "categories": wxa.get_category()}
 
     found, as_of = wechat_reads.read(mp, wechat_reads.SUBMIT_DEFAULTS, fetch)

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from portal.errors import PortalError, ValidationFailed
 from portal.extensions import db
 from portal.models import CodeCommit
-from portal.services import jobs, library, miniprograms, wechat_reads
+from portal.services import jobs, library, wechat, wechat_reads
 from portal.services.code import app_params
 from portal.services.tenant_settings import get_settings
 from portal.timeutil import to_epoch
@@ -68,7 +68,7 @@ def job_attempt(run, step, since=None, maybe_sent=None):
 
 def templates():
     """The platform's template library (gettemplatelist), newest first, cached (`library.platform_templates`)."""
-    with miniprograms.wechat_errors():
+    with wechat.wechat_errors():
         return library.platform_templates()
 
 
@@ -114,7 +114,7 @@ def upload(mp, template_id, user_version, user_desc, *, standard, created_by, at
         if errors:
             raise PortalError(" ".join(errors))
         ext["ext"] = values
-    wxa = miniprograms.api(mp)
+    wxa = wechat.api(mp)
     if not (attempt.maybe_sent and trial_version_is(wxa, user_version, attempt.since)):
         attempt.mark_sent()
         try:
@@ -132,7 +132,7 @@ def request_commit(mp, actor, template_id, user_version, user_desc):
     :raise ValidationFailed: bad version."""
     if not USER_VERSION.match(user_version or ""):
         raise ValidationFailed(_("A version has 1-64 letters, digits, “.”, “-” or “_”, e.g. 1.2.0."))
-    miniprograms.api(mp)
+    wechat.api(mp)
     params = {"template_id": int(template_id), "user_version": user_version, "user_desc": (user_desc or "")[:255]}
     return jobs.start("commit", mp, actor, f"commit:{mp.id}", params, "portal.jobs.releases.commit_job")
 
@@ -195,5 +195,5 @@ def experience_qr(mp, path=None):
     """The trial version's QR code (get_qrcode) as an `Image` (bytes and media type), for an inline <img>."""
     if path and (len(path) > 256 or path.startswith(("http:", "https:", "//"))):
         raise ValidationFailed(_("Give a page path of the mini-program, e.g. pages/index/index?id=1."))
-    with miniprograms.wechat_errors():
-        return miniprograms.api(mp).code.get_qrcode(path or None)
+    with wechat.wechat_errors():
+        return wechat.api(mp).code.get_qrcode(path or None)

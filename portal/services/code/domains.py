@@ -22,7 +22,7 @@ from portal.errors import ValidationFailed
 from portal.extensions import db
 from portal.models import MiniProgram
 from portal.services import wechat_reads
-from portal.services.miniprograms import api, done, wechat_errors
+from portal.services.wechat import api, done, wechat_errors
 from portal.timeutil import beijing_month, utcnow
 from portal.wechat.errors import DomainChangesSpent
 

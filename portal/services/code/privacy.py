@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal.errors import ValidationFailed, WeChatFailed
 from portal.services import wechat_reads
-from portal.services.miniprograms import api, done, wechat_errors
+from portal.services.wechat import api, done, wechat_errors
 from portal.wechat.errors import LocationApiRefused, PrivacyScanRunning, WeChatError
 
 CONTACTS = ("contact_email", "contact_phone", "contact_qq", "contact_weixin")

@@ -10,7 +10,7 @@ from portal.errors import Conflict, ValidationFailed
 from portal.extensions import db
 from portal.models import Audit
 from portal.models.audit import AUDIT_APPROVED
-from portal.services import jobs, miniprograms, wechat_reads
+from portal.services import jobs, wechat, wechat_reads
 from portal.services.code.audit import audits_of, open_audit
 from portal.services.code.commit import job_attempt
 from portal.timeutil import to_epoch, utcnow
@@ -47,7 +47,7 @@ def publish(mp, audit, attempt, *, user_version, gray_percentage=None):
 
     When `attempt.maybe_sent`, getversioninfo is read first and nothing is sent if `user_version` went live
     since `attempt.since`. `attempt.mark_sent()` runs just before the call. :raise WeChatError."""
-    wxa = miniprograms.api(mp)
+    wxa = wechat.api(mp)
     if not (attempt.maybe_sent and _is_live(wxa, user_version, attempt.since)):
         attempt.mark_sent()
         try:
@@ -84,8 +84,8 @@ def release_state(mp):
     """History versions, gray plan and visit status for the release page, as of `as_of` (kept a short while:
     `wechat_reads`)."""
     def fetch():
-        wxa = miniprograms.api(mp).release
-        with miniprograms.wechat_errors():
+        wxa = wechat.api(mp).release
+        with wechat.wechat_errors():
             return {"history": wxa.get_history_versions(), "gray": wxa.get_gray_release_plan(),
                     "is_open": wxa.is_open_to_visitors()}
 
@@ -101,32 +101,32 @@ def _changed(mp):
 def revert_release(mp, actor, app_version=None):
     """/wxa/revertcoderelease to the previous (or given) version. :raise WeChatFailed: 87011/87012."""
     try:
-        with miniprograms.wechat_errors("release.revert", mp, actor):
-            miniprograms.api(mp).release.revert_code_release(app_version)
+        with wechat.wechat_errors("release.revert", mp, actor):
+            wechat.api(mp).release.revert_code_release(app_version)
     finally:
         _changed(mp)
-    miniprograms.done("release.revert", mp, actor, str(app_version or "previous"))
+    wechat.done("release.revert", mp, actor, str(app_version or "previous"))
 
 
 def gray_release(mp, actor, percentage, debuger_first=False, experiencer_first=False):
     """/wxa/grayrelease: the approved version to `percentage` % of users first."""
     releasable_audit(mp)
     try:
-        with miniprograms.wechat_errors("release.gray", mp, actor):
-            miniprograms.api(mp).release.gray_release(percentage, support_debuger_first=debuger_first or None,
+        with wechat.wechat_errors("release.gray", mp, actor):
+            wechat.api(mp).release.gray_release(percentage, support_debuger_first=debuger_first or None,
                                                       support_experiencer_first=experiencer_first or None)
     finally:
         _changed(mp)
-    miniprograms.done("release.gray", mp, actor, f"{percentage}%")
+    wechat.done("release.gray", mp, actor, f"{percentage}%")
 
 
 def revert_gray_release(mp, actor):
     try:
-        with miniprograms.wechat_errors("release.gray_revert", mp, actor):
-            miniprograms.api(mp).release.revert_gray_release()
+        with wechat.wechat_errors("release.gray_revert", mp, actor):
+            wechat.api(mp).release.revert_gray_release()
     finally:
         _changed(mp)
-    miniprograms.done("release.gray_revert", mp, actor)
+    wechat.done("release.gray_revert", mp, actor)
 
 
 def change_visit_status(mp, actor, action):
@@ -134,8 +134,8 @@ def change_visit_status(mp, actor, action):
     if action not in ("open", "close"):
         raise ValidationFailed(_("Unknown action."))
     try:
-        with miniprograms.wechat_errors("release.visit", mp, actor):
-            miniprograms.api(mp).release.change_visit_status(action)
+        with wechat.wechat_errors("release.visit", mp, actor):
+            wechat.api(mp).release.change_visit_status(action)
     finally:
         _changed(mp)
-    miniprograms.done("release.visit", mp, actor, action)
+    wechat.done("release.visit", mp, actor, action)

@@ -24,8 +24,8 @@ from portal.models import Activity, MiniProgram, MiniProgramSetup
 from portal.models.activity import OUTCOME_OK
 from portal.models.callback import OUTCOME_APPLIED
 from portal.services.code import domains
-from portal.services.miniprograms import api, done, wechat_errors
 from portal.services.tenant_settings import get_settings
+from portal.services.wechat import api, done, wechat_errors
 from portal.timeutil import utcnow
 from portal.wechat import callbacks as events
 from portal.wechat.miniprogram.setup import CATEGORY_APPROVED, INTERFACE_OPEN, NAME_APPROVED, NAME_PENDING

@@ -10,7 +10,7 @@ from portal.errors import NotFound, ValidationFailed
 from portal.extensions import db
 from portal.models import Tester
 from portal.services import wechat_reads
-from portal.services.miniprograms import api, done, wechat_errors
+from portal.services.wechat import api, done, wechat_errors
 
 WECHAT_ID = re.compile(r"^[A-Za-z][-_A-Za-z0-9]{5,19}$")
 

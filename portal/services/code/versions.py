@@ -8,7 +8,7 @@ from sqlalchemy import select
 from portal.errors import Conflict
 from portal.extensions import db
 from portal.models import Audit
-from portal.services import miniprograms, wechat_reads
+from portal.services import wechat, wechat_reads
 from portal.services.code.audit import audits_of
 from portal.services.code.commit import latest_commit
 from portal.timeutil import from_epoch
@@ -22,9 +22,9 @@ def version_overview(mp, tenant_id=None):
               "exp": {}, "release": {}, "as_of": None}
     try:
         info, result["as_of"] = wechat_reads.read(mp, wechat_reads.VERSIONS,
-                                                  miniprograms.api(mp).code.get_version_info)
+                                                  wechat.api(mp).code.get_version_info)
     except (WeChatError, Conflict) as exc:
-        result["error"] = exc.message if isinstance(exc, Conflict) else miniprograms.human_error(exc).message
+        result["error"] = exc.message if isinstance(exc, Conflict) else wechat.human_error(exc).message
         return result
     exp, rel = info.get("exp_info") or {}, info.get("release_info") or {}
     result["exp"] = {"version": exp.get("exp_version"), "desc": exp.get("exp_desc"),

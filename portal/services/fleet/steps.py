@@ -35,7 +35,7 @@ from portal.errors import Conflict, PortalError
 from portal.extensions import db
 from portal.models import Audit, FleetRelease, FleetTarget, LibraryTemplate
 from portal.models import fleet as F
-from portal.services import miniprograms
+from portal.services import wechat
 from portal.services.code import audit as code_audit
 from portal.services.code import commit as code_commit
 from portal.services.code import privacy
@@ -74,7 +74,7 @@ def submit_quota(release, candidates, now):
         pending = unsent_submissions()
         try:
             throttle(1)
-            rest = miniprograms.api(candidates[0].miniprogram).audit.query_quota().rest
+            rest = wechat.api(candidates[0].miniprogram).audit.query_quota().rest
         except (WeChatError, Conflict) as exc:
             log.warning("fleet %s: queryquota failed: %s", release.id, exc)
             return 0
@@ -278,7 +278,7 @@ def commit(target, release):
     read from our library only: a fleet release starts from it, and asking WeChat's gettemplatelist for
     each app would spend calls outside the rate limiter."""
     mp = target.miniprogram
-    miniprograms.api(mp)  # an app no longer authorized is skipped as such (Conflict), before anything else
+    wechat.api(mp)  # an app no longer authorized is skipped as such (Conflict), before anything else
     if code_audit.open_audit(mp) is not None:
         return _skip_for_open_audit(target)
     template = db.session.scalar(select(LibraryTemplate).where(LibraryTemplate.template_id == release.template_id))

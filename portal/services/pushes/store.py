@@ -7,10 +7,10 @@ import hashlib
 import json
 import logging
 
-from flask import current_app
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 
+from portal.coordination import coordination
 from portal.extensions import db
 from portal.models import CallbackEvent, ComponentAccount
 from portal.models.callback import (
@@ -101,12 +101,11 @@ def new_push(source, event, xml):
 
 def group_committer():
     """This process's group committer (one per app), with the connection its writers share."""
-    committer = current_app.extensions.get("callback_committer")
-    if committer is None:
+    def make():
         held = HeldConnection(db.engine)
-        committer = current_app.extensions.setdefault("callback_committer", GroupCommitter(
-            lambda pushes: store_together(pushes, held), on_idle=held.release))
-    return committer
+        return GroupCommitter(lambda pushes: store_together(pushes, held), on_idle=held.release)
+
+    return coordination().here("callback_committer", make)
 
 
 class HeldConnection:

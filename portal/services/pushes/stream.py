@@ -40,14 +40,23 @@ DRAIN_PAUSE_SECONDS = 0.1
 def is_available():
     """True when pushes are to be queued: configured, Redis present and persistent."""
     app = current_app._get_current_object()
-    if app.config.get("CALLBACK_ACKNOWLEDGE") != "queued" or client(app) is None:
-        return False
-    return _state(app).durable
+    return _is_configured(app) and _state(app).durable
+
+
+def _is_configured(app):
+    """Pushes are to be queued, and the app's coordination can keep the stream (it does with Redis)."""
+    return app.config.get("CALLBACK_ACKNOWLEDGE") == "queued" and can_exist(app)
+
+
+def can_exist(app):
+    """True when the app's coordination keeps streams (Redis): pushes may wait in the stream, queued now or
+    before CALLBACK_ACKNOWLEDGE changed."""
+    return coordination(app).has_streams
 
 
 def client(app):
-    """The Redis client that holds the push stream, or None: the stream exists only with Redis."""
-    return coordination(app).redis
+    """The Redis client that holds the push stream (only when the coordination `has_streams`)."""
+    return coordination(app).stream_client()
 
 
 def _state(app):
@@ -70,8 +79,8 @@ def append(source, body, args, path_appid, store):
 
 class _QueueState:
     def __init__(self, app):
-        self.redis = client(app)
-        self.durable = _is_durable(self.redis, app.config)
+        self.client = client(app)
+        self.durable = _is_durable(self.client, app.config)
         self._drainer, self._lock = None, threading.Lock()
         self._group_ready = False
         self._local = threading.local()
@@ -84,7 +93,7 @@ class _QueueState:
         drops it too, so no half-read answer is left for the next push. :raise RedisError: not added."""
         connection = getattr(self._local, "connection", None)
         if connection is None or self._local.pid != os.getpid():
-            pool = self.redis.connection_pool
+            pool = self.client.connection_pool
             connection = self._local.connection = pool.connection_class(**pool.connection_kwargs)
             self._local.pid = os.getpid()
         command = connection.pack_command("XADD", STREAM, "*", *fields)
@@ -103,7 +112,7 @@ class _QueueState:
     def ensure_group(self):
         """The consumer group exists before the first entry, so every drainer sees every entry."""
         if not self._group_ready:
-            _ensure_group(self.redis)
+            _ensure_group(self.client)
             self._group_ready = True
 
     def ensure_drainer(self, app, store):
@@ -134,11 +143,10 @@ def _is_durable(redis, config):
 def backlog(app):
     """Entries in the push stream not yet stored (read by a drainer or not); None when pushes are not
     queued, or Redis cannot be asked."""
-    redis = client(app)
-    if app.config.get("CALLBACK_ACKNOWLEDGE") != "queued" or redis is None:
+    if not _is_configured(app):
         return None
     try:
-        return redis.xlen(STREAM)
+        return client(app).xlen(STREAM)
     except RedisError:
         return None
 
@@ -203,9 +211,10 @@ def drain_periodically(store):
     of processes gone for an hour that hold nothing (each web process reads as its own consumer, so the
     group would otherwise collect one per process ever started). Nothing to do unless pushes are queued.
     Returns {"stored", "forgotten"}."""
+    if not _is_configured(current_app):
+        return {"stored": 0, "forgotten": 0}
     redis = client(current_app)
-    if current_app.config.get("CALLBACK_ACKNOWLEDGE") != "queued" or redis is None \
-            or not redis.exists(STREAM):
+    if not redis.exists(STREAM):
         return {"stored": 0, "forgotten": 0}
     stored = drain_all(redis, consumer_name(), store)
     forgotten, idle_ms = 0, float(current_app.config.get("CALLBACK_CONSUMER_IDLE_SECONDS", 3600)) * 1000
