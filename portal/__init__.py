@@ -49,6 +49,7 @@ def register_extensions(app):
     from portal.coordination import init_app as init_coordination
     from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
     from portal.i18n import select_locale, select_timezone
+    from portal.services.calllog import store_request_calls
     from portal.services.connections import end_session_quietly, engine_options, init_connections
 
     os.makedirs(app.instance_path, exist_ok=True)
@@ -70,6 +71,7 @@ def register_extensions(app):
     login_manager.user_loader(load_user)
     init_connections(app)
     init_coordination(app)
+    app.teardown_request(store_request_calls)
 
 
 def register_blueprints(app):
