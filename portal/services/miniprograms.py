@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from portal.errors import Conflict
 from portal.extensions import db
 from portal.services import activity
+from portal.services.connections import wrote_in_transaction
 from portal.services.wechat import get_client, human_error  # noqa: F401 - human_error re-exported
 from portal.wechat.errors import WeChatError
 
@@ -26,7 +27,8 @@ def wechat_errors(action=None, mp=None, actor=None):
     try:
         yield
     except WeChatError as exc:
-        db.session.rollback()
+        if wrote_in_transaction(db.session):
+            db.session.rollback()
         failure = human_error(exc)
         if action:
             activity.record(action, actor=actor, miniprogram=mp, outcome="failed", detail=failure.message)
