@@ -280,17 +280,19 @@ def _pages(client, app, url):
             yield next_url, response, statements
 
 
-def test_every_get_route_runs_at_most_ten_statements(counted):
+def _count_routes(counted, wanted=lambda rule: True, statuses=(200, 301, 302, 303, 308)):
+    """Requests every GET route `wanted` selects: (what ran above the bound, one line per request, the
+    endpoints requested past their first page)."""
     app, ids = counted["app"], counted["ids"]
     clients = {None: app.test_client(), "staff": counted["staff"], "merchant": counted["merchant"]}
     over, report, paged = [], [], set()
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        if "GET" not in rule.methods or rule.endpoint in UNREACHED:
+        if "GET" not in rule.methods or rule.endpoint in UNREACHED or not wanted(rule):
             continue
         url = _urls(rule.endpoint, rule, ids, app)
         for who in _who_may(rule.endpoint):
             for page_url, response, statements in _pages(clients[who], app, url):
-                assert response.status_code in (200, 301, 302, 303, 308), (who, page_url, response.status_code)
+                assert response.status_code in statuses, (who, page_url, response.status_code)
                 report.append(f"{len(statements):3d}  {who or 'anonymous':9s} {page_url}")
                 if page_url != url:
                     paged.add(rule.endpoint)
@@ -298,6 +300,38 @@ def test_every_get_route_runs_at_most_ten_statements(counted):
                     over.append(f"{rule.endpoint} GET {page_url} as {who or 'anonymous'}: {len(statements)} "
                                 "statements\n" + "\n".join(f"    {n + 1}. {s[:300]}" for n, s in enumerate(statements)))
     print("\n".join(report))
-    assert not over, (f"{len(over)} page(s) run more than {MAX_STATEMENTS} SQL statements:\n\n" + "\n\n".join(over))
+    return over, report, paged
+
+
+def _explain(over):
+    return f"{len(over)} page(s) run more than {MAX_STATEMENTS} SQL statements:\n\n" + "\n\n".join(over)
+
+
+def test_every_get_route_runs_at_most_ten_statements(counted):
+    over, report, paged = _count_routes(counted)
+    assert not over, _explain(over)
+    assert len(report) >= 60
     # the fixture has more rows than a page of every list, so the paged lists were requested past page 1
     assert {"platform.index", "releases_staff.index", "tenants.index", "fleet.show"} <= paged, sorted(paged)
+
+
+@pytest.mark.parametrize("fault", [{"http_status": 503}, {"errcode": -1, "errmsg": "system error"}],
+                         ids=["http-503", "errcode--1"])
+def test_mini_program_pages_stay_within_the_bound_while_wechat_fails(counted, fault):
+    """Every WeChat call fails (a read is tried three times): the pages of a mini-program say so in words
+    and still run no more statements."""
+    from portal.extensions import db
+    from portal.models import WeChatCall
+    from tests.conftest import SandboxAPI
+
+    app = counted["app"]
+    app.config["WECHAT_BACKOFF_BASE"] = 0.0
+    api = SandboxAPI(app.config["WECHAT_API_BASE"], app.config["WECHAT_COMPONENT_APPID"])
+    api.faults(endpoint="*", **fault)
+    over, report, _paged = _count_routes(counted, lambda rule: rule.rule.startswith("/miniprograms/<"),
+                                         statuses=(200, 502, 503))
+    assert not over, _explain(over)
+    failed = (WeChatCall.http_status == 503) if "http_status" in fault else (WeChatCall.errcode == -1)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).where(failed)) >= 10  # the pages did call WeChat
+    assert len(report) >= 18
