@@ -30,7 +30,8 @@ MANY = 120  # rows of the lists that page by a fixed 100 (fleet targets, WeChat 
 UNREACHED = {
     "static": "a file served from disk, no SQL",
 }
-# GET routes whose URL carries an object id: {endpoint: {url arg: fixture key}}.
+# GET routes whose URL carries an object id: {endpoint: {url arg: fixture key}} (a value that is not a key of
+# the fixture's ids is used as it is, like the kind of a registration).
 OBJECT_ARGS = {
     "releases.overview": {"mp_id": "mp"}, "releases.audit": {"mp_id": "mp"}, "releases.code": {"mp_id": "mp"},
     "releases.domains_page": {"mp_id": "mp"}, "releases.job_status": {"mp_id": "mp", "run_id": "run"},
