@@ -54,6 +54,8 @@ def register_extensions(app):
 
     os.makedirs(app.instance_path, exist_ok=True)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
+    # registered before init_app, so it runs after the request's session has ended: never behind its locks
+    app.teardown_appcontext(store_request_calls)
     db.init_app(app)
     app.teardown_appcontext(end_session_quietly(db))  # registered after init_app: runs before its teardown
     migrate.init_app(app, db, directory=os.path.join(_ROOT, "migrations"), render_as_batch=True)
@@ -71,7 +73,6 @@ def register_extensions(app):
     login_manager.user_loader(load_user)
     init_connections(app)
     init_coordination(app)
-    app.teardown_request(store_request_calls)
 
 
 def register_blueprints(app):

@@ -49,7 +49,7 @@ def record_call(record):
 
 
 def store_request_calls(_exc=None):
-    """Teardown of every request: store the call records the request made (one statement, or none)."""
+    """Teardown: store the call records the request made (one statement, or none)."""
     rows = g.pop("wechat_call_rows", None)
     if rows:
         _store(rows)
