@@ -6,7 +6,7 @@ Measures (each in its own module): the sandbox's own calls/s (`sandbox_bench`), 
 a bare route (`callbacks`), token single-flight across processes (`tokens`), the token service API (100
 clients on expired tokens across 4 processes, and its latency against a bare route: `token_api`), a fleet release to 1,000
 mini-programs with 100 ms WeChat latency and 4 workers (`fleet`) and page scale at 100 vs 10,000
-mini-programs (`pages`). `make bench` (tests/scripts/run-all.sh --bench) starts MariaDB and Redis on
+mini-programs, 200,000 audits and 1,000,000 pushes (`pages`). `make bench` (tests/scripts/run-all.sh --bench) starts MariaDB and Redis on
 loopback and sets DATABASE_URL and REDIS_URL; bench databases are created next to DATABASE_URL's and
 dropped afterwards. `BENCH_ONLY=pages,tokens` runs some measures only (nothing is written to
 RESULTS.md then).

@@ -1,9 +1,11 @@
 """Bulk data for the benchmarks, written straight into a migrated database with batched INSERTs
-(SQLAlchemy Core executemany): tenants, merchant and staff users, mini-programs and their audits.
+(SQLAlchemy Core executemany): tenants, merchant and staff users, mini-programs, their audits and the
+pushes WeChat sent.
 
 Shapes: `tenants` tenants sharing `apps` mini-programs round-robin (tenant 1 is the measured merchant),
 `audits_per_app` audits per mini-program, oldest first, the newest one either open (in review) or
-approved and released.
+approved and released; `pushes` stored pushes, newest last, spread over the apps and over the kinds in
+PUSH_KINDS (mostly user messages, some audit results, a ticket now and then).
 """
 
 from __future__ import annotations
@@ -16,6 +18,10 @@ from werkzeug.security import generate_password_hash
 PASSWORD = "bench-password-123"
 FUNC_INFO = json.dumps([{"funcscope_category": {"id": i}} for i in (17, 18, 19)])
 BATCH = 5000
+# (kind, source, share in percent) of the stored pushes
+PUSH_KINDS = (("user_enter_tempsession", "message", 80), ("weapp_audit_success", "message", 10),
+              ("weapp_audit_fail", "message", 5), ("component_verify_ticket", "auth", 4),
+              ("unauthorized", "auth", 1))
 
 
 def _now():
@@ -31,21 +37,45 @@ def appid_for(index: int) -> str:
     return f"wxbench{index:010d}"
 
 
-def seed(app, *, tenants: int, apps: int, audits_per_app: int, open_audits: bool = False) -> dict:
+def _push_kinds():
+    kinds = []
+    for kind, source, share in PUSH_KINDS:
+        kinds += [(kind, source)] * share
+    return kinds
+
+
+def seed_pushes(conn, table, count: int, apps: int, now) -> None:
+    """`count` stored pushes, one a second up to now, in batches (the rows are made batch by batch, so a
+    million of them never sit in memory at once)."""
+    kinds, first = _push_kinds(), int(now.timestamp()) - count
+    for start in range(0, count, BATCH):
+        rows = []
+        for n in range(start, min(count, start + BATCH)):
+            kind, source = kinds[(n * 37) % len(kinds)]
+            created = first + n
+            rows.append({"received_at": dt.datetime.fromtimestamp(created, dt.UTC).replace(tzinfo=None),
+                         "source": source, "kind": kind,
+                         "appid": appid_for(n % apps + 1) if source == "message" else None,
+                         "create_time": created, "dedup_key": f"bench:{n}", "outcome": "applied", "duplicates": 0})
+        conn.execute(table.insert(), rows)
+
+
+def seed(app, *, tenants: int, apps: int, audits_per_app: int, open_audits: bool = False, pushes: int = 0,
+         empty_tenants: int = 0) -> dict:
     """Fill the database of `app`; returns {"staff": email, "merchant": email, "tenant_id", "mp_id"}.
 
     With `open_audits` every audit is in review (status 2), as audit-result pushes expect; otherwise the
-    history is approved versions, the newest released.
+    history is approved versions, the newest released. `empty_tenants` more tenants have no mini-program.
     """
     from portal.extensions import db
-    from portal.models import Audit, MiniProgram, Tenant, User
+    from portal.models import Audit, CallbackEvent, MiniProgram, Tenant, User
 
     now = _now()
     with app.app_context():
         with db.engine.begin() as conn:
             _insert(conn, Tenant.__table__, [
                 {"id": t, "name": f"Bench tenant {t:06d}", "status": "active", "created_at": now, "updated_at": now}
-                for t in range(1, tenants + 1)])
+                for t in range(1, tenants + empty_tenants + 1)])
             password = generate_password_hash(PASSWORD, method="scrypt")
             _insert(conn, User.__table__, [
                 {"id": 1, "email": "staff@bench.example.com", "role": "staff", "tenant_id": None,
@@ -83,6 +113,7 @@ def seed(app, *, tenants: int, apps: int, audits_per_app: int, open_audits: bool
                     _insert(conn, Audit.__table__, audits)
                     audits = []
             _insert(conn, Audit.__table__, audits)
+            seed_pushes(conn, CallbackEvent.__table__, pushes, apps, now)
     mp_of_tenant_1 = 1
     return {"staff": "staff@bench.example.com", "merchant": "merchant@bench.example.com", "tenant_id": 1,
             "mp_id": mp_of_tenant_1}

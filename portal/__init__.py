@@ -49,10 +49,13 @@ def register_extensions(app):
     from portal.coordination import init_app as init_coordination
     from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
     from portal.i18n import select_locale, select_timezone
+    from portal.services.calllog import store_request_calls
     from portal.services.connections import end_session_quietly, engine_options, init_connections
 
     os.makedirs(app.instance_path, exist_ok=True)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
+    # registered before init_app, so it runs after the request's session has ended: never behind its locks
+    app.teardown_appcontext(store_request_calls)
     db.init_app(app)
     app.teardown_appcontext(end_session_quietly(db))  # registered after init_app: runs before its teardown
     migrate.init_app(app, db, directory=os.path.join(_ROOT, "migrations"), render_as_batch=True)

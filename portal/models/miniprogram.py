@@ -46,6 +46,8 @@ class AuthorizerState:
 
 class MiniProgram(AuthorizerState, TenantOwned, Timestamps, db.Model):
     __tablename__ = "wxminiprograms"
+    # the staff code list's default order (migration 0019): a page's ids come from the index alone
+    __table_args__ = (db.Index("ix_wxminiprograms_create_time_id", "create_time", "id"),)
 
     id = db.Column(db.Integer, primary_key=True)
     uid = db.Column(db.Integer, index=True)  # the user who authorized it

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import func
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.errors import Conflict, NotFound, ValidationFailed
@@ -179,9 +180,10 @@ def get_tenant(tenant_id):
 
 def load_user(user_id, generation):
     """The user of a session begun under `generation`, if that session still counts: the user exists,
-    may log in, and has not had their sessions ended since. The session stores the id as text."""
+    may log in, and has not had their sessions ended since. The session stores the id as text. The tenant
+    comes in the same statement: `is_active` and every merchant page read it."""
     try:
-        user = db.session.get(User, int(user_id))
+        user = db.session.get(User, int(user_id), options=[joinedload(User.tenant)])
     except (TypeError, ValueError):
         return None
     if user is None or user.session_generation != generation or not user.is_active:

@@ -5,7 +5,7 @@ staff with filters. Nothing in a record is secret: the client's `CallRecord` hol
 import logging
 import threading
 
-from flask import current_app, has_app_context
+from flask import current_app, g, has_app_context, has_request_context
 from sqlalchemy import insert, select
 
 from portal.coordination import coordination
@@ -29,13 +29,18 @@ def _pending():
 
 
 def record_call(record):
-    """Store one call record (in a worker, soon, from its bookkeeping thread, with the rows of the calls
-    made meanwhile); a failure to log never fails the call itself."""
+    """Store one call record (in a web request, with the request's other calls when it ends; in a worker,
+    soon, from its bookkeeping thread, with the rows of the calls made meanwhile); a failure to log never
+    fails the call itself."""
     if not has_app_context() or not current_app.config.get("WECHAT_CALL_LOG", True):
         return
     row = {"created_at": utcnow(), "api": (record.api or "?")[:64], "appid": record.appid or None,
            "errcode": record.errcode, "http_status": record.http_status, "latency_ms": int(record.latency_ms or 0),
            "attempt": record.attempt, "error": (record.error or None) and str(record.error)[:255]}
+    if has_request_context():
+        # a page may call WeChat several times: its rows go in one INSERT when the request ends
+        g.setdefault("wechat_call_rows", []).append(row)
+        return
     pending = _pending()
     with pending.guard:
         pending.rows.append(row)
@@ -43,12 +48,22 @@ def record_call(record):
         _store_pending()
 
 
+def store_request_calls(_exc=None):
+    """Teardown: store the call records the request made (one statement, or none)."""
+    rows = g.pop("wechat_call_rows", None)
+    if rows:
+        _store(rows)
+
+
 def _store_pending():
     pending = _pending()
     with pending.guard:
         rows, pending.rows = pending.rows, []
-    if not rows:
-        return
+    if rows:
+        _store(rows)
+
+
+def _store(rows):
     try:
         with db.engine.begin() as conn:
             conn.execute(insert(WeChatCall), rows)

@@ -9,6 +9,7 @@ import sqlite3
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from portal.secretbox import SecretBox
 
@@ -22,6 +23,24 @@ def _sqlite_enforces_foreign_keys(dbapi_connection, _record):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+
+@event.listens_for(Session, "after_flush")
+def _note_flush(session, _flush_context):
+    """Marks a transaction that wrote (see `wrote_in_transaction`)."""
+    session.info["flushed"] = True
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_flush(session):
+    session.info.pop("flushed", None)
+
+
+def wrote_in_transaction(session):
+    """Whether the session's transaction holds changes, pending or already flushed: only then does a failure
+    need a rollback, which would also make every object loaded so far be read again."""
+    return bool(session.new or session.dirty or session.deleted or session.info.get("flushed"))
 
 
 def engine_options(config):

@@ -22,9 +22,9 @@ def component_health():
 
 
 def list_miniprograms(page, per_page, tenant_id=None, state=None, search=None, tenant_name=None):
-    """A page of mini-programs across tenants with their tenant (two queries whatever the size)."""
-    query = select(MiniProgram, Tenant.name).outerjoin(Tenant, Tenant.id == MiniProgram.tenant_id) \
-        .order_by(MiniProgram.id.desc())
+    """A page of mini-programs across tenants with their tenant (three queries whatever the size): the page's
+    ids first, read from the primary key alone, then only the page's rows, so a deep page walks no rows."""
+    query = select(MiniProgram.id).order_by(MiniProgram.id.desc())
     query = filter_by_tenant(query, tenant_id, tenant_name)
     if state:
         query = query.where(MiniProgram.auth_state == state)
@@ -33,7 +33,10 @@ def list_miniprograms(page, per_page, tenant_id=None, state=None, search=None, t
         query = query.where(MiniProgram.nick_name.contains(term, autoescape=True)
                             | MiniProgram.authorizer_appid.contains(term, autoescape=True))
     total = db.session.scalar(select(db.func.count()).select_from(query.order_by(None).subquery()))
-    rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
+    page_ids = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
+    rows = db.session.execute(
+        select(MiniProgram, Tenant.name).outerjoin(Tenant, Tenant.id == MiniProgram.tenant_id)
+        .where(MiniProgram.id.in_(page_ids)).order_by(MiniProgram.id.desc())).all() if page_ids else []
     now = time.time()
     items = [{"mp": mp, "tenant": name, "token_left": (mp.authorizer_expires - now) if mp.authorizer_expires else None}
              for mp, name in rows]

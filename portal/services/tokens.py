@@ -24,6 +24,7 @@ import logging
 import time
 from contextlib import contextmanager
 
+from flask import g, has_request_context
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -69,6 +70,15 @@ class NotAuthorized(AppNotAuthorized):
     def __init__(self, appid):
         super().__init__(self.errcode, "account is not authorized to this platform", "token", None)
         self.appid = appid
+
+
+def _request_memo():
+    """The tokens this web request has read already ({cache key: (token, expires_at)}) and those it could
+    not have ({("failed", cache key): the error}), so a page that calls WeChat several times reads each
+    token once; outside a request, an empty dict nobody keeps."""
+    if not has_request_context():
+        return {}
+    return g.setdefault("wechat_tokens", {})
 
 
 def fingerprint(token):
@@ -142,14 +152,21 @@ class PortalTokenStore:
     # --- the single-flight skeleton ---
 
     def _get(self, key, read, refresh):
-        cached = self._cache_read(key) or self._remember(key, read())
-        if cached and cached[1] - REFRESH_MARGIN > time.time():
-            return cached[0]
-        with self._lock(key):
+        failed = _request_memo().get(("failed", self._cache_key(key)))
+        if failed is not None:
+            raise failed  # this request could not have the token a moment ago: its next call fails alike
+        try:
             cached = self._cache_read(key) or self._remember(key, read())
             if cached and cached[1] - REFRESH_MARGIN > time.time():
                 return cached[0]
-            return refresh()
+            with self._lock(key):
+                cached = self._cache_read(key) or self._remember(key, read())
+                if cached and cached[1] - REFRESH_MARGIN > time.time():
+                    return cached[0]
+                return refresh()
+        except (TokenUnavailable, NotAuthorized) as exc:
+            _request_memo()[("failed", self._cache_key(key))] = exc
+            raise
 
     def _invalidate(self, key, failed_token, expire_in_db):
         with self._lock(key):
@@ -173,6 +190,15 @@ class PortalTokenStore:
         return f"wxtok:{self.component.config.component_appid}:{key}"
 
     def _cache_read(self, key):
+        memo = _request_memo()
+        if self._cache_key(key) in memo:
+            return memo[self._cache_key(key)]
+        value = self._shared_cache_read(key)
+        if value is not None:
+            memo[self._cache_key(key)] = value
+        return value
+
+    def _shared_cache_read(self, key):
         raw = self._coordination.cache_get(self._cache_key(key))
         if raw is None:
             return None
@@ -183,8 +209,10 @@ class PortalTokenStore:
             return None
 
     def _remember(self, key, value):
-        """Put a (token, expires_at) read from the database into the cache (when one is shared: sealing it
-        for nothing costs AES); returns it."""
+        """Put a (token, expires_at) read from the database into this request's memo and into the cache
+        (when one is shared: sealing it for nothing costs AES); returns it."""
+        if value:
+            _request_memo()[self._cache_key(key)] = value
         coordination = self._coordination
         if value and coordination.is_shared and value[1] > time.time():
             sealed = self._box.encrypt(value[0], binding("redis", "wxtok", self._cache_key(key)))
@@ -193,6 +221,7 @@ class PortalTokenStore:
         return value
 
     def _cache_drop(self, key):
+        _request_memo().pop(self._cache_key(key), None)
         self._coordination.cache_drop(self._cache_key(key))
 
     # --- locks ---

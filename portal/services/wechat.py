@@ -19,6 +19,7 @@ from portal.coordination import coordination
 from portal.errors import Conflict, WeChatFailed
 from portal.extensions import db
 from portal.services import activity
+from portal.services.connections import wrote_in_transaction
 from portal.services.tokens import PortalTokenStore
 from portal.wechat.client import WeChatClient
 from portal.wechat.errors import WeChatError
@@ -86,7 +87,8 @@ def wechat_errors(action=None, mp=None, actor=None):
     try:
         yield
     except WeChatError as exc:
-        db.session.rollback()
+        if wrote_in_transaction(db.session):  # else a rollback only makes the page load its rows again
+            db.session.rollback()
         failure = human_error(exc)
         if action:
             activity.record(action, actor=actor, miniprogram=mp, outcome="failed", detail=failure.message)

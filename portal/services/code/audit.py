@@ -356,13 +356,12 @@ def undo_limits(mp):
     a calendar day and month in Beijing time, not the last 24 hours or 30 days.
     """
     day_start, month_start = beijing_day_and_month_starts(utcnow())
-
-    def count(since):
-        return db.session.scalar(select(db.func.count()).select_from(Activity).where(
-            Activity.miniprogram_id == mp.id, Activity.action == "audit.undo", Activity.outcome == "ok",
-            Activity.created_at >= since))
-
-    return {"day": max(0, UNDO_PER_DAY - count(day_start)), "month": max(0, UNDO_PER_MONTH - count(month_start))}
+    # the day lies within the month: one query counts both
+    month, day = db.session.execute(select(
+        db.func.count(), db.func.count(db.case((Activity.created_at >= day_start, 1)))).where(
+        Activity.miniprogram_id == mp.id, Activity.action == "audit.undo", Activity.outcome == "ok",
+        Activity.created_at >= month_start)).one()
+    return {"day": max(0, UNDO_PER_DAY - day), "month": max(0, UNDO_PER_MONTH - month)}
 
 
 def undo_audit(mp, actor):

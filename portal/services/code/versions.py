@@ -48,7 +48,10 @@ def list_for_staff(page, per_page, filters, sort="authorized", descending=True):
     from portal.models import MiniProgram, Tenant
     from portal.services.platform import filter_by_tenant
 
-    query = select(MiniProgram, Tenant.name).outerjoin(Tenant, Tenant.id == MiniProgram.tenant_id)
+    # the page's ids first, from the narrow sort index; then the page's own rows: a deep page walks no rows
+    query = select(MiniProgram.id)
+    if sort == "tenant":
+        query = query.outerjoin(Tenant, Tenant.id == MiniProgram.tenant_id)
     query = filter_by_tenant(query, filters.get("tenant"), filters.get("tenant_name"))
     if filters.get("state"):
         query = query.where(MiniProgram.auth_state == filters["state"])
@@ -65,7 +68,11 @@ def list_for_staff(page, per_page, filters, sort="authorized", descending=True):
     column = Tenant.name if sort == "tenant" else getattr(MiniProgram, SORTS.get(sort, "create_time"))
     query = query.order_by(column.desc() if descending else column.asc(), MiniProgram.id.desc())
     total = db.session.scalar(select(db.func.count()).select_from(query.order_by(None).subquery()))
-    rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
+    page_ids = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
+    found = {mp.id: (mp, name) for mp, name in db.session.execute(
+        select(MiniProgram, Tenant.name).outerjoin(Tenant, Tenant.id == MiniProgram.tenant_id)
+        .where(MiniProgram.id.in_(page_ids)))} if page_ids else {}
+    rows = [found[i] for i in page_ids if i in found]
     latest, live = _latest_and_live([mp.id for mp, _name in rows])
     return [{"mp": mp, "tenant": name, "audit": latest.get(mp.id), "live": live.get(mp.id)}
             for mp, name in rows], total

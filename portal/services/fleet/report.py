@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import pgettext
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
 from portal.models import Audit, FleetRelease, FleetTarget, MiniProgram, Tenant
@@ -84,7 +85,9 @@ def describe_options(release):
 
 
 def list_releases(limit=100):
-    return db.session.scalars(select(FleetRelease).order_by(FleetRelease.id.desc()).limit(limit)).all()
+    # the list shows each release's creator: the users come in the same statement
+    return db.session.scalars(select(FleetRelease).options(joinedload(FleetRelease.creator))
+                              .order_by(FleetRelease.id.desc()).limit(limit)).all()
 
 
 def progress(release):

@@ -197,7 +197,9 @@ def waiting_pushes():
 
 
 def recent_events(limit=100, kind=None):
-    query = db.session.query(CallbackEvent).order_by(CallbackEvent.id.desc())
+    """The latest pushes, newest first; of one kind when given. The order (received_at, then id) is the one
+    of the indexes on received_at and on (kind, received_at), so neither list sorts the stored pushes."""
+    query = db.session.query(CallbackEvent).order_by(CallbackEvent.received_at.desc(), CallbackEvent.id.desc())
     if kind:
         query = query.filter(CallbackEvent.kind == kind)
     return query.limit(min(limit, 500)).all()
