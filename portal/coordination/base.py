@@ -102,10 +102,6 @@ class Coordination:
         """The `JobState` of job `job_id`, or None when no such job is known (never queued, or forgotten)."""
         raise NotImplementedError
 
-    def waiting(self, queue):
-        """How many jobs wait in `queue` for a worker to take them (0 where none ever waits)."""
-        raise NotImplementedError
-
     def wait_until_idle(self, timeout=30.0):
         """Wait until no job runs in this process (the demo's shutdown, tests); True if none does. Jobs run
         by RQ workers are not this process's: nothing to wait for."""

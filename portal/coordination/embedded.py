@@ -172,9 +172,6 @@ class EmbeddedCoordination(Coordination):
         with self._guard:
             return self._jobs.get(job_id)
 
-    def waiting(self, queue):
-        return 0  # each job starts in its own thread at once
-
     def wait_until_idle(self, timeout=30.0):
         """Wait until no job of this app runs or waits for a thread (the demo's shutdown, and tests).
         Jobs still waiting for their delay (`enqueue_in`) do not count. Returns True if idle."""

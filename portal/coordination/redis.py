@@ -125,9 +125,6 @@ class RedisCoordination(Coordination):
         return JobState(getattr(status, "value", status),
                         None if started is None else started.replace(tzinfo=started.tzinfo or UTC).timestamp())
 
-    def waiting(self, queue):
-        return get_queue(queue, self.redis).count
-
     def health(self):
         try:
             self.redis.ping()

@@ -15,8 +15,6 @@ from portal.queueing.queues import (
     is_live,
     job_state,
     safe_job_id,
-    waiting,
 )
 
-__all__ = ["QUEUE_ORDER", "SERIALIZER", "enqueue", "enqueue_in", "get_queue", "is_live", "job_state", "safe_job_id",
-           "waiting"]
+__all__ = ["QUEUE_ORDER", "SERIALIZER", "enqueue", "enqueue_in", "get_queue", "is_live", "job_state", "safe_job_id"]

@@ -39,11 +39,6 @@ def job_state(job_id):
     return coordination().job_state(safe_job_id(job_id))
 
 
-def waiting(queue):
-    """How many jobs wait in `queue` for a worker (none in embedded mode: each job starts at once)."""
-    return coordination().waiting(queue)
-
-
 def is_live(job_id):
     """Whether job `job_id` is still to run or running."""
     state = job_state(job_id) if job_id else None
@@ -63,4 +58,4 @@ def safe_job_id(text):
 
 
 __all__ = ["QUEUES", "QUEUE_ORDER", "SERIALIZER", "QueueSpec", "enqueue", "enqueue_in", "get_queue", "is_live", "job_state",
-           "safe_job_id", "waiting"]
+           "safe_job_id"]

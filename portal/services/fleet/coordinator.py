@@ -7,9 +7,8 @@ The coordinator is the only place that hands out work: under a per-release lock 
 targets from the audit rows (which the push handler and the poller of `services.code.audit` keep current),
 recovers targets whose worker died, applies the canary and failure-rate stops, and dispatches step jobs
 up to `max_concurrency`, never more submissions than the platform's remaining monthly quota (85085).
-Step jobs call `tick` when they finish, unless enough step jobs still wait in the queue to keep every
-worker busy until a later one does (`_tick_needed`); a job that uploaded an app's code goes on to submit it
-itself when the release allows it, taking the quota unit in the database (`claim_submit`). An audit result push
+Step jobs call `tick` when they finish (a job that uploaded an app's code goes on to submit it itself when
+the release allows it, taking the quota unit in the database: `claim_submit`). An audit result push
 wakes the releases of its template once it is committed (`wake_after_commit`), and a periodic job ticks
 every active release, so audit results are picked up even when nothing else happens. A tick that finds the
 lock busy marks the release dirty; the holder ticks again before leaving, so no wake-up is lost. A pass
@@ -37,7 +36,6 @@ from portal.models.audit import (
     AUDIT_REJECTED,
     OPEN_AUDIT_STATUSES,
 )
-from portal.queueing import waiting
 from portal.services import activity, background
 from portal.services.fleet import leases, steps
 from portal.services.fleet.rules import BACK, DEFAULTS, READY, retry_busy_db, settled_states
@@ -386,8 +384,7 @@ def run_step(target_id, attempt):
         attempt = claim_submit(target_id, attempt, result) if result.get("may_submit") else None
         if attempt is None:
             break
-    if _tick_needed(result):
-        _tick_after(result["release"])
+    _tick_after(result["release"])
     if result.get("recheck_in") is not None:  # committed: the tick that falls due hands the recheck out
         tick_in(result["release"], result["recheck_in"])
     return result
@@ -418,22 +415,6 @@ def claim_submit(target_id, attempt, result):
         return attempt + 1
 
     return retry_busy_db(claim)
-
-
-def _tick_needed(result):
-    """Whether the step's own tick is needed. It hands out steps for the slots this one freed; while at least
-    half of max_concurrency step jobs still wait in the fleet queue, none of the workers runs short of
-    work, and the tick of a step that ends once fewer wait does the same hand-out for all the slots freed
-    meanwhile: one pass, its reads and its commit, instead of one per step. A step whose target settled, or of a
-    release no longer running, always ticks (its tick may pass the canary, stop the release or finish it), and
-    so does one whose target waits for the coordinator to hand it its next step (an upload whose submission
-    `claim_submit` could not take, e.g. before the quota was first read: the tick reads it)."""
-    if result.get("settled") or not result.get("running") or result.get("state") in READY:
-        return True
-    try:
-        return waiting("fleet") < max(1, result.get("max_concurrency", 1) // 2)
-    except Exception:  # noqa: BLE001 - the queue cannot be read (Redis restarting): tick, as without the check
-        return True
 
 
 def _tick_after(release_id):

@@ -42,7 +42,7 @@ from portal.services.code import privacy
 from portal.services.code import release as code_release
 from portal.services.code.commit import Attempt, latest_commit
 from portal.services.fleet.limits import back_off_everyone, throttle
-from portal.services.fleet.rules import BACK, STEP_OF, retry_busy_db, settled_states
+from portal.services.fleet.rules import BACK, STEP_OF, retry_busy_db
 from portal.services.wechat import explain
 from portal.timeutil import utcnow
 from portal.wechat.errors import (
@@ -153,11 +153,8 @@ def _run_once(target_id, attempt):
         db.session.commit()
     recheck_in = max(0.0, (target.not_before - utcnow()).total_seconds()) \
         if target.state == F.PRIVACY and target.not_before is not None else None
-    opts = release.get_options()
     return {"target": target_id, "release": target.release_id, "state": target.state, "may_submit": may_submit,
-            "canary": target.is_canary, "recheck_in": recheck_in,
-            "settled": target.state in settled_states(opts), "running": release.state == F.RUNNING,
-            "max_concurrency": opts["max_concurrency"]}
+            "canary": target.is_canary, "recheck_in": recheck_in}
 
 
 def _give_back(target_id, attempt):
