@@ -43,8 +43,6 @@ class Config:
     )
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}  # MySQL adds a connect timeout (services.connections)
     DB_CONNECT_TIMEOUT = _env_int("DB_CONNECT_TIMEOUT", 5)  # seconds
-    # 0: check every pooled connection before use; N: only those idle N seconds or more (worker.py sets 1)
-    DB_PING_IDLE_SECONDS = _env_int("DB_PING_IDLE_SECONDS", 0)
     REDIS_URL = _env("REDIS_URL")  # unset: embedded mode, jobs run in a thread of the portal process
 
     PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000")

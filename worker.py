@@ -16,7 +16,6 @@ exits 0); a second SIGTERM or SIGINT stops at once. With `--fork`, signal the wo
 A lost Redis connection does not end the worker: it waits for Redis and starts a fresh RQ worker.
 """
 
-import os
 import sys
 
 from rq import SimpleWorker, Worker
@@ -41,12 +40,7 @@ def main(argv):
     fork = "--fork" in argv
     names = [a for a in argv if a != "--fork"] or list(QUEUE_ORDER)
     # without a fork per job, the process can keep a bookkeeping thread (portal.services.background)
-    # a fleet step checks a database connection out several times: ping only those idle a while
-    # (services.connections.ping_when_idle), unless DB_PING_IDLE_SECONDS says otherwise
-    overrides = {"BACKGROUND_BOOKKEEPING": not fork}
-    if "DB_PING_IDLE_SECONDS" not in os.environ:
-        overrides["DB_PING_IDLE_SECONDS"] = 1
-    app = create_app(overrides)
+    app = create_app({"BACKGROUND_BOOKKEEPING": not fork})
     redis = app.extensions["coordination"].redis
     if redis is None:
         sys.exit("REDIS_URL is not set: without Redis, jobs run inside the portal process (embedded mode).")

@@ -49,20 +49,11 @@ def register_extensions(app):
     from portal.coordination import init_app as init_coordination
     from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
     from portal.i18n import select_locale, select_timezone
-    from portal.services.connections import (
-        end_session_quietly,
-        engine_options,
-        init_connections,
-        ping_when_idle,
-    )
+    from portal.services.connections import end_session_quietly, engine_options, init_connections
 
     os.makedirs(app.instance_path, exist_ok=True)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
     db.init_app(app)
-    if app.config.get("DB_PING_IDLE_SECONDS"):
-        with app.app_context():
-            for engine in db.engines.values():
-                ping_when_idle(engine, float(app.config["DB_PING_IDLE_SECONDS"]))
     app.teardown_appcontext(end_session_quietly(db))  # registered after init_app: runs before its teardown
     migrate.init_app(app, db, directory=os.path.join(_ROOT, "migrations"), render_as_batch=True)
     csrf.init_app(app)

@@ -5,11 +5,10 @@ They live in `app.extensions`, never in module globals, so each app (and each te
 
 import logging
 import sqlite3
-import time
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import DBAPIError
 
 from portal.secretbox import SecretBox
 
@@ -29,41 +28,13 @@ def engine_options(config):
     """SQLAlchemy engine options: `pool_pre_ping` (a restarted MySQL costs no failed page once it is back),
     and on MySQL a connect timeout, so a server that does not answer fails a page in seconds, not minutes."""
     options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
-    if config.get("DB_PING_IDLE_SECONDS"):  # ping only connections idle that long (`ping_when_idle`)
-        options["pool_pre_ping"] = False
-    else:
-        options.setdefault("pool_pre_ping", True)
+    options.setdefault("pool_pre_ping", True)
     if str(config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("mysql"):
         options.setdefault("pool_recycle", 3600)  # under MySQL's wait_timeout, so idle connections stay usable
         connect_args = dict(options.get("connect_args") or {})
         connect_args.setdefault("connect_timeout", int(config.get("DB_CONNECT_TIMEOUT", 5)))
         options["connect_args"] = connect_args
     return options
-
-
-def ping_when_idle(engine, idle_seconds):
-    """Check a pooled connection before use only when it sat in the pool `idle_seconds` or longer, instead
-    of on every checkout (`pool_pre_ping`). A worker checks a connection out for each transaction, several
-    per fleet step, and a ping is one more round trip to the database each time; a connection given back a
-    moment ago was working then. A dead one found by the ping is replaced, as with `pool_pre_ping`; one that
-    died within `idle_seconds` fails its statement with an OperationalError, which invalidates the pool, and
-    the unit of work runs again (the fleet's `retry_busy_db`, RQ's retries)."""
-
-    def fresh(_dbapi_connection, record, *_args):
-        record.info["portal_idle_since"] = time.monotonic()
-
-    def checkout(dbapi_connection, record, _proxy):
-        since = record.info.get("portal_idle_since")
-        if since is not None and time.monotonic() - since < idle_seconds:
-            return
-        try:
-            engine.dialect.do_ping(dbapi_connection)
-        except engine.dialect.loaded_dbapi.Error as exc:
-            raise DisconnectionError(str(exc)) from exc  # the pool connects again
-
-    event.listen(engine, "connect", fresh)
-    event.listen(engine, "checkin", fresh)
-    event.listen(engine, "checkout", checkout)
 
 
 def end_session_quietly(db):
