@@ -9,7 +9,7 @@ import socket
 import string
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -31,6 +31,7 @@ class Row:
     ratio: str = ""
     target: str = ""
     verdict: str = ""  # "ok", "MISSED", "pending", "skipped", "ERROR" or ""
+    figures: dict = field(default_factory=dict)  # numbers another row compares with (not printed)
 
 
 def verdict(ok: bool) -> str:

@@ -8,8 +8,9 @@ loopback HTTP (threaded werkzeug, callback rate limit raised) so the sandbox pus
 results to it. Mini-programs are created and authorized in the sandbox with the `authorized` push dropped,
 and stored by the portal's own service (`authorization.complete_from_redirect`: api_query_auth +
 api_get_authorizer_info), three tenants of SIZES apps each. Then four `python worker.py fleet wechat
-maintenance` processes start with the portal's environment, and only then the sandbox fault
-`latency_ms: 100` on every endpoint (`*`) is set.
+maintenance` processes start with the portal's environment; once the jobs they enqueue as they start have
+run (the periodic ones, among them the nightly comparison of the authorizer list: one call per app), the
+sandbox fault `latency_ms: 100` on every endpoint (`*`) is set.
 
 Each size runs one release (`start_fleet_release(..., {"mode": "tenants"}, max_concurrency 40, auto submit
 and release)` followed by `_wait_for_release(..., tick_every=5)`); the 1,000-app run is capped at
@@ -20,7 +21,8 @@ latency plus the sandbox's and the HTTP client's own time) with the ideal at tha
 gap is the portal's), and the SQL statements of one progress-page view (`GET /staff/fleet/<id>` through
 the Flask test client, staff logged in). At the end: each worker's peak RSS (VmHWM of the worker process,
 which runs its jobs itself) and the largest VmHWM seen in the processes a worker forks (RQ's scheduler;
-work horses too with `--fork`; sampled every 0.25 s).
+work horses too with `--fork`; sampled every 0.25 s). Each run's calls over its wall time is the call rate it
+asked of the sandbox, which `make bench` compares with the sandbox's own calls/s (the headroom row).
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ LATENCY_MS = 100
 MAX_CONCURRENCY = 40
 AUDIT_DELAY = 1.0  # sandbox seconds from submit_audit to the approval push
 RUN_CAP = 600.0  # seconds the 1,000-app run may take before it is reported as partial
-RATIO_TARGET, RSS_TARGET_MB = 1.2, 150
+RATIO_TARGET, RSS_TARGET_MB = 1.1, 150
 PASSWORD = "bench-password-123"
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
@@ -214,6 +216,26 @@ def _page_statements(app, client, release_id) -> int:
     if response.status_code != 200:
         raise RuntimeError(f"the progress page answered {response.status_code}")
     return len(seen)
+
+
+def _wait_until_idle(redis, timeout=300.0):
+    """Wait until the jobs the workers enqueue as they start (the periodic ones, among them the nightly
+    comparison of the authorizer list, one WeChat call per app) have run, so none of them is timed with a
+    release or takes a worker from it."""
+    from rq.registry import StartedJobRegistry
+
+    from portal.queueing import QUEUE_ORDER, SERIALIZER, get_queue
+
+    deadline = time.monotonic() + timeout
+    while True:
+        queues = [get_queue(name, redis) for name in QUEUE_ORDER]
+        busy = sum(q.count + StartedJobRegistry(q.name, connection=redis, serializer=SERIALIZER).count
+                   for q in queues)
+        if not busy:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the workers' start-up jobs did not finish in {timeout:.0f} s ({busy} left)")
+        time.sleep(0.2)
 
 
 def _seed_portal(app) -> list[int]:
@@ -392,6 +414,7 @@ def run(workdir: Path, log=print) -> list[Row]:
             library.sync_templates()
         workers = Workers({**os.environ, **env_settings}, workdir)
         workers.wait_ready(app.extensions["redis"])
+        _wait_until_idle(app.extensions["redis"])
         sandbox.call("/sandbox/faults", {"endpoint": "*", "latency_ms": LATENCY_MS})
         setup = time.monotonic() - setup_started
         log(f"  setup: {stored} mini-programs stored, {WORKERS} workers up, in {setup:.0f} s")
@@ -432,10 +455,12 @@ def _rows(outcomes, rss, horse_peak, horses, setup) -> list[Row]:
             + (f"; a call took {o['call_ms']:.1f} ms on average ({LATENCY_MS} ms injected; the sandbox's and the "
                f"HTTP client's own time on top), so at that time the ideal is {o['floor']:.1f} s and the wall "
                f"{o['wall'] / o['floor']:.2f}x it" if o.get("floor") else "")
+            + f"; {o['calls'] / o['wall']:.1f} WeChat calls/s asked of the sandbox"
             + (f"; setup {setup:.0f} s (not timed)" if o is outcomes[-1] else ""),
             baseline=f"ideal {o['ideal']:.1f} s = {o['calls']} calls x {LATENCY_MS / 1000:g} s / {WORKERS}",
             ratio=f"{o['ratio']:.2f}x", target=f"<= {RATIO_TARGET}x",
-            verdict=verdict(complete and o["ratio"] <= RATIO_TARGET)))
+            verdict=verdict(complete and o["ratio"] <= RATIO_TARGET),
+            figures={"fleet_calls_per_second": o["calls"] / o["wall"]}))
     peak_mb = max(rss) / 1024
     rows.append(Row(
         f"Fleet: peak RSS per worker ({WORKERS} x worker.py fleet wechat maintenance)",
