@@ -2,11 +2,13 @@
 
 The fixture is a platform with several tenants, mini-programs in every authorization state (one of them
 authorized through the WeChat sandbox, so the pages that ask WeChat get real answers), audits, job runs,
-commits, activity, testers, pushes, unclaimed authorizers, library templates, fleet releases, registrations
-and WeChat call records, with more rows than one page of every list (PAGE_SIZE is small here). Each route is
-requested as staff and as a merchant where either may see it, and a paginated list also on its page 2 and
-its last page (reached by its own "Next" links). Statements are counted with a `before_cursor_execute`
-listener on the engine, only those of the request's thread; the count is a count, not a time.
+commits, activity, testers, pushes, unclaimed authorizers, library templates, fleet releases, registrations,
+WeChat call records, API keys, forwarding rules and deliveries, official accounts and authorizer syncs with
+their findings, with more rows than one page of every list (PAGE_SIZE is small here). Each route is
+requested as staff and as a merchant where either may see it (the token service API with a Bearer key), and
+a paginated list also on its page 2 and its last page (reached by its own "Next" links). Statements are
+counted with a `before_cursor_execute` listener on the engine, only those of the request's thread; the
+count is a count, not a time.
 
 A route this test cannot request is listed in UNREACHED with the reason, so a new route fails here until
 it is covered.
@@ -150,7 +152,8 @@ def _seed(app, tenant_ids, mp_id, staff_ids, user_ids):
                  "latency_ms": 12, "attempt": 1} for k in range(MANY * 2)])
             _insert(conn, FastRegistration, [
                 {"ref": f"ref{k:029d}", "kind": ("personal", "enterprise")[k % 2], "name": f"Registrant {k}",
-                 "state": ("submitted", "waiting", "failed", "done")[k % 4], "tenant_id": tenant_ids[0],
+                 "state": ("submitted", "waiting", "failed", "done")[k % 4],
+                 "tenant_id": tenant_ids[k % len(tenant_ids)],
                  "created_by": actor(k), "created_at": now, "updated_at": now} for k in range(3 * PAGE_SIZE)])
             fleet_ids = []
             for k, state in enumerate(("finished", "running") + ("finished", "cancelled") * PAGE_SIZE):
@@ -304,8 +307,8 @@ def _preauth_state(wechat_url):
 
 def _who_may(endpoint):
     """Which of the two users requests the route: staff pages as staff, merchant pages as the merchant (and
-    the pages of a mini-program as staff too), pages anyone logged in sees as both, public pages anonymously
-    (None)."""
+    the pages of a mini-program as staff too), pages anyone logged in sees as both, the token service API
+    with its key ("api"), public pages anonymously (None)."""
     blueprint = endpoint.split(".")[0]
     if endpoint in routes.API:
         return ("api",)  # with an API key for all tenants
