@@ -25,6 +25,7 @@ from flask_babel import lazy_gettext as _l
 from rq import get_current_job
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from portal.errors import NotFound
 from portal.extensions import db
@@ -317,8 +318,9 @@ def get_unclaimed(row_id):
 
 
 def latest_sync():
-    """The newest sync (running or ended), or None."""
-    return db.session.scalar(select(AuthorizerSync).order_by(AuthorizerSync.id.desc()).limit(1))
+    """The newest sync (running or ended) with the staff member who started it, or None."""
+    return db.session.scalar(select(AuthorizerSync).options(joinedload(AuthorizerSync.actor))
+                             .order_by(AuthorizerSync.id.desc()).limit(1))
 
 
 def get_sync(sync_id):
@@ -331,12 +333,15 @@ def get_sync(sync_id):
 
 def findings(run, limit=200):
     """{kind: (total, the first `limit` findings)} of a sync."""
+    totals = dict(db.session.execute(select(AuthorizerSyncFinding.kind, db.func.count())
+                                     .where(AuthorizerSyncFinding.sync_id == run.id)
+                                     .group_by(AuthorizerSyncFinding.kind)).all())
     result = {}
     for kind in (FOUND_UNKNOWN, FOUND_LOST, FOUND_PERMISSIONS):
-        query = select(AuthorizerSyncFinding).where(AuthorizerSyncFinding.sync_id == run.id,
-                                                    AuthorizerSyncFinding.kind == kind)
-        total = db.session.scalar(select(db.func.count()).select_from(query.subquery()))
-        result[kind] = (total, db.session.scalars(query.order_by(AuthorizerSyncFinding.id).limit(limit)).all())
+        rows = db.session.scalars(select(AuthorizerSyncFinding).where(
+            AuthorizerSyncFinding.sync_id == run.id, AuthorizerSyncFinding.kind == kind)
+            .order_by(AuthorizerSyncFinding.id).limit(limit)).all() if totals.get(kind) else []
+        result[kind] = (totals.get(kind, 0), rows)
     return result
 
 

@@ -2,11 +2,13 @@
 
 The fixture is a platform with several tenants, mini-programs in every authorization state (one of them
 authorized through the WeChat sandbox, so the pages that ask WeChat get real answers), audits, job runs,
-commits, activity, testers, pushes, unclaimed authorizers, library templates, fleet releases, registrations
-and WeChat call records, with more rows than one page of every list (PAGE_SIZE is small here). Each route is
-requested as staff and as a merchant where either may see it, and a paginated list also on its page 2 and
-its last page (reached by its own "Next" links). Statements are counted with a `before_cursor_execute`
-listener on the engine, only those of the request's thread; the count is a count, not a time.
+commits, activity, testers, pushes, unclaimed authorizers, library templates, fleet releases, registrations,
+WeChat call records, API keys, forwarding rules and deliveries, official accounts and authorizer syncs with
+their findings, with more rows than one page of every list (PAGE_SIZE is small here). Each route is
+requested as staff and as a merchant where either may see it (the token service API with a Bearer key), and
+a paginated list also on its page 2 and its last page (reached by its own "Next" links). Statements are
+counted with a `before_cursor_execute` listener on the engine, only those of the request's thread; the
+count is a count, not a time.
 
 A route this test cannot request is listed in UNREACHED with the reason, so a new route fails here until
 it is covered.
@@ -20,7 +22,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests import routes
-from tests.conftest import post_form
+from tests.conftest import drain_jobs, post_form
 
 MAX_STATEMENTS = 10
 PAGE_SIZE = 5
@@ -45,6 +47,10 @@ OBJECT_ARGS = {
     "tenants.detail": {"tenant_id": "tenant"}, "tenants.edit": {"tenant_id": "tenant"},
     "tenants.create_user": {"tenant_id": "tenant"}, "accounts.accept_invitation": {"token": "invitation"},
     "authorization.callback": {"state": "preauth_state"},
+    "releases.setup_page": {"mp_id": "mp"}, "releases.setup_categories": {"mp_id": "mp"},
+    "releases.setup_interfaces": {"mp_id": "mp"}, "dashboard.official_account": {"oa_id": "oa"},
+    "platform.transfer_official_account": {"oa_id": "oa"}, "platform.sync_status": {"sync_id": "sync"},
+    "api.authorizer_access_token": {"appid": "appid"},
 }
 NEXT_RE = re.compile(r'<a href="([^"]*[?&]page=\d+[^"]*)">[^<]*›</a>')
 
@@ -55,7 +61,7 @@ def _now():
 
 def _insert(conn, model, rows):
     if rows:
-        conn.execute(model.__table__.insert(), rows)
+        conn.execute(getattr(model, "__table__", model).insert(), rows)
 
 
 def _seed(app, tenant_ids, mp_id, staff_ids, user_ids):
@@ -146,7 +152,8 @@ def _seed(app, tenant_ids, mp_id, staff_ids, user_ids):
                  "latency_ms": 12, "attempt": 1} for k in range(MANY * 2)])
             _insert(conn, FastRegistration, [
                 {"ref": f"ref{k:029d}", "kind": ("personal", "enterprise")[k % 2], "name": f"Registrant {k}",
-                 "state": ("submitted", "waiting", "failed", "done")[k % 4], "tenant_id": tenant_ids[0],
+                 "state": ("submitted", "waiting", "failed", "done")[k % 4],
+                 "tenant_id": tenant_ids[k % len(tenant_ids)],
                  "created_by": actor(k), "created_at": now, "updated_at": now} for k in range(3 * PAGE_SIZE)])
             fleet_ids = []
             for k, state in enumerate(("finished", "running") + ("finished", "cancelled") * PAGE_SIZE):
@@ -168,14 +175,88 @@ def _seed(app, tenant_ids, mp_id, staff_ids, user_ids):
             "unclaimed": unclaimed}
 
 
+def _seed_integrations(app, tenant_ids, mp_id, staff_ids, user_ids):
+    """Bulk rows of the token service API, push forwarding, official accounts and the authorizer sync, spread
+    over every tenant in `tenant_ids` and made by many users, so a page that loads each row's tenant, rule,
+    push or user one by one shows it; returns the ids."""
+    from portal.extensions import db
+    from portal.models import (
+        ApiKey,
+        AuthorizerSync,
+        AuthorizerSyncFinding,
+        CallbackEvent,
+        ForwardDelivery,
+        ForwardRule,
+        MiniProgram,
+        OfficialAccount,
+    )
+    from portal.models.api_key import api_key_tenants
+    from portal.models.authorizer_sync import FOUND_LOST, FOUND_PERMISSIONS, FOUND_UNKNOWN, SYNC_DONE
+    from portal.models.forwarding import DELIVERY_STATES
+    from portal.models.miniprogram import AUTH_STATES
+
+    now = _now()
+    with app.app_context():
+        for k in range(2 * PAGE_SIZE):  # through the ORM: a rule's secret is sealed to its ref
+            rule = ForwardRule(name=f"Rule {k}", url=f"https://hooks{k}.example.com/wechat", kinds="*",
+                               tenant_id=(tenant_ids + [None])[k % (len(tenant_ids) + 1)], enabled=k % 4 != 3)
+            rule.secret = f"counted-secret-{k:04d}-0123456789abcdef"
+            db.session.add(rule)
+        db.session.commit()
+        rule_ids = db.session.scalars(sa.select(ForwardRule.id).order_by(ForwardRule.id)).all()
+        events = db.session.execute(sa.select(CallbackEvent.id, CallbackEvent.appid)
+                                    .order_by(CallbackEvent.id)).all()
+        mp_ids = db.session.scalars(sa.select(MiniProgram.id).order_by(MiniProgram.id).limit(MANY)).all()
+        with db.engine.begin() as conn:
+            _insert(conn, ForwardDelivery, [
+                {"rule_id": rule_ids[n % len(rule_ids)], "event_id": event_id, "appid": appid,
+                 "status": DELIVERY_STATES[n % 3], "attempts": 1 + n % 4, "next_attempt_at": now,
+                 "give_up_at": now + dt.timedelta(days=1), "last_attempt_at": now,
+                 "last_status": (200, 500, None)[n % 3], "last_error": None if n % 3 == 0 else f"HTTP 500 ({n})",
+                 "delivered_at": now if n % 3 == 1 else None, "created_at": now}
+                for n, (event_id, appid) in enumerate(events)])
+            first = (conn.execute(sa.select(sa.func.max(OfficialAccount.id))).scalar() or 0) + 1
+            _insert(conn, OfficialAccount, [
+                {"id": first + i, "uid": user_ids[i % len(user_ids)], "type": 1, "appid": f"wxoacount{i:09d}",
+                 "nick_name": f"Counted account {i}", "user_name": f"gh_oacount{i:05d}",
+                 "principal_name": f"Company {i}", "service_type_info": (0, 1, 2)[i % 3],
+                 "verify_type_info": (-1, 0, 1, 3)[i % 4], "func_info": "[]",
+                 "authorizer_expires": int(now.timestamp()) + 600 * (i % 5) - 600,
+                 "tenant_id": (tenant_ids + [None])[i % (len(tenant_ids) + 1)],
+                 "auth_state": AUTH_STATES[i % len(AUTH_STATES)], "create_time": now - dt.timedelta(hours=i),
+                 "authorized_at": now - dt.timedelta(hours=i), "created_at": now, "updated_at": now}
+                for i in range(MANY)])
+            sync_ids = [conn.execute(AuthorizerSync.__table__.insert().values(
+                origin=("scheduled", "staff")[k % 2], actor_id=staff_ids[k % len(staff_ids)], state=SYNC_DONE,
+                progress_done=MANY, progress_total=MANY, listed=MANY, tokens_saved=k, unknown_count=MANY,
+                lost_count=MANY, changed_count=MANY, unchecked_count=0, created_at=now, started_at=now,
+                finished_at=now)).inserted_primary_key[0] for k in range(3)]
+            _insert(conn, AuthorizerSyncFinding, [
+                {"sync_id": sync_id, "kind": kind, "authorizer_appid": f"wxfound{n:010d}",
+                 "miniprogram_id": None if kind == FOUND_UNKNOWN else mp_ids[n % len(mp_ids)],
+                 "name": f"Found {n}", "added": "[1, 17]" if kind == FOUND_PERMISSIONS else None,
+                 "removed": "[18]" if kind == FOUND_PERMISSIONS else None, "created_at": now}
+                for sync_id in sync_ids for kind in (FOUND_UNKNOWN, FOUND_LOST, FOUND_PERMISSIONS)
+                for n in range(MANY)])
+            key_ids = [conn.execute(ApiKey.__table__.insert().values(
+                name=f"counted-key-{k}", key_hash=f"{k:064x}", key_prefix=f"wxp_k{k:05d}", all_tenants=k % 3 == 0,
+                created_by_id=staff_ids[k % len(staff_ids)], created_at=now - dt.timedelta(days=k),
+                revoked_at=now if k % 5 == 4 else None, last_used_at=now if k % 2 else None,
+                use_count=k * 100)).inserted_primary_key[0] for k in range(3 * PAGE_SIZE)]
+            _insert(conn, api_key_tenants, [{"api_key_id": key_id, "tenant_id": tenant_ids[(k + j) % len(tenant_ids)]}
+                                            for k, key_id in enumerate(key_ids) if k % 3
+                                            for j in range(1 + k % 4)])
+    return {"sync": sync_ids[-1]}
+
+
 @pytest.fixture
 def counted(code_env, make_tenant, make_user, login_as):
     """The realistic platform: {"staff": client, "merchant": client, "ids": {fixture key: value}, "app": app}.
     The merchant's sandbox mini-program has code uploaded and submitted through its pages, then bulk rows
     are added around it."""
     from portal.extensions import db
-    from portal.models import Tenant, User
-    from portal.services import accounts
+    from portal.models import OfficialAccount, Tenant, User
+    from portal.services import accounts, token_api
     from tests.releases.test_pipeline import submit, upload
 
     env, app = code_env, code_env.app
@@ -192,15 +273,28 @@ def counted(code_env, make_tenant, make_user, login_as):
         merchant_id = User.query.filter_by(email="owner@example.com").one().id
         _user, invitation = accounts.create_merchant_user(db.session.get(Tenant, tenant_ids[1]),
                                                           "invited@example.com", db.session.get(User, staff_id))
+    # an official account of the merchant authorized through the sandbox, so its page shows a real token
+    oa_appid = env.api.create_miniprogram(account_type="official_account", nick_name="面馆服务号", service_type=2,
+                                          verify_type=0)
+    env.api.authorize(oa_appid)
+    drain_jobs(app)
+    with app.app_context():
+        oa = OfficialAccount.query.filter_by(appid=oa_appid).one()
+        oa.tenant_id, oa_id = env.tenant_id, oa.id
+        db.session.commit()
+        _key, api_key = token_api.create_key("counted-all-tenants", db.session.get(User, staff_id), all_tenants=True)
     ids = _seed(app, tenant_ids[:3], env.mp_id, staff_ids, [merchant_id] + colleagues)
-    ids.update(mp=env.mp_id, tenant=env.tenant_id, invitation=invitation)
+    ids.update(_seed_integrations(app, tenant_ids, env.mp_id, staff_ids, [merchant_id] + colleagues))
+    ids.update(mp=env.mp_id, tenant=env.tenant_id, invitation=invitation, oa=oa_id, appid=env.appid)
     staff = env.platform.client()
     assert login_as("staff@example.com", test_client=staff).status_code == 302
     # a pre-auth code of the merchant, so the callback page finds its session
     start = post_form(env.client, "/authorization/start", {"target": "pc"}, token_from="/authorization/")
     assert start.status_code == 303, start.status_code
     ids["preauth_state"] = _preauth_state(start.location)
-    return {"staff": staff, "merchant": env.client, "ids": ids, "app": app}
+    api = app.test_client()
+    api.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {api_key}"
+    return {"staff": staff, "merchant": env.client, "api": api, "ids": ids, "app": app}
 
 
 def _preauth_state(wechat_url):
@@ -213,9 +307,11 @@ def _preauth_state(wechat_url):
 
 def _who_may(endpoint):
     """Which of the two users requests the route: staff pages as staff, merchant pages as the merchant (and
-    the pages of a mini-program as staff too), pages anyone logged in sees as both, public pages anonymously
-    (None)."""
+    the pages of a mini-program as staff too), pages anyone logged in sees as both, the token service API
+    with its key ("api"), public pages anonymously (None)."""
     blueprint = endpoint.split(".")[0]
+    if endpoint in routes.API:
+        return ("api",)  # with an API key for all tenants
     if blueprint in routes.STAFF_BLUEPRINTS:
         return ("staff",)
     if endpoint in {e for e, _, _ in routes.MERCHANT_OBJECT_ROUTES}:
@@ -285,7 +381,8 @@ def _count_routes(counted, wanted=lambda rule: True, statuses=(200, 301, 302, 30
     """Requests every GET route `wanted` selects: (what ran above the bound, one line per request, the
     endpoints requested past their first page)."""
     app, ids = counted["app"], counted["ids"]
-    clients = {None: app.test_client(), "staff": counted["staff"], "merchant": counted["merchant"]}
+    clients = {None: app.test_client(), "staff": counted["staff"], "merchant": counted["merchant"],
+               "api": counted["api"]}
     over, report, paged = [], [], set()
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if "GET" not in rule.methods or rule.endpoint in UNREACHED or not wanted(rule):
@@ -313,7 +410,8 @@ def test_every_get_route_runs_at_most_ten_statements(counted):
     assert not over, _explain(over)
     assert len(report) >= 60
     # the fixture has more rows than a page of every list, so the paged lists were requested past page 1
-    assert {"platform.index", "releases_staff.index", "tenants.index", "fleet.show"} <= paged, sorted(paged)
+    assert {"platform.index", "releases_staff.index", "tenants.index", "fleet.show", "forwarding.deliveries",
+            "platform.official_accounts", "platform.tokens"} <= paged, sorted(paged)
 
 
 @pytest.mark.parametrize("fault", [{"http_status": 503}, {"errcode": -1, "errmsg": "system error"}],

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from config import Config
 from portal.coordination import coordination
@@ -72,7 +73,8 @@ def forget_rules():
 
 
 def list_rules():
-    return db.session.query(ForwardRule).order_by(ForwardRule.id).all()
+    """Every rule with its tenant (joined: the rules page names each rule's tenant)."""
+    return db.session.query(ForwardRule).options(joinedload(ForwardRule.tenant)).order_by(ForwardRule.id).all()
 
 
 def get_rule(rule_id):
