@@ -12,7 +12,7 @@ class RuleForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
     url = StringField(_l("Target URL"), validators=[DataRequired(), Length(max=500)])
     tenant_id = SelectField(_l("Tenant"), coerce=int, default=ANY_TENANT)
-    appid = StringField(_l("AppID (empty: every mini-program)"), validators=[Optional(), Length(max=45)])
+    appid = StringField(_l("AppID (empty: every mini-program and official account)"), validators=[Optional(), Length(max=45)])
     kinds = StringField(_l("Push types"), default="*", validators=[Optional(), Length(max=255)])
 
 

@@ -94,6 +94,7 @@ def deliveries():
     per_page = min(current_app.config["PAGE_SIZE"], 200)
     rows, total = forwarding.list_deliveries(rule_id, status, page, per_page)
     return render_template("forwarding/deliveries.html", rows=rows, total=total, page=page,
+                           app_names=forwarding.app_names(d.appid for d in rows),
                            pages=max(1, -(-total // per_page)), rule_id=rule_id, status=status,
                            rules=forwarding.list_rules(), states=DELIVERY_STATES, labels=STATUS_LABELS,
                            action=ActionForm())

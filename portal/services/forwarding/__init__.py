@@ -8,6 +8,7 @@ Imports nothing from `services.pushes`, which calls it.
 """
 
 from portal.services.forwarding.delivery import (
+    app_names,
     delivery_counts,
     list_deliveries,
     resend,
@@ -27,6 +28,6 @@ from portal.services.forwarding.rules import (
 )
 from portal.services.forwarding.signals import job_started, wake
 
-__all__ = ["Forwardable", "check_url", "create_rule", "delivery_counts", "get_rule", "job_started",
+__all__ = ["Forwardable", "app_names", "check_url", "create_rule", "delivery_counts", "get_rule", "job_started",
            "list_deliveries", "list_rules", "masked", "queue_deliveries", "resend", "rotate_secret", "run_rule",
            "send_test_push", "set_enabled", "sweep", "wake"]

@@ -24,7 +24,7 @@ from sqlalchemy.orm import joinedload
 from portal.coordination import LockBusy, coordination
 from portal.errors import Conflict, NotFound
 from portal.extensions import db
-from portal.models import CallbackEvent, ForwardDelivery, ForwardRule
+from portal.models import CallbackEvent, ForwardDelivery, ForwardRule, MiniProgram, OfficialAccount
 from portal.models.forwarding import DELIVERY_DEAD, DELIVERY_DELIVERED, DELIVERY_PENDING
 from portal.secretbox import SecretDecryptError
 from portal.services.forwarding import signals, signing
@@ -233,6 +233,19 @@ def list_deliveries(rule_id=None, status=None, page=1, per_page=50):
                               CallbackEvent.kind, CallbackEvent.appid, CallbackEvent.received_at))
             .order_by(ForwardDelivery.id.desc()).offset((page - 1) * per_page).limit(per_page).all())
     return rows, total
+
+
+def app_names(appids):
+    """{appid: name} of the accounts among `appids`, mini-programs and official accounts alike (one query
+    per kind), for the delivery log."""
+    appids, names = {a for a in appids if a}, {}
+    if not appids:
+        return names
+    for model in (MiniProgram, OfficialAccount):
+        names.update(db.session.execute(select(model.authorizer_appid, model.nick_name)
+                                        .where(model.authorizer_appid.in_(appids), model.nick_name.is_not(None)))
+                     .all())
+    return names
 
 
 def delivery_counts():

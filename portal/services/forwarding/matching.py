@@ -12,15 +12,18 @@ from datetime import timedelta
 from fnmatch import fnmatchcase
 
 from flask import current_app
-from sqlalchemy import DateTime, Integer, String, bindparam, exists, insert, literal, select, true
+from sqlalchemy import DateTime, Integer, String, bindparam, exists, insert, literal, or_, select, true
 
-from portal.models import CallbackEvent, ForwardDelivery, ForwardRule, MiniProgram
+from portal.models import CallbackEvent, ForwardDelivery, ForwardRule, MiniProgram, OfficialAccount
 from portal.models.forwarding import ANY_KIND, DELIVERY_PENDING
 from portal.services.forwarding.rules import enabled_rules
 from portal.timeutil import utcnow
 
 _EVENTS, _DELIVERIES = CallbackEvent.__table__, ForwardDelivery.__table__
-_RULES, _APPS = ForwardRule.__table__, MiniProgram.__table__
+_RULES = ForwardRule.__table__
+# (appid, tenant_id) of each account kind: an appid is one account, a mini-program or an official account.
+_APPS = ((MiniProgram.__table__.c.authorizer_appid, MiniProgram.__table__.c.tenant_id),
+         (OfficialAccount.__table__.c.appid, OfficialAccount.__table__.c.tenant_id))
 _COLUMNS = ("rule_id", "event_id", "appid", "status", "attempts", "next_attempt_at", "give_up_at", "created_at")
 
 
@@ -32,8 +35,9 @@ def _queue_statement(tenant_scoped):
     ).where(_EVENTS.c.dedup_key == bindparam("key"),
             exists().where(_RULES.c.id == bindparam("rule_id", type_=Integer), _RULES.c.enabled == true()))
     if tenant_scoped:
-        query = query.where(exists().where(_APPS.c.authorizer_appid == _EVENTS.c.appid,
-                                           _APPS.c.tenant_id == bindparam("tenant_id", type_=Integer)))
+        tenant_id = bindparam("tenant_id", type_=Integer)
+        query = query.where(or_(*(exists().where(appid == _EVENTS.c.appid, tenant == tenant_id)
+                                  for appid, tenant in _APPS)))
     return insert(_DELIVERIES).from_select(_COLUMNS, query)
 
 

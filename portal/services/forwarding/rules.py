@@ -23,7 +23,7 @@ from config import Config
 from portal.coordination import coordination
 from portal.errors import NotFound, ValidationFailed
 from portal.extensions import db
-from portal.models import ForwardRule, MiniProgram, Tenant
+from portal.models import ForwardRule, MiniProgram, OfficialAccount, Tenant
 from portal.models.forwarding import ANY_KIND
 from portal.services.forwarding import signals
 from portal.services.forwarding.signing import new_secret
@@ -124,8 +124,9 @@ def normalise_kinds(text):
 def _check_scope(tenant_id, appid):
     if tenant_id is not None and db.session.get(Tenant, tenant_id) is None:
         raise ValidationFailed(_("No such tenant."))
-    if appid and db.session.query(MiniProgram.id).filter_by(authorizer_appid=appid).first() is None:
-        raise ValidationFailed(_("No mini-program with this AppID is in the portal."))
+    if appid and not any(db.session.query(model.id).filter(model.authorizer_appid == appid).first()
+                         for model in (MiniProgram, OfficialAccount)):
+        raise ValidationFailed(_("No mini-program or official account with this AppID is in the portal."))
 
 
 def create_rule(name, url, kinds="", tenant_id=None, appid=None, actor=None):

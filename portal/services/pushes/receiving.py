@@ -9,11 +9,11 @@ import logging
 import time
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, union_all
 
 from portal.coordination import coordination
 from portal.extensions import db
-from portal.models import CallbackEvent, MiniProgram
+from portal.models import CallbackEvent, MiniProgram, OfficialAccount
 from portal.models.callback import SOURCE_MESSAGE
 from portal.services.pushes import spool, stream
 from portal.services.pushes.store import (
@@ -86,9 +86,9 @@ def _checked(source, body, args, path_appid, check_time=True, look_up=True):
 
 
 def _check_recipient(event, path_appid, look_up):
-    """A message push names its mini-program only by the inner ToUserName (gh_...); every push of the
-    platform is signed with the same key, so the signature does not bind a push to the URL it is posted
-    to. A push for one app replayed to another app's URL is refused here, once the app's gh_ name is known
+    """A message push names its account (mini-program or official account) only by the inner ToUserName
+    (gh_...); every push of the platform is signed with the same key, so the signature does not bind a
+    push to the URL it is posted to. A push for one app replayed to another app's URL is refused here, once the app's gh_ name is known
     (api_get_authorizer_info fills it). `look_up=False` consults only the names already seen by this
     process: the spooled and queued modes answer without waiting on the database, and their drainer
     checks again with it."""
@@ -111,20 +111,24 @@ def _original_id(appid, look_up):
     an account is permanent), so this process keeps it. The first look-up reads every name known at once:
     a process meeting many apps would otherwise pay a connection and a round trip on each app's first push
     (in the benchmark's 2,000 apps, nearly every push); later ones read the one app, whose name may have
-    been filled meanwhile. A short connection of its own keeps the grouped writers' session free."""
+    been filled meanwhile. Either read is one statement over both account kinds. A short connection of its
+    own keeps the grouped writers' session free."""
     known = coordination().here("callback_original_ids", _OriginalIds)
     name = known.names.get(appid)
     if name is None and look_up:
-        query = select(MiniProgram.authorizer_appid, MiniProgram.user_name) \
-            .where(MiniProgram.user_name.is_not(None))
-        if known.read_all:
-            query = query.where(MiniProgram.authorizer_appid == appid)
+        query = union_all(*(_names_query(model, appid if known.read_all else None)
+                            for model in (MiniProgram, OfficialAccount)))
         with db.engine.connect() as connection:
             rows = connection.execute(query).all()
         known.names.update((row_appid, row_name) for row_appid, row_name in rows if row_name)
         known.read_all = True
         name = known.names.get(appid)
     return name
+
+
+def _names_query(model, appid):
+    query = select(model.authorizer_appid, model.user_name).where(model.user_name.is_not(None))
+    return query if appid is None else query.where(model.authorizer_appid == appid)
 
 
 def receive(source, body, args, path_appid=None):
