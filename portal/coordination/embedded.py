@@ -33,6 +33,7 @@ class EmbeddedCoordination(Coordination):
         self._paused = {}  # name -> epoch seconds
         self._leases = {}  # name -> value
         self._jobs = {}  # job id -> JobState of jobs waiting or running here
+        self._timers = {}  # job id -> the timer of its next run (`enqueue_in`)
         self._threads = set()
         self._slots = threading.BoundedSemaphore(max_parallel)
 
@@ -136,7 +137,10 @@ class EmbeddedCoordination(Coordination):
 
     def _forget_job(self, job_id):
         with self._guard:
-            self._jobs.pop(job_id, None)
+            if job_id in self._timers:  # scheduled again while it ran: it waits for that run
+                self._jobs[job_id] = JobState("scheduled", None)
+            else:
+                self._jobs.pop(job_id, None)
 
     def _set_state(self, job_id, state):
         if job_id:
@@ -174,17 +178,29 @@ class EmbeddedCoordination(Coordination):
         thread.start()
 
     def enqueue_in(self, seconds, name, args, queue, job_id, retry):
-        """A timer thread that only starts the job (in its own thread) when it is due."""
+        """A timer thread that only starts the job (in its own thread) when it is due. As with RQ, scheduling
+        an id again replaces its waiting run, and an id that runs now (a job that schedules its own next
+        run) is scheduled to run again."""
         func = import_string(name)  # a wrong name fails now, not when the timer fires
-        if not self._claim_job(job_id, "scheduled"):
-            return None
+        armed = {}
 
         def due():
+            with self._guard:
+                if job_id and self._timers.get(job_id) is not armed["timer"]:
+                    return  # replaced meanwhile
+                self._timers.pop(job_id, None)
             self._set_state(job_id, JobState("queued", None))
             self._start(func, name, args, {}, job_id)
 
-        timer = threading.Timer(max(0.0, seconds), due)
+        armed["timer"] = timer = threading.Timer(max(0.0, seconds), due)
         timer.name, timer.daemon = f"wait-{job_id or name}", True
+        with self._guard:
+            if job_id:
+                replaced = self._timers.pop(job_id, None)
+                if replaced is not None:
+                    replaced.cancel()
+                self._timers[job_id] = timer
+                self._jobs.setdefault(job_id, JobState("scheduled", None))
         timer.start()
         return job_id
 
