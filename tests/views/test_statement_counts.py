@@ -167,6 +167,7 @@ def _seed(app, tenant_ids, mp_id, staff_ids, user_ids):
                  "state": target_states[n % len(target_states)], "is_canary": n == 0, "attempts": 1, "retries": 0,
                  "reason": "Rejected: needs work" if n % 6 == 1 else None}
                 for release_id in fleet_ids[:2] for n, (row_id, row_appid, tenant_id) in enumerate(apps)])
+        db.session.commit()  # a new snapshot: on MariaDB the session's read view predates the rows above
         registration = db.session.scalar(sa.select(FastRegistration.id).order_by(FastRegistration.id))
         run = db.session.scalar(sa.select(JobRun.id).where(JobRun.miniprogram_id == mp_id).order_by(JobRun.id))
         template = db.session.scalar(sa.select(LibraryTemplate.id).order_by(LibraryTemplate.id))
