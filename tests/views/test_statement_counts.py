@@ -170,7 +170,7 @@ def _seed(app, tenant_ids, mp_id, staff_ids, user_ids):
         db.session.commit()  # a new snapshot: on MariaDB the session's read view predates the rows above
         registration = db.session.scalar(sa.select(FastRegistration.id).order_by(FastRegistration.id))
         run = db.session.scalar(sa.select(JobRun.id).where(JobRun.miniprogram_id == mp_id).order_by(JobRun.id))
-        template = db.session.scalar(sa.select(LibraryTemplate.id).order_by(LibraryTemplate.id))
+        template = db.session.scalar(sa.select(LibraryTemplate.template_id).order_by(LibraryTemplate.id))  # the URL takes WeChat's id
         unclaimed = db.session.scalar(sa.select(UnclaimedAuthorizer.id).order_by(UnclaimedAuthorizer.id))
     return {"fleet": fleet_ids[0], "registration": registration, "run": run, "template": template,
             "unclaimed": unclaimed}
