@@ -135,7 +135,7 @@ class PortalTokenStore:
         """
         key = f"authorizer:{appid}"
         with self._lock(key):
-            cached = self._cache_read(key) or self._read_authorizer(appid)
+            cached = self._cache_read(key, fresh=True) or self._read_authorizer(appid)
             if cached and cached[1] - within > time.time():
                 return False
             self._refresh_authorizer(appid)
@@ -143,7 +143,7 @@ class PortalTokenStore:
 
     def refresh_component_if_expiring(self, within):
         with self._lock("component"):
-            cached = self._cache_read("component") or self._read_component()
+            cached = self._cache_read("component", fresh=True) or self._read_component()
             if cached and cached[1] - within > time.time():
                 return False
             self._refresh_component()
@@ -160,7 +160,7 @@ class PortalTokenStore:
             if cached and cached[1] - REFRESH_MARGIN > time.time():
                 return cached[0]
             with self._lock(key):
-                cached = self._cache_read(key) or self._remember(key, read())
+                cached = self._cache_read(key, fresh=True) or self._remember(key, read())
                 if cached and cached[1] - REFRESH_MARGIN > time.time():
                     return cached[0]
                 return refresh()
@@ -170,7 +170,7 @@ class PortalTokenStore:
 
     def _invalidate(self, key, failed_token, expire_in_db):
         with self._lock(key):
-            cached = self._cache_read(key)
+            cached = self._cache_read(key, fresh=True)
             if cached and cached[0] != failed_token:
                 return  # someone already refreshed: keep the new token
             self._cache_drop(key)
@@ -189,9 +189,11 @@ class PortalTokenStore:
     def _cache_key(self, key):
         return f"wxtok:{self.component.config.component_appid}:{key}"
 
-    def _cache_read(self, key):
+    def _cache_read(self, key, fresh=False):
+        """What the cache holds, through this request's memo; `fresh` (under the refresh lock, where another
+        process may just have refreshed) skips the memo, or the re-check would see the token it re-checks."""
         memo = _request_memo()
-        if self._cache_key(key) in memo:
+        if not fresh and self._cache_key(key) in memo:
             return memo[self._cache_key(key)]
         value = self._shared_cache_read(key)
         if value is not None:
