@@ -95,15 +95,18 @@ class Config:
     CALLBACK_RATE_LIMIT = _env("CALLBACK_RATE_LIMIT", "600 per minute")  # per source IP, per callback URL
     # Merchant actions that call WeChat, per user and per mini-program (`portal.action_limits`).
     MERCHANT_WECHAT_RATE_LIMIT = _env("MERCHANT_WECHAT_RATE_LIMIT", "30 per minute;300 per hour")
-    # "stored": `success` once the push is committed to the database; "spooled": once it is written to this
-    # host's push spool (a local directory), "queued": once it is in a Redis stream that a persistent Redis
-    # (appendonly yes) keeps; both drained into the database right after.
-    CALLBACK_ACKNOWLEDGE = _env("CALLBACK_ACKNOWLEDGE", "stored")
+    # "spooled": `success` once the push is written to this host's push spool (a local directory), stored
+    # within a fraction of a second by the host's drainer; "stored": once it is committed to the database;
+    # "queued": once it is in a Redis stream that a persistent Redis (appendonly yes) keeps.
+    CALLBACK_ACKNOWLEDGE = _env("CALLBACK_ACKNOWLEDGE", "spooled")
     CALLBACK_SPOOL_DIR = _env("CALLBACK_SPOOL_DIR")  # default: <instance>/push-spool
     CALLBACK_SPOOL_SYNC_SECONDS = float(_env("CALLBACK_SPOOL_SYNC_SECONDS", 1))  # fdatasync cadence; 0: every push
     CALLBACK_SPOOL_SEGMENT_SECONDS = float(_env("CALLBACK_SPOOL_SEGMENT_SECONDS", 1))  # then a segment is drainable
     CALLBACK_QUEUE_REQUIRE_AOF = _env("CALLBACK_QUEUE_REQUIRE_AOF", "true").lower() not in ("0", "false", "no")
     CALLBACK_DRAIN_IN_PROCESS = _env("CALLBACK_DRAIN_IN_PROCESS", "true").lower() not in ("0", "false", "no")
+    # worker.py runs this host's spool drainer as a child process at this nice value (0 to 19).
+    CALLBACK_HOST_DRAINER = _env("CALLBACK_HOST_DRAINER", "true").lower() not in ("0", "false", "no")
+    CALLBACK_DRAINER_NICE = _env_int("CALLBACK_DRAINER_NICE", 10)
     CALLBACK_CLAIM_IDLE_SECONDS = float(_env("CALLBACK_CLAIM_IDLE_SECONDS", 30))  # then a dead drainer's are taken
     CALLBACK_CONSUMER_IDLE_SECONDS = float(_env("CALLBACK_CONSUMER_IDLE_SECONDS", 3600))  # then forgotten if idle
     LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")  # per IP, and per account and IP

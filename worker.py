@@ -14,8 +14,15 @@ SIGTERM is a warm shutdown (the running job finishes, then the periodic enqueuer
 exits 0); a second SIGTERM or SIGINT stops at once. With `--fork`, signal the worker process itself
 (systemd: `KillMode=mixed`), not its whole group, or the job's work horse gets the first SIGTERM too.
 A lost Redis connection does not end the worker: it waits for Redis and starts a fresh RQ worker.
+
+Pushes are acknowledged once written to the host's push spool (CALLBACK_ACKNOWLEDGE=spooled, the default): a
+worker also runs this host's spool drainer, `flask drain-pushes --follow` as a child process at
+CALLBACK_DRAINER_NICE (10), so answering WeChat comes first and storing uses what CPU is left; the child is
+started again if it dies, and stopped with the worker. Several workers on one host each start one; one
+drains, the others wait to take over (see `portal.services.pushes.spool_drainer`).
 """
 
+import os
 import sys
 
 from rq import SimpleWorker, Worker
@@ -24,6 +31,7 @@ from portal import create_app
 from portal.queueing.queues import QUEUE_ORDER, SERIALIZER, get_queue
 from portal.queueing.runner import wait_for_redis, work_until_stopped
 from portal.queueing.schedule import periodic_enqueuer
+from portal.services.pushes.spool_drainer import supervised_host_drainer
 
 
 class AppWorker(SimpleWorker):
@@ -65,7 +73,7 @@ def main(argv):
         # SIGTERM/SIGINT: RQ's warm shutdown lets the running job finish, then work() returns and the
         # enqueuer stops; a second signal (a second or more later) kills the job and exits at once.
         # A lost Redis connection makes RQ quit its loop: work_until_stopped starts a fresh worker.
-        with periodic_enqueuer(app):
+        with periodic_enqueuer(app), supervised_host_drainer(app, os.path.dirname(os.path.abspath(__file__))):
             work_until_stopped(make_worker, redis, with_scheduler=True)
 
 

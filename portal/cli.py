@@ -7,6 +7,8 @@ from a prompt or an environment variable.
 import json
 import os
 import secrets
+import signal
+import threading
 
 import click
 from flask import current_app
@@ -134,31 +136,58 @@ def sync_authorizers():
 @click.command("drain-pushes")
 @click.option("--claim-idle", default=None, type=float,
               help="Take over entries another drainer has held this many seconds (default CALLBACK_CLAIM_IDLE_SECONDS).")
-@click.option("--follow", is_flag=True, help="Keep draining as pushes arrive (a drainer outside the web processes).")
+@click.option("--follow", is_flag=True,
+              help="Keep draining as pushes arrive, as this host's drainer (the one worker.py runs).")
+@click.option("--nice", default=0, type=click.IntRange(0, 19), help="Lower this process's priority by this much.")
+@click.option("--exit-with-parent", is_flag=True, help="Stop when the process that started this one exits.")
 @with_appcontext
-def drain_pushes(claim_idle, follow):
-    """Store the pushes acknowledged before the database write until none is left: this host's push spool
-    (CALLBACK_ACKNOWLEDGE=spooled) and the Redis push stream (=queued)."""
+def drain_pushes(claim_idle, follow, nice, exit_with_parent):
+    """Store the pushes acknowledged before the database write: this host's push spool
+    (CALLBACK_ACKNOWLEDGE=spooled) and the Redis push stream (=queued). With --follow, keep storing them as
+    they arrive until SIGTERM; the spool is then followed by one such drainer per host at a time (a second
+    one waits to take over)."""
     from flask import current_app
 
-    from portal.services.pushes import spool, store_queued, stream
+    from portal.services.pushes import spool_drainer, store_queued, stream
 
     app = current_app._get_current_object()
     streamed = stream.can_exist(app)
-    spooled = spool.has_work(app)
+    spooled = spool_drainer.has_work(app)
     if not streamed and not spooled:
         raise click.ClickException("Nothing to drain: pushes are stored before success (no REDIS_URL, and "
                                    "CALLBACK_ACKNOWLEDGE is not spooled).")
+    if nice:
+        os.nice(nice)
     if follow:
-        if spool.is_enabled():
-            spool.drain_forever(app, store_queued)
-        if streamed:
-            stream.drain_forever(app, store_queued)
-    stored = spool.drain_all(app, store_queued) if spooled else 0
+        _follow(app, spool_drainer, stream, store_queued, spooled, streamed, exit_with_parent)
+        return
+    stored = spool_drainer.drain_all(app, store_queued) if spooled else 0
     if streamed:
         idle = None if claim_idle is None else int(claim_idle * 1000)
         stored += stream.drain_all(stream.client(app), stream.consumer_name(), store_queued, idle)
     click.echo(json.dumps({"stored": stored}))
+
+
+def _follow(app, spool_drainer, stream, store, spooled, streamed, exit_with_parent):
+    """`drain-pushes --follow`: the spool (as the host's drainer) or else the stream, until SIGTERM/SIGINT
+    (after the pass in progress) or, with `exit_with_parent`, until the parent is gone."""
+    stopping, parent = threading.Event(), os.getppid()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_args: stopping.set())
+
+    def stop():
+        return stopping.is_set() or (exit_with_parent and os.getppid() != parent)
+
+    if not spooled:
+        stream.drain_forever(app, store)
+        return
+    lock = spool_drainer.hold_host_lock(app, stop)
+    if lock is None:
+        return
+    try:
+        spool_drainer.follow(app, store, stop)
+    finally:
+        os.close(lock)
 
 
 @click.command("rotate-data-key")

@@ -25,6 +25,7 @@ from portal.models.fleet import FINAL, FleetRelease, FleetTarget
 from portal.services import authorization, library, official_accounts, tenant_settings
 from portal.services import code as code_service
 from portal.services.fleet import coordinator
+from portal.services.pushes import spool_drainer
 from portal.services.wechat import get_client
 from portal.wechat.errors import AuthorizationLost
 
@@ -105,6 +106,7 @@ def seed(app, sandbox_url):
 
 
 def _seed(app, sandbox):
+    _wait(app)  # the sandbox's ticket, answered before it was stored
     staff = db.session.scalar(select(User).where(User.role == "staff").order_by(User.id))
     tenants = {t.name: t for t in db.session.scalars(select(Tenant))}
     templates = {t.user_version: t.template_id for t in library.sync_templates(staff)}
@@ -231,7 +233,9 @@ def _merchant(mp):
 
 
 def _wait(app):
-    """Until the jobs started so far have ended (embedded: threads of this process), then a fresh snapshot."""
+    """Until the pushes answered so far are stored and the jobs started so far have ended (embedded: threads
+    of this process), then a fresh snapshot."""
+    spool_drainer.wait_until_drained(app, timeout=WAIT_SECONDS)
     app.extensions["coordination"].wait_until_idle(timeout=WAIT_SECONDS)
     db.session.commit()
 

@@ -19,6 +19,10 @@ TEST_PASSWORD = "correct-horse-battery"
 TEST_SECRET_KEY = secrets.token_urlsafe(32)
 TEST_DATA_KEY = secrets.token_urlsafe(32)
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+# Most tests read what a push changed right after posting it, so the suite stores pushes before `success`
+# (and so do the worker and gunicorn processes tests start, which inherit this environment); the tests of
+# the spool and of the default deployment choose the mode themselves.
+ACKNOWLEDGE = os.environ.setdefault("CALLBACK_ACKNOWLEDGE", "stored")
 
 
 def _database_url():
@@ -65,6 +69,7 @@ def base_overrides(url):
     return {
         "TESTING": True,
         "PORTAL_ENV": "development",
+        "CALLBACK_ACKNOWLEDGE": ACKNOWLEDGE,
         "SQLALCHEMY_DATABASE_URI": url,
         "SECRET_KEY": TEST_SECRET_KEY,
         "DATA_KEY": TEST_DATA_KEY,

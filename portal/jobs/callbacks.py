@@ -3,7 +3,7 @@ with CALLBACK_ACKNOWLEDGE=queued, the push spool of the worker's host with =spoo
 
 from flask import current_app
 
-from portal.services.pushes import spool, store_queued, stream
+from portal.services.pushes import spool_drainer, store_queued, stream
 
 
 def drain_queued_pushes():
@@ -11,6 +11,6 @@ def drain_queued_pushes():
     what waits in this host's push spool (web processes on the same host whose drainers are gone)."""
     result = stream.drain_periodically(store_queued)
     app = current_app._get_current_object()
-    if spool.has_work(app):
-        result["stored"] += spool.drain_all(app, store_queued)
+    if spool_drainer.has_work(app):
+        result["stored"] += spool_drainer.drain_all(app, store_queued)
     return result

@@ -13,6 +13,7 @@ import time
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from rq.exceptions import StopRequested
 
 log = logging.getLogger("portal.jobs.runner")
 
@@ -43,6 +44,8 @@ def work_until_stopped(make_worker, redis, restart_pause=1.0, **work_kwargs):
             worker.work(**work_kwargs)
         except RedisError as exc:  # RQ's teardown after a lost connection
             log.warning("worker %s: Redis failed while stopping (%s)", worker.name, exc.__class__.__name__)
+        except StopRequested:  # a SIGTERM/SIGINT while RQ tears down after its loop: raised outside it
+            return worker
         if _shutdown_requested(worker):
             return worker
         log.warning("worker %s left its loop without a shutdown request (Redis lost?); starting a fresh one",

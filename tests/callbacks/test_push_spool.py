@@ -86,7 +86,7 @@ def test_pushes_are_answered_while_the_database_and_redis_are_down_and_stored_wh
     assert len(_wait_ready(spool)) == 1
 
     with down.app_context():
-        from portal.services.pushes import spool as push_spool
+        from portal.services.pushes import spool_drainer as push_spool
         from portal.services.pushes import store_queued
 
         assert push_spool.drain_all(down, store_queued) == 0  # nothing stored, nothing lost
@@ -94,7 +94,7 @@ def test_pushes_are_answered_while_the_database_and_redis_are_down_and_stored_wh
 
     _spooled(platform, spool)
     with platform.app.app_context():
-        from portal.services.pushes import spool as push_spool
+        from portal.services.pushes import spool_drainer as push_spool
         from portal.services.pushes import store_queued
 
         assert push_spool.drain_all(platform.app, store_queued) == 2
@@ -213,7 +213,7 @@ def test_racing_writers_and_drainers_store_each_push_exactly_once(platform, tmp_
     stored once, none counted as a retry, none left behind (segments are taken by one drainer at a time)."""
     import threading
 
-    from portal.services.pushes import spool as push_spool
+    from portal.services.pushes import spool_drainer as push_spool
     from portal.services.pushes import store_queued
 
     spool = tmp_path / "spool"

@@ -134,7 +134,7 @@ def test_rules_match_by_type_tenant_and_appid(env, make_tenant):
 def test_a_spooled_push_is_forwarded_once_it_is_drained(env, tmp_path):
     """CALLBACK_ACKNOWLEDGE=spooled: the push is answered from the spool and stored by the drainer, whose
     transaction queues the delivery."""
-    from portal.services.pushes import spool, store_queued
+    from portal.services.pushes import spool_drainer, store_queued
     from tests.callbacks.test_push_spool import _wait_ready
 
     appid = env.platform.authorized_app()
@@ -145,7 +145,7 @@ def test_a_spooled_push_is_forwarded_once_it_is_drained(env, tmp_path):
     assert not env.deliveries()
     assert len(_wait_ready(tmp_path)) == 1
     with env.app.app_context():
-        assert spool.drain_all(env.app, store_queued) == 1
+        assert spool_drainer.drain_all(env.app, store_queued) == 1
     wait_for(env.app, lambda: env.received("spooled", "accepted"), timeout=30, what="the spooled push forwarded")
     assert [body(r)["Content"] for r in env.received("spooled")] == ["from the spool"]
 

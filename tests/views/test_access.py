@@ -169,7 +169,7 @@ def test_an_app_authorized_after_the_names_were_read_is_checked_too(platform, tw
 def test_a_replayed_push_answered_from_the_spool_is_dropped_when_drained(platform, two_tenants, tmp_path):
     """CALLBACK_ACKNOWLEDGE=spooled answers without the database, so the replay is acknowledged; the drainer
     looks the app up and drops it, and stores the genuine push."""
-    from portal.services.pushes import spool, store_queued
+    from portal.services.pushes import spool_drainer, store_queued
     from tests.callbacks.test_push_spool import _wait_ready
 
     apps, gh_a = _two_apps_with_audits_in_review(platform, two_tenants)
@@ -182,7 +182,7 @@ def test_a_replayed_push_answered_from_the_spool_is_dropped_when_drained(platfor
         assert (answer.status_code, answer.get_data(as_text=True)) == (200, "success")
     assert len(_wait_ready(tmp_path)) == 1  # the segment is closed, ready for a drainer
     with platform.app.app_context():
-        assert spool.drain_all(platform.app, store_queued) == 2  # both settled: one stored, one dropped
+        assert spool_drainer.drain_all(platform.app, store_queued) == 2  # both settled: one stored, one dropped
     assert _audit_outcomes(platform, apps) == {"a": (0, 1), "b": (2, 0)}
 
 

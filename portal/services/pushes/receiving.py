@@ -15,7 +15,7 @@ from portal.coordination import coordination
 from portal.extensions import db
 from portal.models import CallbackEvent, MiniProgram, OfficialAccount
 from portal.models.callback import SOURCE_MESSAGE
-from portal.services.pushes import spool, stream
+from portal.services.pushes import spool, spool_drainer, stream
 from portal.services.pushes.store import (
     GROUPED,
     Receipt,
@@ -143,7 +143,10 @@ def receive(source, body, args, path_appid=None):
     event, xml = _checked(source, body, args, path_appid, look_up=not deferred)
     if spooled:
         try:
-            spool.append(source, body, args, path_appid, store_queued)
+            spool.append(source, body, args, path_appid)
+            app = current_app._get_current_object()
+            if app.config.get("CALLBACK_DRAIN_IN_PROCESS", True):
+                spool_drainer.start_in_process(app, store_queued)
             return Receipt(None, source, event.kind[:64], event.appid or None, None, OUTCOME_SPOOLED)
         except spool.SpoolError as exc:
             log.warning("push stored before success: %s", exc)
@@ -189,11 +192,11 @@ def store_queued(items):
 
 def waiting_pushes():
     """Pushes acknowledged but not stored yet, for the staff push list: {"mode", "spool", "stream"}; "spool"
-    is `spool.backlog` (or None when nothing is spooled here), "stream" a count (or None without Redis,
+    is `spool_drainer.backlog` (or None when nothing is spooled here), "stream" a count (or None without Redis,
     or when Redis cannot be asked)."""
     app = current_app._get_current_object()
     mode = app.config.get("CALLBACK_ACKNOWLEDGE")
-    spooled = spool.backlog(app)  # one listing of the spool: shown when spooling is on or segments are left
+    spooled = spool_drainer.backlog(app)  # one listing of the spool: shown when spooling is on or segments are left
     if mode != "spooled" and not spooled["segments"]:
         spooled = None
     streamed = stream.backlog(app)
