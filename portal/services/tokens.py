@@ -13,8 +13,9 @@ are never lost.
   read again, so waiters reuse the token the winner fetched.
 - On 40001/40014/42001 the client calls `invalidate_*` with the token that failed; the cache is dropped
   only if it still holds that token (WxJava #1300).
-- On 61023 the refresh token is re-read from `api_get_authorizer_list`; if WeChat no longer lists the app
-  it is marked "needs re-authorization".
+- On 61023 a refresh token another process has stored meanwhile is used (or the token it fetched with it);
+  else the refresh token is re-read from `api_get_authorizer_list`; if WeChat no longer lists the app it is
+  marked "needs re-authorization".
 The store uses its own database session so it never commits a caller's unfinished work.
 """
 
@@ -44,6 +45,10 @@ REFRESH_MARGIN = 600  # seconds before expiry when a token counts as stale
 TICKET_MAX_AGE = 12 * 3600  # WeChat's ticket validity
 LOCK_TTL_MS = 20_000  # longer than a refresh can take (timeouts included); a crashed holder frees it then
 LOCK_WAIT_SECONDS = 25.0
+# A refresh token another process replaced meanwhile (61023) is followed this many times, pausing a little
+# longer each time for that process to store what it fetched.
+ROTATION_ATTEMPTS = 4
+ROTATION_PAUSE_SECONDS = 0.05
 
 
 def find_authorizer(session, appid):
@@ -231,8 +236,9 @@ class PortalTokenStore:
     @contextmanager
     def _lock(self, key):
         """Single-flight across processes. The cache and the lock are never the only copy: while the shared
-        store is down, refreshes are single-flight per process only; WeChat keeps a replaced token valid for
-        five minutes, so a rare double refresh across processes does no harm."""
+        store is down, refreshes are single-flight per process only; WeChat keeps a replaced access token valid
+        for five minutes, and a refresh token a second process used after the first replaced it (61023) is
+        followed to the one stored (`_refresh_authorizer`)."""
         try:
             with named_lock(self._cache_key(key), this_process_only=not self._coordination.is_reachable(),
                             ttl_ms=int(self.app.config.get("TOKEN_LOCK_TTL_MS", LOCK_TTL_MS)),
@@ -316,24 +322,40 @@ class PortalTokenStore:
         return None
 
     def _refresh_authorizer(self, appid):
-        with self._session() as s:
-            row = self._authorizer(s, appid)
-            if row is None or row.auth_state != AUTH_AUTHORIZED:
-                raise NotAuthorized(appid)
-            refresh_token = row.authorizer_refresh_token
+        refresh_token, replaced = self._stored_refresh_token(appid), self._read_authorizer(appid)
         try:
-            try:
-                result = self._call_refresh(appid, refresh_token)
-            except AuthorizationLost:
-                # 61023 (refresh token invalid) or 61003 (not authorized): WeChat's authorizer list is the
-                # truth. Recover the token from it, or mark the app as needing re-authorization.
-                refresh_token = self.recover_refresh_token(appid)
-                result = self._call_refresh(appid, refresh_token)
+            for attempt in range(1, ROTATION_ATTEMPTS + 1):
+                try:
+                    result = self._call_refresh(appid, refresh_token)
+                    break
+                except AuthorizationLost:
+                    # 61023 (refresh token invalid) or 61003 (not authorized). Another process may have used
+                    # the same refresh token a moment ago (its lock was its own: embedded mode, or the shared
+                    # store unreachable) and WeChat replaced it: follow what it stored, the access token it
+                    # fetched or its new refresh token. Else WeChat's authorizer list is the truth: recover
+                    # the refresh token from it, or mark the app as needing re-authorization.
+                    if attempt == ROTATION_ATTEMPTS:
+                        raise
+                    time.sleep(ROTATION_PAUSE_SECONDS * attempt)  # the other process's save lands meanwhile
+                    current = self._read_authorizer(appid)
+                    if current and current != replaced and current[1] - REFRESH_MARGIN > time.time():
+                        self._remember(f"authorizer:{appid}", current)
+                        return current[0]
+                    stored = self._stored_refresh_token(appid)
+                    refresh_token = stored if stored and stored != refresh_token else \
+                        self.recover_refresh_token(appid)
         except WeChatError as exc:
             self._record_refresh_failure(appid, exc)
             raise
         self.save_authorizer_tokens(appid, result.access_token, result.expires_in, result.refresh_token)
         return result.access_token
+
+    def _stored_refresh_token(self, appid):
+        with self._session() as s:
+            row = self._authorizer(s, appid)
+            if row is None or row.auth_state != AUTH_AUTHORIZED:
+                raise NotAuthorized(appid)
+            return row.authorizer_refresh_token
 
     def _record_refresh_failure(self, appid, exc):
         """Note on the app's row that its last refresh failed and why, in words (the token health page).

@@ -9,7 +9,9 @@ read what another process has just stored, not what this request read before it 
 
 Without Redis the portal runs in embedded mode, which is one process: the refresh lock is a thread lock of
 that process and no token is cached between processes, so each gunicorn process refreshes on its own. The
-test needs Redis and is skipped without it."""
+single-flight test needs Redis and is skipped without it. What embedded mode must still get right across
+processes is tested below with Redis switched off: a process whose refresh token was just replaced by
+another process's refresh (61023) follows the stored one, and no client is told to re-authorize."""
 
 import contextlib
 import os
@@ -31,25 +33,28 @@ TOKEN = "/authorizers/{appid}/access-token"
 INVALIDATE = "/authorizers/{appid}/access-token/invalidate"
 APPS, CLIENTS, WORKERS, THREADS = 4, 100, 4, 8
 
-pytestmark = pytest.mark.skipif(
+needs_redis = pytest.mark.skipif(
     not os.environ.get("REDIS_URL"),
     reason="the refresh lock is shared by processes only through Redis (embedded mode is one process)")
 
 
 @contextlib.contextmanager
-def gunicorn(platform, log_path):
-    """`gunicorn -c gunicorn.conf.py wsgi:app` with WORKERS processes on the test database and Redis, as
-    the platform's portal (same component, same sandbox); yields its base URL once every worker serves."""
+def gunicorn(platform, log_path, redis=True):
+    """`gunicorn -c gunicorn.conf.py wsgi:app` with WORKERS processes on the test database and Redis (or
+    none: embedded mode in each process), as the platform's portal (same component, same sandbox); yields
+    its base URL once every worker serves."""
     config = platform.app.config
     port = free_port()
     env = {name: value for name, value in os.environ.items() if not name.startswith(("WECHAT_", "REDIS_URL"))}
     env.update({name: str(config[name]) for name in config if name.startswith("WECHAT_")})
     env.update(GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS=str(WORKERS), GUNICORN_THREADS=str(THREADS),
-               DATABASE_URL=config["SQLALCHEMY_DATABASE_URI"], REDIS_URL=config["REDIS_URL"],
+               DATABASE_URL=config["SQLALCHEMY_DATABASE_URI"],
                SECRET_KEY=config["SECRET_KEY"], DATA_KEY=config["DATA_KEY"],
                PUBLIC_BASE_URL=config["PUBLIC_BASE_URL"],
                # one key makes every call of the test: its rate limit is not what is tested here
                API_RATE_LIMIT="100000 per minute")
+    if redis:
+        env["REDIS_URL"] = config["REDIS_URL"]
     with open(log_path, "wb") as log:
         server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
                                   cwd=ROOT, env=env, stdout=log, stderr=log)
@@ -128,6 +133,7 @@ def expire_every_token(platform):
     platform.api.advance(7200 + 600)
 
 
+@needs_redis
 def test_a_hundred_clients_in_four_processes_cause_one_refresh_per_app_on_expiry_and_on_report(platform, make_key,
                                                                                                   tmp_path):
     appids = [platform.authorized_app() for _ in range(APPS)]
@@ -166,3 +172,32 @@ def test_a_hundred_clients_in_four_processes_cause_one_refresh_per_app_on_expiry
     for appid in appids:
         assert renewed[appid] == {stored[appid]}, f"{appid}'s reporters were handed {len(renewed[appid])} tokens"
         assert renewed[appid] != served[appid], f"{appid}'s rejected token was handed back"
+
+
+def test_without_a_shared_lock_processes_that_refresh_at_once_follow_each_others_refresh_token(
+        platform, make_key, tmp_path):
+    """Embedded mode under four processes (each with its own lock): on expiry several processes refresh the
+    same app with the same refresh token, and WeChat replaces it on the first call. The others get 61023 and
+    follow the refresh token the first one stored: every client is served, no app is lost."""
+    from portal.extensions import db
+    from portal.models import MiniProgram
+
+    appids = [platform.authorized_app() for _ in range(APPS)]
+    key = make_key()
+    with gunicorn(platform, tmp_path / "gunicorn.log", redis=False) as base:
+        expire_every_token(platform)
+        served = served_tokens(stampede(base, key, appids))
+    stored = stored_tokens(platform, appids)
+    with platform.app.app_context():
+        states = {row.authorizer_appid: row.auth_state
+                  for row in MiniProgram.query.filter(MiniProgram.authorizer_appid.in_(appids))}
+        db.session.remove()
+    assert set(states.values()) == {"authorized"}, states
+    for appid in appids:
+        assert stored[appid] in served[appid]
+    from portal.services.wechat import get_client
+
+    with platform.app.app_context():  # the refresh token each app holds now is the one WeChat holds
+        store = get_client().tokens
+        for appid in appids:
+            assert store.force_refresh_authorizer(appid)
