@@ -58,6 +58,7 @@ def test_spooled_push_is_acknowledged_then_stored_once_by_the_drainer(platform, 
     staff = staff_client(platform, make_user, login_as)
     page = staff.get("/staff/platform/pushes").get_data(as_text=True)
     assert "3 条推送已应答，正在本机缓存中等待入库（1 个文件" in page, page[:3000]
+    assert "本机没有 worker 排空推送缓存" in page  # nothing but this test's app drains here
     drain_and_check_stored_once(platform, before)
     assert _segments(spool) == []
     assert "本机推送缓存为空" in staff.get("/staff/platform/pushes").get_data(as_text=True)

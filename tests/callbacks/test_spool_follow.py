@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.callbacks.test_push_queue import _audit_push, _count, _post_in_process, _ticket_push
+from tests.callbacks.test_push_queue import _audit_push, _count, _post_in_process, _ticket_push, staff_client
 
 ROOT = Path(__file__).resolve().parents[2]
 needs_redis = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="worker.py needs Redis")
@@ -130,7 +130,7 @@ def _nice(pid):
 
 @needs_redis
 def test_worker_runs_the_host_drainer_starts_it_again_and_stops_it(platform, make_tenant, tenant_objects,
-                                                                     tmp_path):
+                                                                     tmp_path, make_user, login_as):
     from portal.services.pushes import spool_drainer
     from tests.fleet.conftest import worker_env
 
@@ -146,6 +146,8 @@ def test_worker_runs_the_host_drainer_starts_it_again_and_stops_it(platform, mak
         first = _drainer_children(worker)[0]
         _wait_for(lambda: spool_drainer.host_drainer_running(platform.app), what="the drainer to hold the spool")
         assert _nice(first) == 10
+        staff = staff_client(platform, make_user, login_as)
+        assert "本机的 worker 正在将缓存中的推送入库" in staff.get("/staff/platform/pushes").get_data(as_text=True)
         assert _post_in_process(platform, *_audit_push(platform, apps[0], int(time.time()))) == (200, "success")
         _wait_for(lambda: _count(platform, "SELECT COUNT(*) FROM wxminiprogram_audit WHERE status = 0") == 1,
                   what="the first push to be stored by the worker's drainer")

@@ -192,13 +192,16 @@ def store_queued(items):
 
 def waiting_pushes():
     """Pushes acknowledged but not stored yet, for the staff push list: {"mode", "spool", "stream"}; "spool"
-    is `spool_drainer.backlog` (or None when nothing is spooled here), "stream" a count (or None without Redis,
+    is `spool_drainer.backlog` with "host_drainer" (whether a worker's drainer stores this host's spool; None
+    when nothing is spooled here), "stream" a count (or None without Redis,
     or when Redis cannot be asked)."""
     app = current_app._get_current_object()
     mode = app.config.get("CALLBACK_ACKNOWLEDGE")
     spooled = spool_drainer.backlog(app)  # one listing of the spool: shown when spooling is on or segments are left
     if mode != "spooled" and not spooled["segments"]:
         spooled = None
+    else:
+        spooled["host_drainer"] = spool_drainer.host_drainer_running(app)
     streamed = stream.backlog(app)
     return {"mode": mode, "spool": spooled, "stream": streamed}
 
