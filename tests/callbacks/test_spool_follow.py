@@ -164,3 +164,26 @@ def test_worker_runs_the_host_drainer_starts_it_again_and_stops_it(platform, mak
         worker.wait(60)
     assert worker.returncode == 0
     assert not Path(f"/proc/{second}").exists() or b"drain-pushes" not in Path(f"/proc/{second}/cmdline").read_bytes()
+
+
+def test_a_backlog_larger_than_one_read_is_stored_whole(platform, tmp_path):
+    """A segment holding more than the drainer reads at a time (a burst the drainer could not follow) is
+    stored a part at a time, every push once."""
+    from portal.services.pushes import spool, spool_drainer, store_queued
+
+    directory = tmp_path / "spool"
+    directory.mkdir()
+    _spooled(platform, directory)
+    ts = int(time.time())
+    lines, size = [], 0
+    while size <= 2 * spool_drainer.READ_BYTES:
+        path, (body, query) = _ticket_push(platform, ts, f"t-backlog-{len(lines)}")
+        lines.append(spool.record("auth", None, query, body.encode()))
+        size += len(lines[-1]) + 1
+    (directory / f"{time.time_ns():020d}-999999-1.ready").write_text("\n" + "\n".join(lines) + "\n")
+    before = _count(platform, "SELECT COUNT(*) FROM callback_events")
+    with platform.app.app_context():
+        assert spool_drainer.drain_all(platform.app, store_queued) == len(lines)
+    assert _count(platform, "SELECT COUNT(*) FROM callback_events") == before + len(lines)
+    assert _count(platform, "SELECT COALESCE(SUM(duplicates), 0) FROM callback_events") == 0
+    assert _files(directory, ".ready") == [] and _files(directory, ".pos") == []

@@ -46,6 +46,7 @@ log = logging.getLogger("portal.callbacks")
 POS = ".pos"
 HOST_LOCK = ".host-drainer"
 BATCH = 500  # pushes stored per transaction
+READ_BYTES = 1 << 20  # read from a segment per look (a push is at most CALLBACK_MAX_BYTES, 64 KiB, as base64)
 FOLLOW_POLL_SECONDS = 0.05  # a follower that found nothing new looks again after this,
 IDLE_POLL_SECONDS = 0.25  # or after this once nothing has come for IDLE_AFTER_SECONDS
 IDLE_AFTER_SECONDS = 2.0
@@ -145,20 +146,21 @@ class SpoolDrainer:
         size, base = os.fstat(claim.fd).st_size, claim.offset  # the size after the lock: then it is final
         if size <= base:
             return 0, done
-        data = os.pread(claim.fd, size - base, base)
-        end = len(data) if done else data.rfind(b"\n") + 1
+        length = min(size - base, READ_BYTES)  # a backlog is read a part at a time: memory stays flat
+        data = os.pread(claim.fd, length, base)
+        end = len(data) if done and base + length >= size else data.rfind(b"\n") + 1
         if end <= 0:
             return 0, False
-        items, lines = [], {}
+        items, spans = [], {}
         start = 0
         while start < end:
             newline = data.find(b"\n", start, end)
             stop = end if newline < 0 else newline
             if stop > start:
-                line, key = data[start:stop], base + stop + 1
+                key = base + stop + 1
                 try:
-                    items.append((key, *spool.parse(line)))
-                    lines[key] = line
+                    items.append((key, *spool.parse(data[start:stop])))
+                    spans[key] = (start, stop)
                 except ValueError:  # a line a crash cut short: never acknowledged
                     claim.torn += 1
             start = stop + 1
@@ -170,7 +172,7 @@ class SpoolDrainer:
                 return settled, False
             missed = [key for key, *_rest in batch if key not in stored]
             if missed:
-                self._keep(claim, [lines[key] for key in missed], batch[0][0])
+                self._keep(claim, [data[spans[key][0]:spans[key][1]] for key in missed], batch[0][0])
             settled += len(stored)
             self._advance(claim, batch[-1][0] if first + BATCH < len(items) else base + end)
         if not items:
@@ -223,12 +225,16 @@ def _sync_directory(directory):
 
 
 def drain_all(app, store):
-    """One pass over this host's spool (what `flask drain-pushes` and the workers' schedule run): every
-    segment no other drainer follows is stored up to its last whole line, and deleted once its writer is
-    done with it. Returns how many pushes were settled. Must run in an app context."""
-    drainer = SpoolDrainer(app, store)
+    """Drain this host's spool until a look finds nothing more (what `flask drain-pushes` and the workers'
+    schedule run): every segment no other drainer follows is stored up to its last whole line, and deleted
+    once its writer is done with it. Returns how many pushes were settled. Must run in an app context."""
+    drainer, total = SpoolDrainer(app, store), 0
     try:
-        return drainer.drain_pass()
+        while True:  # a pass reads at most READ_BYTES of each segment
+            settled = drainer.drain_pass()
+            total += settled
+            if not settled:
+                return total
     finally:
         drainer.release()
         db.session.remove()
