@@ -191,7 +191,7 @@ def summary(sender: Sender, stored: collections.Counter, missing: set, waited: f
 def run(workdir: Path, log=print) -> list[Row]:
     from bench.deployment import Bench
 
-    with Bench(workdir, log) as bench:
+    with Bench(workdir, log, name="portal_bench_drill", apps=50, audits=1) as bench:
         deployment = bench.deployment()
         try:
             stored = StoredPushes(bench.app)
@@ -209,7 +209,7 @@ def run(workdir: Path, log=print) -> list[Row]:
     return [Row("Push drill: kill -9 of a gunicorn worker, the master, worker.py and the drainer while pushes "
                 "arrive (default deployment, 8 sending threads)",
                 f"sent {result['sent']}, acknowledged {result['acknowledged']}, stored {result['stored']} of them "
-                f"(all {result['waited']:.1f} s after sending stopped), lost {result['lost']}; stored twice "
+                f"(all found stored {result['waited']:.1f} s after sending stopped), lost {result['lost']}; stored twice "
                 f"{result['stored_twice']} ({result['resent']} acknowledged pushes sent again); never answered "
                 f"{result['unanswered']} ({result['stored_unanswered']} of them stored anyway); failed attempts: "
                 f"{failures}; kills: " + "; ".join(f"{name} {what}" for name, what in kills),
