@@ -214,4 +214,4 @@ def run(workdir: Path, log=print) -> list[Row]:
                 f"{result['unanswered']} ({result['stored_unanswered']} of them stored anyway); failed attempts: "
                 f"{failures}; kills: " + "; ".join(f"{name} {what}" for name, what in kills),
                 target="lost 0, stored twice 0",
-                verdict="ok" if result["lost"] == 0 and result["stored_twice"] == 0 else "MISSED")]
+                verdict="ok" if result["lost"] == 0 and result["stored_twice"] == 0 else "FAIL")]
