@@ -264,8 +264,8 @@ def _memory_row(deployments) -> Row:
     (web_mb, web_n), (worker_mb, worker_n), (child_mb, child_n) = (
         largest("gunicorn"), largest("worker.py"), largest("child"))
     drainer = [mb for role, mb in peaks if role.startswith("child") and "drain-pushes" in role]
-    children = f"its children: max {child_mb:.0f} MB ({child_n} seen" + (
-        f", the push drainer {max(drainer):.0f} MB)" if drainer else ", no push drainer among them)")
+    children = f"its children: max {child_mb:.0f} MB ({child_n} seen, RQ's scheduler forks among them" + (
+        f"; the push drainer {max(drainer):.0f} MB)" if drainer else "; no push drainer)")
     return Row("Memory (P5): peak RSS (VmHWM) during the push runs, default deployment",
                f"gunicorn workers: max {web_mb:.0f} MB ({web_n} workers); worker.py: max {worker_mb:.0f} MB "
                f"({worker_n} processes); {children}",
