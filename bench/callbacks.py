@@ -1,5 +1,7 @@
-"""Callback throughput: encrypted WeChat pushes against the portal under gunicorn, compared with a bare
-Flask route answering "success" under the same gunicorn settings, in the same run.
+"""The acknowledgement modes side by side, for comparison (rows marked "info"): encrypted WeChat pushes
+against the portal under gunicorn in each CALLBACK_ACKNOWLEDGE mode, compared with a bare Flask route
+answering "success" under the same gunicorn settings, in the same run. The targets of issue P1 are judged
+on the default deployment (`bench.deployment`), not here.
 
 The portal (`bench.portal_wsgi:app`, i.e. `wsgi.py` with the callback rate limit raised) gets a fresh
 migrated database with 2,000 authorized mini-programs holding 100 audits in review each, Redis, newly
@@ -17,8 +19,9 @@ Both in each acknowledgement mode (CALLBACK_ACKNOWLEDGE): `stored` (committed to
 portal's own drainer threads while the load runs (the row says how long after the load the last push was
 stored, and the stored counts are taken after that); and `spooled` and `queued` again with nothing draining
 during the load (`spool-only`, `ack-only`): the web tier's own cost when drainers run later or elsewhere,
-drained afterwards by one `flask drain-pushes` (its rate is reported). BENCH_CALLBACK_MODES=spool-only,stored
-measures some modes only.
+drained afterwards by one `flask drain-pushes` (its rate is reported). So that `make bench` does not grow
+with the deployment's own rows, only `stored`, `queued` and `spool-only` (the web tier's floor) run by
+default; BENCH_CALLBACK_MODES=all measures every mode, BENCH_CALLBACK_MODES=spool-only,stored some.
 
 The bare route is measured before, between and after the modes, and each mode is compared with the mean of
 the two bare runs around it (the machine's speed drifts over minutes); each timed run first waits until the
@@ -31,16 +34,12 @@ the bare route, answers that were not 200 "success", and how many pushes the por
 
 from __future__ import annotations
 
-import json
 import os
-import secrets
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
-
-import sqlalchemy as sa
 
 from bench.common import (
     ROOT,
@@ -49,150 +48,14 @@ from bench.common import (
     database_url,
     drop_database,
     flush_redis,
-    free_port,
     migrated_app,
     redis_url,
-    verdict,
-    wait_for_port,
 )
-from bench.dataset import appid_for, seed
+from bench.dataset import seed
+from bench.load import THREADS, WORKERS, Gunicorn, PushFactory, stored_counts, wrk
 
-WORKERS, THREADS = 2, 4
-WRK_THREADS = 2
 APPS, OPEN_AUDITS_PER_APP = 2000, 100
 POOL = 80_000  # unique pushes of each kind per run: more than one 10-second run sends
-LUA = Path(__file__).with_name("push_pool.lua")
-
-
-class Gunicorn:
-    """`gunicorn -w 2 --threads 4` (or `workers`) serving `target` on a free loopback port; logs to a file."""
-
-    def __init__(self, target: str, env: dict, log_path: Path, workers: int = WORKERS):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", str(workers), "--threads", str(THREADS),
-             "-b", f"127.0.0.1:{self.port}", "--log-level", "warning", "--graceful-timeout", "5", target],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        wait_for_port(self.port, 60, self.proc)
-
-    def cpu_seconds(self) -> float:
-        """CPU time (user + system) used so far by the worker processes."""
-        total = 0.0
-        try:
-            children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
-            for pid in children:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        except (OSError, ValueError, IndexError):
-            return float("nan")
-        return total
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-        self.log.close()
-
-
-class PushFactory:
-    """Encrypted, signed pushes as WeChat sends them (query string + outer XML), one line per push."""
-
-    def __init__(self, credentials: dict):
-        from sandbox.crypto import MessageCrypto
-
-        self.component_appid = credentials["WECHAT_COMPONENT_APPID"]
-        self.crypto = MessageCrypto(credentials["WECHAT_COMPONENT_TOKEN"], credentials["WECHAT_COMPONENT_AES_KEY"],
-                                    self.component_appid)
-
-    def _line(self, path: str, inner: str, outer_name: str, outer_value: str, extra: str = "") -> str:
-        from urllib.parse import urlencode
-
-        timestamp = str(int(time.time()))
-        nonce = str(int.from_bytes(os.urandom(4), "big"))
-        sealed = self.crypto.seal(inner, timestamp, nonce)
-        query = urlencode({"signature": sealed["signature"], "timestamp": timestamp, "nonce": nonce}) + extra \
-            + "&" + urlencode({"encrypt_type": "aes", "msg_signature": sealed["msg_signature"]})
-        body = (f"<xml><{outer_name}><![CDATA[{outer_value}]]></{outer_name}>"
-                f"<Encrypt><![CDATA[{sealed['encrypt']}]]></Encrypt></xml>")
-        return f"{path}?{query}\t{body}"
-
-    def ticket(self) -> str:
-        inner = (f"<xml><AppId><![CDATA[{self.component_appid}]]></AppId><CreateTime>{int(time.time())}</CreateTime>"
-                 f"<InfoType><![CDATA[component_verify_ticket]]></InfoType><ComponentVerifyTicket><![CDATA["
-                 f"ticket@@@{secrets.token_urlsafe(60)}]]></ComponentVerifyTicket></xml>")
-        return self._line("/wechat/auth-events", inner, "AppId", self.component_appid)
-
-    def audit_success(self, app_index: int) -> str:
-        appid, user_name, now = appid_for(app_index), f"gh_{app_index:012d}", int(time.time())
-        inner = (f"<xml><ToUserName><![CDATA[{user_name}]]></ToUserName><FromUserName><![CDATA["
-                 f"o{secrets.token_hex(12)}]]></FromUserName><CreateTime>{now}</CreateTime><MsgType><![CDATA["
-                 f"event]]></MsgType><Event><![CDATA[weapp_audit_success]]></Event><SuccTime>{now}</SuccTime></xml>")
-        return self._line(f"/wechat/events/{appid}", inner, "ToUserName", user_name, f"&openid=o{appid[2:]}")
-
-    def write(self, path: Path, lines) -> Path:
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        return path
-
-
-def _busy_fraction(interval: float = 0.5) -> float:
-    """The machine's CPU use over `interval` seconds (all cores, 0..1), from /proc/stat."""
-    def sample():
-        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        return sum(fields), fields[3] + fields[4]  # total, idle + iowait
-
-    total_before, idle_before = sample()
-    time.sleep(interval)
-    total_after, idle_after = sample()
-    return 1 - (idle_after - idle_before) / max(1, total_after - total_before)
-
-
-def _unwritten_mib() -> float:
-    """Dirty and in-writeback page cache (MiB, /proc/meminfo): file data the kernel has yet to write."""
-    fields = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines() if ":" in line)
-    return sum(int(fields.get(name, "0 kB").split()[0]) for name in ("Dirty", "Writeback")) / 1024
-
-
-def settle(limit: float = 0.15, unwritten_mib: float = 64.0, timeout: float = 60.0) -> float:
-    """Wait until the machine is nearly idle and the disk has caught up (what the previous run left behind,
-    such as the database flushing the pages it wrote, would otherwise be charged to the next one: a write()
-    of the push spool is held back by the kernel while too much is unwritten); returns the seconds waited."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout and (_busy_fraction() > limit or _unwritten_mib() > unwritten_mib):
-        pass
-    return time.monotonic() - started
-
-
-def wrk(server: Gunicorn, pool_file: Path, seconds: float, connections: int) -> dict:
-    settle()
-    url, cpu_before = server.url, server.cpu_seconds()
-    out = subprocess.run(["wrk", f"-t{WRK_THREADS}", f"-c{connections}", f"-d{seconds:.0f}s", "--timeout", "10s",
-                          "-s", str(LUA), url, "--", str(pool_file), str(WRK_THREADS)],
-                         capture_output=True, text=True, timeout=seconds + 60)
-    if out.returncode != 0:
-        raise RuntimeError(f"wrk failed: {out.stderr.strip()[-500:]}")
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    result["per_second"] = result["requests"] / (result["duration_us"] / 1e6)
-    result["cpu_ms"] = (server.cpu_seconds() - cpu_before) * 1000 / max(1, result["requests"])
-    result["failed"] = result["non_2xx"] + result["not_success"] + result["connect_errors"] \
-        + result["read_errors"] + result["write_errors"] + result["timeouts"]
-    return result
-
-
-def _stored(url: str) -> dict:
-    engine = sa.create_engine(url)
-    with engine.connect() as conn:
-        kinds = dict(conn.execute(sa.text("SELECT kind, COUNT(*) FROM callback_events GROUP BY kind")).all())
-        outcomes = dict(conn.execute(sa.text("SELECT outcome, COUNT(*) FROM callback_events GROUP BY outcome")).all())
-        dups = conn.scalar(sa.text("SELECT COALESCE(SUM(duplicates), 0) FROM callback_events"))
-        approved = conn.scalar(sa.text("SELECT COUNT(*) FROM wxminiprogram_audit WHERE status = 0"))
-    engine.dispose()
-    return {"kinds": kinds, "outcomes": outcomes, "duplicates": int(dups), "approved": approved}
 
 
 def _ms(us: float) -> str:
@@ -234,13 +97,18 @@ DRAINED_AFTER = ("spool-only", "ack-only")
 MODES_BY_NAME = {mode[0]: mode for mode in MODES}
 
 
+DEFAULT_MODES = ("stored", "queued", "spool-only")
+
+
 def _modes():
-    """The modes to measure: all, or those named in BENCH_CALLBACK_MODES (e.g. "ack-only")."""
+    """The modes to measure: DEFAULT_MODES, all of them ("all"), or those named in BENCH_CALLBACK_MODES."""
     named = [n.strip() for n in os.environ.get("BENCH_CALLBACK_MODES", "").split(",") if n.strip()]
+    if named == ["all"]:
+        return [mode for mode, _settings, _label in MODES]
     unknown = set(named) - set(MODES_BY_NAME)
     if unknown:
         raise ValueError(f"BENCH_CALLBACK_MODES: unknown mode(s) {', '.join(sorted(unknown))}")
-    return [mode for mode, _settings, _label in MODES if not named or mode in named]
+    return [mode for mode, _settings, _label in MODES if mode in (named or DEFAULT_MODES)]
 
 
 def _drain_by_command(env: dict) -> float:
@@ -270,12 +138,12 @@ def _measure_portal(mode, env, factory, workdir, url, redis, seconds, connection
         for name, lines in (("component_verify_ticket", lambda: (factory.ticket() for _ in range(POOL))),
                             ("weapp_audit_success", lambda: (factory.audit_success(i % APPS + 1)
                                                              for i in range(POOL)))):
-            before = _stored(url)
+            before = stored_counts(url)
             result = wrk(portal, factory.write(workdir / f"{mode}-{name}.txt", lines()), seconds, connections)
             if drain_after:
                 time.sleep(1.5)  # the spool's last segment is closed about a second after its first push
             result["drain_s"] = _drain_by_command(settings) if drain_after else _drained(redis, spool)
-            after = _stored(url)
+            after = stored_counts(url)
             result["stored"] = after["kinds"].get(name, 0) - before["kinds"].get(name, 0)
             result["approved"] = after["approved"] - before["approved"]
             results[name] = result
@@ -292,7 +160,6 @@ def _measure_portal(mode, env, factory, workdir, url, redis, seconds, connection
 def _portal_row(mode, label, name, result, base) -> Row:
     ratio = result["per_second"] / base["per_second"]
     p99_ratio = result["p99_us"] / max(1, base["p99_us"])
-    ok = ratio >= 0.7 and p99_ratio <= 2.0 and result["failed"] == 0
     wrapped = f", pool wrapped {result['wrapped']}x (repeats = duplicates)" if result["wrapped"] else ""
     note = f", {result['approved']} audits closed" if name == "weapp_audit_success" else ""
     drained = ""
@@ -308,8 +175,8 @@ def _portal_row(mode, label, name, result, base) -> Row:
         f"workers' CPU {result['cpu_ms']:.1f} ms/push",
         f"{base['per_second']:.0f}/s, p99 {_ms(base['p99_us'])} (bare runs before and after)",
         f"{ratio:.2f}x throughput, {p99_ratio:.1f}x p99",
-        ">= 0.7x throughput, p99 <= 2x",
-        verdict(ok))
+        "",
+        "info" if result["failed"] == 0 else "some failed")
 
 
 def _mean_of(before: dict, after: dict) -> dict:

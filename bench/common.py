@@ -30,7 +30,7 @@ class Row:
     baseline: str = ""
     ratio: str = ""
     target: str = ""
-    verdict: str = ""  # "ok", "MISSED", "pending", "skipped", "ERROR" or ""
+    verdict: str = ""  # "ok", "MISSED", "FAIL" (pushes lost), "pending", "skipped", "ERROR" or ""
     figures: dict = field(default_factory=dict)  # numbers another row compares with (not printed)
 
 

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import requests
 
-from bench.callbacks import Gunicorn, settle
 from bench.common import Row, database_url, drop_database, flush_redis, redis_url, verdict
+from bench.load import Gunicorn, settle
 from bench.tokens import SANDBOX_OPTIONS, Platform
 
 APPS, CLIENTS, PROCESSES = 4, 100, 4
