@@ -1,24 +1,30 @@
 """Sending queued deliveries to the operator's systems, one rule at a time, in order per (rule, appid).
 
 A rule's job holds the rule's lock (so one process sends its deliveries at a time; other rules run in
-other jobs, so a slow target holds up only its own rule). It sends the oldest pending delivery of each
-appid that is due, then the next, until none is due; a delivery that fails is tried again after an
+other jobs, so a slow target holds up only its own rule). It works in rounds: it takes the oldest due
+delivery of up to BATCH apps with the pending ones behind each (CHAIN_ROWS rows in all, two SELECTs),
+sends each app's chain one push after the other in threads of its own, up to FORWARDING_CONCURRENCY apps
+at once, and records the round in one UPDATE per answer status and one commit (a failure, rare, as a row
+of its own). An app's chain stops at its first failure: that delivery is tried again after an
 exponential back-off (FORWARDING_RETRY_BASE_SECONDS, doubling up to FORWARDING_RETRY_MAX_SECONDS), and
 the later pushes of its appid wait behind it until it is delivered or, after FORWARDING_GIVE_UP_HOURS,
 dead. Staff can send a dead delivery again. A delivery counts as made on any 2xx answer.
 
-Delivery is at least once: a target that acted but whose answer was lost (a timeout) gets the push again,
-with the same X-Portal-Push-Id.
+Delivery is at least once: a target that acted but whose answer was lost (a timeout), or whose round was
+not recorded because the process died, gets the push again, with the same X-Portal-Push-Id.
 """
 
+import http.cookiejar
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import requests
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from requests.adapters import HTTPAdapter
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from portal.coordination import LockBusy, coordination
@@ -35,7 +41,8 @@ log = logging.getLogger("portal.forwarding")
 
 LOCK_TTL_MS = 300_000  # longer than any run below holds it (RUN_SECONDS plus one request's timeout)
 RUN_SECONDS = 60.0  # then the job hands over to a fresh one, so a busy rule never holds a worker for long
-BATCH = 100
+BATCH = 100  # apps per round
+CHAIN_ROWS = 500  # deliveries per round, over those apps
 IDLE, UNFINISHED, STOPPED = "idle", "unfinished", "stopped"  # how a run of a rule's deliveries ended
 UNREADABLE = "the stored push cannot be decrypted"
 
@@ -44,9 +51,20 @@ def _precise_now():
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def _new_session():
+    session = requests.Session()
+    # as many kept connections per target as deliveries in flight, so none is opened per request
+    size = max(1, int(_config("FORWARDING_CONCURRENCY", 16)))
+    for prefix in ("https://", "http://"):
+        session.mount(prefix, HTTPAdapter(pool_connections=8, pool_maxsize=size))
+    # one target's cookies are no business of another's, and the jar is not shared between threads
+    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+    return session
+
+
 def _http():
     """This process's connection pool for targets (kept per app)."""
-    return coordination().here("forwarding.http", requests.Session)
+    return coordination().here("forwarding.http", _new_session)
 
 
 def _config(name, default):
@@ -80,9 +98,37 @@ def run_rule(rule_id):
     return result
 
 
+class _Sender:
+    """What the threads of one run need to send (no app context, no database session there)."""
+
+    def __init__(self, url, secret):
+        self.url, self.secret = url, secret
+        self.session, self.timeout = _http(), float(_config("FORWARDING_TIMEOUT_SECONDS", 10))
+
+    def send(self, event_id, payload):
+        """(HTTP status or None, error text or None, final): final when the push can never be sent."""
+        if payload is None:
+            return None, UNREADABLE, True
+        body = signing.body_of(signing.push_fields(payload))
+        return (*_post(self.session, self.timeout, self.url, self.secret, event_id, body), False)
+
+    def send_chain(self, chain, deadline):
+        """Send one app's deliveries [(delivery id, push id, decrypted push)] in order, stopping at the first that fails (the
+        later ones wait behind it) or at the deadline; returns [(delivery id, status, error, final, at)]."""
+        outcomes = []
+        for delivery_id, event_id, payload in chain:
+            if time.monotonic() >= deadline:
+                break
+            status, error, final = self.send(event_id, payload)
+            outcomes.append((delivery_id, status, error, final, _precise_now()))
+            if error is not None and not final:
+                break
+        return outcomes
+
+
 def _send_due(rule_id, result, deadline):
-    """Send due heads until none is left (IDLE) or the time is up (UNFINISHED); STOPPED when the rule is
-    gone, off, or its secret unreadable."""
+    """Send due deliveries round after round until none is due (IDLE) or the time is up (UNFINISHED);
+    STOPPED when the rule is gone, off, or its secret unreadable."""
     db.session.rollback()  # see what other processes committed
     rule = db.session.get(ForwardRule, rule_id)
     if rule is None or not rule.enabled:
@@ -92,15 +138,19 @@ def _send_due(rule_id, result, deadline):
     except SecretDecryptError:  # logged with the row id; its deliveries wait until the secret is rotated
         log.error("forwarding rule %s: its secret cannot be decrypted; rotate it", rule_id)
         return STOPPED
-    while True:
-        heads = _due_heads(rule_id)
-        if not heads:
-            return IDLE
-        for delivery in heads:
+    sender = _Sender(rule.url, secret)
+    threads = max(1, int(_config("FORWARDING_CONCURRENCY", 16)))
+    # threads of this run only: a hanging target ties up its own rule's threads, no other rule's
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"forward-{rule_id}") as pool:
+        while True:
+            chains = _due_chains(rule_id)
+            if not chains:
+                return IDLE
+            futures = [pool.submit(sender.send_chain, chain, deadline) for chain in chains]
+            outcomes = [outcome for future in futures for outcome in future.result()]
+            _record(outcomes, result)
             if time.monotonic() >= deadline:
                 return UNFINISHED
-            delivered = _attempt(rule, secret, delivery)
-            result["delivered" if delivered else "failed"] += 1
 
 
 def _heads(rule_id):
@@ -110,29 +160,45 @@ def _heads(rule_id):
             .group_by(ForwardDelivery.appid))
 
 
-def _due_heads(rule_id):
-    return (db.session.query(ForwardDelivery)
-            .filter(ForwardDelivery.id.in_(_heads(rule_id)), ForwardDelivery.next_attempt_at <= _precise_now())
-            .order_by(ForwardDelivery.id).limit(BATCH).all())
+def _due_chains(rule_id):
+    """Up to BATCH apps whose oldest pending delivery is due, each with the pending deliveries behind it
+    (CHAIN_ROWS in all, oldest first): [[(delivery id, push id, decrypted push or None)]], one list per
+    app, in order."""
+    appids = db.session.scalars(
+        select(ForwardDelivery.appid)
+        .where(ForwardDelivery.id.in_(_heads(rule_id)), ForwardDelivery.next_attempt_at <= _precise_now())
+        .order_by(ForwardDelivery.id).limit(BATCH)).all()
+    if not appids:
+        return []
+    named = [a for a in appids if a is not None]
+    in_apps = or_(ForwardDelivery.appid.in_(named), *([ForwardDelivery.appid.is_(None)] if None in appids else []))
+    rows = (db.session.query(ForwardDelivery)
+            .options(joinedload(ForwardDelivery.event).load_only(CallbackEvent._payload, CallbackEvent.dedup_key))
+            .filter(ForwardDelivery.rule_id == rule_id, ForwardDelivery.status == DELIVERY_PENDING, in_apps)
+            .order_by(ForwardDelivery.id).limit(CHAIN_ROWS).all())
+    chains = {}
+    for delivery in rows:
+        chains.setdefault(delivery.appid, []).append((delivery.id, delivery.event_id, _payload(delivery)))
+    return list(chains.values())
 
 
-def _attempt(rule, secret, delivery):
-    """One POST of one delivery, its outcome recorded and committed; True if the target took it."""
+def _payload(delivery):
     try:
-        body = signing.body_of(signing.push_fields(delivery.event.payload))
+        return delivery.event.payload
     except SecretDecryptError:
         log.error("forwarding delivery %s: %s", delivery.id, UNREADABLE)
-        return _record(delivery, None, UNREADABLE, final=True)
-    status, error = post(rule.url, secret, delivery.event_id, body)
-    return _record(delivery, status, error)
+        return None
 
 
 def post(url, secret, push_id, body):
     """POST a signed body; returns (HTTP status or None, error text or None). Never raises for the
     target's failures, and never puts the URL or the body in the error."""
-    timeout = float(_config("FORWARDING_TIMEOUT_SECONDS", 10))
+    return _post(_http(), float(_config("FORWARDING_TIMEOUT_SECONDS", 10)), url, secret, push_id, body)
+
+
+def _post(session, timeout, url, secret, push_id, body):
     try:
-        response = _http().post(url, data=body, headers=signing.headers(secret, push_id, body),
+        response = session.post(url, data=body, headers=signing.headers(secret, push_id, body),
                                 timeout=timeout, allow_redirects=False)
     except requests.Timeout:
         return None, f"no answer within {timeout:g} s"
@@ -144,22 +210,40 @@ def post(url, secret, push_id, body):
     return response.status_code, f"HTTP {response.status_code}"
 
 
-def _record(delivery, status, error, final=False):
-    now = _precise_now()
-    delivery.attempts += 1
-    delivery.last_attempt_at, delivery.last_status, delivery.last_error = now, status, error and error[:500]
-    if error is None:
-        delivery.status, delivery.delivered_at = DELIVERY_DELIVERED, now
-    elif final or now >= delivery.give_up_at:
-        delivery.status = DELIVERY_DEAD
-    else:
-        delivery.next_attempt_at = now + timedelta(seconds=backoff_seconds(delivery.attempts))
+def _record(outcomes, result):
+    """Record a round's outcomes and commit: the deliveries made in one UPDATE per answer status (with the
+    round's last answer time), each failure on its own row."""
+    delivered, failures = {}, []
+    for outcome in outcomes:
+        if outcome[2] is None:
+            delivered.setdefault(outcome[1], []).append(outcome)
+        else:
+            failures.append(outcome)
     try:
+        for status, made in delivered.items():
+            at = max(outcome[4] for outcome in made)
+            db.session.execute(
+                update(ForwardDelivery).where(ForwardDelivery.id.in_([outcome[0] for outcome in made]))
+                .values(status=DELIVERY_DELIVERED, attempts=ForwardDelivery.attempts + 1, last_attempt_at=at,
+                        last_status=status, last_error=None, delivered_at=at)
+                .execution_options(synchronize_session=False))
+        for delivery_id, status, error, final, at in failures:
+            _record_failure(db.session.get(ForwardDelivery, delivery_id), status, error, final, at)
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
-    return error is None
+    result["delivered"] += sum(len(made) for made in delivered.values())
+    result["failed"] += len(failures)
+
+
+def _record_failure(delivery, status, error, final, at):
+    delivery.attempts += 1
+    delivery.last_attempt_at, delivery.last_status, delivery.last_error = at, status, error[:500]
+    if final or at >= delivery.give_up_at:
+        delivery.status = DELIVERY_DEAD
+    else:
+        delivery.next_attempt_at = at + timedelta(seconds=backoff_seconds(delivery.attempts))
 
 
 def _schedule_next_retry(rule_id):
