@@ -3,7 +3,8 @@ bench/RESULTS.md. Not a test: a missed target is printed as MISSED and the exit 
 benchmark that breaks makes it non-zero.
 
 Measures (each in its own module): the sandbox's own calls/s (`sandbox_bench`), callback throughput against
-a bare route (`callbacks`), token single-flight across processes (`tokens`), the token service API (100
+a bare route (`callbacks`), push forwarding keeping up with the pushes in the default deployment, with
+the delay from WeChat's push to the target's receipt (`forwarding`), token single-flight across processes (`tokens`), the token service API (100
 clients on expired tokens across 4 processes, and its latency against a bare route: `token_api`), a fleet release to 1,000
 mini-programs with 100 ms WeChat latency and 4 workers (`fleet`) and page scale at 100 vs 10,000
 mini-programs, 200,000 audits and 1,000,000 pushes (`pages`); with both `sandbox` and `fleet`, the
@@ -31,7 +32,7 @@ from pathlib import Path
 from bench.common import ROOT, Row, base_database_url, redis_url, verdict
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
-MEASURES = ("sandbox", "callbacks", "tokens", "token_api", "fleet", "pages")
+MEASURES = ("sandbox", "callbacks", "forwarding", "tokens", "token_api", "fleet", "pages")
 
 
 def log(message: str) -> None:
@@ -128,9 +129,10 @@ def headroom_row(rows: list[Row]) -> list[Row]:
 
 
 def run_measures(names) -> tuple[list[Row], bool]:
-    from bench import callbacks, fleet, pages, token_api, tokens
+    from bench import callbacks, fleet, forwarding, pages, token_api, tokens
 
     runners = {"sandbox": sandbox_row, "callbacks": lambda w: callbacks.run(w, log=log),
+               "forwarding": lambda w: forwarding.run(w, log=log),
                "tokens": lambda w: tokens.run(w, log=log), "token_api": lambda w: token_api.run(w, log=log),
                "fleet": lambda w: fleet.run(w, log=log),
                "pages": lambda w: pages.run(w, log=log)}

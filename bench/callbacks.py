@@ -65,14 +65,16 @@ LUA = Path(__file__).with_name("push_pool.lua")
 
 
 class Gunicorn:
-    """`gunicorn -w 2 --threads 4` (or `workers`) serving `target` on a free loopback port; logs to a file."""
+    """`gunicorn -w 2 --threads 4` (or `workers`) serving `target` on a free loopback port; logs to a file.
+    With `config` (e.g. "gunicorn.conf.py"), that file's settings instead, as a deployment runs it."""
 
-    def __init__(self, target: str, env: dict, log_path: Path, workers: int = WORKERS):
+    def __init__(self, target: str, env: dict, log_path: Path, workers: int = WORKERS, config: str | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
+        sizing = ["-c", config] if config else ["-w", str(workers), "--threads", str(THREADS)]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", str(workers), "--threads", str(THREADS),
+            [sys.executable, "-m", "gunicorn", *sizing,
              "-b", f"127.0.0.1:{self.port}", "--log-level", "warning", "--graceful-timeout", "5", target],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         wait_for_port(self.port, 60, self.proc)
@@ -133,6 +135,15 @@ class PushFactory:
         inner = (f"<xml><ToUserName><![CDATA[{user_name}]]></ToUserName><FromUserName><![CDATA["
                  f"o{secrets.token_hex(12)}]]></FromUserName><CreateTime>{now}</CreateTime><MsgType><![CDATA["
                  f"event]]></MsgType><Event><![CDATA[weapp_audit_success]]></Event><SuccTime>{now}</SuccTime></xml>")
+        return self._line(f"/wechat/events/{appid}", inner, "ToUserName", user_name, f"&openid=o{appid[2:]}")
+
+    def user_message(self, app_index: int, content: str) -> str:
+        """A user's text message to app `app_index` (MsgType text, a fresh MsgId), sealed now."""
+        appid, user_name = appid_for(app_index), f"gh_{app_index:012d}"
+        inner = (f"<xml><ToUserName><![CDATA[{user_name}]]></ToUserName><FromUserName><![CDATA["
+                 f"o{secrets.token_hex(12)}]]></FromUserName><CreateTime>{int(time.time())}</CreateTime><MsgType>"
+                 f"<![CDATA[text]]></MsgType><Content><![CDATA[{content}]]></Content>"
+                 f"<MsgId>{secrets.randbelow(2 ** 63)}</MsgId></xml>")
         return self._line(f"/wechat/events/{appid}", inner, "ToUserName", user_name, f"&openid=o{appid[2:]}")
 
     def write(self, path: Path, lines) -> Path:
