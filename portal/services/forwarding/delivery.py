@@ -41,6 +41,7 @@ LOCK_TTL_MS = 300_000  # longer than any run below holds it (RUN_SECONDS plus on
 RUN_SECONDS = 60.0  # then the job hands over to a fresh one, so a busy rule never holds a worker for long
 BATCH = 100  # apps per round
 CHAIN_ROWS = 500  # deliveries per round, over those apps
+LINGER_SECONDS, LINGER_POLL_SECONDS = 1.0, 0.02
 IDLE, UNFINISHED, STOPPED = "idle", "unfinished", "stopped"  # how a run of a rule's deliveries ended
 UNREADABLE = "the stored push cannot be decrypted"
 
@@ -136,17 +137,39 @@ def _send_due(rule_id, result, deadline):
         return STOPPED
     sender = _Sender(rule.url, secret)
     threads = max(1, int(_config("FORWARDING_CONCURRENCY", 16)))
-    # threads of this run only: a hanging target ties up its own rule's threads, no other rule's
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"forward-{rule_id}") as pool:
-        while True:
-            chains = _due_chains(rule_id)
-            if not chains:
-                return IDLE
-            futures = [pool.submit(sender.send_chain, chain, deadline) for chain in chains]
-            outcomes = [outcome for future in futures for outcome in future.result()]
-            _record(outcomes, result)
-            if time.monotonic() >= deadline:
-                return UNFINISHED
+    try:
+        # threads of this run only: a hanging target ties up its own rule's threads, no other rule's
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"forward-{rule_id}") as pool:
+            healthy = False
+            while True:
+                signals.running(rule_id)
+                chains = _due_chains(rule_id)
+                if not chains:
+                    if healthy and _linger(rule_id, deadline):
+                        continue
+                    return IDLE
+                futures = [pool.submit(sender.send_chain, chain, deadline) for chain in chains]
+                outcomes = [outcome for future in futures for outcome in future.result()]
+                failed = result["failed"]
+                _record(outcomes, result)
+                healthy = result["failed"] == failed
+                if time.monotonic() >= deadline:
+                    return UNFINISHED
+    finally:
+        signals.stopped(rule_id)
+
+
+def _linger(rule_id, deadline):
+    """After a round the target took in full, wait up to LINGER_SECONDS for a wake-up before stopping:
+    while pushes come every few milliseconds they go out from this run, not from a job each (queueing,
+    starting and winding up a job costs more than a delivery). True if one came."""
+    until = min(deadline, time.monotonic() + LINGER_SECONDS)
+    while time.monotonic() < until:
+        if signals.take_dirty(rule_id):
+            db.session.rollback()  # a fresh snapshot: the next SELECT sees the commit that woke us
+            return True
+        time.sleep(LINGER_POLL_SECONDS)
+    return False
 
 
 def _heads(rule_id):
