@@ -8,7 +8,9 @@ at once, and records the round in one UPDATE per answer status and one commit (a
 of its own). An app's chain stops at its first failure: that delivery is tried again after an
 exponential back-off (FORWARDING_RETRY_BASE_SECONDS, doubling up to FORWARDING_RETRY_MAX_SECONDS), and
 the later pushes of its appid wait behind it until it is delivered or, after FORWARDING_GIVE_UP_HOURS,
-dead. Staff can send a dead delivery again. A delivery counts as made on any 2xx answer.
+dead. Staff can send a dead delivery again. A delivery counts as made on any 2xx answer. A run whose
+last round went through in full waits up to LINGER_SECONDS for a wake-up before it stops (see
+`signals.wake`), so a steady flow of pushes is sent by one run rather than a job per push.
 
 Delivery is at least once: a target that acted but whose answer was lost (a timeout), or whose round was
 not recorded because the process died, gets the push again, with the same X-Portal-Push-Id.
@@ -110,8 +112,9 @@ class _Sender:
         return (*_post(self.pool, self.timeout, self.url, self.secret, event_id, body), False)
 
     def send_chain(self, chain, deadline):
-        """Send one app's deliveries [(delivery id, push id, decrypted push)] in order, stopping at the first that fails (the
-        later ones wait behind it) or at the deadline; returns [(delivery id, status, error, final, at)]."""
+        """Send one app's deliveries [(delivery id, push id, decrypted push)] in order, stopping at the
+        first that fails (the later ones wait behind it) or at the deadline; returns [(delivery id,
+        status, error, final, at)]."""
         outcomes = []
         for delivery_id, event_id, payload in chain:
             if time.monotonic() >= deadline:
