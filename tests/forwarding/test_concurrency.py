@@ -1,7 +1,13 @@
 """A rule's deliveries to a slow but healthy target go out several at once, across apps, while each app's
-pushes still go one after the other, in order: what the receiver saw arrive and answer shows both."""
+pushes still go one after the other, in order: what the receiver saw arrive and answer shows both. And a
+steady flow of pushes goes out from one run of the rule, not a job per push."""
 
+import os
+import threading
+import time
 from itertools import pairwise
+
+import pytest
 
 from tests.conftest import wait_for
 from tests.forwarding.conftest import body
@@ -42,3 +48,39 @@ def test_a_slow_target_gets_several_apps_pushes_at_once_and_each_apps_in_order(e
         # and one at a time: each arrived after the previous one was answered
         assert all(later["at"] >= earlier["answered_at"] for (_n, earlier), (_m, later) in pairwise(sent))
     assert {d["status"] for d in env.deliveries()} == {"delivered"}
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="counts the jobs RQ ran")
+def test_pushes_that_come_while_a_run_waits_for_more_go_out_from_that_run(env):
+    from rq import SimpleWorker
+    from rq.registry import FinishedJobRegistry
+
+    from portal.queueing import SERIALIZER, get_queue
+
+    env.app.config.update(FORWARDING_LINGER_SECONDS=3.0)
+    appid = env.platform.authorized_app()
+    env.create_rule("Steady", "steady", kinds="text")
+    env.message(appid, "m0")  # queues the rule's job
+    redis = env.app.extensions["redis"]
+    queue = get_queue("forwarding", redis)
+    failures = []
+
+    def more_while_the_run_waits():
+        try:
+            deadline = time.monotonic() + 30
+            while not env.received("steady"):
+                assert time.monotonic() < deadline, "the first push was not forwarded within 30 s"
+                time.sleep(0.02)
+            env.message(appid, "m1")  # no job is queued for these: the run on sends them
+            env.message(appid, "m2")
+        except Exception as exc:  # noqa: BLE001 - reported by the test below
+            failures.append(exc)
+
+    sender = threading.Thread(target=more_while_the_run_waits)
+    sender.start()
+    with env.app.app_context():  # RQ's worker runs in the main thread (it installs signal handlers)
+        SimpleWorker([queue], connection=redis, serializer=SERIALIZER).work(burst=True)
+    sender.join(timeout=60)
+    assert not failures and not sender.is_alive()
+    assert [body(r)["Content"] for r in env.received("steady", "accepted")] == ["m0", "m1", "m2"]
+    assert FinishedJobRegistry(queue=queue).count == 1 and queue.count == 0

@@ -9,8 +9,8 @@ of its own). An app's chain stops at its first failure: that delivery is tried a
 exponential back-off (FORWARDING_RETRY_BASE_SECONDS, doubling up to FORWARDING_RETRY_MAX_SECONDS), and
 the later pushes of its appid wait behind it until it is delivered or, after FORWARDING_GIVE_UP_HOURS,
 dead. Staff can send a dead delivery again. A delivery counts as made on any 2xx answer. A run whose
-last round went through in full waits up to LINGER_SECONDS for a wake-up before it stops (see
-`signals.wake`), so a steady flow of pushes is sent by one run rather than a job per push.
+last round went through in full waits up to FORWARDING_LINGER_SECONDS for a wake-up before it stops
+(see `signals.wake`), so a steady flow of pushes is sent by one run rather than a job per push.
 
 Delivery is at least once: a target that acted but whose answer was lost (a timeout), or whose round was
 not recorded because the process died, gets the push again, with the same X-Portal-Push-Id.
@@ -43,7 +43,7 @@ LOCK_TTL_MS = 300_000  # longer than any run below holds it (RUN_SECONDS plus on
 RUN_SECONDS = 60.0  # then the job hands over to a fresh one, so a busy rule never holds a worker for long
 BATCH = 100  # apps per round
 CHAIN_ROWS = 500  # deliveries per round, over those apps
-LINGER_SECONDS, LINGER_POLL_SECONDS = 1.0, 0.02
+LINGER_POLL_SECONDS = 0.02
 IDLE, UNFINISHED, STOPPED = "idle", "unfinished", "stopped"  # how a run of a rule's deliveries ended
 UNREADABLE = "the stored push cannot be decrypted"
 
@@ -163,10 +163,11 @@ def _send_due(rule_id, result, deadline):
 
 
 def _linger(rule_id, deadline):
-    """After a round the target took in full, wait up to LINGER_SECONDS for a wake-up before stopping:
+    """After a round the target took in full, wait up to FORWARDING_LINGER_SECONDS for a wake-up before
+    stopping:
     while pushes come every few milliseconds they go out from this run, not from a job each (queueing,
     starting and winding up a job costs more than a delivery). True if one came."""
-    until = min(deadline, time.monotonic() + LINGER_SECONDS)
+    until = min(deadline, time.monotonic() + float(_config("FORWARDING_LINGER_SECONDS", 1.0)))
     while time.monotonic() < until:
         if signals.take_dirty(rule_id):
             db.session.rollback()  # a fresh snapshot: the next SELECT sees the commit that woke us
