@@ -133,10 +133,14 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = 8 * 3600
-    # Push forwarding to the operator's systems: the wait for a target's answer, the first pause before a
-    # retry (doubling up to the maximum), when a delivery is given up, and whether plain http to a loopback
-    # host is accepted as a target (never in production: the sandbox's receivers in development and tests).
+    # Push forwarding to the operator's systems: the wait for a target's answer, how many of a rule's
+    # deliveries (each to another app) are in flight at once, how long a run that sent everything waits
+    # for more before it stops, the first pause before a retry (doubling up to the maximum), when a
+    # delivery is given up, and whether plain http to a loopback host is accepted as a target (never in
+    # production: the sandbox's receivers in development and tests).
     FORWARDING_TIMEOUT_SECONDS = float(_env("FORWARDING_TIMEOUT_SECONDS", 10))
+    FORWARDING_CONCURRENCY = _env_int("FORWARDING_CONCURRENCY", 16)
+    FORWARDING_LINGER_SECONDS = float(_env("FORWARDING_LINGER_SECONDS", 1.0))
     FORWARDING_RETRY_BASE_SECONDS = float(_env("FORWARDING_RETRY_BASE_SECONDS", 10))
     FORWARDING_RETRY_MAX_SECONDS = float(_env("FORWARDING_RETRY_MAX_SECONDS", 3600))
     FORWARDING_GIVE_UP_HOURS = float(_env("FORWARDING_GIVE_UP_HOURS", 24))

@@ -6,7 +6,8 @@ Measures (each in its own module): the sandbox's own calls/s (`sandbox_bench`), 
 deployment (gunicorn -c gunicorn.conf.py and worker.py, as the README's production section says) against a
 bare route under the same gunicorn, at wrk -c32 and -c256, with `make run`'s server beside it and the
 deployment's peak memory (`deployment`), the kill -9 drill of that deployment (`drill`: no acknowledged
-push lost), the other acknowledgement modes for comparison (`callbacks`, info only), token single-flight across processes (`tokens`), the token service API (100
+push lost), push forwarding keeping up with those pushes, with the delay from WeChat's push to the
+target's receipt (`forwarding`), the other acknowledgement modes for comparison (`callbacks`, info only), token single-flight across processes (`tokens`), the token service API (100
 clients on expired tokens across 4 processes, and its latency against a bare route: `token_api`), a fleet release to 1,000
 mini-programs with 100 ms WeChat latency and 4 workers (`fleet`) and page scale at 100 vs 10,000
 mini-programs, 200,000 audits and 1,000,000 pushes (`pages`); with both `sandbox` and `fleet`, the
@@ -34,7 +35,7 @@ from pathlib import Path
 from bench.common import ROOT, Row, base_database_url, redis_url, verdict
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
-MEASURES = ("sandbox", "deployment", "drill", "callbacks", "tokens", "token_api", "fleet", "pages")
+MEASURES = ("sandbox", "deployment", "drill", "forwarding", "callbacks", "tokens", "token_api", "fleet", "pages")
 
 
 def log(message: str) -> None:
@@ -131,10 +132,11 @@ def headroom_row(rows: list[Row]) -> list[Row]:
 
 
 def run_measures(names) -> tuple[list[Row], bool]:
-    from bench import callbacks, deployment, fleet, pages, push_drill, token_api, tokens
+    from bench import callbacks, deployment, fleet, forwarding, pages, push_drill, token_api, tokens
 
     runners = {"sandbox": sandbox_row, "deployment": lambda w: deployment.run(w, log=log),
                "drill": lambda w: push_drill.run(w, log=log), "callbacks": lambda w: callbacks.run(w, log=log),
+               "forwarding": lambda w: forwarding.run(w, log=log),
                "tokens": lambda w: tokens.run(w, log=log), "token_api": lambda w: token_api.run(w, log=log),
                "fleet": lambda w: fleet.run(w, log=log),
                "pages": lambda w: pages.run(w, log=log)}

@@ -169,8 +169,8 @@ class PushFactory:
                  f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>")
         return self.sealed(f"/wechat/events/{appid}", inner, "ToUserName", user_name, f"&openid={openid}")
 
-    def text_message(self, app_index: int) -> str:
-        return "\t".join(self.text_push(appid_for(app_index), f"gh_{app_index:012d}"))
+    def text_message(self, app_index: int, content: str | None = None) -> str:
+        return "\t".join(self.text_push(appid_for(app_index), f"gh_{app_index:012d}", content))
 
     def write(self, path: Path, lines) -> Path:
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -23,6 +23,7 @@ class ReceiverConfig:
     fail_status: int = 500
     hang_first: int = 0  # hold the next N requests for `hang_seconds`, then answer 504
     hang_seconds: float = 0.0
+    delay_seconds: float = 0.0  # answer every other request after this long
 
 
 @dataclass
@@ -30,6 +31,7 @@ class Receiver:
     name: str
     config: ReceiverConfig = field(default_factory=ReceiverConfig)
     received: list = field(default_factory=list)
+    in_flight: int = 0  # requests being answered now
 
 
 class ReceiverBook:
@@ -49,8 +51,8 @@ class ReceiverBook:
         with self._lock:
             receiver = self._get(name)
             config = ReceiverConfig(**{**asdict(receiver.config), **values})
-            if config.fail_first < 0 or config.hang_first < 0 or config.hang_seconds < 0:
-                raise ValueError("fail_first, hang_first and hang_seconds cannot be negative")
+            if min(config.fail_first, config.hang_first, config.hang_seconds, config.delay_seconds) < 0:
+                raise ValueError("fail_first, hang_first, hang_seconds and delay_seconds cannot be negative")
             if not 400 <= config.fail_status <= 599:
                 raise ValueError("fail_status must be an HTTP error status (400-599)")
             receiver.config = config
@@ -68,19 +70,28 @@ class ReceiverBook:
                 config.fail_first -= 1
                 status, outcome, pause = config.fail_status, "failed", 0.0
             else:
-                status, outcome, pause = 200, "accepted", 0.0
-            receiver.received.append({
+                status, outcome, pause = 200, "accepted", config.delay_seconds
+            record = {
                 "seq": len(receiver.received) + 1, "at": time.time(), "status": status, "outcome": outcome,
+                "in_flight": receiver.in_flight, "answered_at": None,
                 "headers": {h: headers.get(h) for h in RECORDED_HEADERS if headers.get(h) is not None},
-                "body": body.decode("utf-8", "replace")})
-        if pause:
-            time.sleep(pause)
+                "body": body.decode("utf-8", "replace")}
+            receiver.received.append(record)
+            receiver.in_flight += 1
+        try:
+            if pause:
+                time.sleep(pause)
+        finally:
+            with self._lock:
+                receiver.in_flight -= 1
+                record["answered_at"] = time.time()
         return status, "ok" if status == 200 else outcome
 
     def show(self, name: str) -> dict:
         with self._lock:
             receiver = self._get(name)
-            return {"name": name, "config": asdict(receiver.config), "received": list(receiver.received)}
+            return {"name": name, "config": asdict(receiver.config),
+                    "received": [dict(r) for r in receiver.received]}
 
     def clear(self, name: str) -> None:
         with self._lock:

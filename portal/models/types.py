@@ -83,6 +83,11 @@ class Sealed:
         """Ciphertext of `plaintext` for the row whose `row_key` is given (for Core statements)."""
         return None if plaintext is None else _box().encrypt(plaintext, self.binding(row_key))
 
+    def unseal(self, stored, row_key):
+        """Plaintext of `stored`, read by a Core statement from the row whose `row_key` is given.
+        :raise SecretDecryptError: another place's ciphertext, an unknown key, or tampered with."""
+        return None if stored is None else _box().decrypt(stored, self.binding(row_key))
+
     def __get__(self, obj, owner=None):
         if obj is None:
             return self

@@ -12,7 +12,8 @@ from .control import ControlError, _bad_request, _body, ok
 bp = Blueprint("receivers", __name__, url_prefix="/sandbox")
 for _error in (ControlError, TypeError, ValueError):
     bp.register_error_handler(_error, _bad_request)
-CONFIG_FIELDS = ("fail_first", "fail_status", "hang_first", "hang_seconds")
+CONFIG_FIELDS = ("fail_first", "fail_status", "hang_first", "hang_seconds", "delay_seconds")
+SECONDS_FIELDS = ("hang_seconds", "delay_seconds")
 
 
 @bp.post("/receiver/<name>")
@@ -24,7 +25,7 @@ def receive(name):
 @bp.post("/receivers/<name>")
 def configure(name):
     body = _body(*CONFIG_FIELDS)
-    values = {k: (float(v) if k == "hang_seconds" else int(v)) for k, v in body.items() if k in CONFIG_FIELDS}
+    values = {k: (float(v) if k in SECONDS_FIELDS else int(v)) for k, v in body.items() if k in CONFIG_FIELDS}
     return ok(config=current_sandbox().receivers.configure(name, values))
 
 

@@ -2,6 +2,7 @@
 message URL of an authorized account."""
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
@@ -29,6 +30,28 @@ def test_a_receiver_hangs_then_answers_504(api):
     assert time.monotonic() - started >= 0.5
     assert _post(api, "slow").status_code == 200
     assert [r["outcome"] for r in api.call("/sandbox/receivers/slow", method="GET")["received"]] == ["hung", "accepted"]
+
+
+def test_a_slow_receiver_answers_200_late_and_records_what_overlapped(api):
+    api.call("/sandbox/receivers/late", {"delay_seconds": 0.3})
+    assert _post(api, "late").status_code == 200
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        # the second is sent once the first is being held: it finds one request in flight
+        first = pool.submit(_post, api, "late")
+        _wait_until(lambda: len(api.call("/sandbox/receivers/late", method="GET")["received"]) == 2)
+        second = pool.submit(_post, api, "late")
+        assert (first.result().status_code, second.result().status_code) == (200, 200)
+    got = api.call("/sandbox/receivers/late", method="GET")["received"]
+    assert [(r["outcome"], r["in_flight"]) for r in got] == [("accepted", 0), ("accepted", 0), ("accepted", 1)]
+    assert all(r["answered_at"] - r["at"] >= 0.3 for r in got)
+    assert api.post("/sandbox/receivers/late", {"delay_seconds": -1}).status_code == 400
+
+
+def _wait_until(condition, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
 
 
 def test_receiver_settings_are_checked_and_reset_forgets_them(api):

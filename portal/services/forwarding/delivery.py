@@ -1,24 +1,30 @@
 """Sending queued deliveries to the operator's systems, one rule at a time, in order per (rule, appid).
 
 A rule's job holds the rule's lock (so one process sends its deliveries at a time; other rules run in
-other jobs, so a slow target holds up only its own rule). It sends the oldest pending delivery of each
-appid that is due, then the next, until none is due; a delivery that fails is tried again after an
+other jobs, so a slow target holds up only its own rule). It works in rounds: it takes the oldest due
+delivery of up to BATCH apps with the pending ones behind each (CHAIN_ROWS rows in all, two SELECTs),
+sends each app's chain one push after the other in threads of its own, up to FORWARDING_CONCURRENCY apps
+at once, and records the round in one UPDATE per answer status and one commit (a failure, rare, as a row
+of its own). An app's chain stops at its first failure: that delivery is tried again after an
 exponential back-off (FORWARDING_RETRY_BASE_SECONDS, doubling up to FORWARDING_RETRY_MAX_SECONDS), and
 the later pushes of its appid wait behind it until it is delivered or, after FORWARDING_GIVE_UP_HOURS,
-dead. Staff can send a dead delivery again. A delivery counts as made on any 2xx answer.
+dead. Staff can send a dead delivery again. A delivery counts as made on any 2xx answer. A run whose
+last round went through in full waits up to FORWARDING_LINGER_SECONDS for a wake-up before it stops
+(see `signals.wake`), so a steady flow of pushes is sent by one run rather than a job per push.
 
-Delivery is at least once: a target that acted but whose answer was lost (a timeout) gets the push again,
-with the same X-Portal-Push-Id.
+Delivery is at least once: a target that acted but whose answer was lost (a timeout), or whose round was
+not recorded because the process died, gets the push again, with the same X-Portal-Push-Id.
 """
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
-import requests
+import urllib3
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from portal.coordination import LockBusy, coordination
@@ -35,7 +41,9 @@ log = logging.getLogger("portal.forwarding")
 
 LOCK_TTL_MS = 300_000  # longer than any run below holds it (RUN_SECONDS plus one request's timeout)
 RUN_SECONDS = 60.0  # then the job hands over to a fresh one, so a busy rule never holds a worker for long
-BATCH = 100
+BATCH = 100  # apps per round
+CHAIN_ROWS = 500  # deliveries per round, over those apps
+LINGER_POLL_SECONDS = 0.02
 IDLE, UNFINISHED, STOPPED = "idle", "unfinished", "stopped"  # how a run of a rule's deliveries ended
 UNREADABLE = "the stored push cannot be decrypted"
 
@@ -44,9 +52,18 @@ def _precise_now():
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def _new_pool():
+    # urllib3 directly (requests is a layer over it): a delivery is one POST of bytes already signed, and
+    # requests' own preparation of each request costs more CPU than the rest of a delivery together. As
+    # many kept connections per target as deliveries in flight, so none is opened per request; no
+    # cookies, no redirects, no retries (a failure is retried by the back-off, later).
+    size = max(1, int(_config("FORWARDING_CONCURRENCY", 16)))
+    return urllib3.PoolManager(num_pools=8, maxsize=size, retries=False)
+
+
 def _http():
-    """This process's connection pool for targets (kept per app)."""
-    return coordination().here("forwarding.http", requests.Session)
+    """This process's connection pools for targets (kept per app; thread-safe)."""
+    return coordination().here("forwarding.http", _new_pool)
 
 
 def _config(name, default):
@@ -80,9 +97,38 @@ def run_rule(rule_id):
     return result
 
 
+class _Sender:
+    """What the threads of one run need to send (no app context, no database session there)."""
+
+    def __init__(self, url, secret):
+        self.url, self.secret = url, secret
+        self.pool, self.timeout = _http(), float(_config("FORWARDING_TIMEOUT_SECONDS", 10))
+
+    def send(self, event_id, payload):
+        """(HTTP status or None, error text or None, final): final when the push can never be sent."""
+        if payload is None:
+            return None, UNREADABLE, True
+        body = signing.body_of(signing.push_fields(payload))
+        return (*_post(self.pool, self.timeout, self.url, self.secret, event_id, body), False)
+
+    def send_chain(self, chain, deadline):
+        """Send one app's deliveries [(delivery id, push id, decrypted push)] in order, stopping at the
+        first that fails (the later ones wait behind it) or at the deadline; returns [(delivery id,
+        status, error, final, at)]."""
+        outcomes = []
+        for delivery_id, event_id, payload in chain:
+            if time.monotonic() >= deadline:
+                break
+            status, error, final = self.send(event_id, payload)
+            outcomes.append((delivery_id, status, error, final, _precise_now()))
+            if error is not None and not final:
+                break
+        return outcomes
+
+
 def _send_due(rule_id, result, deadline):
-    """Send due heads until none is left (IDLE) or the time is up (UNFINISHED); STOPPED when the rule is
-    gone, off, or its secret unreadable."""
+    """Send due deliveries round after round until none is due (IDLE) or the time is up (UNFINISHED);
+    STOPPED when the rule is gone, off, or its secret unreadable."""
     db.session.rollback()  # see what other processes committed
     rule = db.session.get(ForwardRule, rule_id)
     if rule is None or not rule.enabled:
@@ -92,15 +138,42 @@ def _send_due(rule_id, result, deadline):
     except SecretDecryptError:  # logged with the row id; its deliveries wait until the secret is rotated
         log.error("forwarding rule %s: its secret cannot be decrypted; rotate it", rule_id)
         return STOPPED
-    while True:
-        heads = _due_heads(rule_id)
-        if not heads:
-            return IDLE
-        for delivery in heads:
-            if time.monotonic() >= deadline:
-                return UNFINISHED
-            delivered = _attempt(rule, secret, delivery)
-            result["delivered" if delivered else "failed"] += 1
+    sender = _Sender(rule.url, secret)
+    threads = max(1, int(_config("FORWARDING_CONCURRENCY", 16)))
+    try:
+        # threads of this run only: a hanging target ties up its own rule's threads, no other rule's
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"forward-{rule_id}") as pool:
+            healthy = False
+            while True:
+                signals.running(rule_id)
+                chains = _due_chains(rule_id)
+                if not chains:
+                    if healthy and _linger(rule_id, deadline):
+                        continue
+                    return IDLE
+                futures = [pool.submit(sender.send_chain, chain, deadline) for chain in chains]
+                outcomes = [outcome for future in futures for outcome in future.result()]
+                failed = result["failed"]
+                _record(outcomes, result)
+                healthy = result["failed"] == failed
+                if time.monotonic() >= deadline:
+                    return UNFINISHED
+    finally:
+        signals.stopped(rule_id)
+
+
+def _linger(rule_id, deadline):
+    """After a round the target took in full, wait up to FORWARDING_LINGER_SECONDS for a wake-up before
+    stopping:
+    while pushes come every few milliseconds they go out from this run, not from a job each (queueing,
+    starting and winding up a job costs more than a delivery). True if one came."""
+    until = min(deadline, time.monotonic() + float(_config("FORWARDING_LINGER_SECONDS", 1.0)))
+    while time.monotonic() < until:
+        if signals.take_dirty(rule_id):
+            db.session.rollback()  # a fresh snapshot: the next SELECT sees the commit that woke us
+            return True
+        time.sleep(LINGER_POLL_SECONDS)
+    return False
 
 
 def _heads(rule_id):
@@ -110,56 +183,96 @@ def _heads(rule_id):
             .group_by(ForwardDelivery.appid))
 
 
-def _due_heads(rule_id):
-    return (db.session.query(ForwardDelivery)
-            .filter(ForwardDelivery.id.in_(_heads(rule_id)), ForwardDelivery.next_attempt_at <= _precise_now())
-            .order_by(ForwardDelivery.id).limit(BATCH).all())
+_CHAIN_COLUMNS = (ForwardDelivery.id, ForwardDelivery.event_id, ForwardDelivery.appid, CallbackEvent._payload,
+                  CallbackEvent.dedup_key)
 
 
-def _attempt(rule, secret, delivery):
-    """One POST of one delivery, its outcome recorded and committed; True if the target took it."""
+def _due_chains(rule_id):
+    """Up to BATCH apps whose oldest pending delivery is due, each with the pending deliveries behind it
+    (CHAIN_ROWS in all, oldest first): [[(delivery id, push id, decrypted push or None)]], one list per
+    app, in order. Read as plain rows: a round handles hundreds, and ORM objects would cost more than
+    sending them."""
+    appids = db.session.scalars(
+        select(ForwardDelivery.appid)
+        .where(ForwardDelivery.id.in_(_heads(rule_id)), ForwardDelivery.next_attempt_at <= _precise_now())
+        .order_by(ForwardDelivery.id).limit(BATCH)).all()
+    if not appids:
+        return []
+    named = [a for a in appids if a is not None]
+    in_apps = or_(ForwardDelivery.appid.in_(named), *([ForwardDelivery.appid.is_(None)] if None in appids else []))
+    rows = db.session.execute(
+        select(*_CHAIN_COLUMNS).join(CallbackEvent, CallbackEvent.id == ForwardDelivery.event_id)
+        .where(ForwardDelivery.rule_id == rule_id, ForwardDelivery.status == DELIVERY_PENDING, in_apps)
+        .order_by(ForwardDelivery.id).limit(CHAIN_ROWS))
+    chains = {}
+    for delivery_id, event_id, appid, sealed, dedup_key in rows:
+        chains.setdefault(appid, []).append((delivery_id, event_id, _payload(delivery_id, sealed, dedup_key)))
+    return list(chains.values())
+
+
+def _payload(delivery_id, sealed, dedup_key):
     try:
-        body = signing.body_of(signing.push_fields(delivery.event.payload))
+        return CallbackEvent.payload.unseal(sealed, dedup_key)
     except SecretDecryptError:
-        log.error("forwarding delivery %s: %s", delivery.id, UNREADABLE)
-        return _record(delivery, None, UNREADABLE, final=True)
-    status, error = post(rule.url, secret, delivery.event_id, body)
-    return _record(delivery, status, error)
+        log.error("forwarding delivery %s: %s", delivery_id, UNREADABLE)
+        return None
 
 
 def post(url, secret, push_id, body):
     """POST a signed body; returns (HTTP status or None, error text or None). Never raises for the
     target's failures, and never puts the URL or the body in the error."""
-    timeout = float(_config("FORWARDING_TIMEOUT_SECONDS", 10))
+    return _post(_http(), float(_config("FORWARDING_TIMEOUT_SECONDS", 10)), url, secret, push_id, body)
+
+
+def _post(pool, timeout, url, secret, push_id, body):
     try:
-        response = _http().post(url, data=body, headers=signing.headers(secret, push_id, body),
-                                timeout=timeout, allow_redirects=False)
-    except requests.Timeout:
-        return None, f"no answer within {timeout:g} s"
-    except requests.RequestException as exc:
+        response = pool.request("POST", url, body=body, headers=signing.headers(secret, push_id, body),
+                                timeout=timeout, redirect=False, retries=False)
+    except urllib3.exceptions.NewConnectionError as exc:  # a subclass of its TimeoutError, yet no timeout
         return None, f"could not connect ({exc.__class__.__name__})"
-    response.close()
-    if 200 <= response.status_code < 300:
-        return response.status_code, None
-    return response.status_code, f"HTTP {response.status_code}"
+    except urllib3.exceptions.TimeoutError:
+        return None, f"no answer within {timeout:g} s"
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        return None, f"could not connect ({exc.__class__.__name__})"
+    if 200 <= response.status < 300:
+        return response.status, None
+    return response.status, f"HTTP {response.status}"
 
 
-def _record(delivery, status, error, final=False):
-    now = _precise_now()
-    delivery.attempts += 1
-    delivery.last_attempt_at, delivery.last_status, delivery.last_error = now, status, error and error[:500]
-    if error is None:
-        delivery.status, delivery.delivered_at = DELIVERY_DELIVERED, now
-    elif final or now >= delivery.give_up_at:
-        delivery.status = DELIVERY_DEAD
-    else:
-        delivery.next_attempt_at = now + timedelta(seconds=backoff_seconds(delivery.attempts))
+def _record(outcomes, result):
+    """Record a round's outcomes and commit: the deliveries made in one UPDATE per answer status (with the
+    round's last answer time), each failure on its own row."""
+    delivered, failures = {}, []
+    for outcome in outcomes:
+        if outcome[2] is None:
+            delivered.setdefault(outcome[1], []).append(outcome)
+        else:
+            failures.append(outcome)
     try:
+        for status, made in delivered.items():
+            at = max(outcome[4] for outcome in made)
+            db.session.execute(
+                update(ForwardDelivery).where(ForwardDelivery.id.in_([outcome[0] for outcome in made]))
+                .values(status=DELIVERY_DELIVERED, attempts=ForwardDelivery.attempts + 1, last_attempt_at=at,
+                        last_status=status, last_error=None, delivered_at=at)
+                .execution_options(synchronize_session=False))
+        for delivery_id, status, error, final, at in failures:
+            _record_failure(db.session.get(ForwardDelivery, delivery_id), status, error, final, at)
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
-    return error is None
+    result["delivered"] += sum(len(made) for made in delivered.values())
+    result["failed"] += len(failures)
+
+
+def _record_failure(delivery, status, error, final, at):
+    delivery.attempts += 1
+    delivery.last_attempt_at, delivery.last_status, delivery.last_error = at, status, error[:500]
+    if final or at >= delivery.give_up_at:
+        delivery.status = DELIVERY_DEAD
+    else:
+        delivery.next_attempt_at = at + timedelta(seconds=backoff_seconds(delivery.attempts))
 
 
 def _schedule_next_retry(rule_id):

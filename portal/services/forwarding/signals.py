@@ -1,6 +1,7 @@
 """Wake-ups of a rule's delivery job: at most one queued (not yet started) job per rule, a dirty flag the
-lock holder checks before it stops, and a delayed job for the next retry that falls due. Failing to wake
-only delays a delivery to the periodic sweep."""
+run checks before it stops, a flag saying a run is on (so a wake-up while it is needs no job: the run
+takes the dirty flag), and a delayed job for the next retry that falls due. Failing to wake only delays a
+delivery to the periodic sweep."""
 
 import logging
 import uuid
@@ -13,8 +14,26 @@ JOB = "portal.jobs.forwarding.deliver_rule_job"
 QUEUE = "forwarding"
 
 
+# A run says it is on at every round; a run whose process died stops saying so after this long, and
+# wake-ups queue jobs again (the sweep's among them).
+RUNNING_TTL = 30
+
+
 def _queued_key(rule_id):
     return f"forwarding:queued:{rule_id}"
+
+
+def _running_key(rule_id):
+    return f"forwarding:running:{rule_id}"
+
+
+def running(rule_id):
+    coordination().remember(_running_key(rule_id), "1", ttl=RUNNING_TTL)
+
+
+def stopped(rule_id):
+    """Before the run's last look at the dirty flag (see `wake`)."""
+    coordination().forget(_running_key(rule_id))
 
 
 def lock_name(rule_id):
@@ -47,10 +66,14 @@ def job_started(rule_id):
 
 
 def wake(rule_ids):
-    """After the transaction that queued deliveries for these rules has committed."""
+    """After the transaction that queued deliveries for these rules has committed. The flag is raised
+    before the run is looked for: a run seen on has yet to say it stopped, and looks at the flag after
+    it says so, so it cannot miss this wake-up."""
     for rule_id in sorted(rule_ids):
         try:
-            request_delivery(rule_id)
+            mark_dirty(rule_id)
+            if coordination().recall(_running_key(rule_id)) is None:
+                request_delivery(rule_id)
         except Exception:  # noqa: BLE001 - the periodic sweep picks the deliveries up anyway
             log.exception("forwarding rule %s: could not queue its delivery job", rule_id)
 
