@@ -21,7 +21,8 @@ bare runs around it. Order: bare -c32, portal -c32 (three kinds), bare -c32, `ma
 `make run`: `python -m portal.devrun` itself is started headless (werkzeug's threaded server, jobs
 embedded without Redis, SQLite, its sandbox and demo data, in a fresh PORTAL_INSTANCE_PATH), with one
 setting added: CALLBACK_RATE_LIMIT raised, as above. Ticket pushes at -c32, signed with the credentials it
-generated, against the mean of the bare runs at -c32 around it; target 0.5x.
+generated, against the bare route served the same way (werkzeug's threaded server in one process, measured
+just before and after); target 0.5x. The row also gives its ratio to the bare route under gunicorn.
 
 Memory: the peak resident memory (VmHWM) of every gunicorn worker and of `worker.py` and its children,
 sampled every half second while the deployment runs.
@@ -49,6 +50,7 @@ from bench.common import (
     portal_settings,
     redis_url,
     verdict,
+    wait_for_port,
 )
 from bench.dataset import appid_for, seed
 from bench.load import CONFIG, Gunicorn, PushFactory, stored_counts, wrk
@@ -193,6 +195,25 @@ class _Process:
             return float("nan")
 
 
+def _bare_werkzeug(workdir: Path, pool: Path, seconds: float, log) -> dict:
+    """The bare route served as `make run` serves the portal: werkzeug's threaded server, one process."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from werkzeug.serving import make_server; from bench.bare_app import app; "
+         "make_server('127.0.0.1', int(sys.argv[1]), app, threaded=True).serve_forever()", str(port)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, 60, proc)
+        server = _Process(f"http://127.0.0.1:{port}", proc.pid)
+        wrk(server, pool, 2, 32)
+        result = wrk(server, pool, seconds, 32)
+    finally:
+        proc.terminate()
+        proc.wait(15)
+    log(f"  bare (werkzeug threaded) -c32: {result['per_second']:.0f}/s p99 {_ms(result['p99_us'])}")
+    return result
+
+
 def _devrun(workdir: Path, seconds: float, log) -> dict:
     """`make run` started headless; ticket pushes at -c32 against it."""
     instance, port = workdir / "devrun-instance", free_port()
@@ -289,8 +310,10 @@ def run(workdir: Path, seconds: float | None = None, log=print) -> list[Row]:
         measured[32], deployment = _portal_block(bench, 32, seconds, log)
         deployments.append(deployment)
         bare[32].append(_bare(bench, bare_pool, seconds, 32, log))
+        served_alike = [_bare_werkzeug(workdir, bare_pool, seconds, log)]
         devrun = _devrun(workdir, seconds, log)
         log(f"  make run -c32: {devrun['per_second']:.0f}/s p99 {_ms(devrun['p99_us'])}")
+        served_alike.append(_bare_werkzeug(workdir, bare_pool, seconds, log))
         bare[32].append(_bare(bench, bare_pool, seconds, 32, log))
         bare[256].append(_bare(bench, bare_pool, seconds, 256, log))
         measured[256], deployment = _portal_block(bench, 256, seconds, log)
@@ -309,7 +332,12 @@ def run(workdir: Path, seconds: float | None = None, log=print) -> list[Row]:
         for kind, _make in KINDS:
             rows.append(_push_row(f"Pushes, default deployment: {kind} at wrk -c{connections}",
                                   measured[connections][kind], base, THROUGHPUT, P99))
-    rows.append(_push_row("Pushes, make run (portal.devrun: werkzeug threaded, jobs embedded, SQLite): "
-                          "component_verify_ticket at wrk -c32", devrun, _mean(bare[32][1], bare[32][2]), 0.5))
+    alike, gunicorn_bare = _mean(*served_alike), _mean(bare[32][1], bare[32][2])
+    row = _push_row("Pushes, make run (portal.devrun: werkzeug threaded, jobs embedded, SQLite): "
+                    "component_verify_ticket at wrk -c32", devrun, alike, 0.5)
+    row.baseline = (f"{alike['per_second']:.0f}/s, p99 {_ms(alike['p99_us'])} (the bare route under werkzeug's "
+                    f"threaded server, before and after; under gunicorn {gunicorn_bare['per_second']:.0f}/s: "
+                    f"{devrun['per_second'] / gunicorn_bare['per_second']:.2f}x that)")
+    rows.append(row)
     rows.append(_memory_row(deployments))
     return rows

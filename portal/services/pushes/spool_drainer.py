@@ -45,7 +45,7 @@ log = logging.getLogger("portal.callbacks")
 
 POS = ".pos"
 HOST_LOCK = ".host-drainer"
-BATCH = 500  # pushes stored per transaction
+BATCH = 200  # pushes stored per transaction (their rows, and the audits they close, held in memory at once)
 READ_BYTES = 1 << 20  # read from a segment per look (a push is at most CALLBACK_MAX_BYTES, 64 KiB, as base64)
 FOLLOW_POLL_SECONDS = 0.05  # a follower that found nothing new looks again after this,
 IDLE_POLL_SECONDS = 0.25  # or after this once nothing has come for IDLE_AFTER_SECONDS
