@@ -80,6 +80,8 @@ def log_out(page):
 def switch_language(page, language):
     """Picks a language in the header select; portal.js submits the form and the page comes back."""
     expected_lang = "zh-CN" if language == "zh" else "en"
+    # portal.js (deferred) binds the select once the document is loaded: a choice made before is not sent
+    page.wait_for_load_state("load")
     page.locator("#language-select").select_option(language)
     expect(page.locator("html")).to_have_attribute("lang", expected_lang)
     expect(page.locator("#language-select")).to_have_value(language)
