@@ -452,6 +452,7 @@ def expect_audit_approved(page, platform, appid):
 def release(page, platform, version):
     open_tab(page, "release")
     expect(page.locator("#release-now")).to_contain_text(f"版本 {version}")
+    page.wait_for_load_state("load")  # portal.js asks for the confirmation only once it runs
     page.once("dialog", lambda dialog: dialog.accept())
     page.locator("#release-button").click()
     state, message, _live = wait_for_job(page, platform)

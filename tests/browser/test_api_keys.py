@@ -42,6 +42,7 @@ def test_staff_create_see_once_use_and_revoke_a_key(page, platform, make_tenant,
     expect(row).to_contain_text("拉面小馆连锁")
     assert key not in page.content()
     dialogs = []
+    page.wait_for_load_state("load")  # portal.js asks for the confirmation only once it runs
     page.once("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     row.get_by_role("button", name="吊销").click()
     expect(row.get_by_role("button", name="吊销")).to_be_visible()
