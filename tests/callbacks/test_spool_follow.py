@@ -187,3 +187,22 @@ def test_a_backlog_larger_than_one_read_is_stored_whole(platform, tmp_path):
     assert _count(platform, "SELECT COUNT(*) FROM callback_events") == before + len(lines)
     assert _count(platform, "SELECT COALESCE(SUM(duplicates), 0) FROM callback_events") == 0
     assert _files(directory, ".ready") == [] and _files(directory, ".pos") == []
+
+
+def test_a_batch_of_audit_results_closes_every_audit(platform, make_tenant, tenant_objects, tmp_path):
+    """131 audit results stored in one transaction (the drainer's batch): the audits are updated in chunks of
+    128, 2 and 1, each closed once."""
+    from portal.services.pushes import spool_drainer, store_queued
+
+    spool = tmp_path / "spool"
+    _spooled(platform, spool, CALLBACK_SPOOL_SEGMENT_SECONDS=0.05, CALLBACK_RATE_LIMIT="100000 per minute")
+    tenant_id = make_tenant()
+    apps = [tenant_objects(tenant_id)["appid"] for _ in range(131)]
+    ts = int(time.time())
+    for appid in apps:
+        assert _post_in_process(platform, *_audit_push(platform, appid, ts)) == (200, "success")
+    _wait_for(lambda: _files(spool, ".ready") and not _files(spool, ".open"), what="the segment to close")
+    with platform.app.app_context():
+        assert spool_drainer.drain_all(platform.app, store_queued) == len(apps)
+    assert _count(platform, "SELECT COUNT(*) FROM wxminiprogram_audit WHERE status = 0") == len(apps)
+    assert _count(platform, "SELECT COUNT(*) FROM activity_log WHERE action = 'audit.success'") == len(apps)

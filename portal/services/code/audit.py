@@ -55,6 +55,7 @@ _OPEN_AUDITS = (select(_AUDITS.c.id, _AUDITS.c.appid, _AUDITS.c.auditid, _AUDITS
                 .order_by(_AUDITS.c.create_time.desc(), _AUDITS.c.id.desc())
                 .with_for_update())  # two writers with a push each for one app close two audits, not one twice
 _LOG_AUDIT = insert(_ACTIVITY)
+CASE_CHUNK = 128  # audits per UPDATE at most (see `_update_audits`)
 
 
 def _audit_change(event):
@@ -105,14 +106,22 @@ def apply_audit_events(pushes, connection=None, templates=None):
 
 
 def _update_audits(connection, changes, now):
-    """One UPDATE per set of columns (CASE id WHEN … picks each audit's value): one round trip for a batch."""
+    """One UPDATE per set of columns (CASE id WHEN … picks each audit's value) and per power of two of audits:
+    a few round trips for a batch. SQLAlchemy caches a compiled statement per number of WHENs, so batches of
+    every size would fill its cache with large statements (tens of megabytes in a drainer); a batch is sent
+    as chunks of 128, 64, … 1 audits instead, at most eight shapes of statement per set of columns."""
     shapes = {}
     for audit_id, change in changes.items():
         shapes.setdefault(tuple(sorted(change)), {})[audit_id] = change
     for columns, rows in shapes.items():
-        values = {column: case({audit_id: change[column] for audit_id, change in rows.items()},
-                               value=_AUDITS.c.id, else_=_AUDITS.c[column]) for column in columns}
-        connection.execute(update(_AUDITS).where(_AUDITS.c.id.in_(list(rows))).values(update_time=now, **values))
+        items, size = list(rows.items()), CASE_CHUNK
+        while items:
+            while size > len(items):
+                size >>= 1
+            chunk, items = dict(items[:size]), items[size:]
+            values = {column: case({audit_id: change[column] for audit_id, change in chunk.items()},
+                                   value=_AUDITS.c.id, else_=_AUDITS.c[column]) for column in columns}
+            connection.execute(update(_AUDITS).where(_AUDITS.c.id.in_(list(chunk))).values(update_time=now, **values))
 
 
 # --- code review: submit (as a job), refresh, poll, undo, speed up, quota --------------------------------
