@@ -70,11 +70,12 @@ class SpoolDrainer:
 
     def __init__(self, app, store):
         self.dir, self.store, self.claims = spool.spool_dir(app), store, {}
+        self.capped = False  # the last pass left data it did not read (more than READ_BYTES in a segment)
 
     def drain_pass(self):
         """Store what is new in every segment this drainer holds or can take; returns how many pushes were
         settled (stored, counted as a retry, or refused). Must run in an app context."""
-        settled, listed = 0, set()
+        settled, listed, self.capped = 0, set(), False
         for name in spool.segments(self.dir):
             stem = name.rsplit(".", 1)[0]
             listed.add(stem)
@@ -158,6 +159,7 @@ class SpoolDrainer:
         if size <= base:
             return 0, done
         length = min(size - base, READ_BYTES)  # a backlog is read a part at a time: memory stays flat
+        self.capped = self.capped or length < size - base
         data = os.pread(claim.fd, length, base)
         end = len(data) if done and base + length >= size else data.rfind(b"\n") + 1
         if end <= 0:
@@ -236,15 +238,14 @@ def _sync_directory(directory):
 
 
 def drain_all(app, store):
-    """Drain this host's spool until a look finds nothing more (what `flask drain-pushes` and the workers'
-    schedule run): every segment no other drainer follows is stored up to its last whole line, and deleted
+    """Drain this host's spool as it is now (what `flask drain-pushes` and the workers' schedule run): every segment no other drainer follows is stored up to its last whole line, and deleted
     once its writer is done with it. Returns how many pushes were settled. Must run in an app context."""
     drainer, total = SpoolDrainer(app, store), 0
     try:
-        while True:  # a pass reads at most READ_BYTES of each segment
+        while True:  # a pass reads at most READ_BYTES of each segment; what arrives meanwhile waits
             settled = drainer.drain_pass()
             total += settled
-            if not settled:
+            if not settled or not drainer.capped:
                 return total
     finally:
         drainer.release()
