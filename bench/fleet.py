@@ -57,6 +57,7 @@ from bench.common import (
 # BENCH_FLEET_SIZES=5,20,50 for a quick try of the measure itself (baseline, complete run, capped run).
 SIZES = tuple(int(n) for n in os.environ.get("BENCH_FLEET_SIZES", "10,100,1000").split(","))
 WORKERS = 4
+WORKER_QUEUES = ("fleet", "wechat", "maintenance")  # the forwarding queue has no part in a release
 LATENCY_MS = 100
 MAX_CONCURRENCY = 40
 AUDIT_DELAY = 1.0  # sandbox seconds from submit_audit to the approval push
@@ -116,7 +117,7 @@ class Workers:
     def __init__(self, env: dict, workdir: Path):
         self.logs = [workdir / f"fleet-worker-{i}.log" for i in range(WORKERS)]
         self.files = [open(p, "ab") for p in self.logs]  # noqa: SIM115 - closed in stop()
-        command = [sys.executable, "worker.py", "fleet", "wechat", "maintenance"]
+        command = [sys.executable, "worker.py", *WORKER_QUEUES]
         self.procs = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=f, stderr=subprocess.STDOUT)
                       for f in self.files]
         self.horse_peak_kb, self.horses_seen = 0, set()
@@ -224,11 +225,11 @@ def _wait_until_idle(redis, timeout=300.0):
     release or takes a worker from it."""
     from rq.registry import StartedJobRegistry
 
-    from portal.queueing import QUEUE_ORDER, SERIALIZER, get_queue
+    from portal.queueing import SERIALIZER, get_queue
 
     deadline = time.monotonic() + timeout
-    while True:
-        queues = [get_queue(name, redis) for name in QUEUE_ORDER]
+    while True:  # the queues the workers serve (the forwarding sweep waits on its own queue, unserved here)
+        queues = [get_queue(name, redis) for name in WORKER_QUEUES]
         busy = sum(q.count + StartedJobRegistry(q.name, connection=redis, serializer=SERIALIZER).count
                    for q in queues)
         if not busy:
