@@ -8,6 +8,7 @@ in for the operator's systems, and the scheduler.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 from flask import current_app
@@ -36,6 +37,7 @@ class Sandbox:
         self.receivers = ReceiverBook()
         self.scheduler = Scheduler(self)
         self._saved_at = 0.0
+        self._save_lock = threading.Lock()  # the ticker and close() may both save
         if options.state_file and self.state.load(options.state_file):
             log.info("sandbox state loaded from %s", options.state_file)
 
@@ -65,12 +67,13 @@ class Sandbox:
         """Write the state file at most every 2 s (and on close)."""
         if not self.options.state_file or not (self.state.dirty or force):
             return
-        if force or time.monotonic() - self._saved_at >= 2.0:
-            self.state.save(self.options.state_file)
-            self._saved_at = time.monotonic()
+        with self._save_lock:
+            if force or time.monotonic() - self._saved_at >= 2.0:
+                self.state.save(self.options.state_file)
+                self._saved_at = time.monotonic()
 
     def close(self) -> None:
-        self.scheduler.stop()
+        self.scheduler.stop(wait=True)
         self.pushes.stop()
         self.autosave(force=True)
 

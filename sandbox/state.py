@@ -99,7 +99,7 @@ class SandboxState:
             self.default_audit_rule = data.get("default_audit_rule", {})
 
     def save(self, path: str) -> None:
-        tmp = f"{path}.tmp"
+        tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"  # one per writer: no two share it
         with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(self.to_json())
         os.replace(tmp, path)
