@@ -64,6 +64,38 @@ def test_spooled_push_is_acknowledged_then_stored_once_by_the_drainer(platform, 
     assert "本机推送缓存为空" in staff.get("/staff/platform/pushes").get_data(as_text=True)
 
 
+def test_a_spooled_pushs_log_line_is_written_when_it_is_stored_with_its_requests_id(
+        platform, make_tenant, tenant_objects, tmp_path, caplog):
+    """Acknowledging writes no line of its own (gunicorn's access line has the request); the drainer writes
+    the push's one line with what storing did and the id of the request that brought it."""
+    import logging
+
+    spool = tmp_path / "spool"
+    _spooled(platform, spool)
+    appid = tenant_objects(make_tenant())["appid"]
+    ts = int(time.time())
+    sent = [("req-audit-1", _audit_push(platform, appid, ts)), ("req-ticket-1", _ticket_push(platform, ts, "t-log")),
+            ("req-audit-retry", _audit_push(platform, appid, ts))]
+    caplog.set_level(logging.INFO, logger="portal.callbacks")
+    client = platform.client()
+    for request_id, (path, (body, query)) in sent:
+        response = client.post(path, query_string=query, data=body, content_type="text/xml",
+                               headers={"X-Request-Id": request_id})
+        assert (response.status_code, response.get_data(as_text=True)) == (200, "success")
+        assert response.headers["X-Request-Id"] == request_id
+    assert [r for r in caplog.records if r.getMessage().startswith("push ")] == []
+    _wait_ready(spool)
+    with platform.app.app_context():
+        from portal.services.pushes import spool_drainer, store_queued
+
+        assert spool_drainer.drain_all(platform.app, store_queued) == 3
+    lines = {r.request_id: r.getMessage() for r in caplog.records if r.getMessage().startswith("push ")}
+    assert lines == {
+        "req-audit-1": f"push message weapp_audit_success for {appid}: applied",
+        "req-ticket-1": f"push auth component_verify_ticket for {platform.component_appid}: applied",
+        "req-audit-retry": f"push message weapp_audit_success for {appid}: duplicate"}, lines
+
+
 def test_pushes_are_answered_while_the_database_and_redis_are_down_and_stored_when_back(
         platform, make_app, make_tenant, tenant_objects, tmp_path):
     """The same portal, its database and Redis unreachable (ports nothing listens on): pushes still get

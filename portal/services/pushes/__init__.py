@@ -9,10 +9,12 @@ nothing back from here.
 from portal.services.pushes.receiving import (
     CallbackRejected,
     Receipt,
+    is_deferred,
+    log_push,
     receive,
     recent_events,
     store_queued,
     waiting_pushes,
 )
 
-__all__ = ["CallbackRejected", "Receipt", "receive", "recent_events", "store_queued", "waiting_pushes"]
+__all__ = ["CallbackRejected", "Receipt", "is_deferred", "log_push", "receive", "recent_events", "store_queued", "waiting_pushes"]

@@ -131,19 +131,19 @@ def _names_query(model, appid):
     return query if appid is None else query.where(model.authorizer_appid == appid)
 
 
-def receive(source, body, args, path_appid=None):
+def receive(source, body, args, path_appid=None, request_id=None):
     """Handle one push end to end; returns a `Receipt` (for a duplicate, outcome "duplicate"). With
     CALLBACK_ACKNOWLEDGE=spooled a checked push is written to this host's push spool instead (outcome
     "spooled"; stored before success as usual if the spool cannot be written), with =queued (and a
     persistent Redis) appended to the push stream (outcome "queued in redis"); `store_queued` stores either
-    shortly after."""
+    shortly after, and writes the push's log line then, with `request_id` (see `is_deferred`)."""
     spooled = spool.is_enabled()
     queued = not spooled and stream.is_available()
     deferred = spooled or queued  # answered before the database write
     event, xml = _checked(source, body, args, path_appid, look_up=not deferred)
     if spooled:
         try:
-            spool.append(source, body, args, path_appid)
+            spool.append(source, body, args, path_appid, request_id)
             app = current_app._get_current_object()
             if app.config.get("CALLBACK_DRAIN_IN_PROCESS", True):
                 spool_drainer.start_in_process(app, store_queued)
@@ -151,7 +151,7 @@ def receive(source, body, args, path_appid=None):
         except spool.SpoolError as exc:
             log.warning("push stored before success: %s", exc)
     elif queued:
-        stream.append(source, body, args, path_appid, store_queued)
+        stream.append(source, body, args, path_appid, store_queued, request_id)
         return Receipt(None, source, event.kind[:64], event.appid or None, None, OUTCOME_IN_STREAM)
     if deferred and source == SOURCE_MESSAGE and path_appid:  # stored now after all: the full check first
         _check_recipient(event, path_appid, look_up=True)
@@ -161,32 +161,50 @@ def receive(source, body, args, path_appid=None):
     return store_and_apply(push)
 
 
+def is_deferred(receipt):
+    """True for a push acknowledged before it was stored (spooled or queued): its log line is written when
+    it is stored (`store_queued`), with the outcome storing had, instead of when it was acknowledged."""
+    return receipt.outcome in (OUTCOME_SPOOLED, OUTCOME_IN_STREAM)
+
+
+def log_push(receipt, request_id=None):
+    """The one log line of a handled push; `request_id` that of the request that brought it, when it was
+    stored later (the line then carries it instead of the drainer's context)."""
+    extra = {"request_id": request_id or "-"} if request_id is not None else None
+    log.info("push %s %s for %s: %s", receipt.source, receipt.kind, receipt.appid or "-", receipt.outcome,
+             extra=extra)
+
+
 def store_queued(items):
-    """Store pushes taken from the stream or the spool: (key, source, body, args, path_appid) each. Returns the keys
-    settled (stored, counted as a retry, or refused and dropped); the others stay queued for a retry."""
+    """Store pushes taken from the stream or the spool: (key, source, body, args, path_appid, request_id) each.
+    Returns the keys settled (stored, counted as a retry, or refused and dropped), each with its log line; the
+    others stay queued for a retry."""
     settled, grouped = [], []
-    for key, source, body, args, path_appid in items:
+    for key, source, body, args, path_appid, request_id in items:
         try:
             push = new_push(source, *_checked(source, body, args, path_appid, check_time=False))
         except CallbackRejected as exc:  # posted to another app's URL (known only here, from the database)
-            log.warning("queued push dropped (%s): %s", exc.status, exc.reason)
+            log.warning("queued push dropped (%s): %s", exc.status, exc.reason,
+                        extra={"request_id": request_id or "-"})
             settled.append(key)
             continue
         except Exception:  # noqa: BLE001 - the database cannot say whose push it is: kept for the next drain
             log.warning("queued push kept: its mini-program could not be looked up", exc_info=True)
             continue
         if isinstance(push.event, GROUPED):
-            grouped.append((key, push))
+            grouped.append((key, push, request_id))
             continue
         try:
-            store_and_apply(push)
+            log_push(store_and_apply(push), request_id or "-")
             settled.append(key)
         except Exception:  # noqa: BLE001 - stays in the stream, retried by the next drain
             db.session.rollback()
             log.exception("storing a queued %s push failed", push.event.kind)
-    results = store_together([push for _key, push in grouped]) if grouped else []
-    settled += [key for (key, _push), result in zip(grouped, results, strict=True)
-                if not isinstance(result, BaseException)]
+    results = store_together([push for _key, push, _request_id in grouped]) if grouped else []
+    for (key, _push, request_id), result in zip(grouped, results, strict=True):
+        if not isinstance(result, BaseException):
+            log_push(result, request_id or "-")
+            settled.append(key)
     return settled
 
 

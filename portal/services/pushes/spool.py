@@ -57,26 +57,30 @@ def spool_dir(app):
     return app.config.get("CALLBACK_SPOOL_DIR") or os.path.join(app.instance_path, "push-spool")
 
 
-def append(source, body, args, path_appid):
+def append(source, body, args, path_appid, request_id=None):
     """Write one checked push to this process's open segment. :raise SpoolError: not written."""
     app = current_app._get_current_object()
     query = {name: args.get(name) for name in QUERY_FIELDS}
-    line = "\n" + record(source, path_appid, query, body) + "\n"  # the leading newline ends any torn line
+    line = "\n" + record(source, path_appid, query, body, request_id) + "\n"  # the leading newline ends any torn line
     _writer(app).write(line.encode("ascii"))
 
 
-def record(source, path_appid, query, body):
-    """One push as a spool line (without its newlines)."""
-    return json.dumps({"s": source, "a": path_appid or "", "q": query, "b": base64.b64encode(body).decode("ascii")},
-                      separators=(",", ":"))
+def record(source, path_appid, query, body, request_id=None):
+    """One push as a spool line (without its newlines). `request_id` is the request's that brought it, for the
+    drainer's log line (printable ASCII, see `logging_setup.request_id_for`)."""
+    item = {"s": source, "a": path_appid or "", "q": query, "b": base64.b64encode(body).decode("ascii")}
+    if request_id:
+        item["r"] = request_id
+    return json.dumps(item, separators=(",", ":"))
 
 
 def parse(line):
-    """(source, body, args, path_appid) of a spool line. :raise ValueError: not a whole line."""
+    """(source, body, args, path_appid, request_id) of a spool line (request_id None in lines written without
+    one). :raise ValueError: not a whole line."""
     try:
         item = json.loads(line)
-        return item["s"], base64.b64decode(item["b"], validate=True), item["q"], item["a"] or None
-    except (KeyError, TypeError) as exc:
+        return item["s"], base64.b64decode(item["b"], validate=True), item["q"], item["a"] or None, item.get("r")
+    except (KeyError, TypeError, AttributeError) as exc:
         raise ValueError("not a spool line") from exc
 
 

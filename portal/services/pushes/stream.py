@@ -63,7 +63,7 @@ def _state(app):
     return coordination(app).here("push_queue", lambda: _QueueState(app))
 
 
-def append(source, body, args, path_appid, store):
+def append(source, body, args, path_appid, store, request_id=None):
     """XADD one checked push; an in-process drainer (started here) stores it with `store`. One round trip of its own: Redis answers in tens of microseconds, so
     gathering several threads' pushes into one pipeline (as pushes are group-committed to the database)
     costs more CPU in locks and wake-ups than it saves. :raise RedisError: not queued (the view answers 503).
@@ -72,7 +72,7 @@ def append(source, body, args, path_appid, store):
     state = _state(app)
     state.ensure_group()
     state.xadd(("s", source, "a", path_appid or "", "b", body,
-                "q", json.dumps({name: args.get(name) for name in QUERY_FIELDS})))
+                "q", json.dumps({name: args.get(name) for name in QUERY_FIELDS}), "r", request_id or ""))
     if app.config.get("CALLBACK_DRAIN_IN_PROCESS", True):
         state.ensure_drainer(app, store)
 
@@ -168,7 +168,8 @@ def _items(entries):
         if not fields:  # deleted meanwhile (XAUTOCLAIM reports such ids without fields)
             continue
         query = json.loads(fields[b"q"])
-        yield key, fields[b"s"].decode(), fields[b"b"], query, fields[b"a"].decode() or None
+        yield (key, fields[b"s"].decode(), fields[b"b"], query, fields[b"a"].decode() or None,
+               fields.get(b"r", b"").decode() or None)
 
 
 def drain_once(redis, consumer, store, block_ms=None, claim_idle_ms=None):
