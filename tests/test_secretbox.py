@@ -22,6 +22,25 @@ def legacy_enc1(key_text, plaintext):
     return f"enc1:{key_id}:" + base64.b64encode(b"\x01" * 12 + body + tag).decode("ascii")
 
 
+def test_values_read_and_written_agree_with_an_independent_aes_gcm():
+    """The format is GCM's own: a value sealed by another implementation (pycryptodome, which wrote the
+    portal's values before) decrypts, and a value the box writes opens with that implementation."""
+    box = SecretBox("k1")
+    key_id, key = _derive("k1")
+    associated = f"enc2\x00{key_id}\x00{HERE}".encode()
+    cipher = AES.new(key, AES.MODE_GCM, nonce=b"\x02" * 12)
+    cipher.update(associated)
+    body, tag = cipher.encrypt_and_digest("刷新令牌 written elsewhere".encode())
+    assert box.decrypt(f"enc2:{key_id}:" + base64.b64encode(b"\x02" * 12 + body + tag).decode(), HERE) \
+        == "刷新令牌 written elsewhere"
+    raw = base64.b64decode(box.encrypt("written here", HERE).split(":", 2)[2])
+    opener = AES.new(key, AES.MODE_GCM, nonce=raw[:12])
+    opener.update(associated)
+    assert opener.decrypt_and_verify(raw[12:-16], raw[-16:]) == b"written here"
+    with pytest.raises(SecretDecryptError):
+        box.decrypt(f"enc2:{key_id}:" + base64.b64encode(b"\x02" * 20).decode(), HERE)  # shorter than a tag
+
+
 def test_round_trip_and_random_nonce():
     box = SecretBox("k1")
     a, b = box.encrypt("refresh-token-值", HERE), box.encrypt("refresh-token-值", HERE)
