@@ -157,7 +157,7 @@ def drain_pushes(claim_idle, follow, nice, exit_with_parent):
         raise click.ClickException("Nothing to drain: pushes are stored before success (no REDIS_URL, and "
                                    "CALLBACK_ACKNOWLEDGE is not spooled).")
     if nice:
-        os.nice(nice)
+        spool_drainer.lower_priority(nice)
     if follow:
         _follow(app, spool_drainer, stream, store_queued, spooled, streamed, exit_with_parent)
         return

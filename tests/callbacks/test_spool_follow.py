@@ -146,6 +146,8 @@ def test_worker_runs_the_host_drainer_starts_it_again_and_stops_it(platform, mak
         first = _drainer_children(worker)[0]
         _wait_for(lambda: spool_drainer.host_drainer_running(platform.app), what="the drainer to hold the spool")
         assert _nice(first) == 10
+        if Path("/proc/self/autogroup").exists():  # a session, and so a scheduling group, of its own at nice 10
+            assert os.getsid(first) == first and Path(f"/proc/{first}/autogroup").read_text().endswith(" nice 10\n")
         staff = staff_client(platform, make_user, login_as)
         assert "本机的 worker 正在将缓存中的推送入库" in staff.get("/staff/platform/pushes").get_data(as_text=True)
         assert _post_in_process(platform, *_audit_push(platform, apps[0], int(time.time()))) == (200, "success")

@@ -365,6 +365,27 @@ class _HostCpu:
         return max(0.0, others / (total - last_total))
 
 
+def lower_priority(nice):
+    """Lower this process's CPU priority by `nice`, so that it gets only what the web processes leave.
+
+    A nice value weighs only against the processes of the same scheduling group. Where the kernel groups
+    processes by session (autogroup, on by default on desktop and many server kernels), gunicorn and
+    `worker.py` each run in a session of their own (a terminal, a service), so a drainer niced inside the
+    worker's session would still share the CPUs half and half with the whole of gunicorn. The drainer
+    therefore starts a session of its own and gives that group the same nice value (/proc/self/autogroup);
+    the kernel then hands it a tenth of a busy CPU at nice 10, and all it asks for while the CPUs have room.
+    Returns whether the group's value was set (False where there are no autogroups)."""
+    os.nice(nice)
+    try:
+        if os.getsid(0) != os.getpid():
+            os.setsid()
+        with open("/proc/self/autogroup", "w", encoding="ascii") as group:
+            group.write(str(nice))
+        return True
+    except OSError:
+        return False
+
+
 class Yielding:
     """When the host drainer pauses for the web processes: while other work keeps the host's CPUs nearly
     saturated (answering WeChat needs them) it works at most `share` of the time, as long as the oldest push it has not stored
