@@ -107,10 +107,6 @@ class Config:
     # worker.py runs this host's spool drainer as a child process at this nice value (0 to 19).
     CALLBACK_HOST_DRAINER = _env("CALLBACK_HOST_DRAINER", "true").lower() not in ("0", "false", "no")
     CALLBACK_DRAINER_NICE = _env_int("CALLBACK_DRAINER_NICE", 10)
-    # While the host's CPUs are saturated, that drainer works at most this share of the time (answering WeChat
-    # comes first), unless the oldest push it has not stored has waited CALLBACK_DRAIN_MAX_LAG_SECONDS.
-    CALLBACK_DRAIN_BUSY_SHARE = float(_env("CALLBACK_DRAIN_BUSY_SHARE", 0.25))
-    CALLBACK_DRAIN_MAX_LAG_SECONDS = float(_env("CALLBACK_DRAIN_MAX_LAG_SECONDS", 30))
     CALLBACK_CLAIM_IDLE_SECONDS = float(_env("CALLBACK_CLAIM_IDLE_SECONDS", 30))  # then a dead drainer's are taken
     CALLBACK_CONSUMER_IDLE_SECONDS = float(_env("CALLBACK_CONSUMER_IDLE_SECONDS", 3600))  # then forgotten if idle
     LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")  # per IP, and per account and IP

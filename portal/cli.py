@@ -185,9 +185,7 @@ def _follow(app, spool_drainer, stream, store, spooled, streamed, exit_with_pare
     if lock is None:
         return
     try:
-        share = float(app.config.get("CALLBACK_DRAIN_BUSY_SHARE", 0.25))
-        yielding = spool_drainer.Yielding(share, float(app.config.get("CALLBACK_DRAIN_MAX_LAG_SECONDS", 30)))
-        spool_drainer.follow(app, store, stop, yielding=yielding)
+        spool_drainer.follow(app, store, stop)
     finally:
         os.close(lock)
 

@@ -208,18 +208,3 @@ def test_a_batch_of_audit_results_closes_every_audit(platform, make_tenant, tena
         assert spool_drainer.drain_all(platform.app, store_queued) == len(apps)
     assert _count(platform, "SELECT COUNT(*) FROM wxminiprogram_audit WHERE status = 0") == len(apps)
     assert _count(platform, "SELECT COUNT(*) FROM activity_log WHERE action = 'audit.success'") == len(apps)
-
-
-def test_the_host_drainer_yields_to_a_saturated_host_for_a_bounded_lag():
-    """The host drainer's pauses: none while the CPUs have room; while other work saturates them, enough to
-    work a quarter of the time (at most a second); none again once its oldest unstored push has waited the
-    longest lag allowed; the lag counts from when it last caught up."""
-    from portal.services.pushes.spool_drainer import Yielding
-
-    yielding = Yielding(share=0.25, max_lag=30)
-    assert yielding.pause(0.1, 5000, now=0.0, busy=0.5) == 0.0  # room on the CPUs: drain at full speed
-    assert yielding.pause(0.1, 5000, now=1.0, busy=0.95) == pytest.approx(0.3)  # saturated: a quarter
-    assert yielding.pause(2.0, 5000, now=2.0, busy=0.95) == 1.0  # never more than a second at once
-    assert yielding.pause(0.1, 5000, now=30.5, busy=0.95) == 0.0  # behind since t=0 for 30 s: full speed
-    assert yielding.pause(0.1, 0, now=31.0, busy=0.95) == pytest.approx(0.3)  # caught up: the lag restarts
-    assert yielding.pause(0.1, 5000, now=32.0, busy=0.95) == pytest.approx(0.3)

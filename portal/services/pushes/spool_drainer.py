@@ -50,7 +50,6 @@ READ_BYTES = 1 << 20  # read from a segment per look (a push is at most CALLBACK
 FOLLOW_POLL_SECONDS = 0.05  # a follower that found nothing new looks again after this,
 IDLE_POLL_SECONDS = 0.25  # or after this once nothing has come for IDLE_AFTER_SECONDS
 IDLE_AFTER_SECONDS = 2.0
-MAX_YIELD_SECONDS = 1.0  # the longest pause the host drainer makes for a saturated host after one pass
 DEFER_POLL_SECONDS = 0.5  # a web process's drainer looks this often whether a host drainer runs
 ERROR_PAUSE_SECONDS = 1.0
 LEFTOVER_SECONDS = 60.0  # files a writer or drainer died in the middle of are removed after this
@@ -90,16 +89,6 @@ class SpoolDrainer:
         for stem in set(self.claims) - listed:  # gone without us: never expected, but never kept open
             self._drop(self.claims.pop(stem))
         return settled
-
-    def pending_bytes(self):
-        """What the segments this drainer follows hold past their positions (0: it has caught up)."""
-        pending = 0
-        for claim in self.claims.values():
-            try:
-                pending += max(0, os.fstat(claim.fd).st_size - claim.offset)
-            except OSError:
-                continue
-        return pending
 
     def release(self):
         """Give every segment back (another drainer takes them up at their positions)."""
@@ -338,33 +327,6 @@ def host_drainer_running(app):
         os.close(fd)
 
 
-class _HostCpu:
-    """How busy this host's CPUs were since the last look with other work than this process's own (from
-    /proc/stat and this process's CPU time; 0 where /proc/stat cannot be read)."""
-
-    def __init__(self):
-        self.last = self._sample()
-
-    @staticmethod
-    def _sample():
-        try:
-            with open("/proc/stat", "rb") as stream:
-                fields = [int(v) for v in stream.readline().split()[1:]]
-        except (OSError, ValueError, IndexError):
-            return None
-        times = os.times()
-        own = (times.user + times.system) * os.sysconf("SC_CLK_TCK")
-        return sum(fields), fields[3] + fields[4], own  # all, idle + iowait, this process (clock ticks)
-
-    def busy(self):
-        now = self._sample()
-        if now is None or self.last is None or now[0] <= self.last[0]:
-            return 0.0
-        (total, idle, own), (last_total, last_idle, last_own), self.last = now, self.last, now
-        others = (total - last_total) - (idle - last_idle) - (own - last_own)
-        return max(0.0, others / (total - last_total))
-
-
 def lower_priority(nice):
     """Lower this process's CPU priority by `nice`, so that it gets only what the web processes leave.
 
@@ -386,38 +348,11 @@ def lower_priority(nice):
         return False
 
 
-class Yielding:
-    """When the host drainer pauses for the web processes: while other work keeps the host's CPUs nearly
-    saturated (answering WeChat needs them) it works at most `share` of the time, as long as the oldest push it has not stored
-    waits less than `max_lag` seconds; otherwise, and whenever the CPUs have room, it drains at full speed.
-    A burst is so answered at the speed of the web tier and stored right after it; a load the host cannot
-    both answer and store for `max_lag` seconds gets its storage at full speed again (the web tier slows)."""
-
-    SATURATED = 0.8  # fraction of all CPUs busy with other work than the drainer's
-
-    def __init__(self, share, max_lag, cpu=None):
-        self.share, self.max_lag, self.cpu = share, max_lag, cpu or _HostCpu()
-        self.behind_since = None
-
-    def pause(self, work_seconds, pending_bytes, now, busy=None):
-        """Seconds to pause after a pass that took `work_seconds` and left `pending_bytes` unread."""
-        busy = self.cpu.busy() if busy is None else busy
-        if pending_bytes <= 0:
-            self.behind_since = None
-        elif self.behind_since is None:
-            self.behind_since = now
-        if busy < self.SATURATED or work_seconds <= 0 or not 0 < self.share < 1:
-            return 0.0
-        if self.behind_since is not None and now - self.behind_since >= self.max_lag:
-            return 0.0
-        return min(MAX_YIELD_SECONDS, work_seconds * (1 / self.share - 1))
-
-
-def follow(app, store, stop=lambda: False, defer_to_host=False, wake=None, yielding=None):
+def follow(app, store, stop=lambda: False, defer_to_host=False, wake=None):
     """Drain as pushes arrive until `stop()`: `flask drain-pushes --follow`, and a web process's drainer
     thread (`defer_to_host`: idle while a host drainer runs, its segments given back to it; `wake`, an
-    event this process's writers set, ends a pause at once; `yielding`, a `Yielding`: the host drainer's
-    pauses while the host is saturated)."""
+    event this process's writers set, ends a pause at once). The host drainer gives way to the web
+    processes through the scheduler (`lower_priority`), not by pausing: it stores as soon as it can."""
     drainer, last_settled = SpoolDrainer(app, store), time.monotonic()
     try:
         while not stop():
@@ -425,7 +360,6 @@ def follow(app, store, stop=lambda: False, defer_to_host=False, wake=None, yield
                 drainer.release()
                 time.sleep(DEFER_POLL_SECONDS)
                 continue
-            started = time.monotonic()
             try:
                 with app.app_context():
                     settled = drainer.drain_pass()
@@ -437,8 +371,6 @@ def follow(app, store, stop=lambda: False, defer_to_host=False, wake=None, yield
             now = time.monotonic()
             if settled:
                 last_settled = now
-                if yielding is not None:
-                    time.sleep(yielding.pause(now - started, drainer.pending_bytes(), now))
                 continue
             pause = FOLLOW_POLL_SECONDS if now - last_settled < IDLE_AFTER_SECONDS else IDLE_POLL_SECONDS
             if wake is None:
