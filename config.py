@@ -43,6 +43,7 @@ class Config:
     )
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}  # MySQL adds a connect timeout (services.connections)
     DB_CONNECT_TIMEOUT = _env_int("DB_CONNECT_TIMEOUT", 5)  # seconds
+    SQLITE_BUSY_TIMEOUT = _env_int("SQLITE_BUSY_TIMEOUT", 20)  # seconds a SQLite writer waits for another
     REDIS_URL = _env("REDIS_URL")  # unset: embedded mode, jobs run in a thread of the portal process
 
     PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000")

@@ -48,16 +48,16 @@ def demo_credentials():
     return creds
 
 
-def _aes_key():
+def _alphanumeric(length):
     alphabet = string.ascii_letters + string.digits
-    return "".join(secrets.choice(alphabet) for _ in range(43))
+    return "".join(secrets.choice(alphabet) for _ in range(length))
 
 
 _GENERATED = {
     "WECHAT_COMPONENT_APPID": lambda: "wx" + secrets.token_hex(8),
     "WECHAT_COMPONENT_APPSECRET": lambda: secrets.token_hex(16),
-    "WECHAT_COMPONENT_TOKEN": lambda: secrets.token_urlsafe(12),
-    "WECHAT_COMPONENT_AES_KEY": _aes_key,
+    "WECHAT_COMPONENT_TOKEN": lambda: _alphanumeric(16),  # the message-check token: letters and digits
+    "WECHAT_COMPONENT_AES_KEY": lambda: _alphanumeric(43),
     "SECRET_KEY": lambda: secrets.token_urlsafe(48),
     "DATA_KEY": lambda: secrets.token_urlsafe(48),
 }
@@ -91,17 +91,23 @@ def _wait_for(url, seconds=20):
     return False
 
 
+def sandbox_command(creds, portal_url, port):
+    """The sandbox's command line for this checkout's credentials."""
+    # `--name=value`: a generated value may begin with "-", which argparse would take for an option
+    return [sys.executable, "-m", "sandbox", "--host", "127.0.0.1", "--port", str(port), "--demo",
+            "--component-appid=" + creds["WECHAT_COMPONENT_APPID"],
+            "--component-secret=" + creds["WECHAT_COMPONENT_APPSECRET"],
+            "--component-token=" + creds["WECHAT_COMPONENT_TOKEN"],
+            "--component-aes-key=" + creds["WECHAT_COMPONENT_AES_KEY"],
+            "--auth-event-url", portal_url + "/wechat/auth-events",
+            "--message-url", portal_url + "/wechat/events/$APPID$",
+            "--authorized-domain", "127.0.0.1", "--server-domain", DEMO_SERVER_DOMAIN,
+            "--push-interval", "600", "--audit-delay", "30",
+            "--state-file", os.path.join(INSTANCE, "sandbox-state.json")]
+
+
 def start_sandbox(creds, portal_url, port):
-    command = [sys.executable, "-m", "sandbox", "--host", "127.0.0.1", "--port", str(port), "--demo",
-               "--component-appid", creds["WECHAT_COMPONENT_APPID"],
-               "--component-secret", creds["WECHAT_COMPONENT_APPSECRET"],
-               "--component-token", creds["WECHAT_COMPONENT_TOKEN"],
-               "--component-aes-key", creds["WECHAT_COMPONENT_AES_KEY"],
-               "--auth-event-url", portal_url + "/wechat/auth-events",
-               "--message-url", portal_url + "/wechat/events/$APPID$",
-               "--authorized-domain", "127.0.0.1", "--server-domain", DEMO_SERVER_DOMAIN, "--push-interval", "600", "--audit-delay", "30",
-               "--state-file", os.path.join(INSTANCE, "sandbox-state.json")]
-    return subprocess.Popen(command, cwd=ROOT)
+    return subprocess.Popen(sandbox_command(creds, portal_url, port), cwd=ROOT)
 
 
 def main():

@@ -49,8 +49,9 @@ def database_url():
         _recreate_mysql_database(url)
     elif url.startswith("sqlite:///"):
         path = url[len("sqlite:///"):]
-        if os.path.exists(path):
-            os.remove(path)
+        for leftover in (path, path + "-wal", path + "-shm"):  # a stale write-ahead log must not meet a new file
+            if os.path.exists(leftover):
+                os.remove(leftover)
     from flask_migrate import upgrade
 
     from portal import create_app

@@ -99,3 +99,17 @@ def test_an_older_demo_credentials_file_gets_keys_added(tmp_path, monkeypatch):
     assert creds["WECHAT_COMPONENT_APPID"] == "wx0123456789abcdef"  # the sandbox's component stays the same
     assert len(creds["SECRET_KEY"]) >= 32 and len(creds["DATA_KEY"]) >= 32
     assert json.loads((tmp_path / "demo-credentials.json").read_text()) == creds
+
+
+def test_generated_credentials_reach_the_sandbox_whatever_they_begin_with(tmp_path, monkeypatch):
+    """A value that begins with "-" (as a URL-safe random token may) is still the option's value on the sandbox's
+    command line, not taken for an option of its own."""
+    from portal import devrun
+    from sandbox.__main__ import parse_args
+
+    monkeypatch.setattr(devrun, "INSTANCE", str(tmp_path))
+    creds = dict(devrun.demo_credentials(), WECHAT_COMPONENT_TOKEN="-CQRd_fgyuy15ur2",
+                 WECHAT_COMPONENT_APPSECRET="--secret")
+    args = parse_args(devrun.sandbox_command(creds, "http://127.0.0.1:5000", 8700)[3:])
+    assert (args.component_token, args.component_secret) == ("-CQRd_fgyuy15ur2", "--secret")
+    assert devrun.demo_credentials()["WECHAT_COMPONENT_TOKEN"].isalnum()  # WeChat's token: letters and digits

@@ -241,11 +241,15 @@ def _check_one(client, run, mp):
 
 
 def _note_unclaimed(client, listed, run):
-    """Keep one `UnclaimedAuthorizer` per listed account without a wxminiprograms row; drop the others."""
+    """Keep one `UnclaimedAuthorizer` per listed account without a wxminiprograms row; drop the others.
+    WeChat is asked about new ones before anything is written, so no write waits on its answers."""
+    db.session.commit()  # the findings so far
     known = set(db.session.scalars(select(MiniProgram.authorizer_appid))) | \
         set(db.session.scalars(select(OfficialAccount.appid)))
     wanted = {appid: item for appid, item in listed.items() if appid not in known}
     rows = {row.authorizer_appid: row for row in db.session.scalars(select(UnclaimedAuthorizer))}
+    described = {appid: _describe(client, appid) for appid in wanted
+                 if appid not in rows or rows[appid].is_miniprogram is None}
     for appid, row in rows.items():
         if appid not in wanted:  # no longer listed, or authorized the usual way since
             db.session.delete(row)
@@ -255,24 +259,23 @@ def _note_unclaimed(client, listed, run):
         row.refresh_token = item.refresh_token or row.refresh_token
         row.authorized_at = from_epoch(item.auth_time)
         row.last_seen_at = now
+        info = described.get(appid)
+        if info is not None:
+            row.nick_name, row.principal_name = info.nick_name[:64] or None, info.principal_name[:128] or None
+            row.is_miniprogram = info.is_miniprogram
         db.session.add(row)
-        if row.is_miniprogram is None:
-            _describe(client, row)
         _found(run, FOUND_UNKNOWN, appid, name=row.nick_name)
     db.session.commit()
     return len(wanted)
 
 
-def _describe(client, row):
-    """Name and kind from api_get_authorizer_info, once; a failure is retried by the next sync."""
+def _describe(client, appid):
+    """Name and kind from api_get_authorizer_info, once; None after a failure (the next sync asks again)."""
     try:
-        info = client.component.get_authorizer_info(row.authorizer_appid)
+        return client.component.get_authorizer_info(appid)
     except WeChatError as exc:
-        log.warning("api_get_authorizer_info for unclaimed %s failed: %s", row.authorizer_appid,
-                    exc.errcode or exc.__class__.__name__)
-        return
-    row.nick_name, row.principal_name = info.nick_name[:64] or None, info.principal_name[:128] or None
-    row.is_miniprogram = info.is_miniprogram
+        log.warning("api_get_authorizer_info for unclaimed %s failed: %s", appid, exc.errcode or exc.__class__.__name__)
+        return None
 
 
 def _found(run, kind, appid, mp=None, name=None, added=None, removed=None):

@@ -1,17 +1,23 @@
 """The WeChat call log: every HTTP attempt the client makes (API, appid, errcode, HTTP status, latency),
 written on its own connection so it never joins, commits or waits on a caller's transaction, and read by
-staff with filters. Nothing in a record is secret: the client's `CallRecord` holds no token or body."""
+staff with filters. Nothing in a record is secret: the client's `CallRecord` holds no token or body.
+
+SQLite has one writer at a time: while the calling thread's own transaction has written, a write on another
+connection would wait for a commit that can only come after it (a self-deadlock until the busy timeout, which
+also holds back every other writer). There the rows wait for that transaction to end."""
 
 import logging
 import threading
 
 from flask import current_app, g, has_app_context, has_request_context
-from sqlalchemy import insert, select
+from sqlalchemy import event, insert, select
+from sqlalchemy.orm import Session
 
 from portal.coordination import coordination
 from portal.extensions import db
 from portal.models import WeChatCall
 from portal.services import background
+from portal.services.connections import holds_sqlite_write_lock
 from portal.timeutil import utcnow
 
 log = logging.getLogger("portal.calllog")
@@ -64,11 +70,26 @@ def _store_pending():
 
 
 def _store(rows):
+    session = db.session()
+    if holds_sqlite_write_lock(session):  # see the module docstring
+        session.info.setdefault("calllog_rows", []).extend(rows)
+        return
+    _insert(rows)
+
+
+def _insert(rows):
     try:
         with db.engine.begin() as conn:
             conn.execute(insert(WeChatCall), rows)
     except Exception:  # noqa: BLE001 - the log is best effort; the call's own error handling is what matters
         log.warning("could not store %d WeChat call record(s)", len(rows), exc_info=True)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _store_held_rows(session, transaction):
+    """The rows held back while the session's transaction wrote, once it has committed or rolled back."""
+    if transaction.parent is None and "calllog_rows" in session.info and has_app_context():
+        _insert(session.info.pop("calllog_rows"))
 
 
 def recent_calls(appid=None, api=None, errors_only=False, page=1, per_page=100):

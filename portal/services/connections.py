@@ -17,11 +17,18 @@ log = logging.getLogger("portal.db")
 
 
 @event.listens_for(Engine, "connect")
-def _sqlite_enforces_foreign_keys(dbapi_connection, _record):
-    """SQLite ignores foreign keys unless asked; MySQL enforces them. Behave the same on both."""
+def _sqlite_like_a_server(dbapi_connection, _record):
+    """SQLite ignores foreign keys unless asked; MySQL enforces them. Behave the same on both.
+
+    And a database file is written ahead (WAL): readers then never wait for a writer nor a writer for them,
+    so the embedded job runner's threads, the push drainer and the web threads of `make run` only take turns
+    to write. In the default rollback journal a reader's lock also holds back a writer's commit, and three
+    of them at once (an authorization push, its job, the authorizer sync) all gave up on "database is locked"."""
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        if cursor.execute("PRAGMA database_list").fetchone()[2]:  # a file, not an in-memory database
+            cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
 
@@ -43,15 +50,32 @@ def wrote_in_transaction(session):
     return bool(session.new or session.dirty or session.deleted or session.info.get("flushed"))
 
 
+def holds_sqlite_write_lock(session):
+    """Whether this session's transaction holds SQLite's one write lock (it has written and not yet ended).
+    Then a write on another connection of the same thread waits for a commit that can only come after it:
+    work that would commit on a connection of its own (tokens, the call log) has to go inside or after it.
+    Python's sqlite3 opens a transaction only for a write, so an open transaction is a writing one."""
+    if session.get_bind().dialect.name != "sqlite" or not session.in_transaction():
+        return False
+    raw = session.connection().connection.dbapi_connection
+    return isinstance(raw, sqlite3.Connection) and raw.in_transaction
+
+
 def engine_options(config):
     """SQLAlchemy engine options: `pool_pre_ping` (a restarted MySQL costs no failed page once it is back),
-    and on MySQL a connect timeout, so a server that does not answer fails a page in seconds, not minutes."""
+    on MySQL a connect timeout, so a server that does not answer fails a page in seconds, not minutes, and on
+    SQLite how long a writer waits for the one writing."""
     options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     options.setdefault("pool_pre_ping", True)
     if str(config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("mysql"):
         options.setdefault("pool_recycle", 3600)  # under MySQL's wait_timeout, so idle connections stay usable
         connect_args = dict(options.get("connect_args") or {})
         connect_args.setdefault("connect_timeout", int(config.get("DB_CONNECT_TIMEOUT", 5)))
+        options["connect_args"] = connect_args
+    elif str(config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("sqlite"):
+        connect_args = dict(options.get("connect_args") or {})
+        # how long a writer waits for another's transaction (Python's default, 5 s, is short on a busy host)
+        connect_args.setdefault("timeout", float(config.get("SQLITE_BUSY_TIMEOUT", 20)))
         options["connect_args"] = connect_args
     return options
 

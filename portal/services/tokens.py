@@ -34,6 +34,7 @@ from portal.extensions import db
 from portal.models import ComponentAccount, MiniProgram, OfficialAccount
 from portal.models.miniprogram import AUTH_AUTHORIZED, AUTH_NEEDS_REAUTH
 from portal.secretbox import SecretDecryptError, binding
+from portal.services.connections import holds_sqlite_write_lock
 from portal.services.locks import LockBusy, named_lock
 from portal.timeutil import utcnow
 from portal.wechat.errors import AppNotAuthorized, AuthorizationLost, RefreshTokenInvalid, WeChatError
@@ -249,7 +250,16 @@ class PortalTokenStore:
 
     @contextmanager
     def _session(self):
-        session = Session(db.engine, expire_on_commit=False)
+        """A session of its own, so a token is kept whatever becomes of the caller's work; on SQLite, while
+        this thread's transaction writes, a savepoint inside it instead (another connection could not write
+        until that transaction ends). Should the caller then roll back, the access token is still cached, and
+        a rotated refresh token lost with it is read back from api_get_authorizer_list (61023 recovery)."""
+        caller = db.session()
+        if holds_sqlite_write_lock(caller):
+            session = Session(bind=caller.connection(), join_transaction_mode="create_savepoint",
+                              expire_on_commit=False)
+        else:
+            session = Session(db.engine, expire_on_commit=False)
         try:
             yield session
         except Exception:

@@ -75,6 +75,20 @@ def test_the_daily_sync_finds_unseen_accounts_and_staff_assign_them(platform, ma
         assert get_client().miniprogram(lost).code.get_category() is not None
 
 
+def test_the_sync_keeps_a_record_of_each_call_it_makes_while_it_writes(platform, make_tenant):
+    """The sync describes an unseen account (api_get_authorizer_info) with its own rows written and not yet
+    committed; the call's record still reaches the call log, and nothing waits on the database meanwhile (on
+    SQLite, a second connection's write would wait for this thread's own commit)."""
+    platform.authorized_app(make_tenant("Noodle Shop"), nick_name="已在平台")
+    lost = _authorized_unseen(platform, nick_name="失联小程序")
+    _scheduled_sync(platform)
+    described = _raw(platform, "SELECT COUNT(*) FROM wechat_calls WHERE api = 'api_get_authorizer_info' "
+                               "AND appid = :a AND errcode = 0", a=lost)[0]
+    assert described == 1
+    assert _raw(platform, "SELECT nick_name FROM unclaimed_authorizers WHERE authorizer_appid = :a",
+                a=lost)[0] == "失联小程序"
+
+
 def test_only_staff_see_them_and_an_official_account_is_assigned_as_one(platform, make_tenant, make_user, login_as):
     tenant_id = make_tenant("Noodle Shop")
     make_user(tenant_id=tenant_id, email="owner@example.com")
