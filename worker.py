@@ -22,10 +22,13 @@ started again if it dies, and stopped with the worker. Several workers on one ho
 drains, the others wait to take over (see `portal.services.pushes.spool_drainer`).
 """
 
+import gc
 import os
 import sys
 
 from rq import SimpleWorker, Worker
+from rq.utils import now as utcnow
+from rq.worker import WorkerStatus
 
 from portal import create_app
 from portal.queueing.queues import QUEUE_ORDER, SERIALIZER, get_queue
@@ -35,13 +38,34 @@ from portal.services.pushes.spool_drainer import supervised_host_drainer
 
 
 class AppWorker(SimpleWorker):
-    """Runs each job in this process, inside its own app context (a new session, removed afterwards)."""
+    """Runs each job in this process, inside its own app context (a new session, removed afterwards).
+
+    RQ's loop writes the worker's own hash several times per job: a heartbeat after the job, another as it
+    starts listening and one more once a job is dequeued (each an HSET and an EXPIRE pushing the key's expiry
+    `worker_ttl` + 60 s ahead), and the "idle" state twice in a row. For fleet steps of a few 100 ms each that
+    is a dozen Redis round trips per job on the path from one WeChat call to the next. A heartbeat within
+    HEARTBEAT_EVERY seconds of the last one, and a state the hash already holds, are not written again: the
+    key still expires minutes after the last write, so the worker stays registered, and `rq info` shows a
+    heartbeat at most HEARTBEAT_EVERY seconds old. Heartbeats RQ sends in a pipeline (as a job starts, with
+    the job's own timeout) always go through."""
 
     flask_app = None
+    HEARTBEAT_EVERY = 10.0
 
     def perform_job(self, job, queue):
         with self.flask_app.app_context():
             return super().perform_job(job, queue)
+
+    def heartbeat(self, timeout=None, pipeline=None):
+        if pipeline is None and timeout is None and self.last_heartbeat is not None \
+                and (utcnow() - self.last_heartbeat).total_seconds() < self.HEARTBEAT_EVERY:
+            return
+        super().heartbeat(timeout, pipeline)
+
+    def set_state(self, state, pipeline=None):
+        if pipeline is None and state == getattr(self, "_state", None) == WorkerStatus.IDLE:
+            return
+        super().set_state(state, pipeline)
 
 
 def main(argv):
@@ -61,6 +85,12 @@ def main(argv):
         from portal.extensions import db
 
         db.engine.dispose()
+        # What is loaded by now (the app, SQLAlchemy's mappers, every job module: over 100,000 objects) lives as
+        # long as the process. Left to the collector, each full collection walks it all again, a pause of
+        # 70 ms or more between two WeChat calls; frozen, it is never walked (and, with --fork, never
+        # copied into a work horse by the collector touching it).
+        gc.collect()
+        gc.freeze()
         queues = [get_queue(n, redis) for n in names]
 
         def make_worker():
