@@ -83,6 +83,11 @@ class Coordination:
         """Drop what is kept under `names`."""
         raise NotImplementedError
 
+    def replace(self, drop, keep, ttl):
+        """`forget(*drop)` and `remember` each text of `keep` ({name: value}) for `ttl` seconds, in one
+        round trip (what a WeChat write does to the reads it changed, between two calls)."""
+        raise NotImplementedError
+
     # --- rate counters and back-off windows ---
 
     def count(self, name, second, amount):

@@ -92,6 +92,13 @@ class EmbeddedCoordination(Coordination):
             for name in names:
                 self._values.pop(name, None)
 
+    def replace(self, drop, keep, ttl):
+        with self._guard:
+            for name in drop:
+                self._values.pop(name, None)
+            for name, value in keep.items():
+                self._values[name] = (time.monotonic() + ttl, value)
+
     # --- counters ---
 
     def count(self, name, second, amount):

@@ -83,6 +83,14 @@ class RedisCoordination(Coordination):
         if names:
             self.redis.delete(*names)
 
+    def replace(self, drop, keep, ttl):
+        pipe = self.redis.pipeline(transaction=False)
+        if drop:
+            pipe.delete(*drop)
+        for name, value in keep.items():
+            pipe.set(name, value, px=max(1, int(ttl * 1000)))
+        pipe.execute()
+
     def count(self, name, second, amount):
         key = f"{name}:{second}"
         paused, used, _ok = self.redis.pipeline(transaction=False).get(f"{name}:paused-until") \

@@ -88,11 +88,10 @@ def _dropped_since(key, moment):
 def forget(mp, *parts):
     """Drop what is kept of `parts` of `mp` (after the portal changed them on WeChat)."""
     keys, ttl = [_key(mp, part) for part in parts], float(current_app.config.get("WECHAT_READ_CACHE_SECONDS", 60))
+    # a read under way now must not keep what it fetched before the change: each key notes when it was dropped
+    noted = {key + ":dropped": repr(time.time()) for key in keys} if ttl > 0 else {}
     try:
-        coordination().forget(*keys)
-        if ttl > 0:  # a read under way now must not keep what it fetched before the change
-            for key in keys:
-                coordination().remember(key + ":dropped", repr(time.time()), ttl)
+        coordination().replace(keys, noted, ttl)
     except Exception:  # noqa: BLE001 - logged: the tab may show the old answer until it expires
         log.warning("WeChat read cache: could not drop %s of %s", parts, mp.authorizer_appid, exc_info=True)
 
