@@ -25,7 +25,7 @@ import logging
 import time
 from contextlib import contextmanager
 
-from flask import g, has_request_context
+from flask import g, has_app_context, has_request_context
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -79,12 +79,29 @@ class NotAuthorized(AppNotAuthorized):
 
 
 def _request_memo():
-    """The tokens this web request has read already ({cache key: (token, expires_at)}) and those it could
-    not have ({("failed", cache key): the error}), so a page that calls WeChat several times reads each
-    token once; outside a request, an empty dict nobody keeps."""
-    if not has_request_context():
+    """The tokens this web request (or `read_once` block) has read already ({cache key: (token,
+    expires_at)}) and those it could not have ({("failed", cache key): the error}), so a page that calls
+    WeChat several times reads each token once; elsewhere, an empty dict nobody keeps."""
+    if not has_request_context() and not (has_app_context() and g.get("wechat_tokens_read_once")):
         return {}
     return g.setdefault("wechat_tokens", {})
+
+
+@contextmanager
+def read_once():
+    """Within the block, each token is read once, as in a web request: for a job's unit of work that makes
+    several WeChat calls for one app within a second or so (a fleet step), each of which would otherwise
+    read and decrypt the cached token again. A token WeChat rejects is dropped from the memo as from the
+    cache (`_invalidate`), so the retry reads the new one. Needs the job's own app context."""
+    outer = g.get("wechat_tokens_read_once")
+    g.wechat_tokens_read_once = True
+    try:
+        yield
+    finally:
+        if not outer:
+            g.pop("wechat_tokens_read_once", None)
+            if not has_request_context():
+                g.pop("wechat_tokens", None)
 
 
 def fingerprint(token):

@@ -36,7 +36,7 @@ from portal.models.audit import (
     AUDIT_REJECTED,
     OPEN_AUDIT_STATUSES,
 )
-from portal.services import activity, background
+from portal.services import activity, background, tokens
 from portal.services.fleet import leases, steps
 from portal.services.fleet.rules import BACK, DEFAULTS, READY, retry_busy_db, settled_states
 from portal.services.fleet.signals import (
@@ -376,14 +376,15 @@ def run_step(target_id, attempt):
     Whatever happens, the target leaves the step: it moves on, goes back to wait (transient errors, a
     database that stayed busy) or fails; only a database that cannot be written at all leaves it in flight,
     and then the coordinator sees its lease gone and hands the step out again."""
-    while True:
-        with leases.hold(target_id, attempt):
-            result = steps.run_held(target_id, attempt)
-        if result.get("skipped"):
-            return result
-        attempt = claim_submit(target_id, attempt, result) if result.get("may_submit") else None
-        if attempt is None:
-            break
+    with tokens.read_once():  # the app's token, read for its first call, serves the step's other calls
+        while True:
+            with leases.hold(target_id, attempt):
+                result = steps.run_held(target_id, attempt)
+            if result.get("skipped"):
+                return result
+            attempt = claim_submit(target_id, attempt, result) if result.get("may_submit") else None
+            if attempt is None:
+                break
     _tick_after(result["release"])
     if result.get("recheck_in") is not None:  # committed: the tick that falls due hands the recheck out
         tick_in(result["release"], result["recheck_in"])
