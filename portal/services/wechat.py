@@ -8,6 +8,7 @@ configuration (`WECHAT_*_BASE` and the component credentials).
 """
 
 import logging
+import os
 from contextlib import contextmanager
 
 import requests
@@ -56,6 +57,15 @@ def explain(exc, lang="zh"):
 def build_client(app):
     config = WeChatConfig.from_mapping(app.config)
     session = requests.Session()
+    # requests reads the proxy and CA-bundle variables of the environment again for every request (a walk
+    # over all of os.environ, a third of its own time per call). Every call goes to `api_base`: they are
+    # read once here, for that host (NO_PROXY included), and the session keeps them.
+    session.trust_env = False
+    session.proxies.update({scheme: url for scheme, url in requests.utils.get_environ_proxies(config.api_base).items()
+                            if scheme != "no"})
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
     adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=64)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
