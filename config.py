@@ -41,7 +41,7 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _env(
         "DATABASE_URL", "sqlite:///" + os.path.join(_BASE_DIR, "instance", "portal.sqlite3")
     )
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}  # MySQL adds a connect timeout (services.connections)
+    SQLALCHEMY_ENGINE_OPTIONS = {}  # connections checked after idling, and MySQL's connect timeout: services.connections
     DB_CONNECT_TIMEOUT = _env_int("DB_CONNECT_TIMEOUT", 5)  # seconds
     SQLITE_BUSY_TIMEOUT = _env_int("SQLITE_BUSY_TIMEOUT", 20)  # seconds a SQLite writer waits for another
     REDIS_URL = _env("REDIS_URL")  # unset: embedded mode, jobs run in a thread of the portal process

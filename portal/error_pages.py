@@ -2,7 +2,7 @@
 
 A 500 rolls the database session back and never shows a stack trace. A database that cannot be reached
 (restart, failover, a full pool) answers 503 in words at once, with Retry-After, and the next request
-reconnects by itself (`pool_pre_ping`).
+reconnects by itself (a connection idle in the pool is checked first: `services.connections`).
 """
 
 import logging
