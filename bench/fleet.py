@@ -18,7 +18,8 @@ RUN_CAP seconds and reports how far it got. For each: wall time, WeChat calls ma
 totals before and after), the ideal = calls x 0.1 s / 4 (concurrency 4: four RQ workers each run one job
 at a time), their ratio (the target), the mean time a call took in the portal's call log (the injected
 latency plus the sandbox's and the HTTP client's own time) with the ideal at that time (how much of the
-gap is the portal's), and the SQL statements of one progress-page view (`GET /staff/fleet/<id>` through
+gap is the portal's), where the time above the ideal went (calls beyond the latency; the workers' own work
+in jobs around the calls, from RQ's start and end of each job; time between jobs), and the SQL statements of one progress-page view (`GET /staff/fleet/<id>` through
 the Flask test client, staff logged in). At the end: each worker's peak RSS (VmHWM of the worker process,
 which runs its jobs itself) and the largest VmHWM seen in the processes a worker forks (RQ's scheduler;
 work horses too with `--fork`; sampled every 0.25 s). Each run's calls over its wall time is the call rate it
@@ -323,6 +324,39 @@ def _job_times(redis, since) -> dict:
     return {k: f"{n} jobs, {r / n:.2f} s each, {q / n:.1f} s queued" for k, (n, r, q) in times.items()}
 
 
+def _busy_seconds(redis, since, until) -> float:
+    """The seconds the workers spent in jobs between `since` and `until` (epoch), summed over the workers:
+    every job of the queues they serve that finished or failed, cut to the window."""
+    from rq.job import Job
+    from rq.registry import FailedJobRegistry, FinishedJobRegistry
+
+    from portal.queueing import SERIALIZER
+
+    busy = 0.0
+    for name in WORKER_QUEUES:
+        for registry in (FinishedJobRegistry, FailedJobRegistry):
+            ids = registry(name, connection=redis, serializer=SERIALIZER).get_job_ids()
+            for job in Job.fetch_many(ids, connection=redis, serializer=SERIALIZER):
+                if job is None or not job.started_at or not job.ended_at:
+                    continue
+                start, end = max(job.started_at.timestamp(), since), min(job.ended_at.timestamp(), until)
+                busy += max(0.0, end - start)
+    return busy
+
+
+def _above_ideal(outcome, busy) -> dict | None:
+    """Where the wall time above the ideal went, in seconds of wall time (each worker's share, averaged):
+    calls slower than the injected latency (the sandbox's and the HTTP client's own time), the workers' own
+    work within jobs around the calls (database, Redis, Python, RQ's bookkeeping of the job), and time
+    between jobs (RQ taking the next job, or no job to take)."""
+    if not outcome.get("call_ms"):
+        return None
+    calls_s = outcome["calls"] * outcome["call_ms"] / 1000
+    return {"calls beyond the latency": (calls_s - outcome["calls"] * LATENCY_MS / 1000) / WORKERS,
+            "in jobs around the calls": (busy - calls_s) / WORKERS,
+            "between jobs": outcome["wall"] - busy / WORKERS}
+
+
 def _run_release(app, sandbox, template_id, tenant_id, size, cap, log) -> dict:
     from portal.extensions import db
     from portal.models import WeChatCall
@@ -338,7 +372,7 @@ def _run_release(app, sandbox, template_id, tenant_id, size, cap, log) -> dict:
                                        "auto_release": True})
         release_id = release.id
         result = _wait_for_release(release_id, timeout=cap, poll=0.5, tick_every=5)
-    wall = time.monotonic() - started
+    wall, until = time.monotonic() - started, time.time()
     total_after, counts_after = sandbox.counts()
     per_endpoint = {k: v - counts_before.get(k, 0) for k, v in counts_after.items()
                     if v - counts_before.get(k, 0)}
@@ -361,6 +395,10 @@ def _run_release(app, sandbox, template_id, tenant_id, size, cap, log) -> dict:
             f"{outcome['floor']:.1f} s, ratio {wall / outcome['floor']:.2f}")
     outcome["jobs"] = _job_times(app.extensions["redis"], since)
     log(f"    fleet jobs: {json.dumps(outcome['jobs'], ensure_ascii=False)}")
+    outcome["above"] = _above_ideal(outcome, _busy_seconds(app.extensions["redis"], since, until))
+    if outcome["above"]:
+        log(f"    above the ideal ({wall - ideal:.1f} s): " + ", ".join(
+            f"{part} {seconds:.1f} s" for part, seconds in outcome["above"].items()))
     return outcome
 
 
@@ -456,6 +494,8 @@ def _rows(outcomes, rss, horse_peak, horses, setup) -> list[Row]:
             + (f"; a call took {o['call_ms']:.1f} ms on average ({LATENCY_MS} ms injected; the sandbox's and the "
                f"HTTP client's own time on top), so at that time the ideal is {o['floor']:.1f} s and the wall "
                f"{o['wall'] / o['floor']:.2f}x it" if o.get("floor") else "")
+            + (f"; the {o['wall'] - o['ideal']:.1f} s above the ideal: " + ", ".join(
+                f"{part} {seconds:.1f} s" for part, seconds in o["above"].items()) if o.get("above") else "")
             + f"; {o['calls'] / o['wall']:.1f} WeChat calls/s asked of the sandbox"
             + (f"; setup {setup:.0f} s (not timed)" if o is outcomes[-1] else ""),
             baseline=f"ideal {o['ideal']:.1f} s = {o['calls']} calls x {LATENCY_MS / 1000:g} s / {WORKERS}",
