@@ -125,10 +125,12 @@ def _loaded_across_commits():
 
 def _run_once(target_id, attempt):
     db.session.rollback()  # see what other workers committed
-    # the target, its release and its mini-program in one round trip
+    # the target, its release, its mini-program and the release's creator (whose language the step speaks) in
+    # one round trip
     target, release = db.session.execute(
         select(FleetTarget, FleetRelease).join(FleetRelease, FleetRelease.id == FleetTarget.release_id)
-        .where(FleetTarget.id == target_id).options(joinedload(FleetTarget.miniprogram))).first() or (None, None)
+        .where(FleetTarget.id == target_id)
+        .options(joinedload(FleetTarget.miniprogram), joinedload(FleetRelease.creator))).first() or (None, None)
     if target is None or target.attempts != attempt or target.state not in F.IN_FLIGHT:
         return {"target": target_id, "skipped": True}
     state, may_submit = target.state, False
