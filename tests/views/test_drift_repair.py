@@ -91,7 +91,7 @@ def test_the_sync_staff_start_finds_all_three_kinds_of_drift(platform, make_tena
     page = staff.get(f"/miniprograms/{mp_id}/").get_data(as_text=True)
     change = re.search(r'id="permission-change">(.*?)</div>', page, re.S).group(1)
     assert "小程序直播管理（52）" in change and "小程序客服管理（19）" in change
-    assert change.index("52") < change.index("19")  # added, then removed
+    assert change.index("新增 小程序直播管理（52）") < change.index("移除 小程序客服管理（19）")  # added, then removed (not a time of day)
     sets = re.search(r'id="permission-sets">(.*?)<', page, re.S).group(1)
     assert "小程序直播管理（52）" in sets and "（19）" not in sets  # stored anew
     steady_id = _raw(platform, "SELECT id FROM wxminiprograms WHERE authorizer_appid = :a", a=steady)[0][0]
