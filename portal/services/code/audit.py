@@ -9,12 +9,13 @@ Imports services and models; never `services.fleet` (the fleet's wake-ups are pa
 """
 
 import logging
+from collections import Counter
 from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, case, insert, select, update
+from sqlalchemy import bindparam, case, func, insert, select, update
 
 from portal.errors import Conflict
 from portal.extensions import db
@@ -47,13 +48,21 @@ def latest_open_audit(appid):
 _AUDITS, _APPS, _ACTIVITY = Audit.__table__, MiniProgram.__table__, Activity.__table__
 # Built once (SQLAlchemy caches their compiled form). The app is joined by appid, the key a push carries, only
 # to fill in the activity row; an outer join, so an audit whose app row is gone is still closed.
-_OPEN_AUDITS = (select(_AUDITS.c.id, _AUDITS.c.appid, _AUDITS.c.auditid, _AUDITS.c.template_id,
-                       _APPS.c.id.label("mp_id"), _APPS.c.tenant_id)
-                .select_from(_AUDITS.outerjoin(_APPS, _APPS.c.authorizer_appid == _AUDITS.c.appid))
-                .where(_AUDITS.c.appid.in_(bindparam("appids", expanding=True)),
-                       _AUDITS.c.status.in_(OPEN_AUDIT_STATUSES))
-                .order_by(_AUDITS.c.create_time.desc(), _AUDITS.c.id.desc())
-                .with_for_update())  # two writers with a push each for one app close two audits, not one twice
+_OPEN_AUDIT_COLUMNS = (select(_AUDITS.c.id, _AUDITS.c.appid, _AUDITS.c.auditid, _AUDITS.c.template_id,
+                              _APPS.c.id.label("mp_id"), _APPS.c.tenant_id)
+                       .select_from(_AUDITS.outerjoin(_APPS, _APPS.c.authorizer_appid == _AUDITS.c.appid))
+                       .where(_AUDITS.c.status.in_(OPEN_AUDIT_STATUSES))
+                       .order_by(_AUDITS.c.create_time.desc(), _AUDITS.c.id.desc()))
+# Locked, as two writers with a push each for one app must close two audits, not one twice.
+_OPEN_AUDITS = _OPEN_AUDIT_COLUMNS.where(_AUDITS.c.appid.in_(bindparam("appids", expanding=True))).with_for_update()
+_OPEN_AUDITS_BY_ID = _OPEN_AUDIT_COLUMNS.where(_AUDITS.c.id.in_(bindparam("ids", expanding=True))).with_for_update()
+_RANKED = (select(_AUDITS.c.id, _AUDITS.c.appid,
+                  func.row_number().over(partition_by=_AUDITS.c.appid,
+                                         order_by=(_AUDITS.c.create_time.desc(), _AUDITS.c.id.desc())).label("rank"))
+           .where(_AUDITS.c.appid.in_(bindparam("appids", expanding=True)),
+                  _AUDITS.c.status.in_(OPEN_AUDIT_STATUSES))
+           .subquery())
+_NEWEST_OPEN = select(_RANKED.c.id, _RANKED.c.appid, _RANKED.c.rank).where(_RANKED.c.rank <= bindparam("most"))
 _LOG_AUDIT = insert(_ACTIVITY)
 CASE_CHUNK = 128  # audits per UPDATE at most (see `_update_audits`)
 
@@ -71,16 +80,16 @@ def _audit_change(event):
 def apply_audit_events(pushes, connection=None, templates=None):
     """Record audit result pushes (weapp_audit_success/fail/delay) in the caller's transaction, in order, as
     if one after the other: each updates its app's latest open audit (a delayed audit stays open, so the
-    result that follows closes the same one). One SELECT for all of them, then one UPDATE per audit shape
-    and one INSERT of the activity rows. Returns one (outcome, detail) per push. `connection` defaults to
-    the session's.
+    result that follows closes the same one). Two SELECTs for all of them (`_open_audits`), then one UPDATE
+    per audit shape and one INSERT of the activity rows. Returns one (outcome, detail) per push.
+    `connection` defaults to the session's.
 
     The templates of the changed audits are added to `templates` when given (fleet releases of those
     templates wait for these results)."""
     connection = connection if connection is not None else db.session.connection()
     changed_templates = set()
     open_audits = {}  # appid -> its open audits, newest first
-    for row in connection.execute(_OPEN_AUDITS, {"appids": sorted({e.appid for e in pushes})}):
+    for row in _open_audits(connection, Counter(e.appid for e in pushes)):
         open_audits.setdefault(row.appid, []).append(row)
     results, changes, logs, now = [], {}, [], utcnow()
     for event in pushes:
@@ -103,6 +112,20 @@ def apply_audit_events(pushes, connection=None, templates=None):
     if templates is not None:
         templates.update(changed_templates - {None})
     return results
+
+
+def _open_audits(connection, wanted):
+    """The newest `wanted[appid]` open audits of each app, locked. An app's history can hold many audits (the
+    newest one is nearly always the open one): they are ranked on the server and only those a push may close
+    are read and locked, by id. Should another writer have closed one between the two reads, every open audit
+    of those apps is read again under lock, as one read would."""
+    appids = sorted(wanted)
+    ids = [row.id for row in connection.execute(_NEWEST_OPEN, {"appids": appids, "most": max(wanted.values())})
+           if row.rank <= wanted[row.appid]]
+    if not ids:
+        return []
+    rows = connection.execute(_OPEN_AUDITS_BY_ID, {"ids": ids}).all()
+    return rows if len(rows) == len(ids) else connection.execute(_OPEN_AUDITS, {"appids": appids}).all()
 
 
 def _update_audits(connection, changes, now):
