@@ -154,6 +154,30 @@ def test_a_spooled_push_is_forwarded_once_it_is_drained(env, tmp_path):
     assert [body(r)["Content"] for r in env.received("spooled")] == ["from the spool"]
 
 
+def test_pushes_stored_together_are_forwarded_in_the_order_they_came(env, tmp_path):
+    """A drain stores many pushes in one transaction, and their deliveries are queued together: each app's
+    still go out in the order WeChat sent them (the messages' random MsgIds, part of the pushes' unique keys,
+    sort them otherwise)."""
+    from portal.services.pushes import spool_drainer, store_queued
+
+    apps = [env.platform.authorized_app() for _ in range(ORDERED_APPS)]
+    env.create_rule("Stored together", "together", kinds="text")
+    env.app.config.update(CALLBACK_ACKNOWLEDGE="spooled", CALLBACK_SPOOL_DIR=str(tmp_path),
+                          CALLBACK_DRAIN_IN_PROCESS=False, CALLBACK_SPOOL_SEGMENT_SECONDS=60)
+    sent = 4 * PER_APP
+    for i in range(sent):
+        env.message(apps[i % ORDERED_APPS], f"m{i}")
+    assert not env.deliveries()
+    with env.app.app_context():  # the segment as written so far, in one transaction
+        assert spool_drainer.drain_all(env.app, store_queued) == sent
+
+    wait_for(env.app, lambda: len(env.received("together", "accepted")) == sent, timeout=30,
+             what="every push forwarded")
+    accepted, appid_of = env.received("together", "accepted"), _user_names(env, apps)
+    for n, appid in enumerate(apps):
+        assert _contents(accepted, appid_of, appid) == [f"m{i}" for i in range(n, sent, ORDERED_APPS)]
+
+
 @pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="the push stream needs Redis")
 def test_a_push_queued_in_the_stream_is_forwarded_once_it_is_drained(env):
     """CALLBACK_ACKNOWLEDGE=queued: the push is answered from the Redis stream; `flask drain-pushes` stores

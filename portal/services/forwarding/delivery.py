@@ -41,8 +41,12 @@ log = logging.getLogger("portal.forwarding")
 
 LOCK_TTL_MS = 300_000  # longer than any run below holds it (RUN_SECONDS plus one request's timeout)
 RUN_SECONDS = 60.0  # then the job hands over to a fresh one, so a busy rule never holds a worker for long
-BATCH = 100  # apps per round
-CHAIN_ROWS = 500  # deliveries per round, over those apps
+# A round's fixed costs (two SELECTs, the wait for its slowest chain, one UPDATE and commit) are shared by the
+# deliveries it carries. Pushes spread over many apps give about one delivery per app per round, so the apps
+# per round bound a rule's rate: 100 held one rule to about 690 deliveries/s, and at 500 pushes/s the backlog
+# grew to a p99 delay of 2 s; at 500 apps, 116 ms (`make bench`, forwarding rows).
+BATCH = 500  # apps per round
+CHAIN_ROWS = 1000  # deliveries per round, over those apps
 LINGER_POLL_SECONDS = 0.02
 IDLE, UNFINISHED, STOPPED = "idle", "unfinished", "stopped"  # how a run of a rule's deliveries ended
 UNREADABLE = "the stored push cannot be decrypted"

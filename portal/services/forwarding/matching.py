@@ -28,17 +28,19 @@ _COLUMNS = ("rule_id", "event_id", "appid", "status", "attempts", "next_attempt_
 
 
 def _queue_statement(tenant_scoped):
+    """INSERT … SELECT of one rule's deliveries of the pushes whose dedup keys are bound as `keys`, in the
+    pushes' order (their event ids): the deliveries' ids then keep each appid's pushes in order."""
     query = select(
         bindparam("rule_id", type_=Integer), _EVENTS.c.id, _EVENTS.c.appid,
         literal(DELIVERY_PENDING, String), literal(0, Integer), bindparam("due", type_=DateTime),
         bindparam("give_up", type_=DateTime), bindparam("created", type_=DateTime),
-    ).where(_EVENTS.c.dedup_key == bindparam("key"),
+    ).where(_EVENTS.c.dedup_key.in_(bindparam("keys", expanding=True)),
             exists().where(_RULES.c.id == bindparam("rule_id", type_=Integer), _RULES.c.enabled == true()))
     if tenant_scoped:
         tenant_id = bindparam("tenant_id", type_=Integer)
         query = query.where(or_(*(exists().where(appid == _EVENTS.c.appid, tenant == tenant_id)
                                   for appid, tenant in _APPS)))
-    return insert(_DELIVERIES).from_select(_COLUMNS, query)
+    return insert(_DELIVERIES).from_select(_COLUMNS, query.order_by(_EVENTS.c.id))
 
 
 # Built once: SQLAlchemy caches their compiled form.
@@ -64,24 +66,23 @@ def could_match(rule, push):
 
 def queue_deliveries(pushes, connection):
     """Queue a delivery of each push to each enabled rule matching it, on `connection` (the caller's
-    transaction, which commits). Returns the ids of the rules to wake once it has committed."""
+    transaction, which commits): one statement per rule that matches any of them, whatever their number
+    (a statement per push and rule made the drainer wait on a round trip per push). Returns the ids of
+    the rules to wake once it has committed."""
     rules = enabled_rules(connection)
     if not rules:
         return set()
     now = utcnow()
     give_up = now + timedelta(hours=current_app.config.get("FORWARDING_GIVE_UP_HOURS", 24))
-    unscoped, scoped = [], []
-    for push in pushes:
-        for rule in rules:
-            if could_match(rule, push):
-                values = {"rule_id": rule.id, "key": push.dedup_key, "due": now, "give_up": give_up,
-                          "created": now}
-                if rule.tenant_id is None:
-                    unscoped.append(values)
-                else:
-                    scoped.append(dict(values, tenant_id=rule.tenant_id))
-    if unscoped:
-        connection.execute(_QUEUE_ANY_TENANT, unscoped)
-    if scoped:
-        connection.execute(_QUEUE_FOR_TENANT, scoped)
-    return {v["rule_id"] for v in unscoped + scoped}
+    woken = set()
+    for rule in rules:
+        keys = [push.dedup_key for push in pushes if could_match(rule, push)]
+        if not keys:
+            continue
+        values = {"rule_id": rule.id, "keys": keys, "due": now, "give_up": give_up, "created": now}
+        if rule.tenant_id is None:
+            connection.execute(_QUEUE_ANY_TENANT, values)
+        else:
+            connection.execute(_QUEUE_FOR_TENANT, dict(values, tenant_id=rule.tenant_id))
+        woken.add(rule.id)
+    return woken
