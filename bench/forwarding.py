@@ -20,8 +20,11 @@ capacity (wrk against it alone) is reported, so it is seen not to be what limits
 
 Targets: every push delivered once with p99 <= 1 s at the paced rates (operator-integrations issue: "within
 a second when the target is healthy"); in the burst, every push delivered, at a rate >= the push rate or
-with no backlog left (the last delivery within 1 s of the burst's end). CPU per push (gunicorn) and per
-delivery (worker.py) are printed beside, as the figures that carry over to a machine that is not shared.
+with no backlog left (the last delivery within 1 s of the burst's end); the burst row also says when the
+last push was stored with its deliveries queued, which tells storing from sending. The CPU each process on
+the way takes per push (gunicorn, the drainer storing it, the database, worker.py sending it, the receiver)
+is printed beside, with the rate their sum allows on this machine's cores: on a machine shared by all of
+them that is the ceiling of every row, and those are the figures that carry over to one that is not.
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ from bench.common import (
     verdict,
 )
 from bench.dataset import seed
-from bench.load import THREADS, WORKERS, Gunicorn, PushFactory, settle, wrk
+from bench.load import THREADS, WORKERS, Gunicorn, PushFactory, cmdline, descendants, settle, wrk
 
 APPS = 1000
 SENDER_THREADS = 16
@@ -186,11 +189,11 @@ def _percentile(values, share):
 def paced_row(receiver, portal, worker, factory, rate, seconds, log) -> Row:
     tag = f"paced{int(rate) if rate else 'max'}"
     settle()
-    cpu_before = process_cpu(worker.pid), portal.cpu_seconds()
+    cpu_at_start = cpu_before(worker, portal, receiver)
     sent = paced(portal, factory, tag, rate, seconds)
     ok_sent = sent["sent"] - sent["failed"]
     found = wait_delivered(receiver, tag, ok_sent, log)
-    cpu = _cpu_note(cpu_before, worker, portal, ok_sent, len(found))
+    cpu = _cpu_note(cpu_at_start, worker, portal, receiver, ok_sent, len(found))
     first = {}
     for arrived, _push_id, words in found:
         first[words[0]] = min(arrived, first.get(words[0], arrived))
@@ -209,26 +212,55 @@ def paced_row(receiver, portal, worker, factory, rate, seconds, log) -> Row:
                figures={"push_rate": sent["per_second"]})
 
 
-def _cpu_note(before, worker, portal, pushes, deliveries) -> str:
-    worker_ms = (process_cpu(worker.pid) - before[0]) * 1000 / max(1, deliveries)
-    web_ms = (portal.cpu_seconds() - before[1]) * 1000 / max(1, pushes)
-    return f"CPU {web_ms:.2f} ms/push in gunicorn, {worker_ms:.2f} ms/delivery in worker.py"
+def drainer_cpu(worker) -> float:
+    """CPU seconds used so far by the push drainer(s) `worker.py` runs as children (`drain-pushes`)."""
+    return sum(process_cpu(pid) for pid in descendants(worker.pid) if "drain-pushes" in cmdline(pid))
 
 
-def queued_deliveries(url: str, settled: bool = False) -> int:
-    """Delivery rows queued so far; `settled`: once the count has not moved for 2 s (pushes acknowledged
-    before they are stored are stored a moment later)."""
+def database_cpu() -> float:
+    """CPU seconds used so far by the database server on this machine (MariaDB; 0 on SQLite)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and cmdline(int(entry.name)).split(" ", 1)[0].endswith(("mariadbd", "mysqld")):
+            total += process_cpu(int(entry.name))
+    return total
+
+
+def cpu_before(worker, portal, receiver) -> tuple:
+    return (portal.cpu_seconds(), drainer_cpu(worker), process_cpu(worker.pid), database_cpu(),
+            receiver.server.cpu_seconds())
+
+
+def _cpu_note(before, worker, portal, receiver, pushes, deliveries, ceiling=False) -> str:
+    """CPU per push of each process on the way from WeChat to the target; with `ceiling` (a saturated run,
+    where fixed costs no longer count), the rate their sum allows on this machine's cores: the ceiling of
+    any forwarding row here, whatever the design."""
+    after = cpu_before(worker, portal, receiver)
+    web, drainer, deliverer, database, target = ((a - b) * 1000 for a, b in zip(after, before, strict=True))
+    web, drainer, database = (v / max(1, pushes) for v in (web, drainer, database))
+    deliverer, target = (v / max(1, deliveries) for v in (deliverer, target))
+    total = web + drainer + deliverer + database + target
+    cores = os.cpu_count() or 1
+    note = (f"CPU {web:.2f} ms/push in gunicorn, {drainer:.2f} in the drainer storing it, {database:.2f} in "
+            f"the database, {deliverer:.2f} ms/delivery in worker.py, {target:.2f} in the receiver: "
+            f"{total:.2f} ms in all")
+    return note + (f", so at most {cores * 1000 / total:.0f} pushes/s forwarded on {cores} cores" if ceiling else "")
+
+
+def queued_deliveries(url: str, settled: bool = False) -> tuple[int, float]:
+    """(delivery rows queued so far, when the count last grew: epoch seconds); `settled`: once the count has
+    not moved for 2 s (pushes acknowledged before they are stored are stored a moment later)."""
     engine = sa.create_engine(url)
     try:
-        count, still_since = -1, time.monotonic()
+        count, grew_at, still_since = -1, time.time(), time.monotonic()
         while True:
             with engine.connect() as conn:
                 now = conn.scalar(sa.text("SELECT COUNT(*) FROM forward_deliveries"))
             if not settled or (now == count and time.monotonic() - still_since >= 2):
-                return now
+                return now, grew_at
             if now != count:
-                count, still_since = now, time.monotonic()
-            time.sleep(0.25)
+                count, grew_at, still_since = now, time.time(), time.monotonic()
+            time.sleep(0.1)
     finally:
         engine.dispose()
 
@@ -238,14 +270,15 @@ def burst_row(receiver, portal, worker, factory, workdir, url, seconds, log) -> 
     pool = factory.write(workdir / "burst.txt", (factory.text_message(n % APPS + 1, f"burst {n}")
                                                  for n in range(count)))
     settle()
-    queued_before = queued_deliveries(url)
-    cpu_before = process_cpu(worker.pid), portal.cpu_seconds()
+    queued_before = queued_deliveries(url)[0]
+    cpu_at_start = cpu_before(worker, portal, receiver)
     result = wrk(portal, pool, seconds, BURST_CONNECTIONS)
     ended = time.time()
     # what was stored and queued (wrk does not count the requests it left in flight at its end)
-    unique = queued_deliveries(url, settled=True) - queued_before
+    queued, stored_at = queued_deliveries(url, settled=True)
+    unique = queued - queued_before
     found = wait_delivered(receiver, "burst", unique, log)
-    cpu = _cpu_note(cpu_before, worker, portal, unique, len(found))
+    cpu = _cpu_note(cpu_at_start, worker, portal, receiver, unique, len(found), ceiling=True)
     arrivals = sorted({words[0]: at for at, _id, words in found}.values())
     delivered = len(arrivals)
     span = arrivals[-1] - arrivals[0] if delivered > 1 else float("nan")
@@ -256,7 +289,8 @@ def burst_row(receiver, portal, worker, factory, workdir, url, seconds, log) -> 
     wrapped = f", pool wrapped {result['wrapped']}x" if result["wrapped"] else ""
     return Row(f"Forwarding: a burst of user messages (wrk -c{BURST_CONNECTIONS}, {seconds:.0f} s), one rule",
                f"{unique} pushes at {push_rate:.0f}/s ({result['failed']} not 'success'{wrapped}); delivered "
-               f"{delivered}/{unique} at {delivery_rate:.0f}/s, the last {lag:.1f} s after the burst ended; {cpu}",
+               f"{delivered}/{unique} at {delivery_rate:.0f}/s, the last {lag:.1f} s after the burst ended (all stored, "
+               f"with their deliveries queued, {max(0.0, stored_at - ended):.1f} s after it); {cpu}",
                baseline=f"{push_rate:.0f} pushes/s (the burst)", ratio=f"{delivery_rate / push_rate:.2f}x",
                target=f">= 1x, or the last within {BACKLOG_TARGET:.0f} s of the burst's end; all delivered",
                verdict=verdict(delivered == unique and (delivery_rate >= push_rate or lag <= BACKLOG_TARGET)))
