@@ -2,7 +2,11 @@
 (a sandbox receiver), signed, exactly once each and in order per mini-program, through a target that
 fails or hangs; WeChat's `success` never waits for the target."""
 
+import json
 import os
+import socket
+import threading
+import time
 
 import pytest
 
@@ -212,3 +216,91 @@ def test_the_periodic_sweep_sends_what_a_lost_wake_up_left_behind(env):
         enqueue(job, queue=queue, job_id="periodic-forwarding-sweep-test")
     wait_for(env.app, lambda: env.received("shop", "accepted"), timeout=30, what="the swept delivery")
     assert [d["status"] for d in env.deliveries()] == ["delivered"]
+
+
+class _KeepAliveTarget:
+    """An operator's system on this machine that keeps connections open between requests (HTTP/1.1) and can
+    close the idle ones on demand, as a server's keep-alive timeout does."""
+
+    def __init__(self):
+        import http.server
+        import socketserver
+
+        target = self
+        self.bodies, self.connections, self.guard = [], [], threading.Lock()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def setup(self):
+                super().setup()
+                with target.guard:
+                    target.connections.append(self.connection)
+
+            def do_POST(self):  # noqa: N802 - the name http.server calls
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with target.guard:
+                    target.bodies.append(json.loads(body))
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+            daemon_threads = True
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/push"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def contents(self):
+        with self.guard:
+            return [b["Content"] for b in self.bodies]
+
+    def close_idle(self):
+        """Close every connection it holds (each waits for its next request)."""
+        with self.guard:
+            connections, self.connections = self.connections, []
+        for connection in connections:
+            connection.shutdown(socket.SHUT_RDWR)
+            connection.close()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_connection_the_target_closed_while_idle_is_not_a_failed_delivery(env):
+    """Deliveries reuse their connection to the target; one the target closed meanwhile (its keep-alive
+    timeout) is opened again before the next push, which goes out at its first attempt."""
+    env.app.config.update(FORWARDING_LINGER_SECONDS=5.0, FORWARDING_CONCURRENCY=1)
+    target = _KeepAliveTarget()
+    try:
+        appid = env.platform.authorized_app()
+        env.create_rule("Keep-alive", "unused", kinds="text", url=target.url)
+        failures = []
+
+        def second_push_after_the_target_closed_the_first_connection():
+            try:
+                deadline = time.monotonic() + 30
+                while not target.contents():
+                    assert time.monotonic() < deadline, "the first push was not forwarded within 30 s"
+                    time.sleep(0.02)
+                target.close_idle()
+                env.message(appid, "second")  # sent by the same run (it waits 5 s for more) and thread
+            except Exception as exc:  # noqa: BLE001 - reported by the test below
+                failures.append(exc)
+
+        env.message(appid, "first")
+        sender = threading.Thread(target=second_push_after_the_target_closed_the_first_connection)
+        sender.start()
+        wait_for(env.app, lambda: len(target.contents()) == 2 or failures, timeout=60, what="both pushes forwarded")
+        sender.join(30)
+        assert not failures, failures
+        assert target.contents() == ["first", "second"]
+        assert [(d["status"], d["attempts"]) for d in env.deliveries()] == [("delivered", 1), ("delivered", 1)]
+    finally:
+        target.stop()

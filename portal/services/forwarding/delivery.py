@@ -21,7 +21,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
-import urllib3
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
@@ -35,6 +34,7 @@ from portal.models.forwarding import DELIVERY_DEAD, DELIVERY_DELIVERED, DELIVERY
 from portal.secretbox import SecretDecryptError
 from portal.services.forwarding import signals, signing
 from portal.services.forwarding.rules import get_rule
+from portal.services.forwarding.target import Target, tls_context
 from portal.timeutil import to_epoch, utcnow
 
 log = logging.getLogger("portal.forwarding")
@@ -54,20 +54,6 @@ UNREADABLE = "the stored push cannot be decrypted"
 
 def _precise_now():
     return datetime.now(UTC).replace(tzinfo=None)
-
-
-def _new_pool():
-    # urllib3 directly (requests is a layer over it): a delivery is one POST of bytes already signed, and
-    # requests' own preparation of each request costs more CPU than the rest of a delivery together. As
-    # many kept connections per target as deliveries in flight, so none is opened per request; no
-    # cookies, no redirects, no retries (a failure is retried by the back-off, later).
-    size = max(1, int(_config("FORWARDING_CONCURRENCY", 16)))
-    return urllib3.PoolManager(num_pools=8, maxsize=size, retries=False)
-
-
-def _http():
-    """This process's connection pools for targets (kept per app; thread-safe)."""
-    return coordination().here("forwarding.http", _new_pool)
 
 
 def _config(name, default):
@@ -105,15 +91,14 @@ class _Sender:
     """What the threads of one run need to send (no app context, no database session there)."""
 
     def __init__(self, url, secret):
-        self.url, self.secret = url, secret
-        self.pool, self.timeout = _http(), float(_config("FORWARDING_TIMEOUT_SECONDS", 10))
+        self.secret, self.target = secret, _target(url)
 
     def send(self, event_id, payload):
         """(HTTP status or None, error text or None, final): final when the push can never be sent."""
         if payload is None:
             return None, UNREADABLE, True
         body = signing.body_of(signing.push_fields(payload))
-        return (*_post(self.pool, self.timeout, self.url, self.secret, event_id, body), False)
+        return (*self.target.post(body, signing.headers(self.secret, event_id, body)), False)
 
     def send_chain(self, chain, deadline):
         """Send one app's deliveries [(delivery id, push id, decrypted push)] in order, stopping at the
@@ -163,6 +148,7 @@ def _send_due(rule_id, result, deadline):
                 if time.monotonic() >= deadline:
                     return UNFINISHED
     finally:
+        sender.target.close()
         signals.stopped(rule_id)
 
 
@@ -222,25 +208,10 @@ def _payload(delivery_id, sealed, dedup_key):
         return None
 
 
-def post(url, secret, push_id, body):
-    """POST a signed body; returns (HTTP status or None, error text or None). Never raises for the
-    target's failures, and never puts the URL or the body in the error."""
-    return _post(_http(), float(_config("FORWARDING_TIMEOUT_SECONDS", 10)), url, secret, push_id, body)
-
-
-def _post(pool, timeout, url, secret, push_id, body):
-    try:
-        response = pool.request("POST", url, body=body, headers=signing.headers(secret, push_id, body),
-                                timeout=timeout, redirect=False, retries=False)
-    except urllib3.exceptions.NewConnectionError as exc:  # a subclass of its TimeoutError, yet no timeout
-        return None, f"could not connect ({exc.__class__.__name__})"
-    except urllib3.exceptions.TimeoutError:
-        return None, f"no answer within {timeout:g} s"
-    except (urllib3.exceptions.HTTPError, OSError) as exc:
-        return None, f"could not connect ({exc.__class__.__name__})"
-    if 200 <= response.status < 300:
-        return response.status, None
-    return response.status, f"HTTP {response.status}"
+def _target(url):
+    """A `Target` for one run (or one test push), with this process's TLS context."""
+    tls = coordination().here("forwarding.tls", tls_context)
+    return Target(url, float(_config("FORWARDING_TIMEOUT_SECONDS", 10)), tls)
 
 
 def _record(outcomes, result):
@@ -330,9 +301,12 @@ def send_test_push(rule_id):
     """POST a test push (Event `portal_test_push`) to the rule's URL now, signed like every push; returns
     {"rule", "status", "error", "elapsed_ms"}. Nothing is stored. :raise NotFound: no such rule."""
     rule = get_rule(rule_id)
-    body = signing.body_of(signing.test_fields())
+    body, target = signing.body_of(signing.test_fields()), _target(rule.url)
     started = time.monotonic()
-    status, error = post(rule.url, rule.secret, "test-" + str(int(time.time() * 1000)), body)
+    try:
+        status, error = target.post(body, signing.headers(rule.secret, "test-" + str(int(time.time() * 1000)), body))
+    finally:
+        target.close()
     return {"rule": rule.name, "status": status, "error": error,
             "elapsed_ms": round((time.monotonic() - started) * 1000)}
 
