@@ -3,7 +3,8 @@ tools), signed, in order per (rule, appid), retried with back-off for a day.
 
 `rules` (the staff's rules and the per-process snapshot matching uses), `matching` (deliveries queued in
 the push's own transaction, called by `services.pushes.store`), `signals` (waking a rule's job),
-`delivery` (the job's work, the delivery log, re-sending, test pushes), `signing` (body and headers).
+`delivery` (the job's work, the delivery log, re-sending, test pushes), `target` (POSTs to the operator's
+URL over kept connections), `signing` (body and headers).
 Imports nothing from `services.pushes`, which calls it.
 """
 
