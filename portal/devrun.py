@@ -11,6 +11,7 @@ PORTAL_PORT, SANDBOX_PORT and PORTAL_INSTANCE_PATH (default `instance/`) let a s
 first, as the browser test of the README tour does.
 """
 
+import gc
 import json
 import logging
 import os
@@ -141,6 +142,8 @@ def main():
     added = seed(app, sandbox_url)  # needs the portal serving pushes and the sandbox's ticket delivered
     if added:
         print(f"  Demo data: {added} mini-programs in their states, a fleet release, the pushes.", flush=True)
+    gc.collect()  # what is loaded by now lives as long as the process: never walked again by the collector,
+    gc.freeze()  # as in gunicorn's workers and worker.py (a full collection would pause every thread)
     _announce(app, portal_url, sandbox_url)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
