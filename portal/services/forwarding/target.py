@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 MAX_ANSWER_BYTES = 64 * 1024  # of an answer's body read to keep its connection; a longer one closes it
 
+
 def tls_context():
     """The context of HTTPS targets: certificate and host name checked against the system's trusted CAs.
     Loading them costs milliseconds: the caller keeps one per process."""
