@@ -220,9 +220,10 @@ def test_the_periodic_sweep_sends_what_a_lost_wake_up_left_behind(env):
 
 class _KeepAliveTarget:
     """An operator's system on this machine that keeps connections open between requests (HTTP/1.1) and can
-    close the idle ones on demand, as a server's keep-alive timeout does."""
+    close the idle ones on demand, as a server's keep-alive timeout does; with `tls` (a server-side
+    `ssl.SSLContext`), over HTTPS as `https://localhost:<port>/push`."""
 
-    def __init__(self):
+    def __init__(self, tls=None):
         import http.server
         import socketserver
 
@@ -253,7 +254,11 @@ class _KeepAliveTarget:
             daemon_threads = True
 
         self.server = Server(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/push"
+        port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{port}/push"
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+            self.url = f"https://localhost:{port}/push"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def contents(self):
@@ -302,5 +307,90 @@ def test_a_connection_the_target_closed_while_idle_is_not_a_failed_delivery(env)
         assert not failures, failures
         assert target.contents() == ["first", "second"]
         assert [(d["status"], d["attempts"]) for d in env.deliveries()] == [("delivered", 1), ("delivered", 1)]
+    finally:
+        target.stop()
+
+
+def _certificates(directory):
+    """A CA and a certificate it signed for `localhost` (with its key): their PEM files' paths."""
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.now(UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Forwarding test CA")])
+
+    def builder(subject, public_key):
+        return (x509.CertificateBuilder().subject_name(subject).issuer_name(ca_name).public_key(public_key)
+                .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=5))
+                .not_valid_after(now + timedelta(days=1)))
+
+    ca = (builder(ca_name, ca_key.public_key())
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
+                                       data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                                       crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+          .sign(ca_key, hashes.SHA256()))
+    leaf = (builder(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]), key.public_key())
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    paths = {name: directory / f"{name}.pem" for name in ("ca", "cert", "key")}
+    paths["ca"].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths["cert"].write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    paths["key"].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption()))
+    return paths
+
+
+def _tls_target(paths):
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(paths["cert"], paths["key"])
+    return _KeepAliveTarget(tls=context)
+
+
+def test_an_https_target_with_a_trusted_certificate_gets_its_pushes(env, tmp_path, monkeypatch):
+    """Production targets are https:// only: the certificate is checked against the system's trusted CAs
+    (here the test's CA, through SSL_CERT_FILE), and the connection is kept for the next push."""
+    paths = _certificates(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(paths["ca"]))
+    env.app.config.update(FORWARDING_LINGER_SECONDS=3.0, FORWARDING_CONCURRENCY=1)
+    target = _tls_target(paths)
+    try:
+        appid = env.platform.authorized_app()
+        env.create_rule("Over HTTPS", "unused", kinds="text", url=target.url)
+        for text in ("one", "two"):
+            env.message(appid, text)
+        wait_for(env.app, lambda: len(target.contents()) == 2, timeout=60, what="both pushes forwarded")
+        assert target.contents() == ["one", "two"]
+        assert [(d["status"], d["attempts"]) for d in env.deliveries()] == [("delivered", 1), ("delivered", 1)]
+    finally:
+        target.stop()
+
+
+def test_an_https_target_whose_certificate_is_not_trusted_gets_nothing(env, tmp_path):
+    """A certificate no trusted CA signed: nothing is sent, and the delivery log says why."""
+    target = _tls_target(_certificates(tmp_path))
+    try:
+        appid = env.platform.authorized_app()
+        env.create_rule("Untrusted", "unused", kinds="text", url=target.url)
+        env.message(appid, "secret")
+
+        def refused():
+            return any(d["last_error"] for d in env.deliveries())
+
+        wait_for(env.app, refused, timeout=60, what="the delivery refused")
+        [delivery] = env.deliveries()
+        assert delivery["status"] == "pending" and "SSLCertVerificationError" in delivery["last_error"]
+        assert target.contents() == []
     finally:
         target.stop()
