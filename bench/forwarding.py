@@ -189,7 +189,7 @@ def _percentile(values, share):
 def paced_row(receiver, portal, worker, factory, rate, seconds, log) -> Row:
     tag = f"paced{int(rate) if rate else 'max'}"
     settle()
-    cpu_at_start = cpu_before(worker, portal, receiver)
+    cpu_at_start = cpu_so_far(worker, portal, receiver)
     sent = paced(portal, factory, tag, rate, seconds)
     ok_sent = sent["sent"] - sent["failed"]
     found = wait_delivered(receiver, tag, ok_sent, log)
@@ -226,7 +226,8 @@ def database_cpu() -> float:
     return total
 
 
-def cpu_before(worker, portal, receiver) -> tuple:
+def cpu_so_far(worker, portal, receiver) -> tuple:
+    """CPU seconds used so far by gunicorn's workers, the drainer, worker.py, the database and the receiver."""
     return (portal.cpu_seconds(), drainer_cpu(worker), process_cpu(worker.pid), database_cpu(),
             receiver.server.cpu_seconds())
 
@@ -235,7 +236,7 @@ def _cpu_note(before, worker, portal, receiver, pushes, deliveries, ceiling=Fals
     """CPU per push of each process on the way from WeChat to the target; with `ceiling` (a saturated run,
     where fixed costs no longer count), the rate their sum allows on this machine's cores: the ceiling of
     any forwarding row here, whatever the design."""
-    after = cpu_before(worker, portal, receiver)
+    after = cpu_so_far(worker, portal, receiver)
     web, drainer, deliverer, database, target = ((a - b) * 1000 for a, b in zip(after, before, strict=True))
     web, drainer, database = (v / max(1, pushes) for v in (web, drainer, database))
     deliverer, target = (v / max(1, deliveries) for v in (deliverer, target))
@@ -271,7 +272,7 @@ def burst_row(receiver, portal, worker, factory, workdir, url, seconds, log) -> 
                                                  for n in range(count)))
     settle()
     queued_before = queued_deliveries(url)[0]
-    cpu_at_start = cpu_before(worker, portal, receiver)
+    cpu_at_start = cpu_so_far(worker, portal, receiver)
     result = wrk(portal, pool, seconds, BURST_CONNECTIONS)
     ended = time.time()
     # what was stored and queued (wrk does not count the requests it left in flight at its end)
