@@ -194,6 +194,8 @@ def test_undo_limit_is_per_beijing_calendar_month(api, platform):
     appid, info = platform.authorized_miniprogram()
     now = datetime.fromtimestamp(api.call("/sandbox/clock", method=GET)["now"], BEIJING)
     first = (now.replace(day=1) + timedelta(days=32)).replace(day=1, hour=0, minute=30, second=0, microsecond=0)
+    if first - timedelta(days=3) + timedelta(hours=10) <= now:  # that moment has passed: the month after
+        first = (first + timedelta(days=32)).replace(day=1)
     advance_to(api, first - timedelta(days=3) + timedelta(hours=10))  # 10:30 three days before the 1st
     access = fresh_access(api, platform, appid, info)
     committed_and_scanned(api, platform, access)
@@ -308,6 +310,8 @@ def test_submit_quota_is_per_beijing_calendar_month(make_platform, api):
     appid, info = platform.authorized_miniprogram()
     now = datetime.fromtimestamp(api.call("/sandbox/clock", method=GET)["now"], BEIJING)
     first = (now.replace(day=1) + timedelta(days=32)).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    if first - timedelta(hours=2) <= now:  # past 22:00 on the month's last day already: the month after
+        first = (first + timedelta(days=32)).replace(day=1)
     advance_to(api, first - timedelta(hours=2))  # 22:00 Beijing on the last day of the month
     access = fresh_access(api, platform, appid, info)
     committed_and_scanned(api, platform, access)

@@ -248,8 +248,10 @@ def test_daily_quota_turns_at_midnight_beijing_time(api, platform):
 
     beijing = timezone(timedelta(hours=8))
     now = datetime.fromtimestamp(api.call("/sandbox/clock", method="GET")["now"], beijing)
-    midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    api.advance(midnight.timestamp() - now.timestamp() - 1800)  # 23:30 Beijing
+    half_past_eleven = now.replace(hour=23, minute=30, second=0, microsecond=0)
+    if half_past_eleven <= now:  # past 23:30 already: tomorrow's
+        half_past_eleven += timedelta(days=1)
+    api.advance(half_past_eleven.timestamp() - now.timestamp())  # 23:30 Beijing
     platform.ticket = api.call("/sandbox/push-ticket", {"component_appid": platform.appid})["ticket"]
     api.call("/sandbox/quotas", {"endpoint": "api_component_token", "limit": 1})
     platform.component_token()
