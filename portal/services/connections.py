@@ -92,6 +92,53 @@ def _ping_after_idle(dbapi_connection, record, _proxy):
         raise DisconnectionError(f"connection failed its ping: {exc.__class__.__name__}") from exc
 
 
+# --- resetting a connection as it goes back to the pool: only when a transaction may be open ---------------
+
+@event.listens_for(Pool, "checkout")
+def _note_checkout(_dbapi_connection, record, _proxy):
+    record.info["may_be_in_transaction"] = True  # whatever runs on it, through SQLAlchemy or not
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _note_statement(conn, _cursor, _statement, _parameters, _context, _executemany):
+    conn.connection.info["may_be_in_transaction"] = True
+
+
+@event.listens_for(Engine, "commit")
+@event.listens_for(Engine, "rollback")
+def _note_transaction_end(conn):
+    conn.connection.info["may_be_in_transaction"] = False
+
+
+@event.listens_for(Engine, "handle_error")
+def _note_failure(context):
+    """A commit or rollback that failed (or any failed statement) leaves the transaction's state unknown."""
+    connection = context.connection
+    try:
+        if connection is not None and not connection.closed and not connection.invalidated:
+            connection.connection.info["may_be_in_transaction"] = True
+    except Exception:  # noqa: BLE001 - never mask the error being handled; the checkout mark stands
+        pass
+
+
+@event.listens_for(Pool, "reset")
+def _reset_when_needed(dbapi_connection, record, state):
+    """A connection going back to the pool is rolled back only if a transaction may still be open on it, so
+    the next user never inherits one (on MySQL, a snapshot of old data and its locks). A session's commit
+    ends its transaction and then returns the connection, and SQLAlchemy's own reset (`pool_reset_on_return`,
+    switched off on MySQL by `engine_options`) would send a ROLLBACK after every COMMIT: one more round trip
+    per transaction, per push stored and per fleet step. Any statement, and a checkout alone (raw DBAPI use
+    that SQLAlchemy does not see), marks the connection; only a commit or rollback that SQLAlchemy carried
+    out after the last statement clears the mark, and a failure sets it again."""
+    if isinstance(dbapi_connection, sqlite3.Connection) or state.terminate_only or not state.asyncio_safe:
+        return  # SQLite keeps the pool's own reset (a rollback there is no round trip)
+    if state.transaction_was_reset or (record is not None and not record.info.get("may_be_in_transaction", True)):
+        return
+    dbapi_connection.rollback()
+    if record is not None:
+        record.info["may_be_in_transaction"] = False
+
+
 def engine_options(config):
     """SQLAlchemy engine options: on MySQL a connect timeout, so a server that does not answer fails a page in
     seconds, not minutes, and on SQLite how long a writer waits for the one writing. Connections are checked
@@ -99,6 +146,7 @@ def engine_options(config):
     options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     if str(config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("mysql"):
         options.setdefault("pool_recycle", 3600)  # under MySQL's wait_timeout, so idle connections stay usable
+        options.setdefault("pool_reset_on_return", None)  # `_reset_when_needed` does it, when it is needed
         connect_args = dict(options.get("connect_args") or {})
         connect_args.setdefault("connect_timeout", int(config.get("DB_CONNECT_TIMEOUT", 5)))
         options["connect_args"] = connect_args
