@@ -5,8 +5,8 @@ Setup (timed apart from the runs): a fresh migrated database, Redis database 13 
 own process (`python -m sandbox`, audits decide AUDIT_DELAY sandbox seconds after submission, privacy scans
 finish at once, monthly submit quota raised past the fleet), the portal served in this process over
 loopback HTTP (threaded werkzeug, callback rate limit raised) so the sandbox pushes tickets and audit
-results to it. Mini-programs are created and authorized in the sandbox with the `authorized` push dropped,
-and stored by the portal's own service (`authorization.complete_from_redirect`: api_query_auth +
+results to it. Once the portal has stored the ticket the sandbox pushed, mini-programs are created and
+authorized in the sandbox with the `authorized` push dropped, and stored by the portal's own service (`authorization.complete_from_redirect`: api_query_auth +
 api_get_authorizer_info), three tenants of SIZES apps each. Then four `python worker.py fleet wechat
 maintenance` processes start with the portal's environment; once the jobs they enqueue as they start have
 run (the periodic ones, among them the nightly comparison of the authorizer list: one call per app), the
@@ -254,6 +254,25 @@ def _seed_portal(app) -> list[int]:
         return [t.id for t in tenants]
 
 
+def _wait_for_ticket(app, component_appid: str, timeout: float = 60.0) -> None:
+    """Wait until the portal has stored the ticket the sandbox pushed on registering the component: the push
+    is acknowledged once spooled and stored a moment later, and authorizing before that finds no ticket."""
+    from portal.extensions import db
+    from portal.models import ComponentAccount
+
+    deadline = time.monotonic() + timeout
+    with app.app_context():
+        while True:
+            stored = db.session.scalar(sa.select(ComponentAccount.ticket_time)
+                                       .where(ComponentAccount.component_appid == component_appid))
+            db.session.rollback()  # the next look sees what was stored meanwhile
+            if stored is not None:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the portal stored no component_verify_ticket within {timeout:.0f} s")
+            time.sleep(0.1)
+
+
 def _authorize_all(app, sandbox: Sandbox, component_appid: str, tenant_ids: list[int], log) -> int:
     """Create and authorize every mini-program in the sandbox (8 threads), then store each through the
     portal's authorization service; returns how many the portal stored."""
@@ -440,6 +459,7 @@ def run(workdir: Path, log=print) -> list[Row]:
             "authorized_domains": ["127.0.0.1", "localhost"], "submit_quota": 100_000, "wait": True})
         # The portal stores each authorization itself below; the `authorized` pushes would queue a second one.
         sandbox.call("/sandbox/faults", {"drop_pushes": True, "push_type": "authorized"})
+        _wait_for_ticket(app, component_appid)
         stored = _authorize_all(app, sandbox, component_appid, tenant_ids, log)
         if stored != sum(SIZES):
             raise RuntimeError(f"the portal stored {stored} of {sum(SIZES)} authorized mini-programs")
