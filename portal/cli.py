@@ -5,6 +5,7 @@ from a prompt or an environment variable.
 """
 
 import json
+import logging
 import os
 import secrets
 import signal
@@ -20,6 +21,8 @@ from portal.models import Tenant, User
 from portal.services import accounts as accounts_service
 from portal.services import tenants as tenants_service
 from portal.timeutil import is_known_zone
+
+log = logging.getLogger("portal.cli")
 
 
 @click.command("create-staff")
@@ -156,8 +159,9 @@ def drain_pushes(claim_idle, follow, nice, exit_with_parent):
     if not streamed and not spooled:
         raise click.ClickException("Nothing to drain: pushes are stored before success (no REDIS_URL, and "
                                    "CALLBACK_ACKNOWLEDGE is not spooled).")
-    if nice:
-        spool_drainer.lower_priority(nice)
+    if nice and not spool_drainer.lower_priority(nice):
+        log.warning("drain-pushes: niced by %s, but its scheduling group could not be (no autogroups): under "
+                    "load it still takes CPU from the web processes in their own group", nice)
     if follow:
         _follow(app, spool_drainer, stream, store_queued, spooled, streamed, exit_with_parent)
         return
