@@ -17,7 +17,8 @@ and release)` followed by `_wait_for_release(..., tick_every=5)`); the 1,000-app
 RUN_CAP seconds and reports how far it got. For each: wall time, WeChat calls made (sandbox `/sandbox/calls`
 totals before and after), the ideal = calls x 0.1 s / 4 (concurrency 4: four RQ workers each run one job
 at a time), their ratio (the target), the mean time a call took in the portal's call log (the injected
-latency plus the sandbox's and the HTTP client's own time) with the ideal at that time (how much of the
+latency plus the sandbox's and the HTTP client's own time; the sandbox's own record of the time it took,
+from taking the call to its answer, tells the two apart) with the ideal at that time (how much of the
 gap is the portal's), where the time above the ideal went (calls beyond the latency; the workers' own work
 in jobs around the calls, from RQ's start and end of each job; time between jobs), and the SQL statements of one progress-page view (`GET /staff/fleet/<id>` through
 the Flask test client, staff logged in). At the end: each worker's peak RSS (VmHWM of the worker process,
@@ -100,6 +101,17 @@ class Sandbox:
     def counts(self) -> tuple[int, dict]:
         data = self.call("/sandbox/calls", method="GET", limit=0)
         return data.get("total", 0), data.get("counts", {})
+
+    def last_seq(self) -> int:
+        calls = self.call("/sandbox/calls", method="GET", limit=1)["calls"]
+        return calls[-1]["seq"] if calls else 0
+
+    def mean_handling_ms(self, after_seq: int) -> float | None:
+        """The mean time the sandbox took over the calls after `after_seq`, from the moment it began with one
+        to its answer (the injected latency included), by its own record of its last 5,000 calls."""
+        durations = [c["duration_ms"] for c in self.call("/sandbox/calls", method="GET", limit=5000)["calls"]
+                     if c["seq"] > after_seq]
+        return sum(durations) / len(durations) if durations else None
 
     def stop(self):
         if self.proc.poll() is None:
@@ -382,6 +394,7 @@ def _run_release(app, sandbox, template_id, tenant_id, size, cap, log) -> dict:
     from portal.services.fleet import start_fleet_release
 
     total_before, counts_before = sandbox.counts()
+    seq_before = sandbox.last_seq()
     with app.app_context():
         logged_before = db.session.scalar(sa.select(sa.func.max(WeChatCall.id))) or 0
     started, since = time.monotonic(), time.time()
@@ -397,20 +410,21 @@ def _run_release(app, sandbox, template_id, tenant_id, size, cap, log) -> dict:
                     if v - counts_before.get(k, 0)}
     calls = total_after - total_before
     ideal = calls * LATENCY_MS / 1000 / WORKERS
-    call_ms = _mean_call_ms(app, logged_before)
+    call_ms, sandbox_ms = _mean_call_ms(app, logged_before), sandbox.mean_handling_ms(seq_before)
     outcome = {"size": size, "release_id": release_id, "wall": wall, "calls": calls, "ideal": ideal,
                "ratio": wall / ideal if ideal else float("inf"), "state": result["state"],
                "settled": result["settled"], "total": result["total"],
                "released": result["counts"].get("released", 0),
                "not_released": {s: n for s, n in result["counts"].items() if n and s != "released"},
                "endpoints": dict(sorted(per_endpoint.items(), key=lambda kv: -kv[1])),
-               "call_ms": call_ms, "floor": calls * call_ms / 1000 / WORKERS if call_ms else None}
+               "call_ms": call_ms, "sandbox_ms": sandbox_ms, "floor": calls * call_ms / 1000 / WORKERS if call_ms else None}
     log(f"  {size} apps: {result['state']}, {result['settled']}/{result['total']} settled in {wall:.1f} s; "
         f"{calls} WeChat calls, ideal {ideal:.1f} s, ratio {outcome['ratio']:.2f}; "
         f"states {outcome['not_released'] or 'all released'}")
     log(f"    calls by endpoint: {json.dumps(outcome['endpoints'])}")
     if call_ms:
-        log(f"    a call took {call_ms:.1f} ms on average (call log); at that time the ideal is "
+        log(f"    a call took {call_ms:.1f} ms on average (call log), the sandbox's part of it "
+            f"{sandbox_ms or float('nan'):.1f} ms (its own record); at that time the ideal is "
             f"{outcome['floor']:.1f} s, ratio {wall / outcome['floor']:.2f}")
     outcome["jobs"] = _job_times(app.extensions["redis"], since)
     log(f"    fleet jobs: {json.dumps(outcome['jobs'], ensure_ascii=False)}")
@@ -512,7 +526,10 @@ def _rows(outcomes, rss, horse_peak, horses, setup) -> list[Row]:
             f"{done}; wall {o['wall']:.1f} s, {o['calls']} WeChat calls "
             f"({o['calls'] / max(1, o['settled']):.1f} per settled app)"
             + (f"; a call took {o['call_ms']:.1f} ms on average ({LATENCY_MS} ms injected; the sandbox's and the "
-               f"HTTP client's own time on top), so at that time the ideal is {o['floor']:.1f} s and the wall "
+               f"HTTP client's own time on top"
+               + (f", the sandbox from taking the call to its answer {o['sandbox_ms']:.1f} ms" if o.get("sandbox_ms")
+                  else "")
+               + f"), so at that time the ideal is {o['floor']:.1f} s and the wall "
                f"{o['wall'] / o['floor']:.2f}x it" if o.get("floor") else "")
             + (f"; the {o['wall'] - o['ideal']:.1f} s above the ideal: " + ", ".join(
                 f"{part} {seconds:.1f} s" for part, seconds in o["above"].items()) if o.get("above") else "")
