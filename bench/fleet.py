@@ -1,30 +1,32 @@
-"""Fleet release: one template uploaded, submitted, audited and released to many mini-programs by 4 RQ
-workers against real MariaDB and Redis, with 100 ms of WeChat latency on every call.
+"""Fleet release: one template uploaded, submitted, audited and released to many mini-programs by 4 RQ workers
+against real MariaDB and Redis, with 100 ms of WeChat latency on every call.
 
 Setup (timed apart from the runs): a fresh migrated database, Redis database 13 flushed, the sandbox in its
 own process (`python -m sandbox`, audits decide AUDIT_DELAY sandbox seconds after submission, privacy scans
-finish at once, monthly submit quota raised past the fleet), the portal served in this process over
-loopback HTTP (threaded werkzeug, callback rate limit raised) so the sandbox pushes tickets and audit
-results to it. Once the portal has stored the ticket the sandbox pushed, mini-programs are created and
-authorized in the sandbox with the `authorized` push dropped, and stored by the portal's own service (`authorization.complete_from_redirect`: api_query_auth +
-api_get_authorizer_info), three tenants of SIZES apps each. Then four `python worker.py fleet wechat
-maintenance` processes start with the portal's environment; once the jobs they enqueue as they start have
-run (the periodic ones, among them the nightly comparison of the authorizer list: one call per app), the
-sandbox fault `latency_ms: 100` on every endpoint (`*`) is set.
+finish at once, monthly submit quota raised past the fleet), the portal served in this process over loopback
+HTTP (threaded werkzeug, callback rate limit raised) so the sandbox pushes tickets and audit results to it.
+Once the portal has stored the ticket the sandbox pushed, mini-programs are created and authorized in the
+sandbox with the `authorized` push dropped, and stored by the portal's own service
+(`authorization.complete_from_redirect`: api_query_auth + api_get_authorizer_info), three tenants of SIZES
+apps each. Then four `python worker.py fleet wechat maintenance` processes start with the portal's
+environment; once the jobs they enqueue as they start have run (the periodic ones, among them the nightly
+comparison of the authorizer list: one call per app), the sandbox fault `latency_ms: 100` on every endpoint
+(`*`) is set.
 
-Each size runs one release (`start_fleet_release(..., {"mode": "tenants"}, max_concurrency 40, auto submit
-and release)` followed by `_wait_for_release(..., tick_every=5)`, which looks every 50 ms); the 1,000-app
-run is capped at RUN_CAP seconds and reports how far it got. For each: wall time, WeChat calls made (sandbox `/sandbox/calls`
-totals before and after), the ideal = calls x 0.1 s / 4 (concurrency 4: four RQ workers each run one job
-at a time), their ratio (the target), the mean time a call took in the portal's call log (the injected
-latency plus the sandbox's and the HTTP client's own time; the sandbox's own record of the time it took,
-from taking the call to its answer, tells the two apart) with the ideal at that time (how much of the
-gap is the portal's), where the time above the ideal went (calls beyond the latency; the workers' own work
-in jobs around the calls, from RQ's start and end of each job; time between jobs), and the SQL statements of one progress-page view (`GET /staff/fleet/<id>` through
-the Flask test client, staff logged in). At the end: each worker's peak RSS (VmHWM of the worker process,
-which runs its jobs itself) and the largest VmHWM seen in the processes a worker forks (RQ's scheduler;
-work horses too with `--fork`; sampled every 0.25 s). Each run's calls over its wall time is the call rate it
-asked of the sandbox, which `make bench` compares with the sandbox's own calls/s (the headroom row).
+Each size runs one release (`start_fleet_release(..., {"mode": "tenants"}, max_concurrency 40, auto submit and
+release)` followed by `_wait_for_release(..., tick_every=5)`, which looks every 50 ms); the 1,000-app run is
+capped at RUN_CAP seconds and reports how far it got. For each: wall time, WeChat calls made (sandbox
+`/sandbox/calls` totals before and after), the ideal = calls x 0.1 s / 4 (concurrency 4: four RQ workers each
+run one job at a time), their ratio (the target), the mean time a call took in the portal's call log (the
+injected latency plus the sandbox's and the HTTP client's own time; the sandbox's own record of the time it
+took, from taking the call to its answer, tells the two apart) with the ideal at that time (how much of the
+gap is the portal's), where the time above the ideal went (calls beyond the latency; the workers' own work in
+jobs around the calls, from RQ's start and end of each job; time between jobs), and the SQL statements of one
+progress-page view (`GET /staff/fleet/<id>` through the Flask test client, staff logged in). At the end: each
+worker's peak RSS (VmHWM of the worker process, which runs its jobs itself) and the largest VmHWM seen in the
+processes a worker forks (RQ's scheduler; work horses too with `--fork`; sampled every 0.25 s). Each run's
+calls over its wall time is the call rate it asked of the sandbox, which `make bench` compares with the
+sandbox's own calls/s (the headroom row).
 """
 
 from __future__ import annotations
@@ -417,7 +419,8 @@ def _run_release(app, sandbox, template_id, tenant_id, size, cap, log) -> dict:
                "released": result["counts"].get("released", 0),
                "not_released": {s: n for s, n in result["counts"].items() if n and s != "released"},
                "endpoints": dict(sorted(per_endpoint.items(), key=lambda kv: -kv[1])),
-               "call_ms": call_ms, "sandbox_ms": sandbox_ms, "floor": calls * call_ms / 1000 / WORKERS if call_ms else None}
+               "call_ms": call_ms, "sandbox_ms": sandbox_ms,
+               "floor": calls * call_ms / 1000 / WORKERS if call_ms else None}
     log(f"  {size} apps: {result['state']}, {result['settled']}/{result['total']} settled in {wall:.1f} s; "
         f"{calls} WeChat calls, ideal {ideal:.1f} s, ratio {outcome['ratio']:.2f}; "
         f"states {outcome['not_released'] or 'all released'}")
